@@ -1,0 +1,209 @@
+"""Channel data: package and asset metadata (``pkg.json``) and the channel contents file.
+
+Field order is declaration order and matters: channel builds must reproduce the reference JSON byte
+for byte. Option-typed fields are ``list[...]`` (see :mod:`sc4pac.wire`).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from ..wire import WireStruct
+
+ASSET_GROUP = "sc4pacAsset"
+
+
+class Checksum(WireStruct, frozen=True):
+    """``{"sha256": hex}``; the empty checksum is ``{}``."""
+
+    sha256: str = ""
+
+
+# msgspec omits a Struct-valued default only when it is this very object, so decoded empty values
+# are swapped for these sentinels in ``__post_init__``.
+NO_CHECKSUM = Checksum()
+
+
+class Dependency(WireStruct):
+    group: str
+    name: str
+    version: str  # always "latest.release" in built channels; the resolver ignores it
+
+
+class IncludeWithChecksum(WireStruct):
+    include: str
+    sha256: str
+    isIni: bool = False
+
+
+class IncludeWithConditions(WireStruct):
+    ifVariant: dict[str, str]
+    include: list[str] = []
+    exclude: list[str] = []
+    withChecksum: list[IncludeWithChecksum] = []
+
+
+class AssetReference(WireStruct):
+    assetId: str
+    include: list[str] = []
+    exclude: list[str] = []
+    withChecksum: list[IncludeWithChecksum] = []
+    withConditions: list[IncludeWithConditions] = []
+
+
+class VariantData(WireStruct):
+    variant: dict[str, str]
+    dependencies: list[Dependency] = []
+    assets: list[AssetReference] = []
+    conflictingPackages: list[str] = []
+
+
+class VariantInfo(WireStruct):
+    description: str = ""
+    valueDescriptions: dict[str, str] = {}
+    default: list[str] = []  # Option
+
+
+class VariantChoice(WireStruct):
+    variantId: str
+    choices: list[str]
+
+
+class Info(WireStruct, frozen=True):
+    summary: str = ""
+    warning: str = ""
+    conflicts: str = ""
+    description: str = ""
+    author: str = ""
+    images: list[str] = []
+    website: str = ""
+    websites: list[str] = []
+    requiredBy: list[str] = []
+    reverseConflictingPackages: list[str] = []
+
+
+EMPTY_INFO = Info()
+
+
+class Package(WireStruct, tag_field="$type", tag="Package", kw_only=True):
+    group: str
+    name: str
+    version: str
+    subfolder: str
+    info: Info = EMPTY_INFO
+    variants: list[VariantData]
+    variantInfo: dict[str, VariantInfo] = {}
+    variantChoices: list[VariantChoice] = []
+    metadataSource: list[str] = []  # Option
+    metadataSourceUrl: list[str] = []  # Option
+    metadataIssueUrl: list[str] = []  # Option
+    channelLabel: list[str] = []  # Option
+
+    def __post_init__(self) -> None:
+        if self.info is not EMPTY_INFO and self.info == EMPTY_INFO:
+            self.info = EMPTY_INFO
+
+    @property
+    def id(self) -> str:
+        return f"{self.group}:{self.name}"
+
+    @property
+    def category(self) -> str | None:
+        first = self.subfolder.split("/", 1)[0]
+        return first or None
+
+
+class ArchiveType(WireStruct):
+    format: str
+    version: str
+
+
+class Asset(WireStruct, tag_field="$type", tag="Asset"):
+    assetId: str
+    version: str
+    url: str
+    lastModified: str | None = None
+    archiveType: list[ArchiveType] = []  # Option
+    requiredBy: list[str] = []
+    checksum: Checksum = NO_CHECKSUM
+
+    def __post_init__(self) -> None:
+        if self.checksum is not NO_CHECKSUM and not self.checksum.sha256:
+            self.checksum = NO_CHECKSUM
+
+    @property
+    def id(self) -> str:
+        return f"{ASSET_GROUP}:{self.assetId}"
+
+
+class CategoryCount(WireStruct):
+    category: str
+    count: int
+
+
+class Stats(WireStruct):
+    totalPackageCount: int
+    categories: list[CategoryCount]
+
+
+class ChannelInfo(WireStruct):
+    channelLabel: list[str]  # Option, always written
+    metadataSourceUrl: list[str]  # Option, always written
+    metadataIssueUrl: list[str] = []  # Option, omitted when absent
+
+
+class ChannelItem(WireStruct):
+    group: str
+    name: str
+    versions: list[str]
+    checksums: dict[str, Checksum] = {}
+    externalIds: dict[str, list[str]] = {}
+    summary: str = ""
+    category: list[str] = []  # Option
+    tags: list[str] = []
+
+    @property
+    def id(self) -> str:
+        return f"{self.group}:{self.name}"
+
+
+class ExtPkg(WireStruct):
+    group: str
+    name: str
+    checksum: Checksum
+
+
+class ExtAsset(WireStruct):
+    assetId: str
+    checksum: Checksum
+
+
+class Contents(WireStruct):
+    """``sc4pac-channel-contents.json``."""
+
+    scheme: int = 0
+    info: ChannelInfo | None = None
+    stats: Stats | None = None
+    packages: list[ChannelItem] = []
+    assets: list[ChannelItem] = []
+    externalPackages: list[ExtPkg] = []
+    externalAssets: list[ExtAsset] = []
+
+
+class ExtPkgFile(WireStruct):
+    """``metadata/_extpkg/<g>/<n>/latest/pkg.json``."""
+
+    group: str
+    name: str
+    requiredBy: list[str]
+    reverseConflictingPackages: list[str] = []
+
+
+class ExtAssetFile(WireStruct):
+    """``metadata/_extasset/<assetId>/latest/pkg.json``."""
+
+    assetId: str
+    requiredBy: list[str]
+
+
+ChannelRecord = Package | Asset
