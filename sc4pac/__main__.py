@@ -1,0 +1,7 @@
+"""``python -m sc4pac``."""
+
+import sys
+
+from .cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""The ASGI application: the Litestar routes behind the :class:`~sc4pac.api.gate.Gate`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Redirect
+from litestar.static_files import create_static_files_router
+
+from .. import wire
+from ..errors import BadRequest, Sc4pacError, unhandled
+from . import routes_profiles, routes_server
+from .gate import Gate
+from .state import ServerState
+
+# A websocket route's check before the upgrade: raise an Sc4pacError to refuse with that error.
+WebsocketPrecheck = Callable[[ServerState, dict[str, str]], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+
+def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
+    indent = request.app.state.sc4pac.options.indent
+    return Response(content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json")
+
+
+def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:
+    return _error_response(request, exc, exc.status)
+
+
+def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    if isinstance(exc, NotFoundException):
+        error = BadRequest("Unknown endpoint.", f"No API endpoint at {request.url.path}; see api.md for the list.")
+    elif exc.status_code == 405:
+        error = BadRequest("Method not allowed.", f"{request.method} is not supported by {request.url.path}.")
+    else:
+        error = BadRequest(str(exc.detail), "")
+    return _error_response(request, error, exc.status_code)
+
+
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.exception("Unhandled error in %s %s", request.method, request.url.path)
+    return _error_response(request, unhandled(exc), 500)
+
+
+_OPTIONAL_MODULES = ("routes_channels", "routes_packages", "routes_plugins", "routes_variants", "update_ws", "routes_misc")
+
+
+def _route_modules() -> tuple[list[Any], dict[str, WebsocketPrecheck]]:
+    """All route handlers, and the pre-upgrade checks of websocket routes, by path."""
+    handlers: list[Any] = [*routes_server.ROUTES, *routes_profiles.ROUTES]
+    prechecks: dict[str, WebsocketPrecheck] = {}
+    for name in _OPTIONAL_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        handlers.extend(module.ROUTES)
+        prechecks.update(getattr(module, "WEBSOCKET_PRECHECKS", {}))
+    return handlers, prechecks
+
+
+def _webapp_routes(web_app_dir: Path) -> list[Any]:
+    @get("/", sync_to_thread=False)
+    def root() -> Redirect:
+        return Redirect("webapp/", status_code=308)
+
+    return [root, create_static_files_router(path="/webapp", directories=[web_app_dir], html_mode=True)]
+
+
+def create_app(state: ServerState) -> Gate:
+    """Build the daemon's ASGI app around ``state``."""
+    handlers, prechecks = _route_modules()
+    if state.options.web_app_dir is not None:
+        handlers.extend(_webapp_routes(state.options.web_app_dir))
+    app = Litestar(
+        route_handlers=handlers,
+        exception_handlers={
+            Sc4pacError: _on_domain_error,
+            HTTPException: _on_http_error,
+            Exception: _on_unexpected,
+        },
+        openapi_config=None,
+        logging_config=None,
+        request_max_body_size=None,
+    )
+    app.state.sc4pac = state
+
+    async def precheck(path: str, query: dict[str, str], scope: Any) -> None:
+        check = prechecks.get(path)
+        if check is not None:
+            await check(state, query)
+
+    return Gate(
+        app,
+        tokens=state.tokens,
+        indent=state.options.indent,
+        check_host=state.options.check_host,
+        websocket_precheck=precheck,
+    )

@@ -1,0 +1,80 @@
+"""Request parsing and JSON responses shared by all route modules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Request, Response
+
+from .. import wire
+from ..errors import BadRequest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Query:
+    """Query parameters with the reference's rules: first occurrence wins, flags are true when present."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, request: Request) -> Query:
+        raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
+        return cls(tuple(parse_qsl(raw, keep_blank_values=True)))
+
+    def get(self, key: str) -> str | None:
+        for k, v in self.pairs:
+            if k == key:
+                return v
+        return None
+
+    def all(self, key: str) -> list[str]:
+        return [v for k, v in self.pairs if k == key]
+
+    def flag(self, key: str) -> bool:
+        """True when the key is present at all, whatever its value (``?x=false`` too, as the reference)."""
+        return any(k == key for k, _ in self.pairs)
+
+    def require(self, key: str, title: str, detail: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise BadRequest(title, detail)
+        return value
+
+    def profile(self) -> str:
+        return self.require("profile", 'URL query parameter "profile" is required.', "Pass the profile ID as query.")
+
+
+def indent_of(request: Request) -> int:
+    return request.app.state.sc4pac.options.indent
+
+
+def respond(request: Request, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    """A JSON response encoded with the wire rules and the server's ``--indent``."""
+    return Response(
+        content=wire.encode(obj, indent_of(request)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def ok(request: Request) -> Response[bytes]:
+    """``{"$type":"/result","ok":true}``."""
+    from ..models.messages import OK
+
+    return respond(request, OK)
+
+
+async def body_as(request: Request, type_: type[T], title: str, detail: str) -> T:
+    """Decode the raw request body (whatever its content type) or fail with a 400 naming the problem."""
+    raw = await request.body()
+    try:
+        return msgspec.json.decode(raw, type=type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        problem = "the request body is empty" if not raw.strip() else str(exc)
+        raise BadRequest(title, f"{detail} ({problem})") from None

@@ -1,0 +1,115 @@
+"""Server routes: token exchange, status, the GUI's ``/server.connect`` socket and ``/packages.open``."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from litestar import Request, Response, WebSocket, get, post, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from .. import API_VERSION, SC4PAC_VERSION, __version__, wire
+from ..errors import GuiNotConnected
+from ..models.messages import OpenPackage, OpenPackageItem
+from ..wire import WireStruct
+from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
+from .http import body_as, ok, respond
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_COOKIE_MAX_AGE = 432000
+
+
+class ServerStatus(WireStruct):
+    sc4pacVersion: str
+    osVersion: str
+    javaVersion: str
+    javaRuntime: str
+    apiVersion: str
+    implementation: str
+
+
+def _status() -> ServerStatus:
+    uname = platform.uname()
+    return ServerStatus(
+        sc4pacVersion=SC4PAC_VERSION,
+        osVersion=f"{uname.system} {uname.release} {uname.machine}",
+        # The GUI only displays these two strings; we report the Python interpreter in their place.
+        javaVersion=f"{sys.version_info.major}.{sys.version_info.minor}",
+        javaRuntime=f"{platform.python_implementation()} {platform.python_version()}, {sys.executable}",
+        apiVersion=API_VERSION,
+        implementation=f"sc4pac-py {__version__}",
+    )
+
+
+_STATUS: ServerStatus | None = None
+
+
+@get("/server.status", sync_to_thread=False)
+def server_status(request: Request) -> Response[bytes]:
+    global _STATUS
+    if _STATUS is None:
+        _STATUS = _status()
+    return respond(request, _STATUS)
+
+
+@post("/auth/token", status_code=200)
+async def auth_token(request: Request) -> Response[bytes]:
+    state = request.app.state.sc4pac
+    body = await request.body()
+    try:
+        issued = state.tokens.exchange(request.headers.get("authorization"), body)
+    except OAuthError as exc:
+        headers = dict(_NO_STORE)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="User Profile"'
+        return Response(
+            content=wire.encode({"error": exc.code, "error_uri": OAUTH_ERROR_URI}),
+            status_code=exc.status,
+            media_type="application/json",
+            headers=headers,
+        )
+    payload: dict[str, str] = {}
+    if issued.csrf_token is None:
+        payload["access_token"] = issued.access_token
+    else:
+        payload["csrf_token"] = issued.csrf_token
+    payload.update(token_type="Bearer", expires_in=EXPIRES_IN, scope="open read write")
+    response = respond(request, payload, headers=_NO_STORE)
+    if issued.csrf_token is not None:
+        secure = state.options.cookie_secure
+        name = state.tokens.cookie_name
+        cookie = f"{name}={issued.access_token}; Path=/; Max-Age={_COOKIE_MAX_AGE}; "
+        cookie += "Secure; HttpOnly; SameSite=Strict" if secure else "HttpOnly; SameSite=Strict"
+        response.headers["Set-Cookie"] = cookie
+    return response
+
+
+@websocket("/server.connect")
+async def server_connect(socket: WebSocket) -> None:
+    registry = socket.app.state.sc4pac.connections
+    await socket.accept()
+    registry.opened(socket.send_text)
+    try:
+        while True:
+            # The GUI never sends anything; whatever arrives is discarded.
+            await socket.receive_data(mode="text")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        registry.closed(socket.send_text)
+
+
+@post("/packages.open", status_code=200)
+async def packages_open(request: Request) -> Response[bytes]:
+    items = await body_as(request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items.")
+    state = request.app.state.sc4pac
+    text = wire.encode(OpenPackage(packages=items), state.options.indent).decode("utf-8")
+    if not await state.connections.send_to_gui(text):
+        raise GuiNotConnected(
+            "The sc4pac GUI is not opened. Make sure the GUI is running correctly.",
+            "Connection between API server and GUI client is not available.",
+        )
+    return ok(request)
+
+
+ROUTES = [server_status, auth_token, server_connect, packages_open]

@@ -1,0 +1,243 @@
+"""``sc4pac server``: start the daemon the way the GUI launches it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+
+from .. import SC4PAC_VERSION
+from ..errors import ObtainingUserDirsFailed
+
+EXIT_ABORTED = 21
+EXIT_PORT_IN_USE = 56
+EXIT_ACCESS_DENIED = 57
+
+STDIN_TIMEOUT_SECONDS = 240
+STARTUP_TIMEOUT_SECONDS = 20.0
+STARTUP_TIMEOUT_WEBAPP_SECONDS = 60.0
+
+log = logging.getLogger("sc4pac.server")
+
+
+def parse_bool(text: str) -> bool:
+    """``true``/``false`` (and yes/no/1/0) for ``--flag=value`` options."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "1", "on"):
+        return True
+    if lowered in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _unquote(text: str) -> str:
+    # The Windows GUI wraps --profiles-dir in literal quotes.
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``sc4pac server`` and its options."""
+    p = subparsers.add_parser("server", help="Start the local sc4pac daemon (API server).")
+    flag = {"nargs": "?", "const": True, "type": parse_bool, "metavar": "BOOL"}
+    p.add_argument("--port", type=int, default=51515, help="listening port (default 51515)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1, which also listens on [::1]); a non-loopback "
+        "address also disables the Host header check",
+    )
+    p.add_argument("--profiles-dir", type=_unquote, default=None, help="directory of the profiles")
+    p.add_argument("--web-app-dir", type=_unquote, default=None, help="serve the GUI web-app from this folder")
+    p.add_argument("--launch-browser", default=False, **flag, help="open the web-app in the browser")
+    p.add_argument("--auto-shutdown", default=False, **flag, help="exit when the GUI disconnects")
+    p.add_argument("--startup-tag", default="", help="line printed to stdout once the server is listening")
+    p.add_argument("--indent", type=int, default=-1, help="indentation of JSON output (-1: compact)")
+    p.add_argument("--client-secret-stdin", default=False, **flag, help="read the client secret from stdin")
+    p.add_argument("--cookie-secure", default=True, **flag, help="use a Secure cookie for the web-app")
+    p.set_defaults(run=run)
+
+
+def _say(text: str) -> None:
+    # stdout is a pipe when the GUI launches us: flush every line or the GUI never sees [LISTENING].
+    print(text, flush=True)
+
+
+def _read_secret_from_stdin() -> str | None:
+    sys.stdout.write("Reading client_secret from stdin... ")
+    sys.stdout.flush()
+    result: list[str] = []
+
+    def read() -> None:
+        result.append(sys.stdin.readline())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(STDIN_TIMEOUT_SECONDS)
+    if not result:
+        return None
+    _say("")
+    return result[0].strip()
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """Bind the listening sockets; the default loopback host listens on 127.0.0.1 and [::1]."""
+    hosts = [host]
+    if host in ("127.0.0.1", "localhost"):
+        hosts = ["127.0.0.1", "::1"]
+    sockets: list[socket.socket] = []
+    for h in hosts:
+        family = socket.AF_INET6 if ":" in h else socket.AF_INET
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 on this machine
+        try:
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            else:
+                # Windows' SO_REUSEADDR would let two servers share the port; ask for exclusive use.
+                sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_EXCLUSIVEADDRUSE", 0x7FFF), 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((h, port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            if h == "::1" and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                continue
+            for s in sockets:
+                s.close()
+            raise
+        sockets.append(sock)
+    return sockets
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the daemon until it is stopped; returns the process exit code."""
+    from ..api.app import create_app
+    from ..api.auth import TokenStore, new_secret
+    from ..api.connections import ConnectionRegistry
+    from ..api.state import ServerOptions, ServerState
+    from ..locations import default_profiles_dir
+    from ..profiles import ProfileStore
+
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("SC4PAC_DEBUG") else logging.INFO,
+        format="[%(levelname)s] %(message)s",
+        stream=sys.stderr,
+    )
+    if args.indent < -1:
+        print("Indentation must be -1 or larger.", file=sys.stderr)
+        return 2
+    try:
+        profiles_dir = Path(args.profiles_dir).absolute() if args.profiles_dir else default_profiles_dir()
+    except ObtainingUserDirsFailed as exc:
+        print(f"Operation aborted. {exc.title} {exc.detail}", file=sys.stderr)
+        return EXIT_ABORTED
+    web_app_dir = Path(args.web_app_dir).absolute() if args.web_app_dir else None
+    if web_app_dir is not None and not web_app_dir.is_dir():
+        print(f"Webapp directory does not exist: {web_app_dir}", file=sys.stderr)
+        return EXIT_ABORTED
+    if not profiles_dir.exists():
+        _say(f"Creating sc4pac profiles directory: {profiles_dir}")
+        try:
+            profiles_dir.mkdir(parents=True, exist_ok=True)
+        except PermissionError as exc:
+            print(f"Access denied: {exc}", file=sys.stderr)
+            return EXIT_ACCESS_DENIED
+
+    if args.client_secret_stdin:
+        secret = _read_secret_from_stdin()
+        if secret is None:
+            print("Operation aborted. Timeout at prompt.", file=sys.stderr)
+            return EXIT_ABORTED
+    else:
+        secret = new_secret(16 if web_app_dir else 32)
+        if web_app_dir is None:
+            _say(f"Configured new client_secret={secret}")
+
+    try:
+        sockets = _bind(args.host, args.port)
+    except OSError as exc:
+        print(f"Failed to run sc4pac server on port {args.port}. {exc.strerror or exc}", file=sys.stderr, flush=True)
+        return EXIT_PORT_IN_USE
+
+    st_token = os.environ.get("SC4PAC_SIMTROPOLIS_TOKEN") or None
+    if st_token and st_token[:1] in "\"'" and st_token[-1:] == st_token[:1]:
+        log.warning("The environment variable SC4PAC_SIMTROPOLIS_TOKEN is surrounded by quotes; remove them.")
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")
+    options = ServerOptions(
+        port=args.port,
+        host=args.host,
+        indent=args.indent,
+        cookie_secure=args.cookie_secure,
+        auto_shutdown=args.auto_shutdown,
+        web_app_dir=web_app_dir,
+        check_host=loopback,
+        simtropolis_token=st_token,
+    )
+    tokens = TokenStore(secret, cookie_name="__Host-access_token" if args.cookie_secure else "access-token")
+    state = ServerState(
+        options=options,
+        tokens=tokens,
+        store=ProfileStore(profiles_dir),
+        connections=ConnectionRegistry(auto_shutdown=args.auto_shutdown),
+    )
+    app = create_app(state)
+    launch_url = f"http://localhost:{args.port}/webapp/?launch-token={secret}" if web_app_dir else None
+
+    def announce() -> None:
+        if args.startup_tag:
+            _say(args.startup_tag)
+        debug = "(in debug mode) " if os.environ.get("SC4PAC_DEBUG") else ""
+        _say(f"Sc4pac server {SC4PAC_VERSION} is listening {debug}on port {args.port}...")
+        if launch_url:
+            _say(
+                "To start the sc4pac-gui web-app, open the following URL in your web browser if it does not "
+                f"launch automatically:\n\n    {launch_url}\n"
+            )
+            if args.launch_browser:
+                import webbrowser
+
+                threading.Thread(target=webbrowser.open, args=(launch_url,), daemon=True).start()
+
+    timeout = STARTUP_TIMEOUT_WEBAPP_SECONDS if web_app_dir else STARTUP_TIMEOUT_SECONDS
+    return asyncio.run(_serve(app, sockets, state, announce, timeout))
+
+
+async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
+            await super().startup(sockets=sockets)
+            if not self.should_exit:
+                announce()
+                state.connections.start_startup_timer(startup_timeout)
+
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        ws="websockets-sansio",
+        ws_max_size=16 * 1024 * 1024,
+    )
+    server = Server(config)
+
+    def request_shutdown() -> None:
+        server.should_exit = True
+
+    state.request_shutdown = request_shutdown
+    state.connections.request_shutdown = request_shutdown
+    await server.serve(sockets=sockets)
+    return 0
