@@ -1,0 +1,95 @@
+"""Process-level behaviour: startup output, port in use, auto-shutdown, /server.connect, /packages.open."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from websockets.sync.client import connect
+
+from tests.daemon import Daemon, start_daemon
+
+
+def test_startup_output_and_status(fresh_daemon: Daemon) -> None:
+    time.sleep(0.2)  # the listening line follows the tag
+    assert fresh_daemon.stdout_lines[-3:] == [
+        "Reading client_secret from stdin... ",
+        "[LISTENING]",
+        f"Sc4pac server 0.10.0 is listening on port {fresh_daemon.port}...",
+    ]
+    token = fresh_daemon.authenticate()
+    status = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Authorization": f"bearer {token}"}).json()
+    assert status["sc4pacVersion"] == "0.10.0" and status["apiVersion"] == "3.1"
+    assert isinstance(status["osVersion"], str) and isinstance(status["javaRuntime"], str)
+
+
+def test_port_in_use_exits_56(fresh_daemon: Daemon, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sc4pac", "server", "--port", str(fresh_daemon.port), "--profiles-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 56
+    assert f"Failed to run sc4pac server on port {fresh_daemon.port}." in proc.stderr
+
+
+def test_invalid_indent_is_rejected(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sc4pac", "server", "--indent", "-2", "--profiles-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0 and "Indentation must be -1 or larger." in proc.stderr
+
+
+def test_auto_shutdown_after_last_connection_closes(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "p", extra_args=["--auto-shutdown=true"])
+    try:
+        token = d.authenticate()
+        with connect(f"{d.ws_base}/server.connect?token={token}"):
+            with connect(f"{d.ws_base}/server.connect?token={token}"):
+                pass
+            time.sleep(3)
+            assert d.proc.poll() is None, "one connection is still open"
+        d.proc.wait(15)
+        assert d.proc.returncode == 0
+    finally:
+        d.stop()
+
+
+def test_reconnect_within_grace_keeps_server(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "p", extra_args=["--auto-shutdown"])
+    try:
+        token = d.authenticate()
+        with connect(f"{d.ws_base}/server.connect?token={token}"):
+            pass
+        time.sleep(0.5)
+        with connect(f"{d.ws_base}/server.connect?token={token}"):
+            time.sleep(2.5)
+            assert d.proc.poll() is None
+    finally:
+        d.stop()
+
+
+def test_packages_open_forwards_to_newest_live_connection(fresh_daemon: Daemon) -> None:
+    token = fresh_daemon.authenticate()
+    http = fresh_daemon.client()
+    items = [{"package": "memo:demo-package", "channelUrl": "https://memo33.github.io/sc4pac/channel/"}]
+    r = http.post("/packages.open", json=items)
+    assert r.status_code == 503 and r.json()["title"].startswith("The sc4pac GUI is not opened.")
+    assert http.post("/packages.open", json={"x": 1}).status_code == 400
+    with connect(f"{fresh_daemon.ws_base}/server.connect?token={token}") as older:
+        with connect(f"{fresh_daemon.ws_base}/server.connect?token={token}") as newer:
+            assert http.post("/packages.open", json=items).status_code == 200
+            msg = json.loads(newer.recv(timeout=5))
+            assert msg == {"$type": "/prompt/open/package", "packages": items}
+        time.sleep(0.3)
+        # The reference answers 503 once the newest tab closes; we fall back to the older one.
+        assert http.post("/packages.open", json=items).status_code == 200
+        assert json.loads(older.recv(timeout=5))["$type"] == "/prompt/open/package"
