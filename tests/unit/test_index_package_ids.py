@@ -1,0 +1,47 @@
+"""Package id parsing (core spec 1.1, api spec 1.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sc4pac.channels.ids import format_package_id, parse_package_id
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("memo:demo-package", ("memo", "demo-package")),
+        ("mgb204:terrain-grass-nam", ("mgb204", "terrain-grass-nam")),
+        ("a b:c d", ("a b", "c d")),  # whitespace is accepted like the reference
+        ("g:n;k=v", ("g", "n")),  # attributes are dropped
+        ("g:n;k=v;x=y", ("g", "n")),
+        ("g::n", ("g", "n_")),  # coursier's Scala-module syntax
+        ("g:::n", ("g", "n_")),
+    ],
+)
+def test_parse_accepts(text: str, parts: tuple[str, str]) -> None:
+    assert parse_package_id(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("abc", "malformed module: abc"),
+        ("a:b:c", "malformed module: a:b:c"),
+        ("a:b:c:d:e", "malformed module: a:b:c:d:e"),
+        (":b", "malformed module: :b"),
+        ("a:", "malformed module: a:"),
+        ("", "malformed module: "),
+        ("g:n;attr", "malformed attribute(s) in g:n;attr"),
+        ("g/h:n", "organization g/h contains invalid '/'"),
+        ("g:n\\m", "module name n\\m contains invalid '\\'"),
+    ],
+)
+def test_parse_rejects(text: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_package_id(text)
+    assert str(info.value) == message
+
+
+def test_format_round_trip() -> None:
+    assert format_package_id(*parse_package_id("memo:demo-package")) == "memo:demo-package"
