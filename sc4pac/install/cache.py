@@ -1,0 +1,160 @@
+"""The on-disk layout of the download cache, compatible with the reference server's cache.
+
+A remote URL ``scheme://rest`` lives at ``<cacheRoot>/coursier/<scheme>/<escaped rest>``; next to each
+cached file ``F`` sit ``.F.checked`` (JSON check file whose mtime is the time of the last successful
+download or validation), ``.F.part`` (partial download) and ``F.lock`` (inter-process lock).
+``file:`` URLs are never copied: the local file is used in place.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import msgspec
+
+from ..atomic import atomic_write_bytes
+from ..models.channel import NO_CHECKSUM, Checksum
+
+CACHE_SUBDIR = "coursier"
+
+# Characters the reference escapes in cache paths (besides everything above code 128).
+_ESCAPED = frozenset(" %$&+,:;=?@<>#")
+
+
+class CheckFile(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False):
+    """Contents of a ``.F.checked`` file (JSON, compact)."""
+
+    filename: list[str] = []  # Option: Content-Disposition filename
+    checksum: Checksum = NO_CHECKSUM
+    source: str | None = None  # URL or local mirror path
+    etag: list[str] = []  # Option: ETag header as received
+
+    @property
+    def sha256(self) -> str:
+        return self.checksum.sha256
+
+    def __post_init__(self) -> None:
+        if self.checksum is not NO_CHECKSUM and not self.checksum.sha256:
+            self.checksum = NO_CHECKSUM
+
+
+_check_decoder = msgspec.json.Decoder(CheckFile)
+_check_encoder = msgspec.json.Encoder()
+
+
+def is_file_url(url: str) -> bool:
+    """Whether ``url`` points at the local file system (``file:``)."""
+    return url[:5].lower() == "file:"
+
+
+def local_path_of_file_url(url: str) -> Path:
+    """The local path of a ``file:`` URL (``file:///C:/x`` is ``C:\\x`` on Windows)."""
+    parts = urlsplit(url)
+    path = parts.path
+    if parts.netloc and parts.netloc.lower() != "localhost":
+        path = f"//{parts.netloc}{path}"  # UNC share
+    return Path(url2pathname(path)) if os.name == "nt" else Path(unquote(path))
+
+
+def _escape(text: str) -> str:
+    out: list[str] = []
+    # The reference escapes UTF-16 code units with "%" + hex(code/16) + hex(code%16), so units above
+    # 255 produce more than two digits; reproduced for cache compatibility.
+    for unit in _utf16_units(text):
+        ch = chr(unit) if unit < 0xD800 or unit > 0xDFFF else ""
+        if unit > 128 or ch in _ESCAPED:
+            out.append(f"%{unit // 16:X}{unit % 16:X}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _utf16_units(text: str) -> list[int]:
+    data = text.encode("utf-16-le", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
+
+
+def relative_cache_path(url: str) -> PurePosixPath:
+    """The path of ``url`` below ``<cacheRoot>/coursier`` (raises ValueError for odd URLs)."""
+    scheme, sep, rest = url.partition(":")
+    if not sep or not scheme:
+        raise ValueError(f"URL has no scheme: {url}")
+    rest = rest.lstrip("/")
+    if rest.endswith("/") or not rest:
+        rest += ".directory"
+    segments = rest.split("/")
+    if any(seg in (".", "..") for seg in segments):
+        raise ValueError(f"URL path is not normalised: {url}")
+    return PurePosixPath(_escape(f"{scheme}/{rest}"))
+
+
+def cache_path(cache_root: Path, url: str) -> Path:
+    """Where the file downloaded from ``url`` is stored (``file:`` URLs: the local file itself)."""
+    if is_file_url(url):
+        return local_path_of_file_url(url)
+    return cache_root.joinpath(CACHE_SUBDIR, *relative_cache_path(url).parts)
+
+
+def check_file_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.checked")
+
+
+def part_file_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.part")
+
+
+def lock_file_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.lock")
+
+
+def read_check_file(path: Path) -> CheckFile | None:
+    """The check file of cached file ``path``; ``None`` when absent, empty or unreadable."""
+    try:
+        data = check_file_path(path).read_bytes()
+    except OSError:
+        return None
+    if not data.strip():
+        return None
+    try:
+        return _check_decoder.decode(data)
+    except msgspec.DecodeError:
+        return None
+
+
+def check_file_mtime(path: Path) -> float | None:
+    """When ``path`` was last downloaded or validated (mtime of its check file)."""
+    try:
+        return check_file_path(path).stat().st_mtime
+    except OSError:
+        return None
+
+
+def encode_check_file(check: CheckFile) -> bytes:
+    """The check file as the reference writes it: ``filename`` always present, the rest when set."""
+    body: dict[str, object] = {"filename": check.filename}
+    if check.checksum.sha256:
+        body["checksum"] = check.checksum
+    if check.source is not None:
+        body["source"] = check.source
+    if check.etag:
+        body["etag"] = check.etag
+    return _check_encoder.encode(body)
+
+
+def write_check_file(path: Path, check: CheckFile) -> None:
+    """Write (and thereby freshen) the check file of cached file ``path``."""
+    atomic_write_bytes(check_file_path(path), encode_check_file(check))
+
+
+def touch_check_file(path: Path) -> None:
+    """Mark ``path`` as validated now (after a ``304 Not Modified``)."""
+    target = check_file_path(path)
+    now = time.time()
+    try:
+        os.utime(target, (now, now))
+    except FileNotFoundError:
+        write_check_file(path, CheckFile())

@@ -1,0 +1,741 @@
+"""The downloader: fetches URLs into the shared file cache (refresh policy, resume, retries, checksums).
+
+One :class:`Downloader` per event loop (it owns an ``httpx.AsyncClient``). Files land at the cache
+layout of :mod:`sc4pac.install.cache`, so a cache shared with the reference server is reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.message
+import email.utils
+import enum
+import hashlib
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+
+from ..errors import ChecksumError, DownloadFailed
+from ..models.channel import Checksum
+from ..models.messages import DownloadFinished, DownloadIntermediate, DownloadLength, DownloadStarted
+from ..ports import ProgressSink
+from ..wire import int64, opt, unopt
+from . import cache
+from .filelock import locked
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "sc4pac/0.10"
+PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
+RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
+CHUNK_SIZE = 256 * 1024
+
+# --- user-facing texts (spec 5.2, 6.3.4, 6.3.5, 6.3.8) ----------------------------------------------
+
+TITLE_UNAVAILABLE = (
+    "Failed to download some assets. Maybe the file exchange server is currently unavailable. "
+    "Also check your internet connection."
+)
+TITLE_UNEXPECTED = "Unexpected download error."
+TITLE_UNAUTHORIZED = (
+    "Failed to download some assets due to a lack of authorization: the file exchange server refused "
+    "access to the file."
+)
+TITLE_ST_TOKEN_INCORRECT = (
+    "Failed to download some assets from Simtropolis due to a lack of authorization. Your Simtropolis "
+    "authentication token seems to be incorrect: check it, or create a new one."
+)
+TITLE_ST_TOKEN_MISSING = (
+    "Failed to download some assets from Simtropolis due to a lack of authorization. Set up a personal "
+    "Simtropolis authentication token so that sc4pac can download files on your behalf."
+)
+TITLE_ST_RATE_LIMITED = (
+    "Failed to download some assets from Simtropolis (rate-limited). You have reached your daily "
+    "download limit (20 files per day for guests on Simtropolis). Set up a personal Simtropolis "
+    "authentication token to lift this limit, or try again tomorrow."
+)
+TITLE_RATE_LIMITED = (
+    "Failed to download some assets (rate-limited). The file exchange server received too many "
+    "requests. Wait a while, then try again."
+)
+TITLE_ST_FORBIDDEN_NO_TOKEN = (
+    "Failed to download some assets from Simtropolis: the request was blocked by Simtropolis or its "
+    "Cloudflare protection. Setting up a personal Simtropolis authentication token may help; otherwise "
+    "try again later."
+)
+TITLE_ST_FORBIDDEN = (
+    "Failed to download some assets from Simtropolis: the request was blocked by Simtropolis or its "
+    "Cloudflare protection. Try again later."
+)
+TITLE_FORBIDDEN = (
+    "Failed to download some assets: the download was blocked by the file exchange server, possibly "
+    "only temporarily. Try again later."
+)
+TITLE_ASSET_CHECKSUM = (
+    "Checksum verification failed for a downloaded asset.\n"
+    "- Either, this means the downloaded file is incomplete: Delete the file to try downloading it again.\n"
+    "- Otherwise, this means the uploaded file was modified after the channel metadata was last updated, "
+    "so the integrity of the file cannot be verified by sc4pac: Report this to the maintainers of the "
+    "metadata."
+)
+TITLE_METADATA_UNAVAILABLE = "Failed to download some metadata files. Check your internet connection."
+
+
+def title_metadata_checksum(pkg_id: str) -> str:
+    """Title of a checksum failure of a channel metadata file (spec 5.2)."""
+    return (
+        f"Checksum verification failed for {pkg_id}. Usually this should not happen and suggests a "
+        "problem with the channel data."
+    )
+
+
+def _html_page_detail(url: str) -> str:
+    return (
+        f"File downloaded from {url} seems to be an HTML page instead of the expected file, which can "
+        "happen when the server returns an error page (e.g. temporary maintenance)."
+    )
+
+
+def _resume_mismatch_detail(part: Path, url: str) -> str:
+    return f"Partially downloaded file {part} does not match remote file {url}: delete the file and try again."
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class FailureReason(enum.Enum):
+    NOT_FOUND = "not-found"  # 404
+    UNAUTHORIZED = "unauthorized"  # 401
+    FORBIDDEN = "forbidden"  # 403
+    RATE_LIMITED = "rate-limited"  # 429
+    HTTP_ERROR = "http-error"  # other 4xx, odd statuses
+    SERVER_ERROR = "server-error"  # 5xx
+    IO_ERROR = "io-error"  # connection, timeout, local file system
+    WRONG_LENGTH = "wrong-length"
+    HTML_PAGE = "html-page"
+    RESUME_MISMATCH = "resume-mismatch"
+    BAD_URL = "bad-url"
+
+    @property
+    def means_unavailable(self) -> bool:
+        return self in _UNAVAILABLE_REASONS
+
+
+_UNAVAILABLE_REASONS = frozenset(
+    {
+        FailureReason.NOT_FOUND,
+        FailureReason.SERVER_ERROR,
+        FailureReason.IO_ERROR,
+        FailureReason.WRONG_LENGTH,
+        FailureReason.HTML_PAGE,
+        FailureReason.RESUME_MISMATCH,
+    }
+)
+
+
+class DownloadFailure(DownloadFailed):
+    """A download that did not succeed; titled for assets (spec 6.3.8), see :meth:`for_metadata`.
+
+    ``url`` is what the mirror prompt offers a local replacement for (``None``: no prompt);
+    ``prompt_for_simtropolis_token`` tells the prompt to offer entering a Simtropolis token.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        detail: str = "",
+        *,
+        url: str | None,
+        reason: FailureReason,
+        status: int | None = None,
+        prompt_for_simtropolis_token: bool = False,
+    ) -> None:
+        super().__init__(title, detail)
+        self.url = url
+        self.reason = reason
+        self.status = status
+        self.prompt_for_simtropolis_token = prompt_for_simtropolis_token
+
+    def for_metadata(self) -> DownloadFailure:
+        """The same failure as reported for a channel metadata file (spec 5.2; no mirror prompt)."""
+        title = TITLE_METADATA_UNAVAILABLE if self.reason.means_unavailable else TITLE_UNEXPECTED
+        return DownloadFailure(title, self.detail, url=None, reason=self.reason, status=self.status)
+
+
+class ChecksumMismatch(ChecksumError):
+    """The recorded sha256 of a cached file is missing or differs from the expected one."""
+
+    def __init__(self, detail: str, *, url: str, path: Path, expected: str, got: str | None) -> None:
+        super().__init__(TITLE_ASSET_CHECKSUM, detail)
+        self.url = url
+        self.path = path
+        self.expected = expected
+        self.got = got
+
+    def retitled(self, title: str) -> ChecksumError:
+        """The same mismatch with another title (e.g. for a metadata file)."""
+        return ChecksumError(title, self.detail)
+
+
+def is_simtropolis(url: str) -> bool:
+    """Whether ``url`` is hosted on simtropolis.com or one of its subdomains."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "simtropolis.com" or host.endswith(".simtropolis.com")
+
+
+def http_failure(url: str, status: int, *, token_used: bool, detail: str = "") -> DownloadFailure:
+    """Map an HTTP error status to the failure the user sees (spec 6.3.8)."""
+    st = is_simtropolis(url)
+    detail = detail or f"HTTP status {status} for {url}"
+    prompt = False
+    if status == 401:
+        reason = FailureReason.UNAUTHORIZED
+        title = (TITLE_ST_TOKEN_INCORRECT if token_used else TITLE_ST_TOKEN_MISSING) if st else TITLE_UNAUTHORIZED
+        prompt = st
+    elif status == 429:
+        reason = FailureReason.RATE_LIMITED
+        title = TITLE_ST_RATE_LIMITED if st and not token_used else TITLE_RATE_LIMITED
+        prompt = st and not token_used
+    elif status == 403:
+        reason = FailureReason.FORBIDDEN
+        title = (TITLE_ST_FORBIDDEN if token_used else TITLE_ST_FORBIDDEN_NO_TOKEN) if st else TITLE_FORBIDDEN
+        prompt = st and not token_used
+    elif status == 404:
+        reason, title = FailureReason.NOT_FOUND, TITLE_UNAVAILABLE
+    elif status >= 500:
+        reason, title = FailureReason.SERVER_ERROR, TITLE_UNAVAILABLE
+    else:
+        reason, title = FailureReason.HTTP_ERROR, TITLE_UNEXPECTED
+    return DownloadFailure(
+        title, detail, url=url, reason=reason, status=status, prompt_for_simtropolis_token=prompt
+    )
+
+
+def _failure(reason: FailureReason, url: str, detail: str) -> DownloadFailure:
+    title = TITLE_UNAVAILABLE if reason.means_unavailable else TITLE_UNEXPECTED
+    return DownloadFailure(title, detail, url=url, reason=reason)
+
+
+class _Transient(Exception):
+    """An attempt failed in a way worth retrying (resuming from the partial file)."""
+
+    def __init__(self, failure: DownloadFailure) -> None:
+        super().__init__(failure.detail)
+        self.failure = failure
+
+
+class _Restart(Exception):
+    """The server did not honour the resume request: start over from byte 0 (costs no attempt)."""
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+class CachedFile(msgspec.Struct, frozen=True):
+    """A file available locally: ``sha256`` is the recorded one ("" for ``file:`` URLs)."""
+
+    path: Path
+    sha256: str = ""
+    filename: str | None = None  # from Content-Disposition, or the local mirror's file name
+
+
+class _Progress:
+    """Sends the download progress messages of one URL: started/finished once, rate-limited counts."""
+
+    def __init__(self, url: str, sink: ProgressSink | None) -> None:
+        self.url = url
+        self.sink = sink
+        self.started = False
+        self.length_sent = False
+        self.last_reported = 0
+
+    def start(self) -> None:
+        if not self.started and self.sink is not None:
+            self.sink.emit(DownloadStarted(url=self.url))
+        self.started = True
+
+    def length(self, total: int) -> None:
+        if not self.length_sent and self.sink is not None:
+            self.sink.emit(DownloadLength(url=self.url, length=int64(total)))
+        self.length_sent = True
+
+    def resume_at(self, count: int) -> None:
+        self.last_reported = max(self.last_reported, count)
+
+    def advance(self, count: int) -> None:
+        if count // PROGRESS_STEP > self.last_reported // PROGRESS_STEP:
+            self._intermediate(count)
+
+    def done(self, count: int) -> None:
+        self._intermediate(count)
+        self.finish(True)
+
+    def finish(self, success: bool) -> None:
+        if self.sink is not None:
+            if not self.started:
+                self.start()
+            self.sink.emit(DownloadFinished(url=self.url, success=success))
+
+    def _intermediate(self, count: int) -> None:
+        self.last_reported = count
+        if self.sink is not None:
+            self.sink.emit(DownloadIntermediate(url=self.url, downloaded=int64(count)))
+
+
+class _KeyedLocks:
+    """One asyncio lock per key, dropped when nobody uses it any more."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+def _parse_instant(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _content_disposition_filename(value: str | None) -> str | None:
+    if not value:
+        return None
+    msg = email.message.Message()
+    msg["content-disposition"] = value
+    name = msg.get_filename()
+    return name or None
+
+
+def _content_range_start_total(value: str | None) -> tuple[int | None, int | None]:
+    # "bytes a-b/len" (len may be "*"); anything else yields (None, None).
+    if not value or not value.startswith("bytes "):
+        return None, None
+    spec = value[6:].strip()
+    span, _, total = spec.partition("/")
+    start_text, _, _ = span.partition("-")
+    try:
+        start = int(start_text)
+    except ValueError:
+        start = None
+    try:
+        length = int(total)
+    except ValueError:
+        length = None
+    return start, length
+
+
+def _hash_file(path: Path) -> hashlib._Hash:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest
+
+
+def _read_tail(path: Path, size: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(-size, os.SEEK_END)
+        return f.read(size)
+
+
+def _looks_like_html(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(64)
+    return head.lstrip()[:9].lower() == b"<!doctype"
+
+
+class Downloader:
+    """Downloads into the cache, at most ``max_per_host`` requests per host at a time."""
+
+    def __init__(
+        self,
+        *,
+        max_per_host: int = 2,
+        timeout: float = 60.0,
+        attempts: int = 4,
+        retry_backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.max_per_host = max_per_host
+        self.timeout = timeout
+        self.attempts = attempts
+        self.retry_backoff = retry_backoff
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._file_locks = _KeyedLocks()
+        # When each cache file was last downloaded by this process: a forced fetch that had to wait for
+        # a running download of the same file is satisfied by it.
+        self._completed: dict[str, float] = {}
+
+    async def __aenter__(self) -> Downloader:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                http1=True,
+                http2=False,
+                timeout=httpx.Timeout(self.timeout),
+                follow_redirects=True,
+                headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+                transport=self._transport,
+                trust_env=True,
+            )
+        return self._client
+
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = asyncio.Semaphore(self.max_per_host)
+        return slot
+
+    # --- public -----------------------------------------------------------------------------------
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        cache_root: Path,
+        changing_ttl: float | None = None,
+        last_modified: str | None = None,
+        expected_sha256: str | None = None,
+        redownload_on_mismatch: bool = False,
+        force: bool = False,
+        progress: ProgressSink | None = None,
+        simtropolis_token: str | None = None,
+    ) -> CachedFile:
+        """Return the cached file of ``url``, downloading it first when the refresh policy says so."""
+        if cache.is_file_url(url):
+            path = cache.local_path_of_file_url(url)
+            if not path.is_file():
+                raise _failure(FailureReason.NOT_FOUND, url, f"File not found: {path}")
+            return CachedFile(path=path)
+        try:
+            path = cache.cache_path(cache_root, url)
+        except ValueError as exc:
+            raise _failure(FailureReason.BAD_URL, url, str(exc)) from exc
+        expected = (expected_sha256 or "").lower() or None
+        lm_time = _parse_instant(last_modified) if last_modified else None
+        requested_at = time.monotonic()
+        key = os.path.normcase(str(path))
+        async with self._file_locks.hold(key):
+            if force and self._completed.get(key, -math.inf) >= requested_at:
+                force = False  # someone downloaded it while we waited
+            download, conditional = self._needs_download(
+                path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
+            )
+            if download:
+                async with locked(cache.lock_file_path(path)):
+                    if not force:  # another process may have refreshed it while we waited for the lock
+                        download, conditional = self._needs_download(
+                            path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
+                        )
+                    if download:
+                        fresh = await self._download(url, path, conditional, progress, simtropolis_token)
+                        if not fresh and redownload_on_mismatch and expected and not self._matches(path, expected):
+                            await self._download(url, path, False, progress, simtropolis_token)
+                        self._completed[key] = time.monotonic()
+            return self._verified(url, path, expected)
+
+    async def copy_local_mirror(self, url: str, local_path: Path, cache_root: Path) -> CachedFile:
+        """Put ``local_path`` into the cache location of ``url`` (the user's replacement for a download)."""
+        path = cache.cache_path(cache_root, url)
+        key = os.path.normcase(str(path))
+        async with self._file_locks.hold(key), locked(cache.lock_file_path(path)):
+            part = cache.part_file_path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(shutil.copyfile, local_path, part)
+            digest = (await asyncio.to_thread(_hash_file, part)).hexdigest()
+            self._publish(
+                part,
+                path,
+                cache.CheckFile(
+                    filename=[local_path.name], checksum=Checksum(sha256=digest), source=str(local_path)
+                ),
+                last_modified=None,
+            )
+            self._completed[key] = time.monotonic()
+        return CachedFile(path=path, sha256=digest, filename=local_path.name)
+
+    # --- policy -----------------------------------------------------------------------------------
+
+    def _needs_download(
+        self,
+        path: Path,
+        changing_ttl: float | None,
+        lm_time: float | None,
+        expected: str | None,
+        redownload_on_mismatch: bool,
+        force: bool,
+    ) -> tuple[bool, bool]:
+        """(download?, conditional request allowed?) by the refresh policy (a)-(e) of spec 6.3.3."""
+        if force or not path.is_file():
+            return True, False
+        checked = cache.check_file_mtime(path)
+        stale = changing_ttl is not None and (checked is None or checked < time.time() - changing_ttl)
+        outdated = lm_time is not None and (checked is None or checked < lm_time)
+        if stale or outdated:
+            return True, True
+        if redownload_on_mismatch and expected and not self._matches(path, expected):
+            return True, False
+        return False, False
+
+    @staticmethod
+    def _matches(path: Path, expected: str) -> bool:
+        check = cache.read_check_file(path)
+        return check is not None and check.sha256.lower() == expected
+
+    @staticmethod
+    def _verified(url: str, path: Path, expected: str | None) -> CachedFile:
+        check = cache.read_check_file(path)
+        sha = check.sha256 if check is not None else ""
+        filename = unopt(check.filename) if check is not None else None
+        if expected:
+            checkfile = cache.check_file_path(path)
+            if not sha:
+                raise ChecksumMismatch(
+                    f"Checksum not found: {path} (expected sha256 {expected} in {checkfile})",
+                    url=url, path=path, expected=expected, got=None,
+                )
+            if sha.lower() != expected:
+                raise ChecksumMismatch(
+                    f"Wrong checksum: {path} (expected sha256 {expected} in {checkfile}, got {sha})",
+                    url=url, path=path, expected=expected, got=sha,
+                )
+        return CachedFile(path=path, sha256=sha, filename=filename)
+
+    # --- network ----------------------------------------------------------------------------------
+
+    async def _download(
+        self,
+        url: str,
+        path: Path,
+        conditional: bool,
+        sink: ProgressSink | None,
+        token: str | None,
+    ) -> bool:
+        """Download ``url`` to ``path`` with retries; ``False`` when the server said 304 Not Modified."""
+        etag = None
+        if conditional:
+            check = cache.read_check_file(path)
+            etag = unopt(check.etag) if check is not None else None
+        progress = _Progress(url, sink)
+        part = cache.part_file_path(path)
+        attempt = 0
+        try:
+            while True:
+                attempt += 1
+                try:
+                    async with self._host_slot(url):
+                        return await self._attempt(url, path, part, etag, progress, token)
+                except _Restart:
+                    attempt -= 1
+                except _Transient as exc:
+                    if attempt >= self.attempts:
+                        raise exc.failure from exc
+                    log.info("Retrying download of %s after: %s", url, exc.failure.detail)
+                    await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
+        except asyncio.CancelledError:
+            log.warning("Download was canceled, so partially downloaded file is incomplete: %s", part)
+            if progress.started:
+                progress.finish(False)
+            raise
+        except DownloadFailure:
+            progress.finish(False)
+            raise
+
+    def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
+        request = self._http().build_request("GET", url)
+        if resume_from:
+            request.headers["Range"] = f"bytes={resume_from}-"
+            # A range of compressed bytes could not be appended to the partial file.
+            del request.headers["Accept-Encoding"]
+        else:
+            request.headers["Accept-Encoding"] = "gzip, identity"
+        if etag:
+            request.headers["If-None-Match"] = etag
+        if token and is_simtropolis(url):
+            request.headers["Authorization"] = f'SC4PAC-TOKEN-ST userkey="{token}"'
+        return request
+
+    async def _attempt(
+        self,
+        url: str,
+        path: Path,
+        part: Path,
+        etag: str | None,
+        progress: _Progress,
+        token: str | None,
+    ) -> bool:
+        try:
+            have = part.stat().st_size
+        except FileNotFoundError:
+            have = 0
+        resume_from = have - RESUME_OVERLAP if have > RESUME_OVERLAP else 0
+        request = self._request(url, etag, resume_from, token)
+        try:
+            response = await self._http().send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Connection failed: {exc!r}")) from exc
+        except httpx.HTTPError as exc:
+            raise _failure(FailureReason.IO_ERROR, url, repr(exc)) from exc
+        try:
+            status = response.status_code
+            if status == 304 and etag:
+                cache.touch_check_file(path)
+                return False
+            if status >= 400 and status != 416:
+                failure = http_failure(url, status, token_used=bool(token and is_simtropolis(url)))
+                if status >= 500:
+                    raise _Transient(failure)
+                raise failure
+            start, _ = _content_range_start_total(response.headers.get("Content-Range"))
+            if resume_from and (status == 206 or status == 416):
+                if start != resume_from:
+                    part.unlink(missing_ok=True)
+                    raise _Restart()
+            elif status == 206 or status == 416:
+                part.unlink(missing_ok=True)
+                raise _Restart()
+            elif not 200 <= status < 300:
+                raise _failure(FailureReason.HTTP_ERROR, url, f"Unexpected HTTP status {status} for {url}")
+            else:
+                resume_from = 0  # the server sent the whole file
+            await self._receive(url, path, part, response, resume_from, progress)
+            return True
+        finally:
+            await response.aclose()
+
+    async def _receive(
+        self,
+        url: str,
+        path: Path,
+        part: Path,
+        response: httpx.Response,
+        resume_from: int,
+        progress: _Progress,
+    ) -> None:
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        gzipped = encoding == "gzip"
+        if encoding not in ("", "identity", "gzip"):
+            log.warning("Unsupported Content-Encoding %r of %s: storing the body as received", encoding, url)
+        start, total = _content_range_start_total(response.headers.get("Content-Range"))
+        expected_len: int | None = None
+        if not gzipped:
+            if response.headers.get("Content-Length", "").isdigit():
+                expected_len = int(response.headers["Content-Length"])
+            elif total is not None and start is not None:
+                expected_len = total - start
+        file_length = total if total is not None else (expected_len if not resume_from else None)
+
+        progress.start()
+        if file_length is not None:
+            progress.length(file_length)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if resume_from:
+            digest = await asyncio.to_thread(_hash_file, part)
+            tail = await asyncio.to_thread(_read_tail, part, RESUME_OVERLAP)
+            size = part.stat().st_size
+            progress.resume_at(size)
+        else:
+            digest, tail, size = hashlib.sha256(), b"", 0
+
+        chunks = response.aiter_bytes(CHUNK_SIZE) if gzipped else response.aiter_raw(CHUNK_SIZE)
+        received = 0
+        overlap = bytearray()
+        try:
+            with open(part, "ab" if resume_from else "wb") as out:
+                async for chunk in chunks:
+                    received += len(chunk)
+                    if len(overlap) < len(tail):
+                        need = len(tail) - len(overlap)
+                        overlap += chunk[:need]
+                        chunk = chunk[need:]
+                        if len(overlap) == len(tail) and bytes(overlap) != tail:
+                            raise _failure(
+                                FailureReason.RESUME_MISMATCH, url, _resume_mismatch_detail(part, url)
+                            )
+                    if chunk:
+                        out.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                        progress.advance(size)
+                out.flush()
+                os.fsync(out.fileno())
+        except httpx.TimeoutException as exc:
+            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Connection lost: {exc!r}")) from exc
+        except httpx.DecodingError as exc:
+            part.unlink(missing_ok=True)
+            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Corrupt response: {exc!r}")) from exc
+        except OSError as exc:
+            raise _failure(FailureReason.IO_ERROR, url, f"Writing {part} failed: {exc}") from exc
+
+        if len(overlap) < len(tail):
+            raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, f"Response of {url} ended early"))
+        if expected_len is not None and received != expected_len:
+            detail = f"Wrong length of {url}: expected {expected_len} bytes, got {received}"
+            if received < expected_len:
+                raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, detail))
+            part.unlink(missing_ok=True)
+            raise _failure(FailureReason.WRONG_LENGTH, url, detail)
+
+        filename = _content_disposition_filename(response.headers.get("Content-Disposition"))
+        if filename is None and _looks_like_html(part):
+            part.unlink(missing_ok=True)
+            raise _failure(FailureReason.HTML_PAGE, url, _html_page_detail(url))
+
+        check = cache.CheckFile(
+            filename=opt(filename),
+            checksum=Checksum(sha256=digest.hexdigest()),
+            source=url,
+            etag=opt(response.headers.get("ETag")),
+        )
+        self._publish(part, path, check, last_modified=response.headers.get("Last-Modified"))
+        progress.done(size)
+
+    @staticmethod
+    def _publish(part: Path, path: Path, check: cache.CheckFile, *, last_modified: str | None) -> None:
+        # No await in here: a cancellation can only hit before (leaving the .part) or after.
+        # The old check file goes first so a crash in between never pairs a new file with an old checksum.
+        cache.check_file_path(path).unlink(missing_ok=True)
+        os.replace(part, path)
+        if last_modified:
+            with contextlib.suppress(TypeError, ValueError, OverflowError, OSError):
+                stamp = email.utils.parsedate_to_datetime(last_modified).timestamp()
+                os.utime(path, (time.time(), stamp))
+        cache.write_check_file(path, check)

@@ -1,0 +1,116 @@
+"""An inter-process lock on a file, portable to Windows (msvcrt) and POSIX (fcntl).
+
+Two sc4pac processes may share one download cache; this lock keeps them from writing the same cached
+file at once. Waiting is done by polling with ``asyncio.sleep`` so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+if os.name == "nt":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+class InterProcessLock:
+    """An exclusive OS lock held on ``path`` (created on demand, removed on release when possible)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock without waiting; ``False`` when another process (or handle) holds it."""
+        if self._fd is not None:
+            raise RuntimeError(f"lock already held: {self.path}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not _try_lock(fd):
+                os.close(fd)
+                return False
+            # The previous holder may have unlinked the file after we opened it; a lock on an unlinked
+            # file protects nothing, so start over in that case.
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if not same:
+                _unlock(fd)
+                os.close(fd)
+                return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Drop the lock and remove the lock file if no one else has it open."""
+        fd, self._fd = self._fd, None
+        if fd is None:
+            return
+        try:
+            if os.name != "nt":
+                # Unlink while still locked so a waiter that opened the old file notices (samestat).
+                self.path.unlink(missing_ok=True)
+            _unlock(fd)
+        finally:
+            os.close(fd)
+        if os.name == "nt":
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass  # another process has it open and will remove it later
+
+    async def acquire(self, poll_interval: float = 0.1, max_interval: float = 1.0) -> None:
+        """Wait (without blocking the event loop) until the lock is ours."""
+        interval = poll_interval
+        # try_acquire never blocks (non-blocking lock call), so it runs on the loop directly.
+        while not self.try_acquire():
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, max_interval)
+
+
+@asynccontextmanager
+async def locked(path: Path) -> AsyncIterator[InterProcessLock]:
+    """Hold an :class:`InterProcessLock` on ``path`` for the duration of the block."""
+    lock = InterProcessLock(path)
+    await lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
