@@ -33,6 +33,7 @@ from .models.profile import (
     ProfileConfig,
     ProfileEntry,
     ProfilesFile,
+    empty_lock,
 )
 
 T = TypeVar("T")
@@ -240,6 +241,32 @@ class ProfileStore:
     def write_lock_sync(self, profile_id: str, lock: PluginsLock) -> None:
         """Atomically replace the lock file (synchronous: used inside the publish step)."""
         atomic_write_bytes(self.profile_dir(profile_id) / LOCK_FILE, encode_profile_file(lock))
+
+    async def mark_for_reinstall(self, profile_id: str, packages: list[str], *, redownload: bool) -> bool:
+        """Flag installed packages for reinstallation (and re-download); True if any was installed.
+
+        With ``redownload`` the ids are also recorded for packages that are only pending installation,
+        so a failed or cancelled install can be retried with fresh downloads.
+        """
+        wanted = set(packages)
+        async with self.profile_lock(profile_id):
+            lock = self.read_lock(profile_id)
+            if lock is None:
+                if not redownload:
+                    return False
+                lock = empty_lock()
+            matched = False
+            installed = []
+            for entry in lock.installed:
+                if entry.id in wanted and not entry.reinstall:
+                    entry = msgspec.structs.replace(entry, reinstall=True)
+                matched = matched or entry.id in wanted
+                installed.append(entry)
+            marks = list(dict.fromkeys([*lock.redownload, *packages])) if redownload else lock.redownload
+            updated = msgspec.structs.replace(lock, installed=installed, redownload=marks)
+            if updated != lock:
+                await asyncio.to_thread(self.write_lock_sync, profile_id, updated)
+            return matched
 
     async def init_profile(self, profile_id: str, plugins: str, cache: str, temp: str) -> ProfileConfig:
         """Create the spec file and folders of a new profile."""
