@@ -1,0 +1,497 @@
+"""Opening asset files of every supported format and reading their entries uniformly.
+
+Formats: ZIP/JAR (``zipfile``), 7z (``py7zr``), RAR/NSIS/anything else via a 7-Zip binary, Clickteam
+installers via ``cicdec``, and single plain files. Readers list entries with sanitised relative paths
+and write a chosen entry to a chosen destination; they never decide where files go.
+
+Hostile archives are refused before anything is written: entry names that climb above the root,
+absolute or drive-qualified names, names Windows cannot store, links and device entries, and sizes
+that look like a decompression bomb all raise :class:`ExtractionFailed`. All functions are
+synchronous; callers run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import shutil
+import stat
+import subprocess
+import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import py7zr
+
+from ..errors import ExtractionFailed
+from ..models.channel import ArchiveType
+
+PLUGIN_FILE_SUFFIXES = (".dat", ".sc4model", ".sc4lot", ".sc4desc", ".sc4", ".dll")
+NESTED_ARCHIVE_SUFFIXES = (".jar", ".zip", ".7z", ".rar", ".exe")
+
+SEVEN_ZIP_ENV = "SC4PAC_7Z_CMD"
+SEVEN_ZIP_NAMES = ("7z", "7zz", "7za")
+CICDEC_ENV = "SC4PAC_CICDEC_CMD"
+MONO_ENV = "SC4PAC_MONO_CMD"
+EXTERNAL_TOOL_TIMEOUT_SECONDS = 240
+
+_COPY_CHUNK = 1 << 20
+
+
+class ArchiveKind(enum.Enum):
+    ZIP = "zip"
+    JAR = "jar"
+    SEVEN_ZIP = "7z"
+    NATIVE_7Z = "native-7z"
+    CLICKTEAM = "clickteam"
+    SINGLE_FILE = "single-file"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFormat:
+    """How to open one asset file (spec 6.4.1)."""
+
+    kind: ArchiveKind
+    single_file_name: str | None = None
+    clickteam_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionLimits:
+    """Decompression-bomb guards: an absolute cap and a ratio that only applies to large outputs."""
+
+    max_total_bytes: int = 64 << 30
+    max_ratio: float = 200.0
+    ratio_floor_bytes: int = 50 << 20
+
+
+DEFAULT_LIMITS = ExtractionLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveEntry:
+    """One regular file of an archive: ``path`` is sanitised (``a/b.dat``); ``raw`` as stored."""
+
+    path: str
+    raw: str
+    size: int
+    compressed_size: int | None = None
+
+    @property
+    def match_path(self) -> str:
+        """The string include/exclude patterns are searched in (``/a/b.dat``)."""
+        return "/" + self.path
+
+    @property
+    def file_name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+class ArchiveReader(Protocol):
+    """Entries of one opened archive and a way to write one of them to a file."""
+
+    def entries(self) -> Sequence[ArchiveEntry]: ...
+
+    def extract(self, entry: ArchiveEntry, destination: Path) -> None: ...
+
+
+# --- format detection ---------------------------------------------------------------------------
+
+
+def detect_format(
+    cached_name: str, content_disposition_name: str | None, archive_type: ArchiveType | None
+) -> ArchiveFormat:
+    """Pick the archive format from the file names and the asset's ``archiveType`` (spec 6.4.1)."""
+    names = [n.lower() for n in (cached_name, content_disposition_name) if n]
+    if any(n.endswith(".exe") for n in names) and archive_type is not None:
+        if archive_type.format.lower() == "clickteam":
+            return ArchiveFormat(ArchiveKind.CLICKTEAM, clickteam_version=archive_type.version)
+    if any(n.endswith((".exe", ".rar")) for n in names):
+        return ArchiveFormat(ArchiveKind.NATIVE_7Z)
+    if any(n.endswith(".7z") for n in names):
+        return ArchiveFormat(ArchiveKind.SEVEN_ZIP)
+    primary = content_disposition_name or cached_name
+    if primary.lower().endswith(PLUGIN_FILE_SUFFIXES):
+        # A Content-Disposition name is remote input: keep only its last segment.
+        base = primary.replace("\\", "/").rsplit("/", 1)[-1]
+        return ArchiveFormat(ArchiveKind.SINGLE_FILE, single_file_name=base)
+    if any(n.endswith(".jar") for n in names):
+        return ArchiveFormat(ArchiveKind.JAR)
+    return ArchiveFormat(ArchiveKind.ZIP)
+
+
+# --- entry names --------------------------------------------------------------------------------
+
+_WINDOWS_INVALID = frozenset('<>:"|?*') | frozenset(chr(c) for c in range(32))
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
+)
+_DRIVE_PREFIX = re.compile(r"^[A-Za-z]:")
+
+
+def unreadable_entry(archive_label: str, name: str) -> ExtractionFailed:
+    """The error for an entry that cannot or must not be extracted."""
+    return ExtractionFailed(
+        f'Failed to read some file(s) from "{archive_label}".',
+        f'The file "{name}" cannot be extracted. This can happen when a file name contains illegal '
+        "characters. Please report the problem.",
+    )
+
+
+def sanitize_entry_name(raw: str, archive_label: str) -> str | None:
+    """The relative ``/``-joined path of an entry, ``None`` if there is nothing to extract.
+
+    Raises for names that would escape the target folder or that Windows cannot store.
+    """
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or _DRIVE_PREFIX.match(name):
+        raise unreadable_entry(archive_label, raw)
+    segments: list[str] = []
+    for segment in name.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not segments:
+                raise unreadable_entry(archive_label, raw)
+            segments.pop()
+            continue
+        if not _is_storable_segment(segment):
+            raise unreadable_entry(archive_label, raw)
+        segments.append(segment)
+    return "/".join(segments) if segments else None
+
+
+def _is_storable_segment(segment: str) -> bool:
+    if any(ch in _WINDOWS_INVALID for ch in segment):
+        return False
+    stem = segment.split(".", 1)[0].rstrip(" ").upper()
+    return stem not in _WINDOWS_RESERVED
+
+
+def check_sizes(entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str,
+                limits: ExtractionLimits) -> None:
+    """Refuse archives whose declared output is absurdly large for their size (zip bombs)."""
+    total = 0
+    for entry in entries:
+        total += entry.size
+        if (
+            entry.compressed_size is not None
+            and entry.size > limits.ratio_floor_bytes
+            and entry.size > limits.max_ratio * max(entry.compressed_size, 1)
+        ):
+            raise _bomb(archive_label, f'The file "{entry.raw}" expands from {entry.compressed_size} to {entry.size} bytes.')
+    if total > limits.max_total_bytes or (
+        total > limits.ratio_floor_bytes and total > limits.max_ratio * max(archive_size, 1)
+    ):
+        raise _bomb(archive_label, f"The archive of {archive_size} bytes expands to {total} bytes.")
+
+
+def _bomb(archive_label: str, what: str) -> ExtractionFailed:
+    return ExtractionFailed(
+        f'Failed to read some file(s) from "{archive_label}".',
+        f"{what} This looks like a decompression bomb, so the archive was not extracted.",
+    )
+
+
+# --- readers ------------------------------------------------------------------------------------
+
+
+def _copy_stream(src, destination: Path) -> None:  # noqa: ANN001 - any binary file object
+    _prepare_destination(destination)
+    with open(destination, "wb") as dst:
+        shutil.copyfileobj(src, dst, _COPY_CHUNK)
+
+
+def _prepare_destination(destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.is_symlink() or destination.is_file():
+        destination.unlink()
+
+
+class ZipReader:
+    """ZIP and JAR archives, streamed entry by entry with ``zipfile``."""
+
+    def __init__(self, path: Path, *, jar: bool, label: str, limits: ExtractionLimits) -> None:
+        self._label = label
+        try:
+            # Names without the UTF-8 flag are CP437 in ZIPs; JARs are always UTF-8.
+            self._zip = zipfile.ZipFile(path, metadata_encoding="utf-8" if jar else None)
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise ExtractionFailed(f'Failed to extract "{label}".', f"Not a readable ZIP archive: {exc}") from exc
+        self._infos: dict[str, zipfile.ZipInfo] = {}
+        self._entries: list[ArchiveEntry] = []
+        for info in self._zip.infolist():
+            if info.is_dir() or info.filename.endswith("\\"):
+                continue
+            mode = info.external_attr >> 16
+            if info.create_system == 3 and mode and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+                raise unreadable_entry(label, info.filename)  # symlink, device, fifo or socket
+            if info.create_system == 3 and stat.S_ISDIR(mode):
+                continue
+            path_ = sanitize_entry_name(info.filename, label)
+            if path_ is None:
+                continue
+            entry = ArchiveEntry(path_, info.filename, info.file_size, info.compress_size)
+            self._infos[info.filename] = info
+            self._entries.append(entry)
+        check_sizes(self._entries, path.stat().st_size, label, limits)
+
+    def entries(self) -> Sequence[ArchiveEntry]:
+        return self._entries
+
+    def extract(self, entry: ArchiveEntry, destination: Path) -> None:
+        try:
+            # zipfile never yields more than the declared size and checks the CRC at the end.
+            with self._zip.open(self._infos[entry.raw]) as src:
+                _copy_stream(src, destination)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
+            raise ExtractionFailed(f'Failed to extract "{self._label}".', f'{entry.raw}: {exc}') from exc
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+class FolderReader:
+    """A directory of already extracted files (7z, 7-Zip or Clickteam output in a private scratch dir)."""
+
+    def __init__(self, root: Path, *, label: str) -> None:
+        self._root = root
+        self._entries: list[ArchiveEntry] = []
+        self._files: dict[str, Path] = {}
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            base = Path(dirpath)
+            dirnames.sort()
+            for filename in sorted(filenames):
+                file = base / filename
+                if file.is_symlink() or not file.is_file():
+                    continue  # earlier validation refused links; nothing else is worth reading
+                raw = file.relative_to(root).as_posix()
+                path_ = sanitize_entry_name(raw, label)
+                if path_ is None:
+                    continue
+                self._entries.append(ArchiveEntry(path_, raw, file.stat().st_size))
+                self._files[raw] = file
+
+    def entries(self) -> Sequence[ArchiveEntry]:
+        return self._entries
+
+    def extract(self, entry: ArchiveEntry, destination: Path) -> None:
+        source = self._files[entry.raw]
+        _prepare_destination(destination)
+        try:
+            # The scratch dir is ours and deleted afterwards, so a hard link saves a copy.
+            os.link(source, destination)
+        except OSError:
+            shutil.copyfile(source, destination)
+
+    def close(self) -> None:
+        return None
+
+
+class SingleFileReader:
+    """A plain plugin file that is its own one-entry archive."""
+
+    def __init__(self, path: Path, name: str, *, label: str) -> None:
+        self._path = path
+        path_ = sanitize_entry_name(name, label)
+        if path_ is None:
+            raise unreadable_entry(label, name)
+        self._entries = [ArchiveEntry(path_, name, path.stat().st_size)]
+
+    def entries(self) -> Sequence[ArchiveEntry]:
+        return self._entries
+
+    def extract(self, entry: ArchiveEntry, destination: Path) -> None:
+        # Always a copy: the source lives in the download cache and must stay intact.
+        _prepare_destination(destination)
+        shutil.copyfile(self._path, destination)
+
+    def close(self) -> None:
+        return None
+
+
+# --- 7z via py7zr -------------------------------------------------------------------------------
+
+
+def _extract_7z(path: Path, scratch: Path, label: str, limits: ExtractionLimits) -> None:
+    try:
+        with py7zr.SevenZipFile(path, "r") as archive:
+            listed: list[ArchiveEntry] = []
+            for info in archive.list():
+                if info.is_directory:
+                    continue
+                if info.is_symlink or not info.is_file:
+                    raise unreadable_entry(label, info.filename)
+                path_ = sanitize_entry_name(info.filename, label)
+                if path_ is not None:
+                    listed.append(ArchiveEntry(path_, info.filename, info.uncompressed, None))
+        check_sizes(listed, path.stat().st_size, label, limits)
+        # The cap makes py7zr stop if the data turns out larger than the headers declared.
+        cap = min(limits.max_total_bytes, sum(e.size for e in listed) + 1)
+        with py7zr.SevenZipFile(path, "r", max_extract_size=cap) as archive:
+            archive.extractall(path=scratch)
+    except ExtractionFailed:
+        raise
+    except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, OSError, ValueError, EOFError, KeyError) as exc:
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"Not a readable 7z archive: {exc}") from exc
+    except Exception as exc:  # py7zr raises assorted types for corrupt or unsupported data
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"{type(exc).__name__}: {exc}") from exc
+
+
+# --- 7-Zip binary -------------------------------------------------------------------------------
+
+
+def find_seven_zip() -> str | None:
+    """The 7-Zip executable: ``$SC4PAC_7Z_CMD`` or the first of 7z, 7zz, 7za on PATH."""
+    configured = os.environ.get(SEVEN_ZIP_ENV)
+    if configured:
+        return configured
+    for name in SEVEN_ZIP_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+_PERMISSIONS = re.compile(r"([-dlcbps])[-rwxsStT]{9}")
+
+
+def _list_native(cmd: str, path: Path, label: str) -> list[dict[str, str]]:
+    out = _run_tool([cmd, "l", "-slt", "-ba", "-p", "--", str(path)], label, "7-Zip")
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in out.splitlines():
+        if not line.strip():
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition(" = ")
+        if sep:
+            current[key.strip()] = value
+        elif line.endswith(" ="):
+            current[line[:-2].strip()] = ""
+    if current:
+        blocks.append(current)
+    return [b for b in blocks if "Path" in b]
+
+
+def _is_special_native_entry(block: dict[str, str]) -> bool:
+    if block.get("Symbolic Link") or block.get("Hard Link") or block.get("Device Major"):
+        return True
+    mode = block.get("Mode", "") or block.get("Attributes", "")
+    match = _PERMISSIONS.search(mode)
+    return bool(match and match.group(1) not in "-d")
+
+
+def _extract_native(path: Path, scratch: Path, label: str, limits: ExtractionLimits) -> None:
+    cmd = find_seven_zip()
+    if cmd is None:
+        raise ExtractionFailed(
+            f'Failed to extract "{label}".',
+            "This archive format needs the 7-Zip program (7z, 7zz or 7za), which was not found. Install "
+            f"7-Zip and make sure it is on the PATH, or set {SEVEN_ZIP_ENV} to its location.",
+        )
+    listed: list[ArchiveEntry] = []
+    for block in _list_native(cmd, path, label):
+        if block.get("Folder") == "+":
+            continue
+        if _is_special_native_entry(block):
+            raise unreadable_entry(label, block["Path"])
+        path_ = sanitize_entry_name(block["Path"], label)
+        if path_ is None:
+            continue
+        size = int(block.get("Size") or 0)
+        packed = block.get("Packed Size")
+        listed.append(ArchiveEntry(path_, block["Path"], size, int(packed) if packed and packed.isdigit() and int(packed) > 0 else None))
+    check_sizes(listed, path.stat().st_size, label, limits)
+    _run_tool([cmd, "x", "-y", "-bd", "-p", f"-o{scratch}", "--", str(path)], label, "7-Zip")
+    _check_extracted_size(scratch, path.stat().st_size, label, limits)
+
+
+def _check_extracted_size(scratch: Path, archive_size: int, label: str, limits: ExtractionLimits) -> None:
+    # Headers can lie; what actually landed on disk counts too.
+    entries = [ArchiveEntry(f.name, f.name, f.stat().st_size) for f in scratch.rglob("*") if f.is_file() and not f.is_symlink()]
+    check_sizes(entries, archive_size, label, limits)
+
+
+def _run_tool(argv: list[str], label: str, tool: str) -> str:
+    try:
+        proc = subprocess.run(
+            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS, check=False
+        )
+    except FileNotFoundError as exc:
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"{tool} could not be started: {argv[0]}") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"{tool} did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s.") from exc
+    output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"{tool} failed (exit code {proc.returncode}): {output.strip()}")
+    return proc.stdout.decode("utf-8", "replace")
+
+
+# --- Clickteam ----------------------------------------------------------------------------------
+
+
+def _extract_clickteam(path: Path, version: str | None, scratch: Path, label: str) -> None:
+    title = f'Failed to extract v{version} Clickteam exe-installer "{label}".'
+    if version is None or not version.strip().isdigit():
+        raise ExtractionFailed(title, f'Unsupported version: "{version}"')
+    cicdec = os.environ.get(CICDEC_ENV) or "cicdec"
+    argv = [cicdec, "-v", version.strip(), str(path), str(scratch)]
+    mono = os.environ.get(MONO_ENV)
+    if mono:
+        argv.insert(0, mono)
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS, check=False)
+    except FileNotFoundError as exc:
+        raise ExtractionFailed(
+            title, f"The cicdec program ({argv[0]}) was not found. Install it or set {CICDEC_ENV} (and {MONO_ENV})."
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ExtractionFailed(title, f"cicdec did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s.") from exc
+    if proc.returncode != 0:
+        raise ExtractionFailed(title, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip())
+
+
+# --- opening ------------------------------------------------------------------------------------
+
+
+@contextmanager
+def open_archive(
+    path: Path,
+    fmt: ArchiveFormat,
+    scratch: Path,
+    *,
+    label: str | None = None,
+    limits: ExtractionLimits = DEFAULT_LIMITS,
+) -> Iterator[ArchiveReader]:
+    """Open ``path`` as ``fmt``; formats without streaming access are unpacked into ``scratch`` first.
+
+    ``scratch`` must be an empty private directory on the same drive as the destination.
+    """
+    name = label or str(path)
+    if fmt.kind is ArchiveKind.SINGLE_FILE:
+        yield SingleFileReader(path, fmt.single_file_name or path.name, label=name)
+        return
+    if fmt.kind in (ArchiveKind.ZIP, ArchiveKind.JAR):
+        reader = ZipReader(path, jar=fmt.kind is ArchiveKind.JAR, label=name, limits=limits)
+        try:
+            yield reader
+        finally:
+            reader.close()
+        return
+    scratch.mkdir(parents=True, exist_ok=True)
+    if fmt.kind is ArchiveKind.SEVEN_ZIP:
+        _extract_7z(path, scratch, name, limits)
+    elif fmt.kind is ArchiveKind.NATIVE_7Z:
+        _extract_native(path, scratch, name, limits)
+    else:
+        _extract_clickteam(path, fmt.clickteam_version, scratch, name)
+        _check_extracted_size(scratch, path.stat().st_size, name, limits)
+    yield FolderReader(scratch, label=name)

@@ -1,0 +1,197 @@
+"""Extracting one asset into a package folder (spec 6.4.3-6.4.7).
+
+Accepted entries are validated (checksum or DBPF magic), placed below the package folder without their
+common directory prefix, and nested archives are opened one level deep with the same recipe.
+Synchronous: the update job runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ChecksumError, ExtractionFailed
+from ..models.channel import Asset, AssetReference
+from ..wire import unopt
+from .archives import (
+    DEFAULT_LIMITS,
+    ArchiveEntry,
+    ArchiveReader,
+    ExtractionLimits,
+    detect_format,
+    open_archive,
+)
+from .recipe import Acceptance, InstallRecipe, Validation
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedFile:
+    """A file accepted through ``withChecksum`` and verified; DLLs and INIs get special handling."""
+
+    path: Path
+    sha256: str
+    is_dll: bool
+    is_ini: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractResult:
+    """What one asset contributed to a package folder."""
+
+    files: tuple[Path, ...]
+    certified: tuple[CertifiedFile, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def dlls(self) -> tuple[CertifiedFile, ...]:
+        return tuple(c for c in self.certified if c.is_dll)
+
+    @property
+    def inis(self) -> tuple[CertifiedFile, ...]:
+        return tuple(c for c in self.certified if c.is_ini)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def nested_folder_name(asset_url: str) -> str:
+    """First 8 hex digits of the SHA-1 of the asset URL: the nested archives' folder of an asset."""
+    return hashlib.sha1(asset_url.encode("utf-8")).hexdigest()[:8]
+
+
+def common_prefix_length(paths: list[str]) -> int:
+    """Number of leading directory segments shared by all paths (a lone file keeps only its name)."""
+    parents = [p.split("/")[:-1] for p in paths]
+    if not parents:
+        return 0
+    shortest = min(len(p) for p in parents)
+    n = 0
+    while n < shortest and all(p[n] == parents[0][n] for p in parents):
+        n += 1
+    return n
+
+
+class _Sink:
+    """Collects written and certified files across the main and nested passes."""
+
+    def __init__(self) -> None:
+        self.files: dict[Path, None] = {}
+        self.certified: dict[Path, CertifiedFile] = {}
+
+
+def _inside(folder: Path, destination: Path) -> Path:
+    """``destination`` after checking that, links resolved, it stays inside ``folder``."""
+    root = folder.resolve()
+    resolved = destination.parent.resolve() / destination.name
+    if os.path.commonpath([root, resolved]) != str(root):
+        raise ExtractionFailed(
+            "Failed to extract an asset.", f'The file "{destination}" would be written outside of "{folder}".'
+        )
+    return destination
+
+
+def _validate(acceptance: Acceptance, file: Path, label: str) -> CertifiedFile | None:
+    if acceptance.validation is Validation.CHECKSUM:
+        got = sha256_of(file)
+        expected = acceptance.sha256.lower()
+        if got != expected:
+            cause = ChecksumError(
+                "Extracted file has wrong sha256 checksum. The file in the asset differs from the one the "
+                "package metadata expects.",
+                f"File: {file}, got: {got}, expected: {expected}",
+            )
+            raise ExtractionFailed(f'Failed to extract "{label}".', f"{cause.title} {cause.detail}") from cause
+        name = file.name.lower()
+        return CertifiedFile(file, got, name.endswith(".dll"), acceptance.is_ini and name.endswith(".ini"))
+    with open(file, "rb") as f:
+        magic = f.read(4)
+    if magic != b"DBPF":
+        raise ExtractionFailed(
+            f'Failed to extract "{label}".',
+            "Extracted file is not a DBPF file. The asset may be damaged, or the package metadata may select "
+            f"the wrong files. File: {file}",
+        )
+    return None
+
+
+def _install_entries(reader: ArchiveReader, recipe: InstallRecipe, package_dir: Path, label: str, sink: _Sink) -> None:
+    accepted: list[tuple[ArchiveEntry, Acceptance]] = []
+    for entry in reader.entries():
+        acceptance = recipe.accept(entry.match_path)
+        if acceptance is not None:
+            accepted.append((entry, acceptance))
+    if not accepted:
+        return
+    strip = common_prefix_length([e.path for e, _ in accepted])
+    for entry, acceptance in accepted:
+        segments = entry.path.split("/")[strip:]
+        destination = package_dir.joinpath(*segments)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _inside(package_dir, destination)
+        try:
+            reader.extract(entry, destination)
+        except OSError as exc:
+            raise ExtractionFailed(f'Failed to extract "{label}".', f'{entry.raw}: {exc}') from exc
+        sink.files[destination] = None
+        certified = _validate(acceptance, destination, label)
+        if certified is not None:
+            sink.certified[destination] = certified
+        else:
+            sink.certified.pop(destination, None)
+
+
+def extract_asset(
+    archive_path: Path,
+    *,
+    content_disposition_name: str | None,
+    asset: Asset,
+    reference: AssetReference,
+    variant: Mapping[str, str],
+    package_dir: Path,
+    nested_dir: Path,
+    limits: ExtractionLimits = DEFAULT_LIMITS,
+) -> ExtractResult:
+    """Install the files an asset reference selects from ``archive_path`` into ``package_dir``."""
+    recipe = InstallRecipe(reference, variant)
+    archive_type = unopt(asset.archiveType)
+    fmt = detect_format(archive_path.name, content_disposition_name, archive_type)
+    sink = _Sink()
+    nested_dir.mkdir(parents=True, exist_ok=True)
+    nested_target = nested_dir / nested_folder_name(asset.url)
+    with tempfile.TemporaryDirectory(dir=nested_dir, prefix=".scratch-") as scratch_name:
+        scratch = Path(scratch_name)
+        nested_archives: dict[Path, None] = {}
+        label = str(archive_path)
+        with open_archive(archive_path, fmt, scratch / "outer", label=label, limits=limits) as reader:
+            _install_entries(reader, recipe, package_dir, label, sink)
+            for entry in reader.entries():
+                if not recipe.selects_nested_archive(entry.match_path):
+                    continue
+                destination = nested_target / entry.file_name
+                if destination not in nested_archives and not destination.exists():
+                    # Already present means an earlier package of this run unpacked it.
+                    reader.extract(entry, destination)
+                nested_archives[destination] = None
+        for index, nested in enumerate(nested_archives):
+            nested_fmt = detect_format(nested.name, None, archive_type)
+            nested_label = str(nested)
+            with open_archive(nested, nested_fmt, scratch / f"nested-{index}", label=nested_label,
+                              limits=limits) as reader:
+                _install_entries(reader, recipe, package_dir, nested_label, sink)
+    warnings = list(recipe.warnings)
+    unused = recipe.unused_patterns_warning(asset.assetId)
+    if unused is not None:
+        warnings.append(unused)
+    return ExtractResult(tuple(sink.files), tuple(sink.certified.values()), tuple(warnings))
