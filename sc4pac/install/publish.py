@@ -1,0 +1,197 @@
+"""Publishing staged packages into the Plugins folder, crash-safe through a journal.
+
+The steps:
+
+1. Staged files are first moved into a hidden folder *inside* the Plugins root, so every later move is a
+   rename on one file system (atomic per package folder).
+2. A journal naming every removal, every install and the new lock file is written atomically.
+3. Old paths are renamed into a hidden trash folder, new paths renamed into place, the lock file is
+   written, then trash, the hidden folder and the journal are deleted.
+
+Every step of 3 is idempotent, so after a crash :func:`recover` simply runs it again from the journal:
+each package folder is then either entirely old or entirely new, and the lock file describes what is on
+disk. A crash before the journal exists leaves the Plugins folder and the lock untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from ..atomic import atomic_write_bytes
+from ..models.profile import PluginsLock
+from ..wire import WireStruct
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "sc4pac-publish-journal.json"
+HIDDEN_PREFIX = ".sc4pac-publish-"
+
+# Seconds to sleep after each rename; fault-injection tests set it to widen the window for a kill.
+_PAUSE_ENV = "SC4PAC_FAULT_PUBLISH_PAUSE"
+
+LockWriter = Callable[[PluginsLock], None]
+
+
+class Journal(WireStruct):
+    """What a publish is going to do, written before the first change to the Plugins folder."""
+
+    plugins_root: str
+    work_dir: str  # the hidden folder inside the Plugins root (holds ``new/`` and ``trash/``)
+    removals: list[str]
+    installs: list[str]
+    lock: PluginsLock
+
+
+@dataclass
+class PublishReport:
+    warnings: list[str] = field(default_factory=list)
+    failed_paths: list[str] = field(default_factory=list)
+
+
+def _pause() -> None:
+    pause = os.environ.get(_PAUSE_ENV)
+    if pause:
+        time.sleep(float(pause))
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _make_writable(func, path, _exc_info) -> None:  # type: ignore[no-untyped-def]
+    # Read-only or hidden files (OneDrive, extracted archives) must be made writable before deleting.
+    os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
+    func(path)
+
+
+def remove_path(path: Path) -> None:
+    """Delete a file, a symlink or a folder tree, clearing read-only attributes where needed."""
+    if path.is_symlink() or path.is_file():
+        try:
+            path.unlink()
+        except PermissionError:
+            os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
+            path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path, onerror=_make_writable)
+
+
+def _move(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` (replacing a stale target); copy where a rename is impossible."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if _exists(target):
+        remove_path(target)
+    try:
+        os.replace(source, target)
+    except OSError:
+        # Another volume or a locked folder on Windows: fall back to copy + delete.
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        elif source.is_dir():
+            shutil.copytree(source, target, symlinks=True)
+        else:
+            shutil.copy2(source, target, follow_symlinks=False)
+        remove_path(source)
+
+
+def prepare(plugins_root: Path, staging_plugins: Path, installs: list[str]) -> Path:
+    """Move the staged paths into a hidden work folder inside the Plugins root; returns that folder."""
+    work = plugins_root / f"{HIDDEN_PREFIX}{secrets.token_hex(4)}"
+    new = work / "new"
+    new.mkdir(parents=True)
+    for rel in installs:
+        source = staging_plugins / rel
+        if _exists(source):
+            _move(source, new / rel)
+    return work
+
+
+def publish(
+    journal_path: Path,
+    plugins_root: Path,
+    work_dir: Path,
+    removals: list[str],
+    installs: list[str],
+    new_lock: PluginsLock,
+    write_lock: LockWriter,
+) -> PublishReport:
+    """Record the journal, then apply it (see the module docstring)."""
+    journal = Journal(str(plugins_root), str(work_dir), removals, installs, new_lock)
+    atomic_write_bytes(journal_path, msgspec.json.encode(journal))
+    return _apply(journal_path, journal, write_lock)
+
+
+def recover(journal_path: Path, write_lock: LockWriter) -> PublishReport | None:
+    """Finish an interrupted publish recorded in ``journal_path``; None if there was nothing to do."""
+    try:
+        journal = msgspec.json.decode(journal_path.read_bytes(), type=Journal)
+    except FileNotFoundError:
+        return None
+    except (msgspec.DecodeError, OSError) as exc:
+        # The journal is written atomically, so this is not a torn write; keep it for inspection.
+        log.error("Cannot read the publish journal %s: %s", journal_path, exc)
+        return None
+    log.warning("Completing an interrupted installation recorded in %s", journal_path)
+    return _apply(journal_path, journal, write_lock)
+
+
+def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> PublishReport:
+    report = PublishReport()
+    plugins = Path(journal.plugins_root)
+    work = Path(journal.work_dir)
+    new, trash = work / "new", work / "trash"
+    installs = set(journal.installs)
+    for rel in journal.removals:
+        if not rel.strip("/"):
+            continue  # an empty path would mean the whole Plugins folder
+        if rel in installs and not _exists(new / rel):
+            continue  # already replaced by the new version in an earlier run
+        target = plugins / rel
+        if _exists(target):
+            try:
+                _move(target, trash / rel)
+            except OSError as exc:
+                report.failed_paths.append(rel)
+                report.warnings.append(f"Failed to remove {target}: {exc}")
+            _pause()
+        elif not rel.lower().endswith(".ini"):
+            report.warnings.append(f"removal failed as file did not exist: {target}")
+    for rel in journal.installs:
+        source = new / rel
+        if not _exists(source):
+            continue  # installed in an earlier run, or nothing was staged under this name
+        try:
+            _move(source, plugins / rel)
+        except OSError as exc:
+            report.failed_paths.append(rel)
+            report.warnings.append(f"Failed to move {rel} into the Plugins folder: {exc}")
+        _pause()
+    write_lock(journal.lock)
+    _pause()
+    try:
+        remove_path(work)
+    except OSError as exc:
+        report.warnings.append(f"Failed to clean up {work}: {exc}")
+    journal_path.unlink(missing_ok=True)
+    for warning in report.warnings:
+        log.warning(warning)
+    return report
+
+
+def discard_unjournaled_work(plugins_root: Path, journal_path: Path) -> None:
+    """Delete hidden work folders left by a crash before their journal was written."""
+    if _exists(journal_path) or not plugins_root.is_dir():
+        return
+    for child in plugins_root.iterdir():
+        if child.name.startswith(HIDDEN_PREFIX) and child.is_dir():
+            remove_path(child)
