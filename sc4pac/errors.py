@@ -153,6 +153,14 @@ class FileOperationsFailed(Sc4pacError):
     status = 500
 
 
+class ChannelBuildError(ServerError):
+    """Channel sources that cannot be built: every malformed YAML document, named by file and index."""
+
+    def __init__(self, title: str, detail: str = "", *, issues: list[Any] | None = None) -> None:
+        super().__init__(title, detail)
+        self.issues: list[Any] = list(issues or [])
+
+
 class UpdateAlreadyRunning(ServerError):
     """A second ``/update`` for a profile whose update is still running (stricter than the reference)."""
 
