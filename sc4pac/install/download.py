@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
-CHUNK_SIZE = 256 * 1024
 
 # --- user-facing texts (spec 5.2, 6.3.4, 6.3.5, 6.3.8) ----------------------------------------------
 
@@ -125,6 +124,7 @@ class FailureReason(enum.Enum):
     HTML_PAGE = "html-page"
     RESUME_MISMATCH = "resume-mismatch"
     BAD_URL = "bad-url"
+    FORMAT_ERROR = "format-error"  # a downloaded JSON file that does not parse
 
     @property
     def means_unavailable(self) -> bool:
@@ -673,7 +673,8 @@ class Downloader:
         else:
             digest, tail, size = hashlib.sha256(), b"", 0
 
-        chunks = response.aiter_bytes(CHUNK_SIZE) if gzipped else response.aiter_raw(CHUNK_SIZE)
+        # No re-chunking: every byte received before a connection drop reaches the .part file.
+        chunks = response.aiter_bytes() if gzipped else response.aiter_raw()
         received = 0
         overlap = bytearray()
         try:
