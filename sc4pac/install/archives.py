@@ -227,11 +227,12 @@ class ZipReader:
         for info in self._zip.infolist():
             if info.is_dir() or info.filename.endswith("\\"):
                 continue
-            mode = info.external_attr >> 16
-            if info.create_system == 3 and mode and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-                raise unreadable_entry(label, info.filename)  # symlink, device, fifo or socket
-            if info.create_system == 3 and stat.S_ISDIR(mode):
+            # Unix hosts keep the file type in the high bits; many writers leave it zero.
+            file_type = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
+            if file_type == stat.S_IFDIR:
                 continue
+            if file_type not in (0, stat.S_IFREG):
+                raise unreadable_entry(label, info.filename)  # symlink, device, fifo or socket
             path_ = sanitize_entry_name(info.filename, label)
             if path_ is None:
                 continue
