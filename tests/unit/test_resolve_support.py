@@ -17,7 +17,8 @@ from sc4pac.models.channel import (
     VariantData,
     VariantInfo,
 )
-from sc4pac.resolve import InMemoryProvider, VariantQuestion
+from sc4pac.models.profile import InstalledData, PluginsLock
+from sc4pac.resolve import InMemoryProvider, Resolution, VariantQuestion
 
 TEST_CHANNEL_METADATA = (
     Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sc4pac-test-channel" / "json" / "metadata"
@@ -73,7 +74,8 @@ def package(
 
 def asset(asset_id: str, version: str = "1.0", **fields: object) -> Asset:
     """An asset record with a URL derived from its id."""
-    return Asset(assetId=asset_id, version=version, url=f"http://localhost:8090/files/{asset_id}.zip", **fields)
+    fields.setdefault("url", f"http://localhost:8090/files/{asset_id}.zip")
+    return Asset(assetId=asset_id, version=version, **fields)  # type: ignore[arg-type]
 
 
 def mini_channel() -> InMemoryProvider:
@@ -149,3 +151,19 @@ class ScriptedUser:
         if self.conflict_side_with is None:
             return "Cancel"
         return "1" if self.conflict_side_with in explicit1 else "2"
+
+
+def lock_after_install(resolution: Resolution, **overrides: dict[str, object]) -> PluginsLock:
+    """The lock file as it would be after installing ``resolution`` (``overrides`` per package id)."""
+    installed = [
+        InstalledData(
+            group=p.package.group,
+            name=p.package.name,
+            variant=dict(p.variant),
+            version=p.version,
+            files=[f"150-mods/{p.package.group}.{p.package.name}.sc4pac"],
+            **overrides.get(p.id, {}),  # type: ignore[arg-type]
+        )
+        for p in resolution.packages
+    ]
+    return PluginsLock(scheme=2, installed=installed, assets=list(resolution.assets))
