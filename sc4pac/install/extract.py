@@ -170,7 +170,8 @@ def extract_asset(
     sink = _Sink()
     nested_dir.mkdir(parents=True, exist_ok=True)
     nested_target = nested_dir / nested_folder_name(asset.url)
-    with tempfile.TemporaryDirectory(dir=nested_dir, prefix=".scratch-") as scratch_name:
+    # On Windows a scanner may still hold a scratch file; a leftover inside staging is harmless.
+    with tempfile.TemporaryDirectory(dir=nested_dir, prefix=".scratch-", ignore_cleanup_errors=True) as scratch_name:
         scratch = Path(scratch_name)
         nested_archives: dict[Path, None] = {}
         label = str(archive_path)

@@ -1,7 +1,8 @@
 """Placing a file at a second location: a relative symlink where possible, else a move.
 
 Windows refuses symlinks without developer mode or admin rights, so the fallback is the common
-case for users. Tests set ``SYMLINKS_DISABLED`` (or pass ``symlinks=False``) to take that path.
+case for users. Tests set ``SYMLINKS_DISABLED`` (or pass ``symlinks=False``) to take that path; a
+server started with ``SC4PAC_DISABLE_SYMLINKS=1`` behaves the same, for black-box tests.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import os
 import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-SYMLINKS_DISABLED = False
+DISABLE_SYMLINKS_ENV = "SC4PAC_DISABLE_SYMLINKS"
+SYMLINKS_DISABLED = os.environ.get(DISABLE_SYMLINKS_ENV, "") not in ("", "0")
 
 
 def remove_existing(path: Path) -> None:

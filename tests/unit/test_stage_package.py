@@ -301,3 +301,15 @@ def test_hostile_subfolder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ExtractionFailed):
         stage(tmp_path, pkg("evil", "x", "1", "../../outside", []), [])
     assert not (tmp_path / "outside").exists()
+
+
+@pytest.mark.parametrize("file_name", ["package-aFile3.zip", "package-d.zip"])
+def test_fixture_archives_install_hello_world(tmp_path: Path, file_name: str) -> None:
+    source = FIXTURE_FILES / file_name
+    if not source.is_file():
+        pytest.skip(f"test channel files not available at {FIXTURE_FILES}")
+    asset = fetched(tmp_path, "a", file_name, source.read_bytes())
+    result, staging = stage(tmp_path, pkg("memo", "demo", "1.0", "100-props-textures", [AssetReference(assetId="a")]),
+                            [asset])
+    assert tree(staging / result.package_folder) == ["hello-world.dat", "sub/hello-world.dat"]
+    assert result.warnings == []
