@@ -124,7 +124,7 @@ class Gate:
             bearer = bearer_token(headers.get("authorization"))
             is_ws_route = path in WEBSOCKET_ROUTES
             if bearer is None and is_ws_route:
-                query = _first_wins(scope)
+                query = first_wins_query(scope)
                 bearer = query.get("token") or None
             problem = self.tokens.verify(bearer, _cookie(headers, self.tokens.cookie_name), required)
             if problem is not None:
@@ -141,7 +141,7 @@ class Gate:
 
         if kind == "websocket":
             try:
-                await self.websocket_precheck(path, query if query is not None else _first_wins(scope), scope)
+                await self.websocket_precheck(path, query if query is not None else first_wins_query(scope), scope)
             except Sc4pacError as error:
                 await self._refuse(scope, send, error, error.status, [])
                 return
@@ -181,7 +181,7 @@ class Gate:
         await send({"type": "http.response.body", "body": body})
 
 
-def _first_wins(scope: Scope) -> dict[str, str]:
+def first_wins_query(scope: Scope) -> dict[str, str]:
     """Query parameters, first occurrence of each key winning, keys without ``=`` mapped to ``""``."""
     raw = scope.get("query_string", b"").decode("utf-8", "replace")
     result: dict[str, str] = {}

@@ -98,3 +98,12 @@ async def package_list_body(request: Request) -> list[str]:
     title, detail = "Malformed package names", "Pass an array of strings of the form '<group>:<name>'."
     values = await body_as(request, list[str], title, detail)
     return canonical_package_ids(values, title, detail)
+
+
+STALE_CHANNELS_HEADER = "X-Sc4pac-Stale-Channels"
+
+
+def stale_header(index: Any) -> dict[str, str] | None:
+    """A header naming channels served from an outdated cached copy (they could not be refreshed)."""
+    stale = [ch.url for ch in index.channels if ch.stale]
+    return {STALE_CHANNELS_HEADER: " ".join(stale)} if stale else None

@@ -7,8 +7,22 @@ from litestar import Request, Response, get, post
 
 from ..channels.urls import ChannelUrlError, ChannelUrlSyntaxError, sanitize_channel_urls
 from ..errors import BadRequest
+from ..models.channel import Stats
 from ..models.profile import DEFAULT_CHANNELS, PluginsSpec
-from .http import Query, body_as, ok, respond
+from ..wire import WireStruct
+from .http import Query, body_as, ok, respond, stale_header
+from .state import ServerState
+
+
+class ChannelStatsEntry(WireStruct):
+    url: str
+    channelLabel: str | None  # a plain string or null here, not an Option array (the GUI decodes it so)
+    stats: Stats
+
+
+class ChannelStatsResponse(WireStruct):
+    combined: Stats
+    channels: list[ChannelStatsEntry]
 
 
 @get("/channels.list", sync_to_thread=False)
@@ -38,4 +52,14 @@ async def channels_set(request: Request) -> Response[bytes]:
     return ok(request)
 
 
-ROUTES = [channels_list, channels_set]
+@get("/channels.stats")
+async def channels_stats(request: Request) -> Response[bytes]:
+    state: ServerState = request.app.state.sc4pac
+    profile_id = Query.of(request).profile()
+    spec = state.store.read_spec(profile_id)
+    index = await state.services.channel_index(profile_id, spec)
+    channels = [ChannelStatsEntry(ch.url, ch.label, stats) for ch, stats in index.channel_stats()]
+    return respond(request, ChannelStatsResponse(index.stats(), channels), headers=stale_header(index))
+
+
+ROUTES = [channels_list, channels_set, channels_stats]

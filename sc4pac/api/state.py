@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..profiles import ProfileStore
+from ..services import Services
 from .auth import TokenStore
 from .connections import ConnectionRegistry
 
@@ -30,8 +30,11 @@ class ServerState:
 
     options: ServerOptions
     tokens: TokenStore
-    store: ProfileStore
+    services: Services
     connections: ConnectionRegistry
     request_shutdown: Callable[[], None] = lambda: None
-    # Services added by later layers (channel repository, update registry) live here by name.
-    services: dict[str, Any] = field(default_factory=dict)
+    running_updates: set[str] = field(default_factory=set)  # profile ids with an /update under way
+
+    @property
+    def store(self) -> ProfileStore:
+        return self.services.store

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api.connections import ConnectionRegistry
     from ..api.state import ServerOptions, ServerState
     from ..locations import default_profiles_dir
-    from ..profiles import ProfileStore
+    from ..services import Services
 
     logging.basicConfig(
         level=logging.DEBUG if os.environ.get("SC4PAC_DEBUG") else logging.INFO,
@@ -186,10 +186,12 @@ def run(args: argparse.Namespace) -> int:
         simtropolis_token=st_token,
     )
     tokens = TokenStore(secret, cookie_name="__Host-access_token" if args.cookie_secure else "access-token")
+    services = Services.create(profiles_dir)
+    services.recover_all()
     state = ServerState(
         options=options,
         tokens=tokens,
-        store=ProfileStore(profiles_dir),
+        services=services,
         connections=ConnectionRegistry(auto_shutdown=args.auto_shutdown),
     )
     app = create_app(state)
@@ -239,5 +241,8 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
 
     state.request_shutdown = request_shutdown
     state.connections.request_shutdown = request_shutdown
-    await server.serve(sockets=sockets)
+    try:
+        await server.serve(sockets=sockets)
+    finally:
+        await state.services.aclose()
     return 0

@@ -1,0 +1,384 @@
+"""UpdateJob: turn a profile's explicit packages into files in its Plugins folder.
+
+resolve -> plan -> (confirm) -> download -> stage -> (confirm) -> publish. The job talks only to a
+:class:`~sc4pac.ports.Prompter` and a :class:`~sc4pac.ports.ProgressSink`, so the websocket and the
+terminal drive it alike. Nothing is downloaded before the plan is confirmed and nothing in the Plugins
+folder changes before the last confirmation; publishing cannot be cancelled once started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import msgspec
+
+from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete
+from ..install import publish
+from ..install.download import DownloadFailure
+from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
+from ..models.channel import Asset
+from ..models.messages import (
+    DownloadFailedSelectMirror,
+    Extraction,
+    Fraction,
+    IniManualEditPrompt,
+    InitialArguments,
+    InitialArgumentsBody,
+    InstallingDlls,
+    InstallingScripts,
+    MirrorBody,
+    PlanPrompt,
+    RemoveConflicting,
+    RemoveUnresolvable,
+    VariantPrompt,
+    Warnings,
+)
+from ..models.profile import LOCK_SCHEME, InstalledData, PluginsLock, PluginsSpec, empty_lock
+from ..ports import ProgressSink, Prompter
+from ..resolve.plan import Plan, compute_plan, installed_identity
+from ..resolve.resolution import Resolution, ResolvedPackage
+from ..resolve.selection import VariantSelection
+from ..resolve.session import ConflictAnswer, resolve_interactively
+from ..resolve.variants import VariantQuestion
+from ..services import Services
+from ..wire import opt
+from .metadata import ChannelMetadataProvider
+from .prompts import CANCEL, DEFAULT, RETRY, YES, YES_NO, dll_description, scripts_description
+
+log = logging.getLogger(__name__)
+
+LUA_SANDBOX = "memo:lua-sandbox-dll"
+ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
+
+
+@dataclass(frozen=True)
+class UpdateRequest:
+    profile_id: str
+    simtropolis_token: str | None = None
+    refresh_channels: bool = False
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class UpdateJob:
+    """One update run of one profile."""
+
+    def __init__(self, services: Services, request: UpdateRequest, prompter: Prompter, progress: ProgressSink) -> None:
+        self.services = services
+        self.request = request
+        self.prompter = prompter
+        self.progress = progress
+        self.simtropolis_token = request.simtropolis_token
+
+    async def _confirm(self, prompt: object) -> None:
+        if await self.prompter.ask(prompt) != YES:  # type: ignore[arg-type]
+            raise Aborted()
+
+    # --- the run ----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the update to completion; raises an Sc4pacError (``Aborted`` for a "No")."""
+        store = self.services.store
+        pid = self.request.profile_id
+        spec = store.read_spec(pid)
+        await asyncio.to_thread(self.services.recover_publish, pid, spec)
+        config = spec.config
+        cache_root = store.cache_root(pid, config)
+        index = await self.services.channel_index(
+            pid, spec, refresh=self.request.refresh_channels, progress=self.progress
+        )
+
+        arguments: InitialArgumentsBody = await self.prompter.ask(
+            InitialArguments(choices=[DEFAULT], token="", responses={})
+        )
+        selection = VariantSelection.from_imports(config.variant, arguments.importedSelections)
+
+        lock = store.read_lock(pid)
+        if lock is None:
+            lock = empty_lock()
+            await asyncio.to_thread(store.write_lock_sync, pid, lock)
+        started_lock = lock
+
+        provider = ChannelMetadataProvider(self.services.repository, index, config.channels, cache_root, self.progress)
+        resolution, explicit = await resolve_interactively(
+            spec.explicit,
+            selection,
+            provider,
+            self._ask_variant,
+            self._ask_remove_unresolvable,
+            self._ask_remove_conflicting,
+        )
+        plan = compute_plan(resolution, lock)
+        await self._confirm(
+            PlanPrompt(
+                toRemove=plan.to_remove_items(),
+                toInstall=plan.to_install_items(),
+                choices=list(YES_NO),
+                token="",
+                responses={},
+            )
+        )
+        await self._save_choices(spec, selection, explicit)
+        if plan.up_to_date:
+            return
+
+        fetched = await self._download(plan, provider, cache_root)
+        temp_root = store.temp_root(pid, config)
+        staging = temp_root / f"staging-process{secrets.token_hex(6)}"
+        try:
+            results = await self._stage(plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock)
+            await self._confirm_installation(results, resolution)
+            report = await self._publish(plan, results, started_lock, staging, store.plugins_root(pid, config))
+        finally:
+            await asyncio.to_thread(_remove_quietly, staging)
+        if report.failed_paths:
+            raise PublishedFilesIncomplete(
+                "Failed to correctly install the following packages (manual intervention needed): "
+                f"{', '.join(sorted(set(report.failed_paths)))}.",
+                "Some files could not be copied into your Plugins folder. " + " ".join(report.warnings),
+            )
+        ini_edits = [edit for r in results.values() for edit in r.ini_edits]
+        if ini_edits:
+            await self.prompter.ask(IniManualEditPrompt(iniFiles=ini_edits, choices=[YES], token="", responses={}))
+
+    # --- resolution callbacks ---------------------------------------------------------------------
+
+    async def _ask_variant(self, q: VariantQuestion) -> str:
+        prompt = VariantPrompt(
+            package=q.package,
+            variantId=q.variant_id,
+            choices=list(q.choices),
+            info=q.info,
+            previouslySelectedValue=opt(q.previously_selected),
+            importedValues=list(q.imported_values),
+            token="",
+            responses={},
+        )
+        return await self.prompter.ask(prompt)
+
+    async def _ask_remove_unresolvable(self, packages: list[str]) -> bool:
+        prompt = RemoveUnresolvable(packages=packages, choices=list(YES_NO), token="", responses={})
+        return await self.prompter.ask(prompt) == YES
+
+    async def _ask_remove_conflicting(
+        self, conflict: tuple[str, str], explicit1: list[str], explicit2: list[str]
+    ) -> ConflictAnswer:
+        prompt = RemoveConflicting(
+            conflict=conflict,
+            explicitPackages=(explicit1, explicit2),
+            choices=["1", "2", CANCEL],
+            token="",
+            responses={},
+        )
+        return await self.prompter.ask(prompt)
+
+    async def _save_choices(self, spec: PluginsSpec, selection: VariantSelection, explicit: list[str]) -> None:
+        """Persist confirmed variant answers and dropped packages (only after the plan is confirmed)."""
+        dropped = set(spec.explicit) - set(explicit)
+        if not selection.current and not dropped:
+            return
+
+        def change(on_disk: PluginsSpec) -> PluginsSpec | None:
+            # Merge into what is on disk now, so packages added meanwhile are kept.
+            variant = {**on_disk.config.variant, **selection.current}
+            remaining = [p for p in on_disk.explicit if p not in dropped]
+            if variant == on_disk.config.variant and remaining == on_disk.explicit:
+                return None
+            config = msgspec.structs.replace(on_disk.config, variant=variant)
+            return msgspec.structs.replace(on_disk, config=config, explicit=remaining)
+
+        await self.services.store.modify_spec(self.request.profile_id, change)
+
+    # --- downloads --------------------------------------------------------------------------------
+
+    async def _download(self, plan: Plan, provider: ChannelMetadataProvider, cache_root: Path) -> dict[str, FetchedAsset]:
+        """Fetch every asset of the plan, offering a mirror for failed downloads."""
+        mirrored: set[str] = set()
+        assets = list(reversed(plan.install_assets))
+        forced = plan.redownload_asset_ids
+        while True:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    tasks = {
+                        a.assetId: group.create_task(self._fetch_asset(a, cache_root, a.assetId in forced))
+                        for a in assets
+                    }
+                return {
+                    asset_id: FetchedAsset(
+                        asset=asset,
+                        path=task.result().path,
+                        content_disposition_name=task.result().filename,
+                        metadata_url=provider.metadata_url(f"sc4pacAsset:{asset_id}", asset.version),
+                    )
+                    for (asset_id, task), asset in zip(tasks.items(), assets, strict=True)
+                }
+            except* DownloadFailed as group_error:
+                failure = group_error.exceptions[0]
+                if not isinstance(failure, DownloadFailure) or failure.url is None or failure.url in mirrored:
+                    raise failure from None
+                answer: MirrorBody = await self.prompter.ask(
+                    DownloadFailedSelectMirror(
+                        url=failure.url,
+                        reason=failure.to_wire(),
+                        promptForSimtropolisToken=failure.prompt_for_simtropolis_token,
+                        choices=[RETRY, CANCEL],
+                        token="",
+                        responses={},
+                    )
+                )
+                if not answer.retry:
+                    raise failure from None
+                if answer.simtropolisToken:
+                    self.simtropolis_token = answer.simtropolisToken[0]
+                if answer.localMirror:
+                    mirrored.add(failure.url)
+                    await self.services.downloader.copy_local_mirror(
+                        failure.url, Path(answer.localMirror[0]), cache_root
+                    )
+                # A retry reuses what is cached by now, including files re-downloaded in the first round.
+                forced = frozenset()
+
+    async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool):  # type: ignore[no-untyped-def]
+        return await self.services.downloader.fetch(
+            asset.url,
+            cache_root=cache_root,
+            changing_ttl=None if asset.lastModified else ASSET_TTL_WITHOUT_LAST_MODIFIED,
+            last_modified=asset.lastModified,
+            expected_sha256=asset.checksum.sha256 or None,
+            force=force,
+            progress=self.progress,
+            simtropolis_token=self.simtropolis_token,
+        )
+
+    # --- staging ----------------------------------------------------------------------------------
+
+    async def _stage(
+        self,
+        plan: Plan,
+        resolution: Resolution,
+        provider: ChannelMetadataProvider,
+        fetched: dict[str, FetchedAsset],
+        staging: Path,
+        plugins_root: Path,
+        lock: PluginsLock,
+    ) -> dict[str, StageResult]:
+        previous_inis = [ini for entry in lock.installed for ini in entry.iniFiles]
+        resolved_ids = frozenset(p.id for p in resolution.packages)
+        total = len(plan.install_packages)
+        results: dict[str, StageResult] = {}
+        for n, rp in enumerate(plan.install_packages, start=1):
+            self.progress.emit(Extraction(package=rp.id, progress=Fraction(numerator=n, denominator=total)))
+            inp = StageInput(
+                package=rp.package,
+                variant=rp.variant,
+                package_metadata_url=provider.metadata_url(rp.id, rp.version),
+                assets={aid: fetched[aid] for aid in rp.asset_ids if aid in fetched},
+                staging_plugins=staging / "plugins",
+                nested_dir=staging / "nested",
+                plugins_root=plugins_root,
+                previous_ini_files=previous_inis,
+                resolved_package_ids=resolved_ids,
+            )
+            results[rp.id] = await asyncio.to_thread(stage_package, inp)
+        return results
+
+    async def _confirm_installation(self, results: dict[str, StageResult], resolution: Resolution) -> None:
+        warnings = {pid: r.warnings for pid, r in results.items() if r.warnings}
+        await self._confirm(Warnings(warnings=warnings, choices=list(YES_NO), token="", responses={}))
+        dlls = [d for r in results.values() for d in r.dlls]
+        if dlls:
+            await self._confirm(
+                InstallingDlls(
+                    description=dll_description(len(dlls)), dllsInstalled=dlls, choices=list(YES_NO), token="", responses={}
+                )
+            )
+        scripts = [s for r in results.values() for s in r.scripts]
+        if scripts:
+            sandbox = resolution.package(LUA_SANDBOX) is not None
+            await self._confirm(
+                InstallingScripts(
+                    description=scripts_description(len(scripts), sandbox),
+                    scriptsInstalled=scripts,
+                    luaSandboxInstalled=sandbox,
+                    choices=list(YES_NO),
+                    token="",
+                    responses={},
+                )
+            )
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    def _next_lock(self, plan: Plan, results: dict[str, StageResult], started: PluginsLock, on_disk: PluginsLock) -> PluginsLock:
+        now = _now()
+        previous_by_id = {e.id: e for e in started.installed}
+        kept = plan.kept_lock_packages(started)
+        # Flags set while this update ran (e.g. /plugins.reinstall) survive for packages it did not touch.
+        flagged = {installed_identity(e) for e in on_disk.installed if e.reinstall}
+        installed = [msgspec.structs.replace(e, reinstall=installed_identity(e) in flagged) for e in kept]
+        for rp in plan.install_packages:
+            result = results[rp.id]
+            previous = previous_by_id.get(rp.id)
+            installed.append(_installed_entry(rp, result, previous.installedAt if previous else now, now))
+        assets = [msgspec.structs.replace(a, requiredBy=[]) for a in plan.next_lock_assets(started)]
+        redownload = [p for p in on_disk.redownload if p not in started.redownload]
+        return PluginsLock(scheme=LOCK_SCHEME, installed=installed, assets=assets, redownload=redownload)
+
+    async def _publish(
+        self, plan: Plan, results: dict[str, StageResult], started: PluginsLock, staging: Path, plugins_root: Path
+    ) -> publish.PublishReport:
+        store = self.services.store
+        pid = self.request.profile_id
+        removals = [f for entry in plan.remove_packages for f in entry.files]
+        installs = [f for r in results.values() for f in r.files]
+        journal = store.profile_dir(pid) / publish.JOURNAL_FILE
+
+        def work() -> publish.PublishReport:
+            on_disk = store.read_lock(pid) or started
+            new_lock = self._next_lock(plan, results, started, on_disk)
+            plugins_root.mkdir(parents=True, exist_ok=True)
+            work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            return publish.publish(
+                journal, plugins_root, work_dir, removals, installs, new_lock, lambda lock: store.write_lock_sync(pid, lock)
+            )
+
+        async with store.profile_lock(pid):
+            task = asyncio.ensure_future(asyncio.to_thread(work))
+            try:
+                # Shielded: a closed socket must not leave the Plugins folder half-published.
+                return await asyncio.shield(task)
+            except asyncio.CancelledError:
+                await asyncio.wait({task})  # the publish runs to its end before the job stops
+                raise
+
+
+def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str, now: str) -> InstalledData:
+    pkg = rp.package
+    return InstalledData(
+        group=pkg.group,
+        name=pkg.name,
+        variant=dict(rp.variant),
+        version=pkg.version,
+        files=result.files,
+        summary=pkg.info.summary,
+        category=opt(pkg.category),
+        installedAt=installed_at,
+        updatedAt=now,
+        iniFiles=result.ini_files,
+    )
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("Could not delete the staging folder %s: %s", path, exc)
