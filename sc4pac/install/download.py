@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
+ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
 
 # --- user-facing texts (spec 5.2, 6.3.4, 6.3.5, 6.3.8) ----------------------------------------------
 
@@ -381,6 +382,7 @@ class Downloader:
         self.attempts = attempts
         self.retry_backoff = retry_backoff
         self._transport = transport
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._file_locks = _KeyedLocks()
@@ -399,6 +401,16 @@ class Downloader:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    def _bind_loop(self) -> None:
+        # Connections, semaphores and locks belong to one event loop; a CLI calling asyncio.run twice
+        # gets fresh ones instead of "attached to a different loop" errors.
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self._client = None
+            self._host_slots.clear()
+            self._file_locks = _KeyedLocks()
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -436,6 +448,7 @@ class Downloader:
         simtropolis_token: str | None = None,
     ) -> CachedFile:
         """Return the cached file of ``url``, downloading it first when the refresh policy says so."""
+        self._bind_loop()
         if cache.is_file_url(url):
             path = cache.local_path_of_file_url(url)
             if not path.is_file():
@@ -470,21 +483,24 @@ class Downloader:
 
     async def copy_local_mirror(self, url: str, local_path: Path, cache_root: Path) -> CachedFile:
         """Put ``local_path`` into the cache location of ``url`` (the user's replacement for a download)."""
-        path = cache.cache_path(cache_root, url)
+        self._bind_loop()
+        try:
+            path = cache.cache_path(cache_root, url)
+        except ValueError as exc:
+            raise _failure(FailureReason.BAD_URL, url, str(exc)) from exc
         key = os.path.normcase(str(path))
         async with self._file_locks.hold(key), locked(cache.lock_file_path(path)):
             part = cache.part_file_path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(shutil.copyfile, local_path, part)
-            digest = (await asyncio.to_thread(_hash_file, part)).hexdigest()
-            self._publish(
-                part,
-                path,
-                cache.CheckFile(
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                await asyncio.to_thread(shutil.copyfile, local_path, part)
+                digest = (await asyncio.to_thread(_hash_file, part)).hexdigest()
+                check = cache.CheckFile(
                     filename=[local_path.name], checksum=Checksum(sha256=digest), source=str(local_path)
-                ),
-                last_modified=None,
-            )
+                )
+                self._publish(part, path, check, last_modified=None)
+            except OSError as exc:
+                raise _failure(FailureReason.IO_ERROR, url, f"Copying {local_path} failed: {exc}") from exc
             self._completed[key] = time.monotonic()
         return CachedFile(path=path, sha256=digest, filename=local_path.name)
 
@@ -726,7 +742,10 @@ class Downloader:
             source=url,
             etag=opt(response.headers.get("ETag")),
         )
-        self._publish(part, path, check, last_modified=response.headers.get("Last-Modified"))
+        try:
+            self._publish(part, path, check, last_modified=response.headers.get("Last-Modified"))
+        except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
+            raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
         progress.done(size)
 
     @staticmethod

@@ -163,3 +163,34 @@ async def test_download_local_mirror_copy(server: LocalServer, downloader: Downl
     assert again.path == got.path
     with pytest.raises(ChecksumError):
         await downloader.fetch(url, cache_root=tmp_path / "cache", expected_sha256="00" * 32)
+
+
+async def test_download_waits_for_lock_held_by_another_process(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    from sc4pac.install.filelock import InterProcessLock
+
+    server.routes["/locked"] = Route(body=b"data")
+    url = server.url("/locked")
+    other = InterProcessLock(cache.lock_file_path(cache.cache_path(tmp_path, url)))
+    assert other.try_acquire()
+    task = asyncio.create_task(downloader.fetch(url, cache_root=tmp_path))
+    await asyncio.sleep(0.3)
+    assert not task.done() and server.requests == []
+    other.release()
+    got = await asyncio.wait_for(task, 5)
+    assert got.path.read_bytes() == b"data"
+
+
+def test_download_one_downloader_across_event_loops(server: LocalServer, tmp_path: Path) -> None:
+    server.routes["/a"] = Route(body=b"a")
+    server.routes["/b"] = Route(body=b"b")
+    d = Downloader()
+    asyncio.run(d.fetch(server.url("/a"), cache_root=tmp_path))
+    got = asyncio.run(d.fetch(server.url("/b"), cache_root=tmp_path))
+    assert got.path.read_bytes() == b"b"
+
+
+async def test_download_mirror_of_missing_file_fails(downloader: Downloader, tmp_path: Path) -> None:
+    with pytest.raises(DownloadFailure):
+        await downloader.copy_local_mirror("https://example.org/f.zip", tmp_path / "missing.zip", tmp_path)
