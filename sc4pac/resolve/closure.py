@@ -118,7 +118,9 @@ def _settle_assets(ids: Sequence[str], results: Mapping[str, AssetResult]) -> tu
     return tuple(assets)
 
 
-async def resolve(explicit: Sequence[str], selection: VariantSelection, provider: MetadataProvider) -> Resolution:
+async def resolve(
+    explicit: Sequence[str], selection: VariantSelection, provider: MetadataProvider
+) -> Resolution:
     """Resolve ``explicit`` with the metadata of ``provider`` (no prompting)."""
     return await drive(resolution_steps(explicit, selection), provider)
 

@@ -25,7 +25,9 @@ def find_conflict(packages: Sequence[ResolvedPackage], explicit: Sequence[str]) 
     return None
 
 
-def explicit_packages_reaching(target: str, packages: Sequence[ResolvedPackage], explicit: Sequence[str]) -> list[str]:
+def explicit_packages_reaching(
+    target: str, packages: Sequence[ResolvedPackage], explicit: Sequence[str]
+) -> list[str]:
     """The explicit packages (explicit order) from which ``target`` is reachable, itself included."""
     links = {p.id: p.dependency_ids for p in packages}
     return [root for root in dict.fromkeys(explicit) if _reaches(root, target, links)]

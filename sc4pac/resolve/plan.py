@@ -89,15 +89,19 @@ class Plan:
     @property
     def up_to_date(self) -> bool:
         """Whether the update has nothing to do."""
-        return not (self.install_packages or self.install_assets or self.remove_packages or self.remove_assets)
+        return not (
+            self.install_packages or self.install_assets or self.remove_packages or self.remove_assets
+        )
 
     def to_remove_items(self) -> list[PlanItem]:
         """Packages shown as "will be removed" (old version and variant)."""
-        return [PlanItem(package=e.id, version=e.version, variant=dict(e.variant)) for e in self.remove_packages]
+        return [PlanItem(package=e.id, version=e.version, variant=dict(e.variant))
+                for e in self.remove_packages]  # fmt: skip
 
     def to_install_items(self) -> list[PlanItem]:
         """Packages shown as "will be installed" (new version and variant)."""
-        return [PlanItem(package=p.id, version=p.version, variant=dict(p.variant)) for p in self.install_packages]
+        return [PlanItem(package=p.id, version=p.version, variant=dict(p.variant))
+                for p in self.install_packages]  # fmt: skip
 
     def kept_lock_packages(self, lock: PluginsLock) -> list[InstalledData]:
         """Lock package entries that stay as they are (previous minus removed)."""

@@ -46,7 +46,8 @@ async def resolve_interactively(
             asked = await choose_variants(missing.package, selection, ask_variant, provider.variant_info)
             if not asked:
                 # Nothing left to ask, yet no variant matched: retrying would loop forever.
-                raise incomplete_variant_metadata(missing.package.id, "No variant matches the selection.") from None
+                reason = "No variant matches the selection."
+                raise incomplete_variant_metadata(missing.package.id, reason) from None
         except UnresolvablePackages as unresolvable:
             explicit_failures = [p for p in unresolvable.package_ids if p in remaining]
             if not explicit_failures or not await ask_remove_unresolvable(explicit_failures):
