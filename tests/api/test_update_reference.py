@@ -193,3 +193,254 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert old["variant"] == {"driveside": "right"} and new["variant"] == {"driveside": "left"}
     assert next(m for m in messages if m["$type"].endswith("/warnings"))["warnings"] == {}
     assert _types(messages)["/progress/update/extraction"] == 1
+
+
+def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    q = {"profile": pid}
+    assert http.post("/plugins.add", params=q, json=["test:conditional-variants"]).json() == OK
+    table = {"nightmode": "standard", "driveside": "left", "style": "style1", "capacity": "standard", "CAM": "no", "roadstyle": "US"}
+    asked: list[str] = []
+
+    def policy(prompt: dict[str, Any]) -> Any:
+        if prompt["$type"] == "/prompt/choice/update/variant":
+            asked.append(prompt["variantId"])
+            return table[prompt["variantId"]]
+        return answering({"plan": "No"})(prompt)
+
+    messages = _update(env, policy)
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        *["/prompt/choice/update/variant"] * 5,
+        "/prompt/confirmation/update/plan",
+        "/error/aborted",
+    ]
+    plan = next(m for m in messages if m["$type"].endswith("/plan"))
+    assert len(plan["toRemove"]) == 0 and len(plan["toInstall"]) == 1
+    assert http.post("/plugins.remove", params=q, json=["test:conditional-variants"]).json() == OK
+
+
+def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    q = {"profile": pid}
+    assert http.post("/plugins.add", params=q, json=["test:nonexistent"]).json() == OK
+    messages = _update(env, answering({"remove-unresolvable-packages": "No"}))
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/remove-unresolvable-packages",
+        "/error/unresolvable-dependencies",
+    ]
+    assert next(m for m in messages if m["$type"].endswith("unresolvable-packages"))["packages"] == ["test:nonexistent"]
+    assert "test:nonexistent" in http.get("/plugins.added.list", params=q).json()
+    messages = _update(env)
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/remove-unresolvable-packages",
+        "/prompt/confirmation/update/plan",
+        "/result",
+    ]
+    assert "test:nonexistent" not in http.get("/plugins.added.list", params=q).json()
+
+
+def test_38_conflicting(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    q = {"profile": pid}
+    assert http.post("/plugins.add", params=q, json=["memo:conflicting-package"]).json() == OK
+    messages = _update(env, answering({"remove-conflicting-packages": "Cancel"}))
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/choice/update/remove-conflicting-packages",
+        "/error/conflicting-packages",
+    ]
+    prompt = next(m for m in messages if m["$type"].endswith("remove-conflicting-packages"))
+    assert set(prompt["conflict"]) == {"memo:conflicting-package", "memo:package-template-variants"}
+    assert sorted(prompt["explicitPackages"]) == [["memo:conflicting-package"], ["memo:demo-package"]]
+    assert set(messages[-1]["conflict"]) == set(prompt["conflict"])
+    assert "memo:conflicting-package" in http.get("/plugins.added.list", params=q).json()
+
+    def pick_conflicting_side(p: dict[str, Any]) -> Any:
+        if p["$type"].endswith("remove-conflicting-packages"):
+            return str(p["explicitPackages"].index(["memo:conflicting-package"]) + 1)
+        return yes_to_all(p)
+
+    messages = _update(env, pick_conflicting_side)
+    assert non_progress(messages)[-2:] == ["/prompt/confirmation/update/plan", "/result"]
+    assert "memo:conflicting-package" not in http.get("/plugins.added.list", params=q).json()
+
+
+def _started(messages: list[dict[str, Any]]) -> int:
+    return _types(messages)["/progress/download/started"]
+
+
+def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    q = {"profile": pid}
+    messages = _update(env)
+    plan = next(m for m in messages if m["$type"].endswith("/plan"))
+    assert plan["toInstall"] == [] and plan["toRemove"] == [] and _started(messages) == 0
+    assert http.post("/plugins.reinstall", params=q, json=["memo:demo-package"]).json() == OK
+    messages = _update(env)
+    plan = next(m for m in messages if m["$type"].endswith("/plan"))
+    assert [i["package"] for i in plan["toInstall"]] == ["memo:demo-package"] == [i["package"] for i in plan["toRemove"]]
+    assert _started(messages) == 0 and messages[-1] == OK
+    plan = next(m for m in _update(env) if m["$type"].endswith("/plan"))
+    assert plan["toInstall"] == [] and plan["toRemove"] == []
+    assert http.post("/plugins.reinstall", params={**q, "redownload": ""}, json=["memo:demo-package"]).json() == OK
+    messages = _update(env)
+    plan = next(m for m in messages if m["$type"].endswith("/plan"))
+    assert [i["package"] for i in plan["toInstall"]] == ["memo:demo-package"]
+    assert _started(messages) == 3 and messages[-1] == OK
+    plan = next(m for m in _update(env) if m["$type"].endswith("/plan"))
+    assert plan["toInstall"] == [] and plan["toRemove"] == []
+
+
+def _add_update_remove(env: tuple[Daemon, httpx.Client, str], pkg: str, policy: Any = yes_to_all) -> list[dict[str, Any]]:
+    _, http, pid = env
+    q = {"profile": pid}
+    assert http.post("/plugins.add", params=q, json=[pkg]).json() == OK
+    messages = _update(env, policy)
+    assert http.post("/plugins.remove", params=q, json=[pkg]).json() == OK
+    return messages
+
+
+def test_40_wrong_asset_checksum(env: tuple[Daemon, httpx.Client, str]) -> None:
+    messages = _add_update_remove(env, "test:wrong-asset-checksum")
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/plan",
+        "/error/download-failed",
+    ]
+    _update(env)
+
+
+def test_41_wrong_dll_checksum(env: tuple[Daemon, httpx.Client, str]) -> None:
+    messages = _add_update_remove(env, "test:dll-wrong-checksum")
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/plan",
+        "/error/extraction-failed",
+    ]
+    _update(env)
+
+
+def _plugins(env: tuple[Daemon, httpx.Client, str]) -> Path:
+    d, _, pid = env
+    return d.profiles_dir / pid / "plugins"
+
+
+def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    assert http.post("/plugins.add", params={"profile": pid}, json=["test:dll"]).json() == OK
+    messages = _update(env)
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/plan",
+        "/prompt/confirmation/update/warnings",
+        "/prompt/confirmation/update/installing-dlls",
+        "/result",
+    ]
+    dlls = next(m for m in messages if m["$type"].endswith("installing-dlls"))
+    assert dlls["choices"] == ["Yes", "No"]
+    [item] = dlls["dllsInstalled"]
+    assert item["url"] == "http://localhost:8090/files/magic.dll"
+    assert item["assetMetadataUrl"] == "http://localhost:8090/metadata/sc4pacAsset/test-magic-dll/1/pkg.json"
+    assert item["packageMetadataUrl"] == "http://localhost:8090/metadata/test/dll/1/pkg.json"
+    assert set(item["checksum"]) == {"sha256"}
+    dll = _plugins(env) / "magic.dll"
+    assert dll.is_symlink() and dll.resolve().is_file()
+    assert http.post("/plugins.remove", params={"profile": pid}, json=["test:dll"]).json() == OK
+    assert _update(env)[-1] == OK
+    assert not dll.exists() and not dll.is_symlink()
+
+
+def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    q = {"profile": pid}
+    plugins = _plugins(env)
+
+    def ini_and_final(messages: list[dict[str, Any]]) -> list[str]:
+        return [t for t in non_progress(messages) if t.endswith("ini-manual-edit") or t == "/result" or t.startswith("/error/")]
+
+    assert http.post("/plugins.add", params=q, json=["test:ini"]).json() == OK
+    messages = _update(env)
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/plan",
+        "/prompt/confirmation/update/warnings",
+        "/prompt/confirmation/update/ini-manual-edit",
+        "/result",
+    ]
+    edit = next(m for m in messages if m["$type"].endswith("ini-manual-edit"))
+    assert edit["iniFiles"] == [{"tmpIni": "magic_sc4pacnew.ini", "finalName": "magic.ini", "package": "test:ini"}]
+    assert edit["choices"] == ["Yes"]
+    assert (plugins / "magic_sc4pacnew.ini").exists()
+
+    shutil.copy(plugins / "magic_sc4pacnew.ini", plugins / "magic.ini")
+    assert http.post("/plugins.reinstall", params=q, json=["test:ini"]).json() == OK
+    assert ini_and_final(_update(env)) == ["/result"]
+    (plugins / "magic_sc4pacnew.ini").unlink()
+    assert http.post("/plugins.reinstall", params=q, json=["test:ini"]).json() == OK
+    assert ini_and_final(_update(env)) == ["/result"]
+    assert not (plugins / "magic_sc4pacnew.ini").exists()
+    (plugins / "magic.ini").unlink()
+    assert http.post("/plugins.reinstall", params=q, json=["test:ini"]).json() == OK
+    assert ini_and_final(_update(env)) == ["/prompt/confirmation/update/ini-manual-edit", "/result"]
+    assert http.post("/plugins.remove", params=q, json=["test:ini"]).json() == OK
+    assert _update(env)[-1] == OK
+
+
+def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    messages = _add_update_remove(env, "test:lua")
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/plan",
+        "/prompt/confirmation/update/warnings",
+        "/prompt/confirmation/update/installing-scripts",
+        "/result",
+    ]
+    scripts = next(m for m in messages if m["$type"].endswith("installing-scripts"))
+    [item] = scripts["scriptsInstalled"]
+    assert item["url"] == "http://localhost:8090/files/lua.dat"
+    assert item["file"] == "150-mods/test.lua.1.sc4pac/lua.dat"
+    assert item["package"] == "test:lua"
+    assert item["tgis"] == ["T:0xCA63E2A3, G:0x4A5E8EF6, I:0x00000001"]
+    assert scripts["luaSandboxInstalled"] is False and scripts["choices"] == ["Yes", "No"]
+    assert _update(env)[-1] == OK
+
+
+def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    q = {"profile": pid}
+    added = http.get("/plugins.added.list", params=q).json()
+    if added:
+        assert http.post("/plugins.remove", params=q, json=added).json() == OK
+    assert _update(env)[-1] == OK
+    assert http.get("/plugins.added.list", params=q).json() == []
+    variants = http.get("/variants.list", params=q).json()["variants"]
+    assert variants["driveside"]["unused"] is True
+    assert all(v["unused"] for v in variants.values())
+    plugins = _plugins(env)
+    leftovers = [p for p in plugins.rglob("*") if p.is_file() or p.is_symlink()]
+    assert leftovers == []
+
+
+def test_42_dll_without_symlinks(channel_server: str, tmp_path: Path) -> None:
+    """Where symlinks cannot be created (Windows without privilege) the DLL is moved to the root."""
+    d = start_daemon(tmp_path / "profiles", env={"SC4PAC_DISABLE_SYMLINKS": "1"})
+    try:
+        token = d.authenticate()
+        with d.client() as http:
+            pid = http.post("/profiles.add", json={"name": "win"}).json()["id"]
+            http.post("/profile.init", params={"profile": pid}, json={"plugins": "plugins", "cache": "cache", "temp": "../temp"})
+            http.post("/channels.set", params={"profile": pid}, json=[CHANNEL_URL])
+            http.post("/plugins.add", params={"profile": pid}, json=["test:dll"])
+            messages = run_update(d.ws_base, token, pid)
+            assert non_progress(messages)[-2:] == ["/prompt/confirmation/update/installing-dlls", "/result"]
+            dll = d.profiles_dir / pid / "plugins" / "magic.dll"
+            assert dll.is_file() and not dll.is_symlink()
+            http.post("/plugins.remove", params={"profile": pid}, json=["test:dll"])
+            assert run_update(d.ws_base, token, pid)[-1] == OK
+            assert not dll.exists()
+    finally:
+        d.stop()
