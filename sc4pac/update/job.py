@@ -18,9 +18,10 @@ from pathlib import Path
 
 import msgspec
 
-from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete
+from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
 from ..install import publish
 from ..install.download import DownloadFailure
+from ..install.filelock import InterProcessLock
 from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
 from ..models.channel import Asset
 from ..models.messages import (
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
+UPDATE_LOCK_FILE = ".sc4pac-update.lock"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,19 @@ class UpdateJob:
 
     async def run(self) -> None:
         """Run the update to completion; raises an Sc4pacError (``Aborted`` for a "No")."""
+        # One update per profile across processes (daemon and CLI may share a profiles dir).
+        guard = InterProcessLock(self.services.store.profile_dir(self.request.profile_id) / UPDATE_LOCK_FILE)
+        if not guard.try_acquire():
+            raise UpdateAlreadyRunning(
+                "Another update of this profile is still running.",
+                "Wait until it has finished (in the GUI or in a terminal running sc4pac), then try again.",
+            )
+        try:
+            await self._run()
+        finally:
+            guard.release()
+
+    async def _run(self) -> None:
         store = self.services.store
         pid = self.request.profile_id
         spec = store.read_spec(pid)
