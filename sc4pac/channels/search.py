@@ -21,7 +21,7 @@ import math
 import os
 import threading
 import weakref
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Container, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -177,10 +177,39 @@ class SearchCorpus:
             # Text slices scored in parallel; cdist releases the GIL while it works.
             size = max(1, -(-n // _worker_count()))
             self.chunks: list[list[str]] = [self.texts[i : i + size] for i in range(0, n, size)]
+        # Rounded per-token ratios by (token, cutoff): a query often repeats the words of the previous
+        # one (typing, refining), and a row costs tens of milliseconds at 50,000 packages.
+        self._rows: OrderedDict[tuple[str, float], np.ndarray] = OrderedDict()
+        self._rows_lock = threading.Lock()
+
+    def token_rows(self, tokens: list[str], cutoff: float) -> list[np.ndarray]:
+        """Rounded partial ratios (0 below ``cutoff``) of each non-empty token against every text."""
+        with self._rows_lock:
+            cached = {t: self._rows.get((t, cutoff)) for t in tokens}
+        missing = [t for t, row in cached.items() if row is None]
+        single_chars = [t for t in missing if len(t) == 1]
+        fuzzy = [t for t in missing if len(t) > 1]
+        for t in single_chars:
+            # One character either occurs (a window of it scores 100) or shares nothing (0).
+            cached[t] = np.fromiter((t in text for text in self.texts), dtype=bool, count=len(self.texts)) * np.uint8(100)
+        if fuzzy and self.texts:
+            ratios = _partial_ratios(fuzzy, self.chunks, cutoff)
+            rounded = np.floor(ratios + (0.5 + 1e-9)).astype(np.uint8)
+            for t, row in zip(fuzzy, rounded):
+                cached[t] = row
+        if missing:
+            with self._rows_lock:
+                for t in missing:
+                    self._rows[(t, cutoff)] = cached[t]  # type: ignore[assignment]
+                while len(self._rows) > _CACHED_ROWS:
+                    self._rows.popitem(last=False)
+        return [cached[t] for t in tokens]  # type: ignore[misc]
 
     def __len__(self) -> int:
         return len(self.items)
 
+
+_CACHED_ROWS = 128  # at 50,000 packages a row is 50 kB
 
 _corpora: weakref.WeakKeyDictionary[ChannelIndex, SearchCorpus] = weakref.WeakKeyDictionary()
 _corpora_lock = threading.Lock()
@@ -232,11 +261,10 @@ def _text_scores(corpus: SearchCorpus, tokens: list[str], threshold: int) -> np.
     if fuzzy_tokens and len(corpus):
         # Scores >= threshold - 0.5 round up to >= threshold; lower ones would not count anyway.
         cutoff = max(0.0, threshold - 0.5)
-        ratios = _partial_ratios(fuzzy_tokens, corpus.chunks, cutoff)
-        rounded = np.floor(ratios + (0.5 + 1e-9)).astype(np.int64)
-        rounded[rounded < threshold] = 0
-        weights = np.array([multiplicity[t] for t in fuzzy_tokens], dtype=np.int64)
-        total += weights @ rounded
+        for token, row in zip(fuzzy_tokens, corpus.token_rows(fuzzy_tokens, cutoff)):
+            contribution = row.astype(np.int64)
+            contribution[contribution < threshold] = 0
+            total += multiplicity[token] * contribution
     return (2 * total + len(tokens)) // (2 * len(tokens))
 
 
