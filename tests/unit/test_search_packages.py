@@ -283,3 +283,30 @@ def test_search_installed_without_tokens_lists_everything() -> None:
 def test_search_installed_matches_summary() -> None:
     lock = [installed("memo", "demo-package", "Base Textures"), installed("x", "y")]
     assert [h.package for h in search_installed(lock, "textures").hits] == ["memo:demo-package"]
+
+
+def test_repeated_queries_give_the_same_answer(index: ChannelIndex) -> None:
+    first = search_packages(index, "terain mod", threshold=70)
+    again = search_packages(index, "terain mod", threshold=70)
+    other_threshold = search_packages(index, "terain mod", threshold=90)
+    assert first == again
+    assert {h.package for h in other_threshold.hits} <= {h.package for h in first.hits}
+
+
+def test_shared_test_channel() -> None:
+    from pathlib import Path
+
+    from sc4pac.wire import decode
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared"
+    path = shared / "data" / "sc4pac-test-channel" / "json" / "sc4pac-channel-contents.json"
+    if not path.is_file():
+        pytest.skip("shared test data not available (../shared/data/sc4pac-test-channel)")
+    contents = decode(path.read_bytes(), Contents)
+    idx = ChannelIndex([LoadedChannel(url="http://localhost:8090/", contents=contents)])
+    result = search_packages(idx, "demo pacakge")
+    assert [(h.package, h.relevance) for h in result.hits] == [("memo:demo-package", 93)]
+    everything = search_packages(idx, "")
+    assert len(everything.hits) == 10 and everything.stats == contents.stats
+    low = search_packages(idx, "demo  xyz", threshold=60)
+    assert [(h.package, h.relevance) for h in low.hits] == [("memo:demo-package", 67)]
