@@ -26,7 +26,7 @@ from .assemble import CHANNEL_SCHEME, AssembledChannel, assemble_channel, channe
 from .urls import CONTENTS_FILENAME, resolve_relative, sanitize_channel_url
 from .yaml_source import ParsedSource, duplicate_issues, format_issues, parse_yaml_source, record_key
 
-__all__ = ["BuildReport", "build_channel", "discover_sources"]
+__all__ = ["BuildReport", "build_channel", "discover_sources", "write_channel"]
 
 DEFAULT_PKG_INDENT = 1
 DEFAULT_CONTENTS_INDENT = -1
@@ -165,21 +165,35 @@ def build_channel(
     indent: int | None = None,
 ) -> BuildReport:
     """Build the JSON channel of the YAML files below ``inputs`` into ``output`` (spec 4.1-4.6)."""
-    if indent is not None and indent < -1:
-        raise FileOperationsFailed(f"Invalid indentation {indent}: use -1 (compact) or more.")
+    _check_indent(indent)
     parsed = _read_sources(discover_sources(inputs))
     issues = [issue for source in parsed for issue in source.issues] or duplicate_issues(parsed)
     if issues:
         raise ChannelBuildError(format_issues(issues), issues=issues)
+    records = [r for source in parsed for r in source.records]
+    report = write_channel(records, output, label=label, metadata_source_url=metadata_source_url, indent=indent)
+    return msgspec.structs.replace(report, document_count=sum(source.document_count for source in parsed))
 
+
+def _check_indent(indent: int | None) -> None:
+    if indent is not None and indent < -1:
+        raise FileOperationsFailed(f"Invalid indentation {indent}: use -1 (compact) or more.")
+
+
+def write_channel(
+    records: Sequence[Package | Asset],
+    output: Path,
+    *,
+    label: str | None = None,
+    metadata_source_url: str | None = None,
+    indent: int | None = None,
+) -> BuildReport:
+    """Write already parsed (and duplicate-free) records as a JSON channel into ``output``."""
+    _check_indent(indent)
     source_base = sanitize_channel_url(metadata_source_url) if metadata_source_url else None
     repo_match = _GITHUB_REPO.match(source_base) if source_base is not None else None
-    records = [
-        _stamp(r, label, source_base, repo_match) if isinstance(r, Package) else r
-        for source in parsed
-        for r in source.records
-    ]
-    assembled = assemble_channel(records)
+    stamped = [_stamp(r, label, source_base, repo_match) if isinstance(r, Package) else r for r in records]
+    assembled = assemble_channel(stamped)
 
     output.mkdir(parents=True, exist_ok=True)
     staging = output / f"json{secrets.token_hex(8)}"
@@ -196,7 +210,7 @@ def build_channel(
             scheme=CHANNEL_SCHEME,
         )
         contents_bytes = encode(contents, DEFAULT_CONTENTS_INDENT if indent is None else indent)
-        if records:
+        if stamped:
             _replace_metadata(output, staging / "metadata", staging)
         atomic_write_bytes(output / CONTENTS_FILENAME, contents_bytes)
     finally:
@@ -205,7 +219,7 @@ def build_channel(
         output=output,
         package_count=len(contents.packages),
         asset_count=len(contents.assets),
-        document_count=sum(source.document_count for source in parsed),
+        document_count=0,
         file_count=file_count + 1,
         warnings=tuple(warnings),
     )
