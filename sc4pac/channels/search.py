@@ -186,12 +186,16 @@ class SearchCorpus:
         """Rounded partial ratios (0 below ``cutoff``) of each non-empty token against every text."""
         with self._rows_lock:
             cached = {t: self._rows.get((t, cutoff)) for t in tokens}
+            for t, row in cached.items():
+                if row is not None:
+                    self._rows.move_to_end((t, cutoff))
         missing = [t for t, row in cached.items() if row is None]
         single_chars = [t for t in missing if len(t) == 1]
         fuzzy = [t for t in missing if len(t) > 1]
         for t in single_chars:
             # One character either occurs (a window of it scores 100) or shares nothing (0).
-            cached[t] = np.fromiter((t in text for text in self.texts), dtype=bool, count=len(self.texts)) * np.uint8(100)
+            present = np.fromiter((t in text for text in self.texts), dtype=bool, count=len(self.texts))
+            cached[t] = present.astype(np.uint8) * np.uint8(100)
         if fuzzy and self.texts:
             ratios = _partial_ratios(fuzzy, self.chunks, cutoff)
             rounded = np.floor(ratios + (0.5 + 1e-9)).astype(np.uint8)
