@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,7 +14,16 @@ from litestar.static_files import create_static_files_router
 
 from .. import wire
 from ..errors import BadRequest, Sc4pacError, unhandled
-from . import routes_profiles, routes_server
+from . import (
+    routes_channels,
+    routes_maintenance,
+    routes_packages,
+    routes_plugins,
+    routes_profiles,
+    routes_server,
+    routes_variants,
+    update_ws,
+)
 from .gate import Gate
 from .state import ServerState
 
@@ -49,20 +57,23 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _error_response(request, unhandled(exc), 500)
 
 
-_OPTIONAL_MODULES = ("routes_channels", "routes_packages", "routes_plugins", "routes_variants", "update_ws", "routes_misc")
+_ROUTE_MODULES = (
+    routes_server,
+    routes_profiles,
+    routes_channels,
+    routes_packages,
+    routes_plugins,
+    routes_variants,
+    routes_maintenance,
+    update_ws,
+)
 
 
 def _route_modules() -> tuple[list[Any], dict[str, WebsocketPrecheck]]:
     """All route handlers, and the pre-upgrade checks of websocket routes, by path."""
-    handlers: list[Any] = [*routes_server.ROUTES, *routes_profiles.ROUTES]
+    handlers: list[Any] = []
     prechecks: dict[str, WebsocketPrecheck] = {}
-    for name in _OPTIONAL_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
+    for module in _ROUTE_MODULES:
         handlers.extend(module.ROUTES)
         prechecks.update(getattr(module, "WEBSOCKET_PRECHECKS", {}))
     return handlers, prechecks

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from ..models.messages import RepairPlanPrompt
 from ..profiles import ProfileStore
 from ..services import Services
 from .auth import TokenStore
@@ -34,6 +37,24 @@ class ServerState:
     connections: ConnectionRegistry
     request_shutdown: Callable[[], None] = lambda: None
     running_updates: set[str] = field(default_factory=set)  # profile ids with an /update under way
+    repair_plans: dict[str, RepairPlanPrompt] = field(default_factory=dict)  # latest scan per profile
+    _image_client: httpx.AsyncClient | None = None
+
+    def image_client(self) -> httpx.AsyncClient:
+        """The HTTP client of the image proxy (no Simtropolis credentials, redirects followed)."""
+        if self._image_client is None:
+            self._image_client = httpx.AsyncClient(
+                follow_redirects=True,
+                max_redirects=20,
+                timeout=httpx.Timeout(30.0),
+                headers={"User-Agent": "sc4pac/0.10"},
+            )
+        return self._image_client
+
+    async def aclose(self) -> None:
+        if self._image_client is not None:
+            await self._image_client.aclose()
+        await self.services.aclose()
 
     @property
     def store(self) -> ProfileStore:

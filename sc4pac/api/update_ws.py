@@ -19,7 +19,7 @@ from litestar import WebSocket, websocket
 
 from .. import wire
 from ..errors import BadRequest, ServerError, Sc4pacError, UpdateAlreadyRunning
-from ..models.messages import OK, ProgressMessage, Prompt, PromptResponse
+from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
 from .state import ServerState
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 UNEXPECTED_TITLE = "Unexpected error during Update. This looks like a bug. Please report it."
 
-_response_decoder = msgspec.json.Decoder(PromptResponse)
+_response_decoder = msgspec.json.Decoder(IncomingResponse)
 
 
 class WebsocketPrompter:
@@ -84,6 +84,9 @@ class WebsocketPrompter:
             response = _response_decoder.decode(text)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.info("Discarding a message that is no prompt response: %s", exc)
+            return
+        if not response.is_response:
+            log.info("Discarding a message of type %r.", response.type)
             return
         if self._pending is None:
             log.info("Discarding a response while no prompt is pending.")

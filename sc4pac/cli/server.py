@@ -244,5 +244,5 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
     try:
         await server.serve(sockets=sockets)
     finally:
-        await state.services.aclose()
+        await state.aclose()
     return 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from ..wire import TaggedStruct, WireStruct
 from .channel import Checksum, VariantInfo
 
@@ -17,6 +19,18 @@ from .channel import Checksum, VariantInfo
 class PromptResponse(TaggedStruct, tag="/prompt/response"):
     token: str
     body: Any = None
+
+
+class IncomingResponse(WireStruct):
+    """A ``/prompt/response`` as a client sends it; unlike on decoding a tagged struct, ``$type`` is required."""
+
+    type: str = msgspec.field(name="$type")
+    token: str
+    body: Any = None
+
+    @property
+    def is_response(self) -> bool:
+        return self.type == "/prompt/response"
 
 
 class Result(TaggedStruct, tag="/result"):

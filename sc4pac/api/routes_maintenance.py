@@ -1,0 +1,180 @@
+"""Maintenance routes: repair, export, opening folders, and the image proxy of the web-app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.response import Stream
+
+from .. import maintenance
+from ..errors import BadRequest, DownloadFailed, FileOperationsFailed, PackageNotFound
+from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
+from ..resolve.export import export_selection
+from ..update.metadata import ChannelMetadataProvider
+from .http import Query, canonical_package_ids, package_list_body, respond
+from .state import ServerState
+
+IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
+IMAGE_USER_AGENT = "sc4pac/0.10"
+# Overrides the desktop's "open folder" command (tests, unusual desktops); the folder is appended.
+OPEN_FOLDER_ENV = "SC4PAC_OPEN_FOLDER_CMD"
+
+
+def _state(request: Request) -> ServerState:
+    return request.app.state.sc4pac
+
+
+# --- repair -----------------------------------------------------------------------------------
+
+
+@get("/plugins.repair.scan")
+async def plugins_repair_scan(request: Request) -> Response[bytes]:
+    state = _state(request)
+    profile_id = Query.of(request).profile()
+    plan = await maintenance.scan_repair(state.store, profile_id)
+    token = f"{secrets.randbits(32):x}"
+    prompt = RepairPlanPrompt(plan=plan, choices=["Yes"], token=token, responses={"Yes": PromptResponse(token, "Yes")})
+    # One plan per profile (the reference keeps a single global one, so two profiles clobber each other).
+    state.repair_plans[profile_id] = prompt
+    return respond(request, prompt)
+
+
+@post("/plugins.repair", status_code=200)
+async def plugins_repair(request: Request) -> Response[bytes]:
+    state = _state(request)
+    profile_id = Query.of(request).profile()
+    raw = await request.body()
+    try:
+        response = msgspec.json.decode(raw, type=IncomingResponse)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        response = None
+    if response is None or not response.is_response:
+        raise BadRequest(
+            "Malformed repair arguments", "Pass response message from previous call to 'plugins.repair.scan'."
+        )
+    state.store.read_spec(profile_id)
+    prompt = state.repair_plans.get(profile_id)
+    if prompt is None or response.token != prompt.token or response.body not in prompt.choices:
+        error = BadRequest(
+            "Matching repair plan for current token not found anymore.",
+            "Pass the latest response message from 'plugins.repair.scan'.",
+        )
+        error.status = 404
+        raise error
+    del state.repair_plans[profile_id]
+    update_needed = await maintenance.apply_repair(state.store, profile_id, prompt.plan)
+    return respond(request, {"$type": "/result", "ok": not update_needed})
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+@post("/plugins.export", status_code=200)
+async def plugins_export(request: Request) -> Response[bytes]:
+    state = _state(request)
+    profile_id = Query.of(request).profile()
+    packages = await package_list_body(request)
+    spec = state.store.read_spec(profile_id)
+    index = await state.services.channel_index(profile_id, spec)
+    cache_root = state.services.cache_root(profile_id, spec)
+    provider = ChannelMetadataProvider(state.services.repository, index, spec.config.channels, cache_root, None)
+
+    def first_channel_with(item_id: str, version: str) -> str | None:
+        found = provider.index.channel_with_version(item_id, version)
+        return None if found is None else found[0].url
+
+    exported = await export_selection(packages, spec.config.variant, spec.config.channels, provider, first_channel_with)
+    return respond(request, exported)
+
+
+# --- opening folders --------------------------------------------------------------------------
+
+
+def _open_folder(folder: Path) -> None:
+    override = os.environ.get(OPEN_FOLDER_ENV)
+    if override:
+        subprocess.run([*shlex.split(override), str(folder)], check=True, timeout=30)
+    elif sys.platform == "win32":
+        os.startfile(folder)  # type: ignore[attr-defined]  # noqa: S606 - Explorer opens the folder
+    elif sys.platform == "darwin":
+        subprocess.run(["open", str(folder)], check=True, timeout=30)
+    else:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise OSError("no graphical desktop session (DISPLAY/WAYLAND_DISPLAY not set)")
+        # xdg-open may keep running while the file manager is open: do not wait for it.
+        subprocess.Popen(["xdg-open", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@post("/plugins.folder.open", status_code=200)
+async def plugins_folder_open(request: Request) -> Response[bytes]:
+    state = _state(request)
+    query = Query.of(request)
+    profile_id = query.profile()
+    spec = state.store.read_spec(profile_id)
+    plugins_root = state.store.plugins_root(profile_id, spec.config)
+    folder = plugins_root
+    pkg = query.get("pkg")
+    if pkg is not None:
+        [pkg_id] = canonical_package_ids([pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>.")
+        lock = state.store.read_lock(profile_id)
+        entry = next((e for e in (lock.installed if lock else []) if e.id == pkg_id), None)
+        sub = next((f for f in (entry.files if entry else []) if f.endswith(".sc4pac")), None)
+        if sub is None:
+            raise PackageNotFound("Package is not installed.", pkg_id)
+        folder = plugins_root / sub
+    try:
+        await asyncio.to_thread(_open_folder, folder)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise FileOperationsFailed("Failed to open folder.", f"{folder}: {exc}") from exc
+    return respond(request, {"$type": "/result", "ok": True})
+
+
+# --- image proxy ------------------------------------------------------------------------------
+
+_PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
+
+
+@get("/image.fetch")
+async def image_fetch(request: Request) -> Response[bytes] | Stream:
+    state = _state(request)
+    url = Query.of(request).require("url", 'Query parameter "url" is required.', "Pass the remote image url as parameter.")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest("Malformed url", f"Only absolute http(s) URLs can be fetched: {url}")
+    client = state.image_client()
+    try:
+        upstream = await client.send(client.build_request("GET", url), stream=True)
+    except httpx.HTTPError as exc:
+        raise DownloadFailed("Failed to fetch the image.", f"{url}: {exc}") from exc
+    length = upstream.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > IMAGE_SIZE_LIMIT:
+        await upstream.aclose()
+        raise DownloadFailed("The image is too large.", f"{url} has {length} bytes; the limit is {IMAGE_SIZE_LIMIT}.")
+
+    async def body() -> AsyncIterator[bytes]:
+        received = 0
+        try:
+            async for chunk in upstream.aiter_bytes():
+                received += len(chunk)
+                if received > IMAGE_SIZE_LIMIT:
+                    return  # cut off: the client sees a truncated body rather than unbounded memory use
+                yield chunk
+        finally:
+            await upstream.aclose()
+
+    headers = {k: upstream.headers[k] for k in _PASSED_HEADERS if k in upstream.headers}
+    return Stream(body(), status_code=upstream.status_code, headers=headers)
+
+
+ROUTES = [plugins_repair_scan, plugins_repair, plugins_export, plugins_folder_open, image_fetch]
