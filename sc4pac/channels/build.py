@@ -105,8 +105,23 @@ def _channel_info(label: str | None, source_base: str | None, repo_match: re.Mat
     )
 
 
-def _write(path: Path, data: bytes) -> Checksum:
-    path.parent.mkdir(parents=True, exist_ok=True)
+class _DirectoryMaker:
+    """Creates each directory once; thousands of ``mkdir(parents=True)`` calls dominate a build otherwise."""
+
+    def __init__(self) -> None:
+        self._made: set[Path] = set()
+
+    def ensure(self, directory: Path) -> None:
+        if directory in self._made:
+            return
+        if directory.parent not in self._made and directory.parent != directory:
+            self.ensure(directory.parent)
+        directory.mkdir(exist_ok=True)
+        self._made.add(directory)
+
+
+def _write(path: Path, data: bytes, dirs: _DirectoryMaker) -> Checksum:
+    dirs.ensure(path.parent)
     path.write_bytes(data)
     return Checksum(hashlib.sha256(data).hexdigest())
 
@@ -128,18 +143,19 @@ def _write_metadata(
 ) -> tuple[dict[tuple[str, str], Checksum], dict[str, Checksum], int]:
     checksums: dict[tuple[str, str], Checksum] = {}
     versions: dict[tuple[str, str], list[str]] = {}
+    dirs = _DirectoryMaker()
     records: list[Package | Asset] = [*assembled.packages, *assembled.assets]
     for record in records:
         group, name = (record.group, record.name) if isinstance(record, Package) else (ASSET_GROUP, record.assetId)
-        checksums[record_key(record)] = _write(metadata / group / name / record.version / "pkg.json", encode(record, indent))
+        checksums[record_key(record)] = _write(metadata / group / name / record.version / "pkg.json", encode(record, indent), dirs)
         versions.setdefault((group, name), []).append(record.version)
     external: dict[str, Checksum] = {}
     for ext_pkg in assembled.external_packages:
         path = metadata / "_extpkg" / ext_pkg.group / ext_pkg.name / "latest" / "pkg.json"
-        external[f"{ext_pkg.group}:{ext_pkg.name}"] = _write(path, encode(ext_pkg, indent))
+        external[f"{ext_pkg.group}:{ext_pkg.name}"] = _write(path, encode(ext_pkg, indent), dirs)
     for ext_asset in assembled.external_assets:
         path = metadata / "_extasset" / ext_asset.assetId / "latest" / "pkg.json"
-        external[f"{ASSET_GROUP}:{ext_asset.assetId}"] = _write(path, encode(ext_asset, indent))
+        external[f"{ASSET_GROUP}:{ext_asset.assetId}"] = _write(path, encode(ext_asset, indent), dirs)
     for (group, name), listed in versions.items():
         _link_latest(metadata / group / name, max_version(listed), warnings)
     return checksums, external, len(checksums) + len(external)
