@@ -52,8 +52,10 @@ def discover_sources(inputs: Sequence[Path]) -> list[tuple[Path, str]]:
         if not root.is_dir():
             raise FileOperationsFailed(f"{root} does not exist.")
         # Sorted for reproducible output: the reference walks in file-system order.
+        # The suffix check is exact: globbing ignores case on Windows, the reference does not.
         files = sorted(
-            (p for p in root.rglob("*.yaml") if p.is_file()), key=lambda p: p.relative_to(root).as_posix()
+            (p for p in root.rglob("*.yaml") if p.name.endswith(".yaml") and p.is_file()),
+            key=lambda p: p.relative_to(root).as_posix(),
         )
         found.extend((p, p.relative_to(root).as_posix()) for p in files)
     return found
@@ -164,11 +166,16 @@ def _write_metadata(
 def _replace_metadata(output: Path, new_metadata: Path, staging: Path) -> None:
     target = output / "metadata"
     old = staging / "old-metadata"
+    moved_old = False
     try:
         if target.exists() or target.is_symlink():
             os.replace(target, old)
+            moved_old = True
         os.replace(new_metadata, target)
     except OSError as exc:
+        if moved_old and not target.exists():
+            # Put the previous channel back rather than leave the output without metadata.
+            os.replace(old, target)
         raise FileOperationsFailed(f"Failed to overwrite folder {target}.", str(exc)) from exc
 
 

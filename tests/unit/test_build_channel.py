@@ -188,3 +188,22 @@ def test_cli_builds_and_reports_errors(tmp_path: Path, capsys: pytest.CaptureFix
     args = parser.parse_args(["channel", "build", "-o", str(tmp_path / "out"), str(tmp_path / "missing")])
     assert args.run(args) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_only_yaml_suffix_is_read_and_github_sources_get_issue_urls(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src, "ignored.yml", "this: [is not even valid\n")
+    write(src, "dir with space/p.yaml", """
+        group: g
+        name: n
+        version: "1"
+        subfolder: x
+        info: { website: "https://example.org/page" }
+        """)
+    build_channel([src], tmp_path / "out", metadata_source_url="https://github.com/owner/repo/blob/main/src")
+    pkg = json.loads((tmp_path / "out" / "metadata" / "g" / "n" / "1" / "pkg.json").read_bytes())
+    assert pkg["metadataSource"] == ["dir with space/p.yaml"]
+    assert pkg["metadataSourceUrl"] == ["https://github.com/owner/repo/blob/main/src/dir%20with%20space/p.yaml"]
+    (issue_url,) = pkg["metadataIssueUrl"]
+    assert issue_url.startswith("https://github.com/owner/repo/issues/new?title=%5Bg%3An%5D%20New%20bug%20report&body=")
+    assert "https%3A%2F%2Fexample.org%2Fpage" in issue_url
