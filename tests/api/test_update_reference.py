@@ -6,7 +6,6 @@ run in order on one profile, as in the reference suite; skipped when ../shared i
 
 from __future__ import annotations
 
-import errno
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.channel_server import serve_directory
 from tests.daemon import SHARED, Daemon, start_daemon
 from tests.update_client import answering, non_progress, run_update, yes_to_all
 
@@ -30,14 +28,8 @@ pytestmark = pytest.mark.skipif(not CHANNEL_JSON.is_dir(), reason="../shared tes
 
 
 @pytest.fixture(scope="module")
-def channel_server() -> Iterator[str]:
-    try:
-        with serve_directory(CHANNEL_JSON, port=8090) as url:
-            yield url
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            pytest.skip("port 8090 (hard-coded in the test channel) is in use")
-        raise
+def channel_server(reference_channel: str) -> str:
+    return reference_channel
 
 
 @pytest.fixture(scope="module")
