@@ -96,7 +96,9 @@ def _bind(host: str, port: int) -> list[socket.socket]:
     for h in hosts:
         family = socket.AF_INET6 if ":" in h else socket.AF_INET
         try:
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets whose proto is TCP, and
+            # without it a response written in two sends waits ~40 ms for the peer's delayed ACK (Nagle).
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         except OSError:
             continue  # no IPv6 on this machine
         try:
