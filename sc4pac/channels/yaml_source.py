@@ -27,7 +27,6 @@ from ..models.channel import (
     Contents,
     Dependency,
     IncludeWithChecksum,
-    IncludeWithConditions,
     Info,
     Package,
     VariantChoice,
