@@ -62,6 +62,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--indent", type=int, default=-1, help="indentation of JSON output (-1: compact)")
     p.add_argument("--client-secret-stdin", default=False, **flag, help="read the client secret from stdin")
     p.add_argument("--cookie-secure", default=True, **flag, help="use a Secure cookie for the web-app")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="build the offline demo channel into the profiles dir and create a 'Demo' profile using it",
+    )
     p.set_defaults(run=run)
 
 
@@ -190,6 +195,8 @@ def run(args: argparse.Namespace) -> int:
     tokens = TokenStore(secret, cookie_name="__Host-access_token" if args.cookie_secure else "access-token")
     services = Services.create(profiles_dir)
     services.recover_all()
+    if args.demo:
+        asyncio.run(_prepare_demo(services))
     state = ServerState(
         options=options,
         tokens=tokens,
@@ -216,6 +223,29 @@ def run(args: argparse.Namespace) -> int:
 
     timeout = STARTUP_TIMEOUT_WEBAPP_SECONDS if web_app_dir else STARTUP_TIMEOUT_SECONDS
     return asyncio.run(_serve(app, sockets, state, announce, timeout))
+
+
+async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
+    """Generate the demo channel and, on a profiles dir without profiles, a "Demo" profile using it."""
+    from ..channels.demo import generate_demo_channel
+
+    store = services.store
+    channel_dir = await asyncio.to_thread(generate_demo_channel, store.profiles_dir / "demo-channel")
+    url = channel_dir.as_uri() + "/"
+    if store.read_profiles().profiles:
+        _say(f"Demo channel: {url} (add it to a profile with /channels.set)")
+        return
+    entry = await store.add_profile("Demo")
+    profile_dir = store.profile_dir(entry.id)
+    await store.init_profile(entry.id, str(profile_dir / "plugins"), str(profile_dir / "cache"), "../temp")
+
+    def use_demo_channel(spec):  # type: ignore[no-untyped-def]
+        import msgspec
+
+        return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=[url]))
+
+    await store.modify_spec(entry.id, use_demo_channel)
+    _say(f'Created profile "Demo" (id {entry.id}) using the demo channel {url}')
 
 
 async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]

@@ -1,0 +1,144 @@
+"""End-to-end flows on our own demo channel (no ../shared needed): search, install with variants and a
+DLL, switch a variant, conflicts, uninstall; plus the quickstart's --demo setup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.daemon import Daemon, start_daemon
+from tests.update_client import answering, non_progress, run_update
+
+OK = {"$type": "/result", "ok": True}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+    d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--demo"])
+    try:
+        d.authenticate()
+        with d.client() as http:
+            listing = http.get("/profiles.list").json()
+            assert [p["name"] for p in listing["profiles"]] == ["Demo"] and listing["currentProfileId"] == ["1"]
+            yield d, http, "1"
+    finally:
+        d.stop()
+
+
+def _update(demo: tuple[Daemon, httpx.Client, str], policy: Any) -> list[dict[str, Any]]:
+    d, _, pid = demo
+    assert d.token
+    return run_update(d.ws_base, d.token, pid, policy)
+
+
+def test_demo_profile_and_search(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = demo
+    channels = http.get("/channels.list", params={"profile": pid}).json()
+    assert len(channels) == 1 and channels[0].startswith("file:///") and channels[0].endswith("/")
+    stats = http.get("/channels.stats", params={"profile": pid}).json()
+    assert stats["channels"][0]["channelLabel"] == "Demo" and stats["combined"]["totalPackageCount"] >= 8
+    hits = http.get("/packages.search", params={"profile": pid, "q": "street lamps"}).json()["packages"]
+    assert hits[0]["package"] == "demo:street-lights"
+    by_author = http.get("/packages.search", params={"profile": pid, "q": "annie"}).json()["packages"]
+    assert "demo:road-textures" in [h["package"] for h in by_author]
+    by_url = http.get(
+        "/packages.search",
+        params={"profile": pid, "q": "https://www.sc4evermore.com/index.php/downloads/download/25-lighting/90002-x"},
+    ).json()["packages"]
+    assert [h["package"] for h in by_url] == ["demo:street-lights"]
+
+
+def test_install_collection_with_variants_and_dll(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    d, http, pid = demo
+    assert http.post("/plugins.add", params={"profile": pid}, json=["demo:starter-collection"]).json() == OK
+    asked: list[tuple[str, str]] = []
+
+    def policy(prompt: dict[str, Any]) -> Any:
+        if prompt["$type"] == "/prompt/choice/update/variant":
+            asked.append((prompt["package"], prompt["variantId"]))
+            assert prompt["info"].get("description")
+        return answering({"driveside": "left", "demo:street-lights:color": "cool", "nightmode": "dark"})(prompt)
+
+    messages = _update(demo, policy)
+    kinds = non_progress(messages)
+    assert kinds[0] == "/prompt/json/update/initial-arguments" and kinds[-1] == "/result"
+    assert "/prompt/confirmation/update/installing-dlls" in kinds
+    assert sorted(v for _, v in asked) == ["demo:street-lights:color", "driveside", "nightmode"]
+    installed = {e["package"]: e for e in http.get("/plugins.installed.list", params={"profile": pid}).json()}
+    assert installed["demo:road-textures"]["variant"] == {"driveside": "left"}
+    assert installed["demo:street-lights"]["variant"] == {"demo:street-lights:color": "cool", "nightmode": "dark"}
+    assert installed["demo:starter-collection"]["explicit"] is True
+    plugins = d.profiles_dir / pid / "plugins"
+    lights = plugins / "100-props-textures" / "demo.street-lights.cool-dark.1.3.sc4pac"
+    names = sorted(p.name for p in lights.rglob("*") if p.is_file())
+    assert any("DN" in n for n in names) and not any("MN" in n for n in names)
+    assert (plugins / "050-load-first" / "demo.starter-collection.1.0.sc4pac").is_dir()  # collections get a folder
+    dlls = list(plugins.glob("*.dll"))
+    assert len(dlls) == 1 and (dlls[0].is_symlink() or dlls[0].is_file())
+    variants = http.get("/variants.list", params={"profile": pid}).json()["variants"]
+    assert variants["driveside"] == {"value": "left", "unused": False}
+
+
+def test_up_to_date_and_variant_switch(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    d, http, pid = demo
+    messages = _update(demo, answering({}))
+    assert non_progress(messages) == ["/prompt/json/update/initial-arguments", "/prompt/confirmation/update/plan", "/result"]
+    assert http.post("/variants.reset", params={"profile": pid}, json=["driveside"]).json() == OK
+    messages = _update(demo, answering({"driveside": "right"}))
+    plan = next(m for m in messages if m["$type"].endswith("/plan"))
+    assert [i["variant"] for i in plan["toRemove"]] == [{"driveside": "left"}]
+    assert [i["variant"] for i in plan["toInstall"]] == [{"driveside": "right"}]
+    plugins = d.profiles_dir / pid / "plugins" / "100-props-textures"
+    assert (plugins / "demo.road-textures.right.2.1.sc4pac").is_dir()
+    assert not (plugins / "demo.road-textures.left.2.1.sc4pac").exists()
+
+
+def test_conflict_between_tree_packages(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = demo
+    http.post("/plugins.add", params={"profile": pid}, json=["demo:evergreen-trees", "demo:seasonal-trees"])
+    messages = _update(demo, answering({"remove-conflicting-packages": "Cancel"}))
+    assert messages[-1]["$type"] == "/error/conflicting-packages"
+    assert set(messages[-1]["conflict"]) == {"demo:evergreen-trees", "demo:seasonal-trees"}
+    messages = _update(demo, answering({"remove-conflicting-packages": "2"}))
+    assert messages[-1] == OK
+    added = http.get("/plugins.added.list", params={"profile": pid}).json()
+    assert ("demo:evergreen-trees" in added) != ("demo:seasonal-trees" in added)
+
+
+def test_plan_no_changes_nothing(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    d, http, pid = demo
+    lock = (d.profiles_dir / pid / "sc4pac-plugins-lock.json").read_bytes()
+    http.post("/plugins.add", params={"profile": pid}, json=["demo:mega-mall"])
+    messages = _update(demo, answering({"plan": "No"}))
+    assert messages[-1]["$type"] == "/error/aborted"
+    assert (d.profiles_dir / pid / "sc4pac-plugins-lock.json").read_bytes() == lock
+    assert not any(m["$type"] == "/progress/download/started" for m in messages)
+
+
+def test_warnings_and_uninstall_all(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    d, http, pid = demo
+    messages = _update(demo, answering({}))
+    warnings = next(m for m in messages if m["$type"].endswith("/warnings"))["warnings"]
+    assert "demo:mega-mall" in warnings
+    added = http.get("/plugins.added.list", params={"profile": pid}).json()
+    http.post("/plugins.remove", params={"profile": pid}, json=added)
+    assert _update(demo, answering({}))[-1] == OK
+    plugins = d.profiles_dir / pid / "plugins"
+    assert [p for p in plugins.rglob("*") if p.is_file() or p.is_symlink()] == []
+    assert http.get("/plugins.installed.list", params={"profile": pid}).json() == []
+
+
+def test_demo_flag_keeps_existing_profiles(tmp_path: Path) -> None:
+    first = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    first.stop()
+    second = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    try:
+        second.authenticate()
+        with second.client() as http:
+            assert len(http.get("/profiles.list").json()["profiles"]) == 1
+    finally:
+        second.stop()
