@@ -1,0 +1,129 @@
+"""Interrupted updates: a closed socket cancels without installing anything or corrupting the cache,
+and a daemon killed (SIGKILL) while publishing leaves a state that the next start completes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.api.conftest import init_profile
+from tests.daemon import Daemon, start_daemon
+from tests.http_channel import http_channel
+from tests.update_client import answering, run_update, yes_to_all
+
+
+def _cache_files(cache: Path) -> list[Path]:
+    return [p for p in cache.rglob("*") if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".lock")]
+
+
+def test_closing_socket_during_downloads_installs_nothing(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles")
+    try:
+        token = d.authenticate()
+        with http_channel(tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.05) as url, d.client() as http:
+            pid = init_profile(http, "cancel", [url])
+            http.post("/plugins.add", params={"profile": pid}, json=[f"gen:pkg{n}" for n in range(4)])
+            with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
+                confirmed = False
+                while True:
+                    msg = json.loads(ws.recv(timeout=60))
+                    if msg["$type"].startswith("/prompt/"):
+                        ws.send(json.dumps({"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}))
+                        confirmed = confirmed or msg["$type"].endswith("/plan")
+                    if confirmed and msg["$type"] == "/progress/download/intermediate":
+                        break  # an asset download is under way: the user closes the window
+            time.sleep(1.5)
+            profile = d.profiles_dir / pid
+            plugins = profile / "plugins"
+            assert [p for p in plugins.rglob("*")] == []
+            lock = json.loads((profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
+            assert lock["installed"] == [] and lock["assets"] == []
+            # Every complete file in the cache is intact (only .part files may be partial).
+            served = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "channel" / "files").iterdir()}
+            for f in _cache_files(profile / "cache"):
+                if f.name in served:
+                    assert hashlib.sha256(f.read_bytes()).hexdigest() == served[f.name], f
+            # The next update resumes and completes normally.
+            messages = run_update(d.ws_base, token, pid)
+            assert messages[-1] == {"$type": "/result", "ok": True}
+            assert len(list((plugins / "150-mods").iterdir())) == 4
+    finally:
+        d.stop()
+
+
+def test_second_update_of_same_profile_is_refused(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    try:
+        token = d.authenticate()
+        with connect(f"{d.ws_base}/update?profile=1&token={token}") as first:
+            assert json.loads(first.recv(timeout=30))["$type"] == "/prompt/json/update/initial-arguments"
+            second = run_update(d.ws_base, token, "1")
+            assert len(second) == 1 and second[0]["$type"] == "/error/server-error"
+            assert "already running" in second[0]["title"] or "still running" in second[0]["title"]
+        # Once the first socket is gone, updates work again.
+        time.sleep(0.5)
+        assert run_update(d.ws_base, token, "1")[-1]["$type"] == "/result"
+    finally:
+        d.stop()
+
+
+def _lock_matches_disk(profile: Path) -> None:
+    lock = json.loads((profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
+    plugins = profile / "plugins"
+    recorded = {f for entry in lock["installed"] for f in entry["files"]}
+    for f in recorded:
+        assert (plugins / f).exists() or (plugins / f).is_symlink(), f
+    on_disk = {p.relative_to(plugins).as_posix() for p in plugins.rglob("*.sc4pac")}
+    assert on_disk <= recorded
+    assert not [p for p in plugins.iterdir() if p.name.startswith(".sc4pac-publish-")]
+    assert not (profile / "sc4pac-publish-journal.json").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
+def test_sigkill_during_publish_is_completed_on_restart(tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles"
+    d = start_daemon(profiles, extra_args=["--demo"], env={"SC4PAC_FAULT_PUBLISH_PAUSE": "0.4"})
+    journal = profiles / "1" / "sc4pac-publish-journal.json"
+    try:
+        token = d.authenticate()
+        with d.client() as http:
+            http.post("/plugins.add", params={"profile": "1"}, json=["demo:starter-collection", "demo:mega-mall"])
+        policy = answering({})
+        with connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:
+            while not journal.exists():
+                try:
+                    msg = json.loads(ws.recv(timeout=0.05))
+                except TimeoutError:
+                    continue
+                if msg["$type"].startswith("/prompt/"):
+                    answer: Any = policy(msg)
+                    body = answer if isinstance(answer, dict) else answer
+                    ws.send(json.dumps({"$type": "/prompt/response", "token": msg["token"], "body": body}))
+                assert not msg["$type"].startswith("/error/"), msg
+            time.sleep(0.5)  # somewhere in the middle of the renames
+            os.kill(d.proc.pid, signal.SIGKILL)
+            d.proc.wait(10)
+    finally:
+        d.stop()
+    assert journal.exists(), "the kill should have interrupted the publish"
+    restarted = start_daemon(profiles)
+    try:
+        _lock_matches_disk(profiles / "1")
+        token = restarted.authenticate()
+        with restarted.client() as http:
+            installed = {e["package"] for e in http.get("/plugins.installed.list", params={"profile": "1"}).json()}
+        assert {"demo:starter-collection", "demo:mega-mall", "demo:road-textures"} <= installed
+        messages = run_update(restarted.ws_base, token, "1")
+        plan = next(m for m in messages if m["$type"].endswith("/plan"))
+        assert plan["toInstall"] == [] and plan["toRemove"] == []
+    finally:
+        restarted.stop()
