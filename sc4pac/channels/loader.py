@@ -27,6 +27,7 @@ from ..install.download import (
     FailureReason,
     title_metadata_checksum,
 )
+from ..gc_pause import gc_paused
 from ..models.channel import (
     ASSET_GROUP,
     Asset,
@@ -103,7 +104,8 @@ def _json_format_error(path: Path) -> DownloadFailure:
 
 
 def _parse_contents(data: bytes, location: str) -> Contents:
-    contents = _contents_decoder.decode(data)
+    with gc_paused():
+        contents = _contents_decoder.decode(data)
     check_scheme(contents, location)
     return with_stats(contents)
 

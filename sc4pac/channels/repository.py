@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..install.download import Downloader
-from ..models.channel import ASSET_GROUP, Asset, Package
+from ..models.channel import ASSET_GROUP, Asset, ChannelItem, Contents, Package
 from ..ports import ProgressSink
 from .loaded import LoadedChannel
 from .loader import CONTENTS_TTL, ChannelLoader
@@ -106,6 +106,8 @@ class ChannelRepository:
         channels = await self.loader(cache_root).load_all(urls, ttl=ttl, progress=progress)
         index = self._index_factory(channels)
         self._entries[key] = _Entry(index=index, cache_root=cache_root, loaded_at=time.monotonic())
+        # Build the search corpus in the background so the first search does not pay for it.
+        asyncio.get_running_loop().run_in_executor(None, _prepare_search, index)
         return index
 
     def invalidate(self) -> None:
@@ -177,11 +179,24 @@ class ChannelRepository:
         return await self.package_json(channel, item_id, version, root, progress=progress)
 
 
+def _prepare_search(index: Any) -> None:
+    from .search import prepare_search
+
+    prepare_search(index)
+
+
+# Per contents file: item id -> item, so a checksum lookup is not a scan over thousands of items.
+_item_tables: dict[int, tuple[Contents, dict[str, ChannelItem]]] = {}
+
+
 def _listed_sha256(channel: LoadedChannel, item_id: str, version: str) -> str:
-    group, _, name = item_id.partition(":")
-    items = channel.contents.assets if group == ASSET_GROUP else channel.contents.packages
-    for item in items:
-        if item.group == group and item.name == name:
-            checksum = item.checksums.get(version)
-            return checksum.sha256 if checksum is not None else ""
-    return ""
+    contents = channel.contents
+    cached = _item_tables.get(id(contents))
+    if cached is None or cached[0] is not contents:
+        table = {f"{i.group}:{i.name}": i for i in (*contents.packages, *contents.assets)}
+        if len(_item_tables) > 64:
+            _item_tables.clear()
+        cached = _item_tables[id(contents)] = (contents, table)
+    item = cached[1].get(item_id)
+    checksum = item.checksums.get(version) if item is not None else None
+    return checksum.sha256 if checksum is not None else ""

@@ -16,20 +16,19 @@ query scores all texts in C with ``rapidfuzz.process.cdist`` in a few threads (c
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import threading
 import weakref
 from collections import Counter, OrderedDict
-from collections.abc import Collection, Container, Iterable, Iterator, Sequence
+from collections.abc import Collection, Container, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import msgspec
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from ..gc_pause import gc_paused
 from ..models.channel import CategoryCount, ChannelItem, Stats
 from ..models.profile import InstalledData
 from .index import ChannelIndex
@@ -133,24 +132,11 @@ def _stats(counts: Counter[str]) -> Stats:
 # --- the per-index corpus -------------------------------------------------------------------------------
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Building tens of thousands of small objects triggers full collections that walk every channel
-    # item; pausing the collector for the build makes it several times faster.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 class SearchCorpus:
     """The packages of an index in channel order, with their search texts, built once per index."""
 
     def __init__(self, index: ChannelIndex) -> None:
-        with _gc_paused():
+        with gc_paused():
             items: list[ChannelItem] = []
             positions: list[int] = []
             for pos, ch in enumerate(index.channels):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 import msgspec
@@ -17,6 +18,8 @@ from ..models.profile import PluginsSpec
 from ..models.status import InstalledStatus, statuses
 from ..wire import WireStruct
 from .runner import CommandContext, print_json
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SearchEntry", "cmd_add", "cmd_info", "cmd_list", "cmd_reinstall", "cmd_remove", "cmd_search"]
 
@@ -182,7 +185,8 @@ async def _with_reverse_links(ctx: CommandContext, index: ChannelIndex, package:
     for channel in index.channels:
         try:
             external = await loader.fetch_external_package(channel, package.id)
-        except Exception:  # noqa: BLE001 - reverse links are extra information; never fail info over them
+        except Exception as exc:  # noqa: BLE001 - reverse links are extra information; never fail info over them
+            log.info("No reverse links for %s from %s: %s", package.id, channel.url, exc)
             continue
         if external is not None:
             required_by.update(external.requiredBy)

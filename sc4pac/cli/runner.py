@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from .. import wire
-from ..errors import UNHANDLED_TITLE, Aborted, ProfileNotInitialized, PublishedFilesIncomplete, Sc4pacError
+from ..errors import (
+    UNHANDLED_TITLE,
+    Aborted,
+    ProfileNotInitialized,
+    PublishedFilesIncomplete,
+    Sc4pacError,
+)
 from ..profiles import ProfileStore
 from ..services import Services
 from .profile_select import profiles_dir_of, select_profile
@@ -53,6 +59,7 @@ def command(work: Work, *, needs_profile: bool = True) -> Callable[[argparse.Nam
     """The ``run`` callable of a subcommand: runs ``work`` in an event loop and reports its errors."""
 
     def run(args: argparse.Namespace) -> int:
+        _tolerate_unencodable_output()
         try:
             return asyncio.run(_run(args, work, needs_profile))
         except KeyboardInterrupt:
@@ -60,6 +67,18 @@ def command(work: Work, *, needs_profile: bool = True) -> Callable[[argparse.Nam
             return EXIT_INTERRUPTED
 
     return run
+
+
+def _tolerate_unencodable_output() -> None:
+    # A redirected Windows console writes in the ANSI code page: a package summary in another script
+    # must show as "?" rather than end the command with UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
 
 
 async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int:

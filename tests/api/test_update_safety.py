@@ -16,7 +16,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
+from tests.daemon import start_daemon
 from tests.http_channel import http_channel
 from tests.update_client import answering, run_update, yes_to_all
 
