@@ -160,7 +160,7 @@ def plugins_search(request: Request) -> Response[bytes]:
 async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, cache_root: Any) -> Package:
     """The package with ``requiredBy``/``reverseConflictingPackages`` extended by every channel's links."""
     loader = state.services.repository.loader(cache_root)
-    channels = [ch for ch, _ in index.external_sources(pkg.id)] if hasattr(index, "external_sources") else []
+    channels = [ch for ch, _ in index.external_sources(pkg.id)]
     if not channels:
         return pkg
     results = await asyncio.gather(*(loader.fetch_external_package(ch, pkg.id) for ch in channels), return_exceptions=True)
