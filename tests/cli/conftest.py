@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ class DemoProfile:
         """Run the CLI as a separate process (stdin closed unless given)."""
         return subprocess.run(
             [sys.executable, "-m", "sc4pac", *self.argv(*args)],
+            check=False,
             input=stdin if stdin is not None else "",
             capture_output=True,
             text=True,
@@ -50,6 +53,31 @@ class DemoProfile:
         capsys.readouterr()
         assert self.run(*args) == 0
         return json.loads(capsys.readouterr().out)
+
+
+class OutputCollector:
+    """Collects a process's stdout in a thread (prompts end without a newline, so lines do not do)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        self._fd = proc.stdout.fileno()
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+        self._thread.start()
+
+    def _collect(self) -> None:
+        while chunk := os.read(self._fd, 4096):
+            self._chunks.append(chunk)
+
+    def text(self) -> str:
+        return b"".join(self._chunks).decode("utf-8", "replace")
+
+    def wait_for(self, needle: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} did not appear; output so far:\n{self.text()}")
+            time.sleep(0.05)
 
 
 def cli_env() -> dict[str, str]:

@@ -6,12 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 
 import pytest
 
-from tests.cli.conftest import DemoProfile, cli_env
+from tests.cli.conftest import DemoProfile, OutputCollector, cli_env
 
 
 def test_flow_in_subprocesses(demo_profile: DemoProfile) -> None:
@@ -44,31 +42,6 @@ def test_interactive_update_with_closed_input_is_aborted(demo_profile: DemoProfi
     assert "Error: An answer is needed, but the input is closed." in done.stderr
 
 
-class _OutputCollector:
-    """Collects a process's stdout in a thread (prompts end without a newline, so lines do not do)."""
-
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        assert proc.stdout is not None
-        self._fd = proc.stdout.fileno()
-        self._chunks: list[bytes] = []
-        self._thread = threading.Thread(target=self._collect, daemon=True)
-        self._thread.start()
-
-    def _collect(self) -> None:
-        while chunk := os.read(self._fd, 4096):
-            self._chunks.append(chunk)
-
-    def text(self) -> str:
-        return b"".join(self._chunks).decode("utf-8", "replace")
-
-    def wait_for(self, needle: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while needle not in self.text():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{needle!r} did not appear; output so far:\n{self.text()}")
-            time.sleep(0.05)
-
-
 def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile) -> None:
     assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
     first = subprocess.Popen(
@@ -80,7 +53,7 @@ def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile)
         cwd=demo_profile.root,
     )
     try:
-        output = _OutputCollector(first)
+        output = OutputCollector(first)
         output.wait_for("Continue? [Y/n]", timeout=60)  # the first update now waits for its answer
 
         second = demo_profile.run_process("update", "--yes")
@@ -119,6 +92,7 @@ def test_progress_redraws_one_line_on_a_terminal(demo_profile: DemoProfile) -> N
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "sc4pac", *demo_profile.argv("update", "--yes")],
+            check=False,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=terminal,
