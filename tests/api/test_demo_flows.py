@@ -142,3 +142,30 @@ def test_demo_flag_keeps_existing_profiles(tmp_path: Path) -> None:
             assert len(http.get("/profiles.list").json()["profiles"]) == 1
     finally:
         second.stop()
+
+
+def test_imported_selections_are_offered(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    try:
+        token = d.authenticate()
+        with d.client() as http:
+            http.post("/plugins.add", params={"profile": "1"}, json=["demo:road-textures"])
+            http.post("/variants.set", params={"profile": "1"}, json={"driveside": "right"})
+            seen: list[dict[str, Any]] = []
+
+            def policy(prompt: dict[str, Any]) -> Any:
+                if prompt["$type"].endswith("initial-arguments"):
+                    return {"importedSelections": [{"driveside": "left"}]}
+                if prompt["$type"].endswith("/variant"):
+                    seen.append(prompt)
+                    return "left"
+                return answering({})(prompt)
+
+            assert run_update(d.ws_base, token, "1", policy)[-1] == OK
+            # The imported value disagrees with the configured one, so the user decides.
+            assert [(p["variantId"], p["previouslySelectedValue"], p["importedValues"]) for p in seen] == [
+                ("driveside", ["right"], ["left"])
+            ]
+            assert http.get("/variants.list", params={"profile": "1"}).json()["variants"]["driveside"]["value"] == "left"
+    finally:
+        d.stop()
