@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 from .. import SC4PAC_VERSION
 from ..errors import ObtainingUserDirsFailed
@@ -204,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
         connections=ConnectionRegistry(auto_shutdown=args.auto_shutdown),
     )
     app = create_app(state)
-    launch_url = f"http://localhost:{args.port}/webapp/?launch-token={secret}" if web_app_dir else None
+    # A secret read from stdin may hold "+/=": quote it so the browser hands it back unchanged.
+    launch_url = f"http://localhost:{args.port}/webapp/?launch-token={quote(secret, safe='')}" if web_app_dir else None
 
     def announce() -> None:
         if args.startup_tag:
