@@ -711,7 +711,9 @@ class Downloader:
                         size += len(chunk)
                         progress.advance(size)
                 out.flush()
-                os.fsync(out.fileno())
+                # The check file written next records this file's checksum without re-hashing it later, so
+                # the bytes must be on disk first; fsync in a worker keeps the event loop responsive.
+                await asyncio.to_thread(os.fsync, out.fileno())
         except httpx.TimeoutException as exc:
             raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -743,14 +745,18 @@ class Downloader:
             etag=opt(response.headers.get("ETag")),
         )
         try:
-            self._publish(part, path, check, last_modified=response.headers.get("Last-Modified"))
+            # In a worker (renames and the check file's fsync can be slow); if the task is cancelled
+            # meanwhile, the thread still completes, so the file and its check file stay consistent.
+            await asyncio.to_thread(
+                self._publish, part, path, check, last_modified=response.headers.get("Last-Modified")
+            )
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
             raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
         progress.done(size)
 
     @staticmethod
     def _publish(part: Path, path: Path, check: cache.CheckFile, *, last_modified: str | None) -> None:
-        # No await in here: a cancellation can only hit before (leaving the .part) or after.
+        # Synchronous as a whole: it runs in one worker thread, never interleaved with a cancellation.
         # The old check file goes first so a crash in between never pairs a new file with an old checksum.
         cache.check_file_path(path).unlink(missing_ok=True)
         os.replace(part, path)
