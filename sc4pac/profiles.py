@@ -53,12 +53,14 @@ def encode_profile_file(obj: Any) -> bytes:
     return wire.encode(obj, indent=_ON_DISK_INDENT)
 
 
-def _read(path: Path, type_: type[T]) -> T | None:
+def _read(path: Path, type_: type[T], title: str) -> T | None:
+    """A profile JSON file decoded, None when it does not exist, ProfileReadError when unreadable."""
     try:
-        data = path.read_bytes()
+        return msgspec.json.decode(path.read_bytes(), type=type_)
     except FileNotFoundError:
         return None
-    return msgspec.json.decode(data, type=type_)
+    except (msgspec.DecodeError, OSError) as exc:
+        raise ProfileReadError(title, f"Make sure the file is correctly formatted: {path}.\n{exc}") from exc
 
 
 class ProfileStore:
@@ -76,14 +78,7 @@ class ProfileStore:
 
     def read_profiles(self) -> ProfilesFile:
         """The profile list; an empty one when the file does not exist yet."""
-        path = self._profiles_path()
-        try:
-            found = _read(path, ProfilesFile)
-        except (msgspec.DecodeError, OSError) as exc:
-            raise ProfileReadError(
-                f"Failed to read profiles JSON file {PROFILES_FILE}.",
-                f"Make sure the file is correctly formatted: {path}.\n{exc}",
-            ) from exc
+        found = _read(self._profiles_path(), ProfilesFile, f"Failed to read profiles JSON file {PROFILES_FILE}.")
         return found if found is not None else ProfilesFile(profiles=[], currentProfileId=[])
 
     async def _update_profiles(self, change: Callable[[ProfilesFile], ProfilesFile | None]) -> ProfilesFile:
@@ -189,14 +184,7 @@ class ProfileStore:
     def read_spec(self, profile_id: str) -> PluginsSpec:
         """The profile's spec; 409 when not initialized, 500 when unreadable."""
         profile_dir = self.profile_dir(profile_id)
-        path = profile_dir / SPEC_FILE
-        try:
-            spec = _read(path, PluginsSpec)
-        except (msgspec.DecodeError, OSError) as exc:
-            raise ProfileReadError(
-                f"Failed to read profile JSON file {SPEC_FILE}.",
-                f"Make sure the file is correctly formatted: {path}.\n{exc}",
-            ) from exc
+        spec = _read(profile_dir / SPEC_FILE, PluginsSpec, f"Failed to read profile JSON file {SPEC_FILE}.")
         if spec is None:
             raise ProfileNotInitialized(
                 "Profile not initialized.",
@@ -227,16 +215,31 @@ class ProfileStore:
             await self.write_spec(profile_id, updated)  # type: ignore[arg-type]
             return updated  # type: ignore[return-value]
 
+    async def add_explicit(self, profile_id: str, packages: list[str]) -> None:
+        """Append packages to the explicit list (keeping order, without repeats)."""
+
+        def change(spec: PluginsSpec) -> PluginsSpec | None:
+            merged = list(dict.fromkeys([*spec.explicit, *packages]))
+            return None if merged == spec.explicit else msgspec.structs.replace(spec, explicit=merged)
+
+        await self.modify_spec(profile_id, change)
+
+    async def remove_explicit(self, profile_id: str, packages: list[str], *, hint: str) -> None:
+        """Remove packages from the explicit list; all must be in it (else BadRequest with ``hint``)."""
+
+        def change(spec: PluginsSpec) -> PluginsSpec | None:
+            missing = [p for p in packages if p not in spec.explicit]
+            if missing:
+                raise BadRequest(f"Package is not among explicitly added plugins: {', '.join(missing)}", hint)
+            remaining = [p for p in spec.explicit if p not in set(packages)]
+            return None if remaining == spec.explicit else msgspec.structs.replace(spec, explicit=remaining)
+
+        await self.modify_spec(profile_id, change)
+
     def read_lock(self, profile_id: str) -> PluginsLock | None:
         """The profile's lock file, or None if no update has created it yet."""
         path = self.profile_dir(profile_id) / LOCK_FILE
-        try:
-            return _read(path, PluginsLock)
-        except (msgspec.DecodeError, OSError) as exc:
-            raise ProfileReadError(
-                f"Failed to read profile lock file {LOCK_FILE}.",
-                f"Make sure the file is correctly formatted: {path}.\n{exc}",
-            ) from exc
+        return _read(path, PluginsLock, f"Failed to read profile lock file {LOCK_FILE}.")
 
     def write_lock_sync(self, profile_id: str, lock: PluginsLock) -> None:
         """Atomically replace the lock file (synchronous: used inside the publish step)."""

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Request, Response, get, post
 
-from ..errors import BadRequest
-from ..models.profile import PluginsSpec
 from ..models.status import InstalledItem
 from ..profiles import ProfileStore
 from .http import Query, ok, package_list_body, respond
@@ -36,13 +33,8 @@ def plugins_installed_list(request: Request) -> Response[bytes]:
 async def plugins_add(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
-
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
-        merged = list(dict.fromkeys([*spec.explicit, *packages]))
-        return None if merged == spec.explicit else msgspec.structs.replace(spec, explicit=merged)
-
     # Unlike the reference, adding needs no channel data, so it also works offline.
-    await _store(request).modify_spec(profile_id, change)
+    await _store(request).add_explicit(profile_id, packages)
     return ok(request)
 
 
@@ -50,18 +42,9 @@ async def plugins_add(request: Request) -> Response[bytes]:
 async def plugins_remove(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
-
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
-        missing = [p for p in packages if p not in spec.explicit]
-        if missing:
-            raise BadRequest(
-                f"Package is not among explicitly added plugins: {', '.join(missing)}",
-                "Get /plugins.added.list for the removable packages.",
-            )
-        remaining = [p for p in spec.explicit if p not in set(packages)]
-        return None if remaining == spec.explicit else msgspec.structs.replace(spec, explicit=remaining)
-
-    await _store(request).modify_spec(profile_id, change)
+    await _store(request).remove_explicit(
+        profile_id, packages, hint="Get /plugins.added.list for the removable packages."
+    )
     return ok(request)
 
 

@@ -33,7 +33,7 @@ from ..models.channel import (
     VariantData,
     VariantInfo,
 )
-from ..resolve.variant_tree import VariantTreeError, build_variant_tree
+from ..variant_tree import VariantTreeError, build_variant_tree
 from .ids import format_package_id, parse_package_id
 
 __all__ = [

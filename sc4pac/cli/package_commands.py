@@ -14,7 +14,6 @@ from ..channels.search import search_packages
 from ..channels.urls import package_metadata_url
 from ..errors import BadRequest, PackageNotFound
 from ..models.channel import Info, Package
-from ..models.profile import PluginsSpec
 from ..models.status import InstalledStatus, statuses
 from ..wire import WireStruct
 from .runner import CommandContext, print_json
@@ -37,12 +36,7 @@ def _checked_ids(ids: list[str]) -> list[str]:
 async def cmd_add(ctx: CommandContext) -> int:
     """Add packages to the explicit list (installed by the next ``update``)."""
     packages = _checked_ids(ctx.args.packages)
-
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
-        merged = list(dict.fromkeys([*spec.explicit, *packages]))
-        return None if merged == spec.explicit else msgspec.structs.replace(spec, explicit=merged)
-
-    await ctx.store.modify_spec(ctx.profile_id, change)
+    await ctx.store.add_explicit(ctx.profile_id, packages)
     print(f"Added {', '.join(packages)}. Run `sc4pac update` to install.")
     return 0
 
@@ -50,18 +44,7 @@ async def cmd_add(ctx: CommandContext) -> int:
 async def cmd_remove(ctx: CommandContext) -> int:
     """Remove packages from the explicit list (uninstalled by the next ``update``)."""
     packages = _checked_ids(ctx.args.packages)
-
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
-        missing = [p for p in packages if p not in spec.explicit]
-        if missing:
-            raise BadRequest(
-                f"Package is not among explicitly added plugins: {', '.join(missing)}",
-                "See `sc4pac list` for the packages you added.",
-            )
-        remaining = [p for p in spec.explicit if p not in set(packages)]
-        return msgspec.structs.replace(spec, explicit=remaining)
-
-    await ctx.store.modify_spec(ctx.profile_id, change)
+    await ctx.store.remove_explicit(ctx.profile_id, packages, hint="See `sc4pac list` for the packages you added.")
     print(f"Removed {', '.join(packages)}. Run `sc4pac update` to uninstall.")
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sc4pac.resolve.variant_tree import VariantLeaf, VariantNode, VariantTree, VariantTreeError, build_variant_tree
+from sc4pac.variant_tree import VariantLeaf, VariantNode, VariantTree, VariantTreeError, build_variant_tree
 
 
 def shape(tree: VariantTree) -> object:
