@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import os
 import secrets
@@ -12,7 +14,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Stream
@@ -29,6 +30,10 @@ IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
 IMAGE_USER_AGENT = "sc4pac/0.10"
 # Overrides the desktop's "open folder" command (tests, unusual desktops); the folder is appended.
 OPEN_FOLDER_ENV = "SC4PAC_OPEN_FOLDER_CMD"
+
+# httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
+if TYPE_CHECKING:
+    pass
 
 
 def _state(request: Request) -> ServerState:
@@ -147,6 +152,8 @@ _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 
 @get("/image.fetch")
 async def image_fetch(request: Request) -> Response[bytes] | Stream:
+    import httpx
+
     state = _state(request)
     url = Query.of(request).require("url", 'Query parameter "url" is required.', "Pass the remote image url as parameter.")
     parts = urlsplit(url)

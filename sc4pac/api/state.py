@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 
 from ..models.messages import RepairPlanPrompt
 from ..profiles import ProfileStore
 from ..services import Services
 from .auth import TokenStore
 from .connections import ConnectionRegistry
+
+
+# httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class ServerState:
 
     def image_client(self) -> httpx.AsyncClient:
         """The HTTP client of the image proxy (no Simtropolis credentials, redirects followed)."""
+        import httpx
+
         if self._image_client is None:
             self._image_client = httpx.AsyncClient(
                 follow_redirects=True,

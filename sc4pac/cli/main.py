@@ -13,12 +13,12 @@ from .. import SC4PAC_VERSION, __version__
 _COMMAND_MODULES = ("server", "channel_build", "commands")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every available subcommand."""
+def build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The argument parser with the subcommands of ``modules`` (default: all)."""
     parser = argparse.ArgumentParser(prog="sc4pac", description="Package manager for SimCity 4 plugins.")
     parser.add_argument("--version", action="version", version=f"sc4pac {SC4PAC_VERSION} (sc4pac-py {__version__})")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in _COMMAND_MODULES:
+    for name in modules:
         try:
             module = importlib.import_module(f"{__package__}.{name}")
         except ModuleNotFoundError as exc:
@@ -31,8 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sc4pac`` console script."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # The daemon is started as "sc4pac server ..." (by the GUI, too): registering only that command skips
+    # importing the package commands (search, update, extraction), which saves a good part of startup.
+    parser = build_parser(("server",) if arguments[:1] == ["server"] else _COMMAND_MODULES)
+    args = parser.parse_args(arguments)
     run = getattr(args, "run", None)
     if run is None:
         parser.print_help()

@@ -6,6 +6,8 @@ layout of :mod:`sc4pac.install.cache`, so a cache shared with the reference serv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import contextlib
 import email.message
@@ -22,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 
 from ..errors import ChecksumError, DownloadFailed
@@ -32,6 +33,10 @@ from ..ports import ProgressSink
 from ..wire import int64, opt, unopt
 from . import cache
 from .filelock import locked
+
+# httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -413,6 +418,8 @@ class Downloader:
             self._file_locks = _KeyedLocks()
 
     def _http(self) -> httpx.AsyncClient:
+        import httpx
+
         if self._client is None:
             self._client = httpx.AsyncClient(
                 http1=True,
@@ -592,6 +599,7 @@ class Downloader:
             raise
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
+
         request = self._http().build_request("GET", url)
         if resume_from:
             request.headers["Range"] = f"bytes={resume_from}-"
@@ -614,6 +622,8 @@ class Downloader:
         progress: _Progress,
         token: str | None,
     ) -> bool:
+        import httpx
+
         try:
             have = part.stat().st_size
         except FileNotFoundError:
@@ -664,6 +674,8 @@ class Downloader:
         resume_from: int,
         progress: _Progress,
     ) -> None:
+        import httpx
+
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         gzipped = encoding == "gzip"
         if encoding not in ("", "identity", "gzip"):

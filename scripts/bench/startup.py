@@ -59,6 +59,8 @@ def one_run(profiles: Path) -> tuple[float, float | None]:
                     elapsed = time.perf_counter() - start
                     break
             except httpx.TransportError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the daemon exited with code {proc.returncode}") from None
                 time.sleep(0.005)
         time.sleep(1.0)  # let it settle to idle
         return elapsed, rss_mb(proc.pid)
