@@ -12,7 +12,7 @@ from ..wire import WireStruct
 ASSET_GROUP = "sc4pacAsset"
 
 
-class Checksum(WireStruct, frozen=True):
+class Checksum(WireStruct, frozen=True, gc=False):
     """``{"sha256": hex}``; the empty checksum is ``{}``."""
 
     sha256: str = ""
@@ -151,7 +151,7 @@ class ChannelInfo(WireStruct):
     metadataIssueUrl: list[str] = []  # Option, omitted when absent
 
 
-class ChannelItem(WireStruct):
+class ChannelItem(WireStruct, gc=False):  # holds no cycles; untracked, the GC skips 50,000 items
     group: str
     name: str
     versions: list[str]
