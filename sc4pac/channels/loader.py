@@ -33,6 +33,7 @@ from ..models.channel import (
     Asset,
     CategoryCount,
     Checksum,
+    CompactContents,
     Contents,
     ExtAssetFile,
     ExtPkgFile,
@@ -52,7 +53,7 @@ CONTENTS_TTL = 30 * 60.0  # seconds a contents file stays fresh
 NOT_FOUND_RETRY_TTL = 60.0  # used by callers for the one reload when an id is missing
 MIN_SCHEME, MAX_SCHEME = 6, 9
 
-_contents_decoder = msgspec.json.Decoder(Contents)
+_contents_decoder = msgspec.json.Decoder(CompactContents)
 _record_decoder = msgspec.json.Decoder(Package | Asset)
 _ext_pkg_decoder = msgspec.json.Decoder(ExtPkgFile)
 _ext_asset_decoder = msgspec.json.Decoder(ExtAssetFile)
@@ -106,6 +107,9 @@ def _json_format_error(path: Path) -> DownloadFailure:
 def _parse_contents(data: bytes, location: str) -> Contents:
     with gc_paused():
         contents = _contents_decoder.decode(data)
+        # A Raw refers into the whole downloaded file; copies let that buffer go.
+        for item in (*contents.packages, *contents.assets):
+            item.checksums = item.checksums.copy()
     check_scheme(contents, location)
     return with_stats(contents)
 
@@ -283,9 +287,8 @@ def _listed_checksum(contents: Contents, group: str, name: str, version: str) ->
     items = contents.assets if group == ASSET_GROUP else contents.packages
     for item in items:
         if item.group == group and item.name == name:
-            if version not in item.versions:
-                return None
-            return item.checksums.get(version, Checksum())
+            sha256 = item.sha256_of(version)
+            return None if sha256 is None else Checksum(sha256)
     return None
 
 

@@ -198,5 +198,4 @@ def _listed_sha256(channel: LoadedChannel, item_id: str, version: str) -> str:
             _item_tables.clear()
         cached = _item_tables[id(contents)] = (contents, table)
     item = cached[1].get(item_id)
-    checksum = item.checksums.get(version) if item is not None else None
-    return checksum.sha256 if checksum is not None else ""
+    return (item.sha256_of(version) or "") if item is not None else ""
