@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -74,6 +76,27 @@ def _threshold(query: Query) -> int:
     if not 0 <= value <= 100:
         raise BadRequest("Invalid threshold", "Threshold must be a number between 0 and 100.")
     return value
+
+
+@dataclass(frozen=True)
+class _PackageLookup:
+    profile_id: str
+    pkg_id: str
+    spec: PluginsSpec
+    index: ChannelIndex
+    cache_root: Path
+    package: Package | None  # latest version's metadata; None when no channel has the package
+
+
+async def _lookup_package(request: Request, query: Query) -> tuple[ServerState, _PackageLookup]:
+    """The profile, the ``pkg`` query parameter and that package's latest metadata."""
+    state = _state(request)
+    profile_id = query.profile()
+    pkg_id = _single_package(query)
+    spec, index = await _index(request, profile_id)
+    cache_root = state.services.cache_root(profile_id, spec)
+    pkg = await state.services.repository.latest_package(index, pkg_id, cache_root=cache_root)
+    return state, _PackageLookup(profile_id, pkg_id, spec, index, cache_root, pkg)
 
 
 def _single_package(query: Query, key: str = "pkg") -> str:
@@ -157,7 +180,7 @@ def plugins_search(request: Request) -> Response[bytes]:
     return respond(request, InstalledSearchResponse(result.stats, items))
 
 
-async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, cache_root: Any) -> Package:
+async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, cache_root: Path) -> Package:
     """The package with ``requiredBy``/``reverseConflictingPackages`` extended by every channel's links."""
     loader = state.services.repository.loader(cache_root)
     channels = [ch for ch, _ in index.external_sources(pkg.id)]
@@ -185,36 +208,27 @@ async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, 
 
 @get("/packages.info")
 async def packages_info(request: Request) -> Response[bytes]:
-    state = _state(request)
-    query = Query.of(request)
-    profile_id = query.profile()
-    pkg_id = _single_package(query)
-    spec, index = await _index(request, profile_id)
-    cache_root = state.services.cache_root(profile_id, spec)
-    pkg = await state.services.repository.latest_package(index, pkg_id, cache_root=cache_root)
+    state, found = await _lookup_package(request, Query.of(request))
+    pkg, index, spec = found.package, found.index, found.spec
     if pkg is None:
-        raise PackageNotFound("Package not found in any of your channels.", pkg_id)
-    remote = await _reverse_links(state, index, pkg, cache_root)
+        raise PackageNotFound("Package not found in any of your channels.", found.pkg_id)
+    remote = await _reverse_links(state, index, pkg, found.cache_root)
     related = {remote.id, *remote.info.requiredBy, *remote.info.reverseConflictingPackages}
     for data in remote.variants:
         related.update(f"{d.group}:{d.name}" for d in data.dependencies)
         related.update(data.conflictingPackages)
-    everything = statuses(state.store.read_lock(profile_id), spec.explicit)
+    everything = statuses(state.store.read_lock(found.profile_id), spec.explicit)
     local = {p: s for p, s in everything.items() if p in related}
     return respond(request, PackageInfo({"statuses": local}, remote), headers=stale_header(index))
 
 
 @get("/variants.choices")
 async def variants_choices(request: Request) -> Response[bytes]:
-    state = _state(request)
     query = Query.of(request)
-    profile_id = query.profile()
-    pkg_id = _single_package(query)
     variant_id = query.require("variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query.")
-    spec, index = await _index(request, profile_id)
-    cache_root = state.services.cache_root(profile_id, spec)
+    state, found = await _lookup_package(request, query)
+    pkg, pkg_id, index, spec, cache_root = found.package, found.pkg_id, found.index, found.spec, found.cache_root
     repository = state.services.repository
-    pkg = await repository.latest_package(index, pkg_id, cache_root=cache_root)
     choices: list[str] = []
     for data in pkg.variants if pkg else []:
         for value in [data.variant.get(variant_id), *conditional_choices(data).get(variant_id, [])]:

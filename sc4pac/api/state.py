@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +40,6 @@ class ServerState:
     tokens: TokenStore
     services: Services
     connections: ConnectionRegistry
-    request_shutdown: Callable[[], None] = lambda: None
     running_updates: set[str] = field(default_factory=set)  # profile ids with an /update under way
     repair_plans: dict[str, RepairPlanPrompt] = field(default_factory=dict)  # latest scan per profile
     _image_client: httpx.AsyncClient | None = None

@@ -273,7 +273,6 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
     def request_shutdown() -> None:
         server.should_exit = True
 
-    state.request_shutdown = request_shutdown
     state.connections.request_shutdown = request_shutdown
     try:
         await server.serve(sockets=sockets)
