@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import shutil
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
 UPDATE_LOCK_FILE = ".sc4pac-update.lock"
+# Fault injection for tests of the error path (the reference suite's items 47-48).
+FAULT_ENV = "SC4PAC_FAULT_INJECT"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ class UpdateJob:
             guard.release()
 
     async def _run(self) -> None:
+        if os.environ.get(FAULT_ENV) == "update-start":
+            raise RuntimeError("injected error at the start of the update")
         store = self.services.store
         pid = self.request.profile_id
         spec = store.read_spec(pid)

@@ -127,3 +127,17 @@ def test_sigkill_during_publish_is_completed_on_restart(tmp_path: Path) -> None:
         assert plan["toInstall"] == [] and plan["toRemove"] == []
     finally:
         restarted.stop()
+
+
+def test_47_unexpected_error_is_a_final_message(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"], env={"SC4PAC_FAULT_INJECT": "update-start"})
+    try:
+        token = d.authenticate()
+        messages = run_update(d.ws_base, token, "1")
+        [final] = [m for m in messages if not m["$type"].startswith("/progress/")]
+        assert final["$type"] == "/error/server-error"
+        assert final["title"].startswith("Unexpected error during Update.")
+        assert "injected error" in final["detail"]
+        assert any("injected error" in line for line in d.stderr_lines)  # logged with a traceback
+    finally:
+        d.stop()
