@@ -169,3 +169,29 @@ def test_imported_selections_are_offered(tmp_path: Path) -> None:
             assert http.get("/variants.list", params={"profile": "1"}).json()["variants"]["driveside"]["value"] == "left"
     finally:
         d.stop()
+
+
+def test_unmatched_answers_are_ignored(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    """Wrong tokens, bodies outside the choices, bad JSON and binary frames do not disturb an update."""
+    import json
+
+    from websockets.sync.client import connect
+
+    d, _, pid = demo
+    with connect(f"{d.ws_base}/update?profile={pid}&token={d.token}") as ws:
+        final = None
+        while final is None:
+            msg = json.loads(ws.recv(timeout=30))
+            if msg["$type"].startswith("/prompt/"):
+                ws.send("not json")
+                ws.send(b"\x00binary")
+                ws.send(json.dumps({"$type": "/prompt/response", "token": "wrong", "body": "Yes"}))
+                ws.send(json.dumps({"token": msg["token"], "body": "Yes"}))  # no $type
+                if not msg["$type"].startswith("/prompt/json/"):
+                    ws.send(json.dumps({"$type": "/prompt/response", "token": msg["token"], "body": "Maybe"}))
+                    ws.send(json.dumps({"$type": "/prompt/response", "token": msg["token"], "body": 42}))
+                choice = "Default" if msg["$type"].endswith("initial-arguments") else msg["choices"][0]
+                ws.send(json.dumps(msg["responses"][choice]))
+            elif msg["$type"] == "/result" or msg["$type"].startswith("/error/"):
+                final = msg
+    assert final == OK
