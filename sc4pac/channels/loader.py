@@ -18,11 +18,10 @@ import msgspec
 
 from ..errors import ChannelsNotAvailable, DownloadFailed, VersionNotFound
 from ..install import cache
-from ..install.download import (
+from ..install.download import CachedFile, Downloader
+from ..install.download_failures import (
     TITLE_UNEXPECTED,
-    CachedFile,
     ChecksumMismatch,
-    Downloader,
     DownloadFailure,
     FailureReason,
     title_metadata_checksum,

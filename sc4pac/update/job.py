@@ -21,7 +21,7 @@ import msgspec
 
 from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
 from ..install import publish
-from ..install.download import DownloadFailure
+from ..install.download_failures import DownloadFailure
 from ..install.filelock import InterProcessLock
 from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
 from ..models.channel import Asset

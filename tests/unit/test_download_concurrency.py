@@ -11,7 +11,8 @@ import pytest
 
 from sc4pac.errors import ChecksumError
 from sc4pac.install import cache
-from sc4pac.install.download import PROGRESS_STEP, Downloader, DownloadFailure
+from sc4pac.install.download import PROGRESS_STEP, Downloader
+from sc4pac.install.download_failures import DownloadFailure
 from sc4pac.models.messages import (
     DownloadFinished,
     DownloadIntermediate,

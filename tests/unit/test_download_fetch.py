@@ -13,13 +13,13 @@ import pytest
 
 from sc4pac.errors import ChecksumError, DownloadFailed
 from sc4pac.install import cache
-from sc4pac.install.download import (
+from sc4pac.install.download import Downloader
+from sc4pac.install.download_failures import (
     TITLE_ASSET_CHECKSUM,
     TITLE_ST_RATE_LIMITED,
     TITLE_ST_TOKEN_MISSING,
     TITLE_UNAVAILABLE,
     TITLE_UNEXPECTED,
-    Downloader,
     DownloadFailure,
     FailureReason,
 )
