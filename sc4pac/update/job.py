@@ -43,6 +43,7 @@ from ..models.messages import (
 )
 from ..models.profile import LOCK_SCHEME, InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..ports import ProgressSink, Prompter
+from ..channels.index import ChannelIndex
 from ..resolve.plan import Plan, compute_plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..resolve.selection import VariantSelection
@@ -70,7 +71,7 @@ class UpdateRequest:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _instant(datetime.now(timezone.utc).timestamp())
 
 
 class UpdateJob:
@@ -125,6 +126,8 @@ class UpdateJob:
         if lock is None:
             lock = empty_lock()
             await asyncio.to_thread(store.write_lock_sync, pid, lock)
+        elif lock.scheme < LOCK_SCHEME:
+            lock = upgrade_lock(lock, index, store.plugins_root(pid, config))
         started_lock = lock
 
         provider = ChannelMetadataProvider(self.services.repository, index, config.channels, cache_root, self.progress)
@@ -377,6 +380,26 @@ class UpdateJob:
             except asyncio.CancelledError:
                 await asyncio.wait({task})  # the publish runs to its end before the job stops
                 raise
+
+
+def upgrade_lock(lock: PluginsLock, index: ChannelIndex, plugins_root: Path) -> PluginsLock:
+    """A scheme-1 lock in the current scheme: summaries and categories from the channels, timestamps
+    from the package folders (written with the next lock update)."""
+    installed = []
+    for entry in lock.installed:
+        item = index.item(entry.id)
+        if item is not None:
+            folder = next((plugins_root / f for f in entry.files if (plugins_root / f).is_dir()), None)
+            stamp = _now() if folder is None else _instant(folder.stat().st_mtime)
+            entry = msgspec.structs.replace(
+                entry, summary=item.summary, category=item.category, installedAt=stamp, updatedAt=stamp
+            )
+        installed.append(entry)
+    return msgspec.structs.replace(lock, scheme=LOCK_SCHEME, installed=installed)
+
+
+def _instant(timestamp: float) -> str:
+    return datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str, now: str) -> InstalledData:
