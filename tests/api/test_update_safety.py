@@ -141,3 +141,29 @@ def test_47_unexpected_error_is_a_final_message(tmp_path: Path) -> None:
         assert any("injected error" in line for line in d.stderr_lines)  # logged with a traceback
     finally:
         d.stop()
+
+
+def test_failed_download_offers_mirror_and_uses_local_file(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles")
+    try:
+        token = d.authenticate()
+        with http_channel(tmp_path / "channel", packages=1) as url, d.client() as http:
+            served = tmp_path / "channel" / "files" / "pkg0.zip"
+            local = tmp_path / "pkg0-local.zip"
+            served.rename(local)  # the file exchange "lost" the file: 404
+            pid = init_profile(http, "mirror", [url])
+            http.post("/plugins.add", params={"profile": pid}, json=["gen:pkg0"])
+
+            cancelled = run_update(d.ws_base, token, pid, answering({"download-failed-select-mirror": {"retry": False}}))
+            prompt = next(m for m in cancelled if m["$type"].endswith("download-failed-select-mirror"))
+            assert prompt["url"] == f"{url}files/pkg0.zip" and prompt["choices"] == ["Retry", "Cancel"]
+            assert prompt["reason"]["$type"] == "/error/download-failed"
+            assert prompt.get("promptForSimtropolisToken", False) is False
+            assert cancelled[-1]["$type"] == "/error/download-failed"
+
+            mirror = {"retry": True, "localMirror": [str(local)], "simtropolisToken": []}
+            messages = run_update(d.ws_base, token, pid, answering({"download-failed-select-mirror": mirror}))
+            assert messages[-1] == {"$type": "/result", "ok": True}
+            assert len(list((d.profiles_dir / pid / "plugins" / "150-mods").iterdir())) == 1
+    finally:
+        d.stop()
