@@ -12,12 +12,12 @@ from typing import NamedTuple
 
 import msgspec
 
+from .stats import stats_of_items
 from ..models.channel import (
     ASSET_GROUP,
     EMPTY_INFO,
     NO_CHECKSUM,
     Asset,
-    CategoryCount,
     ChannelInfo,
     ChannelItem,
     Checksum,
@@ -27,7 +27,6 @@ from ..models.channel import (
     ExtPkg,
     ExtPkgFile,
     Package,
-    Stats,
 )
 from .ids import parse_package_id
 from .urls import external_id_from_url
@@ -38,7 +37,6 @@ __all__ = [
     "assemble_channel",
     "author_tags",
     "channel_contents",
-    "channel_stats",
 ]
 
 CHANNEL_SCHEME = 9
@@ -191,16 +189,6 @@ def _checksums_of(
     return {r.version: checksums.get((record_id, r.version), NO_CHECKSUM) for r in versions}
 
 
-def channel_stats(items: Iterable[ChannelItem]) -> Stats:
-    """Package counts per category (sorted by name); the total counts packages that have one."""
-    counts: dict[str, int] = {}
-    for item in items:
-        if item.category:
-            counts[item.category[0]] = counts.get(item.category[0], 0) + 1
-    categories = [CategoryCount(category=c, count=n) for c, n in sorted(counts.items())]
-    return Stats(totalPackageCount=sum(counts.values()), categories=categories)
-
-
 def channel_contents(
     assembled: AssembledChannel,
     *,
@@ -220,7 +208,7 @@ def channel_contents(
     return Contents(
         scheme=scheme,
         info=info,
-        stats=channel_stats(package_items),
+        stats=stats_of_items(package_items),
         packages=package_items,
         assets=_asset_items(assembled.assets, checksums),
         externalPackages=[

@@ -9,18 +9,18 @@ lists exactly that version string.
 from __future__ import annotations
 
 import functools
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import NamedTuple
 
 import msgspec
 
-from ..models.channel import ASSET_GROUP, CategoryCount, ChannelItem, Checksum, Stats
+from ..models.channel import ASSET_GROUP, ChannelItem, Checksum, Stats
 from ..version import max_version
 from .loaded import LoadedChannel
+from .stats import combine_stats, stats_of_items
 
-__all__ = ["ChannelIndex", "PackageListEntry", "combine_stats", "stats_of_items"]
+__all__ = ["ChannelIndex", "PackageListEntry"]
 
 
 class PackageListEntry(msgspec.Struct, frozen=True):
@@ -54,26 +54,6 @@ def _locate(holders: list[tuple[int, ChannelItem]]) -> _Located | None:
         if latest in item.versions:
             return _Located(latest, pos, item)
     raise AssertionError("unreachable: the maximum comes from some holder")
-
-
-def stats_of_items(items: Iterable[ChannelItem]) -> Stats:
-    """Category counts of the given packages (uncategorised ones are not counted)."""
-    counts = Counter(item.category[0] for item in items if item.category)
-    return _stats_from_counts(counts)
-
-
-def combine_stats(stats: Iterable[Stats]) -> Stats:
-    """Sum several channels' stats per category."""
-    counts: Counter[str] = Counter()
-    for s in stats:
-        for c in s.categories:
-            counts[c.category] += c.count
-    return _stats_from_counts(counts)
-
-
-def _stats_from_counts(counts: Counter[str]) -> Stats:
-    categories = [CategoryCount(category=name, count=counts[name]) for name in sorted(counts)]
-    return Stats(totalPackageCount=sum(c.count for c in categories), categories=categories)
 
 
 class ChannelIndex:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -30,18 +29,17 @@ from ..gc_pause import gc_paused
 from ..models.channel import (
     ASSET_GROUP,
     Asset,
-    CategoryCount,
     Checksum,
     CompactContents,
     Contents,
     ExtAssetFile,
     ExtPkgFile,
     Package,
-    Stats,
 )
 from ..ports import ProgressSink
 from .ids import parse_package_id
 from .loaded import LoadedChannel
+from .stats import stats_of_items
 from .urls import contents_url, external_asset_url, external_package_url, is_yaml_channel, package_metadata_url
 
 log = logging.getLogger(__name__)
@@ -87,10 +85,7 @@ def with_stats(contents: Contents) -> Contents:
     """``contents`` with its stats computed from the packages when the file has none."""
     if contents.stats is not None:
         return contents
-    counts = Counter(item.category[0] for item in contents.packages if item.category)
-    categories = [CategoryCount(category=c, count=counts[c]) for c in sorted(counts)]
-    stats = Stats(totalPackageCount=sum(counts.values()), categories=categories)
-    return msgspec.structs.replace(contents, stats=stats)
+    return msgspec.structs.replace(contents, stats=stats_of_items(contents.packages))
 
 
 def _json_format_error(path: Path) -> DownloadFailure:

@@ -29,8 +29,9 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from ..gc_pause import gc_paused
-from ..models.channel import CategoryCount, ChannelItem, Stats
+from ..models.channel import ChannelItem, Stats
 from ..models.profile import InstalledData
+from .stats import stats_from_counts
 from .index import ChannelIndex
 from .urls import external_id_from_url
 
@@ -122,11 +123,6 @@ def score_text(tokens: Sequence[str], text: str, threshold: int) -> int:
         if r >= threshold:
             total += r
     return _mean_half_up(total, len(tokens))
-
-
-def _stats(counts: Counter[str]) -> Stats:
-    categories = [CategoryCount(category=c, count=counts[c]) for c in sorted(counts)]
-    return Stats(totalPackageCount=sum(counts.values()), categories=categories)
 
 
 # --- the per-index corpus -------------------------------------------------------------------------------
@@ -305,7 +301,7 @@ def search_packages(
         # Stats count every match, whatever the category filters say.
         has_category = matched & (corpus.category >= 0)
         counts = np.bincount(corpus.category[has_category], minlength=len(corpus.category_names))
-        stats = _stats(Counter({corpus.category_names[c]: int(k) for c, k in enumerate(counts) if k}))
+        stats = stats_from_counts(Counter({corpus.category_names[c]: int(k) for c, k in enumerate(counts) if k}))
 
     keep = matched
     if categories:
@@ -419,4 +415,4 @@ def search_installed(
             scored.append((score, data))
     scored.sort(key=lambda sd: (-sd[0], sd[1].group, sd[1].name))
     hits = [InstalledHit(package=d.id, relevance=s, summary=d.summary, installed=d) for s, d in scored]
-    return InstalledSearchResult(hits=hits, stats=_stats(counts))
+    return InstalledSearchResult(hits=hits, stats=stats_from_counts(counts))

@@ -55,6 +55,16 @@ class _Tracked:
         return self.regex.search(path)
 
 
+def _mark_matches(patterns: list[_Tracked], match_path: str) -> bool:
+    """Whether any pattern matches; every matching one is marked used (for the unused-pattern warning)."""
+    matched = False
+    for tracked in patterns:
+        if tracked.search(match_path):
+            tracked.used = True
+            matched = True
+    return matched
+
+
 def active_conditions_apply(if_variant: Mapping[str, str], variant: Mapping[str, str]) -> bool:
     """True if every id of ``if_variant`` is set to the same value in the resolved variant."""
     return all(variant.get(key) == value for key, value in if_variant.items())
@@ -109,30 +119,15 @@ class InstallRecipe:
                     chosen = Acceptance(Validation.CHECKSUM, item.sha256, item.isIni)
         if chosen is not None:
             return chosen
-        included = False
-        for tracked in self._includes:
-            if tracked.search(match_path):
-                tracked.used = True
-                included = True
-        if not included:
+        if not _mark_matches(self._includes, match_path):
             return None
-        excluded = False
-        for tracked in self._excludes:
-            if tracked.search(match_path):
-                tracked.used = True
-                excluded = True
-        return None if excluded else DBPF_ACCEPTANCE
+        return None if _mark_matches(self._excludes, match_path) else DBPF_ACCEPTANCE
 
     def selects_nested_archive(self, match_path: str) -> bool:
         """True if the path names an archive to open as a nested archive (spec 6.4.6)."""
         if not match_path.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
             return False
-        excluded = False
-        for tracked in self._explicit_excludes:
-            if tracked.search(match_path):
-                tracked.used = True
-                excluded = True
-        return not excluded
+        return not _mark_matches(self._explicit_excludes, match_path)
 
     def unused_patterns(self) -> list[str]:
         """Source text of every pattern that matched nothing, in recipe order."""

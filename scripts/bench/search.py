@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_channel import synthetic_contents  # noqa: E402
 
-from sc4pac.channels.index import ChannelIndex, stats_of_items  # noqa: E402
+from sc4pac.channels.index import ChannelIndex  # noqa: E402
+from sc4pac.channels.stats import stats_of_items  # noqa: E402
 from sc4pac.channels.loaded import LoadedChannel  # noqa: E402
 from sc4pac.channels.search import prepare_search, search_packages  # noqa: E402
 from sc4pac.models.channel import Contents  # noqa: E402

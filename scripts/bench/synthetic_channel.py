@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from sc4pac.channels.index import stats_of_items  # noqa: E402
+from sc4pac.channels.stats import stats_of_items  # noqa: E402
 from sc4pac.models.channel import ASSET_GROUP, ChannelInfo, ChannelItem, Checksum, Contents  # noqa: E402
 from sc4pac.wire import encode  # noqa: E402
 

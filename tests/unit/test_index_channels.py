@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sc4pac.channels.index import ChannelIndex, PackageListEntry, combine_stats, stats_of_items
+from sc4pac.channels.index import ChannelIndex, PackageListEntry
+from sc4pac.channels.stats import combine_stats, stats_of_items
 from sc4pac.channels.loaded import LoadedChannel
 from sc4pac.models.channel import (
     ASSET_GROUP,
