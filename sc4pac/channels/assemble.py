@@ -12,7 +12,6 @@ from typing import NamedTuple
 
 import msgspec
 
-from .stats import stats_of_items
 from ..models.channel import (
     ASSET_GROUP,
     EMPTY_INFO,
@@ -29,6 +28,7 @@ from ..models.channel import (
     Package,
 )
 from .ids import parse_package_id
+from .stats import stats_of_items
 from .urls import external_id_from_url
 
 __all__ = [
