@@ -54,10 +54,14 @@ def _incomplete(plugins_root: Path, lock: PluginsLock) -> list[str]:
 def scan(plugins_root: Path, lock: PluginsLock | None) -> RepairPlan:
     """What a repair would fix in ``plugins_root``."""
     if not plugins_root.is_dir():
-        raise FileOperationsFailed("Plugins folder does not exist.", f"Plugins folder does not exist: {plugins_root}")
+        raise FileOperationsFailed(
+            "Plugins folder does not exist.", f"Plugins folder does not exist: {plugins_root}"
+        )
     lock = lock or PluginsLock(scheme=2, installed=[], assets=[])
     recorded = {PurePosixPath(f).as_posix() for entry in lock.installed for f in entry.files}
-    return RepairPlan(incompletePackages=_incomplete(plugins_root, lock), orphanFiles=_orphans(plugins_root, recorded))
+    return RepairPlan(
+        incompletePackages=_incomplete(plugins_root, lock), orphanFiles=_orphans(plugins_root, recorded)
+    )
 
 
 async def scan_repair(store: ProfileStore, profile_id: str) -> RepairPlan:
@@ -76,11 +80,16 @@ async def apply_repair(store: ProfileStore, profile_id: str, plan: RepairPlan) -
         for rel in plan.orphanFiles:
             target = plugins_root / rel
             # Only ever delete package folders inside the Plugins folder, whatever the plan says.
-            if target.name.endswith(PACKAGE_FOLDER_SUFFIX) and plugins_root.resolve() in target.resolve().parents:
+            if (
+                target.name.endswith(PACKAGE_FOLDER_SUFFIX)
+                and plugins_root.resolve() in target.resolve().parents
+            ):
                 try:
                     remove_path(target)
                 except OSError as exc:
-                    raise FileOperationsFailed("Failed to delete an orphaned folder.", f"{target}: {exc}") from exc
+                    raise FileOperationsFailed(
+                        "Failed to delete an orphaned folder.", f"{target}: {exc}"
+                    ) from exc
 
     await asyncio.to_thread(delete)
     if not plan.incompletePackages:

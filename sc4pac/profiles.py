@@ -78,7 +78,9 @@ class ProfileStore:
 
     def read_profiles(self) -> ProfilesFile:
         """The profile list; an empty one when the file does not exist yet."""
-        found = _read(self._profiles_path(), ProfilesFile, f"Failed to read profiles JSON file {PROFILES_FILE}.")
+        found = _read(
+            self._profiles_path(), ProfilesFile, f"Failed to read profiles JSON file {PROFILES_FILE}."
+        )
         return found if found is not None else ProfilesFile(profiles=[], currentProfileId=[])
 
     async def _update_profiles(self, change: Callable[[ProfilesFile], ProfilesFile | None]) -> ProfilesFile:
@@ -87,7 +89,9 @@ class ProfileStore:
             current = self.read_profiles()
             updated = change(current)
             if updated is not None:
-                await asyncio.to_thread(atomic_write_bytes, self._profiles_path(), encode_profile_file(updated))
+                await asyncio.to_thread(
+                    atomic_write_bytes, self._profiles_path(), encode_profile_file(updated)
+                )
                 return updated
             return current
 
@@ -110,7 +114,10 @@ class ProfileStore:
     @staticmethod
     def _require_existing(pf: ProfilesFile, profile_id: str, purpose: str) -> None:
         if not any(p.id == profile_id for p in pf.profiles):
-            raise BadRequest(f'Profile ID "{profile_id}" does not exist.', f"Make sure to only {purpose} existing profiles.")
+            raise BadRequest(
+                f'Profile ID "{profile_id}" does not exist.',
+                f"Make sure to only {purpose} existing profiles.",
+            )
 
     async def switch_profile(self, profile_id: str) -> None:
         """Make an existing profile the current one."""
@@ -170,7 +177,7 @@ class ProfileStore:
         if not _PROFILE_ID.fullmatch(profile_id):
             raise BadRequest(
                 f'Invalid profile ID "{profile_id}".',
-                "Profile IDs are the identifiers returned by /profiles.list, such as \"1\".",
+                'Profile IDs are the identifiers returned by /profiles.list, such as "1".',
             )
         return self.profiles_dir / profile_id
 
@@ -202,7 +209,9 @@ class ProfileStore:
         await asyncio.to_thread(atomic_write_bytes, path, encode_profile_file(spec))
 
     async def modify_spec(
-        self, profile_id: str, change: Callable[[PluginsSpec], PluginsSpec | None | Awaitable[PluginsSpec | None]]
+        self,
+        profile_id: str,
+        change: Callable[[PluginsSpec], PluginsSpec | Awaitable[PluginsSpec | None] | None],
     ) -> PluginsSpec:
         """Read-modify-write the spec under the profile lock; ``change`` returns None for no write."""
         async with self.profile_lock(profile_id):

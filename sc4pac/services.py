@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .channels.index import ChannelIndex
 from .channels.repository import ChannelRepository
+from .fetch.download import Downloader
 from .install import publish
-from .install.download import Downloader
 from .models.profile import PluginsSpec
 from .ports import ProgressSink
 from .profiles import ProfileStore

@@ -40,7 +40,7 @@ def encode(obj: Any, indent: int = -1) -> bytes:
     return data
 
 
-def decode(data: bytes | str, type: type[T]) -> T:  # noqa: A002 - mirrors msgspec's signature
+def decode(data: bytes | str, type: type[T]) -> T:
     """Decode JSON into ``type`` (strict types, unknown keys ignored)."""
     return msgspec.json.decode(data, type=type)
 

@@ -21,7 +21,7 @@ from sc4pac.models.channel import Asset, AssetReference, Checksum, Package, Vari
 class _ThrottledHandler(SimpleHTTPRequestHandler):
     chunk_delay = 0.0  # seconds between 64 KiB chunks of a response body
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
@@ -43,9 +43,13 @@ def _zip_of_dbpf_files(label: str, files: int, size: int) -> bytes:
 
 
 @contextmanager
-def http_channel(root: Path, *, packages: int = 3, files: int = 4, file_size: int = 200_000, chunk_delay: float = 0.0) -> Iterator[str]:
+def http_channel(
+    root: Path, *, packages: int = 3, files: int = 4, file_size: int = 200_000, chunk_delay: float = 0.0
+) -> Iterator[str]:
     """Generate ``packages`` packages (one ZIP asset each) under ``root`` and serve them; yields the channel URL."""
-    handler = functools.partial(type("H", (_ThrottledHandler,), {"chunk_delay": chunk_delay}), directory=str(root))
+    handler = functools.partial(
+        type("H", (_ThrottledHandler,), {"chunk_delay": chunk_delay}), directory=str(root)
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     (root / "files").mkdir(parents=True, exist_ok=True)

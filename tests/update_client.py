@@ -37,7 +37,9 @@ def answering(answers: dict[str, Any], fallback: Policy = yes_to_all) -> Policy:
     return policy
 
 
-def run_update(ws_base: str, token: str, profile: str, policy: Policy = yes_to_all, query: str = "") -> list[dict[str, Any]]:
+def run_update(
+    ws_base: str, token: str, profile: str, policy: Policy = yes_to_all, query: str = ""
+) -> list[dict[str, Any]]:
     """Run one update to its final message; returns all messages received."""
     messages: list[dict[str, Any]] = []
     with connect(f"{ws_base}/update?profile={profile}&token={token}{query}", max_size=None) as ws:

@@ -11,13 +11,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from sc4pac.channels.demo import generate_demo_channel  # noqa: E402
+from sc4pac.channels.demo import generate_demo_channel
 
 
 def main() -> int:
     """Parse ``--output`` and generate the demo channel there."""
     parser = argparse.ArgumentParser(description="Generate the sc4pac demo channel (assets + JSON channel).")
-    parser.add_argument("--output", "-o", type=Path, required=True, help="directory to write the channel into")
+    parser.add_argument(
+        "--output", "-o", type=Path, required=True, help="directory to write the channel into"
+    )
     args = parser.parse_args()
     channel = generate_demo_channel(args.output)
     print(f"Demo channel written to {channel}")

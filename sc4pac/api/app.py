@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
     indent = request.app.state.sc4pac.options.indent
-    return Response(content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json")
+    return Response(
+        content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
+    )
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:
@@ -44,7 +46,9 @@ def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Respo
 
 def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     if isinstance(exc, NotFoundException):
-        error = BadRequest("Unknown endpoint.", f"No API endpoint at {request.url.path}; see api.md for the list.")
+        error = BadRequest(
+            "Unknown endpoint.", f"No API endpoint at {request.url.path}; see api.md for the list."
+        )
     elif exc.status_code == 405:
         error = BadRequest("Method not allowed.", f"{request.method} is not supported by {request.url.path}.")
     else:

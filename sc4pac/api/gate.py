@@ -141,7 +141,9 @@ class Gate:
 
         if kind == "websocket":
             try:
-                await self.websocket_precheck(path, query if query is not None else first_wins_query(scope), scope)
+                await self.websocket_precheck(
+                    path, query if query is not None else first_wins_query(scope), scope
+                )
             except Sc4pacError as error:
                 await self._refuse(scope, send, error, error.status, [])
                 return

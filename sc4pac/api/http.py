@@ -46,14 +46,18 @@ class Query:
         return value
 
     def profile(self) -> str:
-        return self.require("profile", 'URL query parameter "profile" is required.', "Pass the profile ID as query.")
+        return self.require(
+            "profile", 'URL query parameter "profile" is required.', "Pass the profile ID as query."
+        )
 
 
 def indent_of(request: Request) -> int:
     return request.app.state.sc4pac.options.indent
 
 
-def respond(request: Request, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+def respond(
+    request: Request, obj: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     """A JSON response encoded with the wire rules and the server's ``--indent``."""
     return Response(
         content=wire.encode(obj, indent_of(request)),

@@ -35,11 +35,15 @@ def channels_list(request: Request) -> Response[bytes]:
 @post("/channels.set", status_code=200)
 async def channels_set(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    urls = await body_as(request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings.")
+    urls = await body_as(
+        request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings."
+    )
     try:
         channels = sanitize_channel_urls(urls) or list(DEFAULT_CHANNELS)
     except ChannelUrlSyntaxError as exc:
-        raise BadRequest("Malformed channel URLs.", f"Pass channels as an array of strings. ({exc})") from None
+        raise BadRequest(
+            "Malformed channel URLs.", f"Pass channels as an array of strings. ({exc})"
+        ) from None
     except ChannelUrlError as exc:
         raise BadRequest("Malformed channel URL.", str(exc)) from None
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import asyncio
 import os
 import secrets
@@ -12,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import msgspec
@@ -49,7 +48,9 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     plan = await maintenance.scan_repair(state.store, profile_id)
     token = f"{secrets.randbits(32):x}"
-    prompt = RepairPlanPrompt(plan=plan, choices=["Yes"], token=token, responses={"Yes": PromptResponse(token, "Yes")})
+    prompt = RepairPlanPrompt(
+        plan=plan, choices=["Yes"], token=token, responses={"Yes": PromptResponse(token, "Yes")}
+    )
     # One plan per profile (the reference keeps a single global one, so two profiles clobber each other).
     state.repair_plans[profile_id] = prompt
     return respond(request, prompt)
@@ -93,13 +94,17 @@ async def plugins_export(request: Request) -> Response[bytes]:
     spec = state.store.read_spec(profile_id)
     index = await state.services.channel_index(profile_id, spec)
     cache_root = state.services.cache_root(profile_id, spec)
-    provider = ChannelMetadataProvider(state.services.repository, index, spec.config.channels, cache_root, None)
+    provider = ChannelMetadataProvider(
+        state.services.repository, index, spec.config.channels, cache_root, None
+    )
 
     def first_channel_with(item_id: str, version: str) -> str | None:
         found = provider.index.channel_with_version(item_id, version)
         return None if found is None else found[0].url
 
-    exported = await export_selection(packages, spec.config.variant, spec.config.channels, provider, first_channel_with)
+    exported = await export_selection(
+        packages, spec.config.variant, spec.config.channels, provider, first_channel_with
+    )
     return respond(request, exported)
 
 
@@ -111,7 +116,7 @@ def _open_folder(folder: Path) -> None:
     if override:
         subprocess.run([*shlex.split(override), str(folder)], check=True, timeout=30)
     elif sys.platform == "win32":
-        os.startfile(folder)  # type: ignore[attr-defined]  # noqa: S606 - Explorer opens the folder
+        os.startfile(folder)  # type: ignore[attr-defined]
     elif sys.platform == "darwin":
         subprocess.run(["open", str(folder)], check=True, timeout=30)
     else:
@@ -131,7 +136,9 @@ async def plugins_folder_open(request: Request) -> Response[bytes]:
     folder = plugins_root
     pkg = query.get("pkg")
     if pkg is not None:
-        [pkg_id] = canonical_package_ids([pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>.")
+        [pkg_id] = canonical_package_ids(
+            [pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>."
+        )
         lock = state.store.read_lock(profile_id)
         entry = next((e for e in (lock.installed if lock else []) if e.id == pkg_id), None)
         sub = next((f for f in (entry.files if entry else []) if f.endswith(".sc4pac")), None)
@@ -155,7 +162,9 @@ async def image_fetch(request: Request) -> Response[bytes] | Stream:
     import httpx
 
     state = _state(request)
-    url = Query.of(request).require("url", 'Query parameter "url" is required.', "Pass the remote image url as parameter.")
+    url = Query.of(request).require(
+        "url", 'Query parameter "url" is required.', "Pass the remote image url as parameter."
+    )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest("Malformed url", f"Only absolute http(s) URLs can be fetched: {url}")
@@ -167,7 +176,9 @@ async def image_fetch(request: Request) -> Response[bytes] | Stream:
     length = upstream.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > IMAGE_SIZE_LIMIT:
         await upstream.aclose()
-        raise DownloadFailed("The image is too large.", f"{url} has {length} bytes; the limit is {IMAGE_SIZE_LIMIT}.")
+        raise DownloadFailed(
+            "The image is too large.", f"{url} has {length} bytes; the limit is {IMAGE_SIZE_LIMIT}."
+        )
 
     async def body() -> AsyncIterator[bytes]:
         received = 0

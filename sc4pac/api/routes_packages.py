@@ -101,7 +101,9 @@ async def _lookup_package(request: Request, query: Query) -> tuple[ServerState, 
 
 def _single_package(query: Query, key: str = "pkg") -> str:
     pkg = query.require(key, f'Query parameter "{key}" is required.', "Pass the package identifier as query.")
-    [pkg_id] = canonical_package_ids([pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>.")
+    [pkg_id] = canonical_package_ids(
+        [pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>."
+    )
     return pkg_id
 
 
@@ -124,7 +126,9 @@ async def packages_search(request: Request) -> Response[bytes]:
     spec, index = await _index(request, profile_id)
     lock = state.store.read_lock(profile_id)
     status = statuses(lock, spec.explicit)
-    installed = {p for p, s in status.items() if s.installed is not None} if query.flag("ignoreInstalled") else set()
+    installed = (
+        {p for p, s in status.items() if s.installed is not None} if query.flag("ignoreInstalled") else set()
+    )
     result = await asyncio.to_thread(
         search_packages,
         index,
@@ -145,7 +149,10 @@ async def packages_search_id(request: Request) -> Response[bytes]:
 
     state = _state(request)
     profile_id = Query.of(request).profile()
-    title, detail = "Malformed package names", "Pass a \"packages\" array of strings of the form '<group>:<name>'."
+    title, detail = (
+        "Malformed package names",
+        "Pass a \"packages\" array of strings of the form '<group>:<name>'.",
+    )
     body = await body_as(request, IdSearchBody, title, detail)
     packages = canonical_package_ids(body.packages, title, detail)
     spec, index = await _index(request, profile_id)
@@ -172,9 +179,16 @@ def plugins_search(request: Request) -> Response[bytes]:
     spec = state.store.read_spec(profile_id)
     lock = state.store.read_lock(profile_id)
     explicit = set(spec.explicit)
-    result = search_installed(lock.installed if lock else [], text, threshold=threshold, category=query.get("category"))
+    result = search_installed(
+        lock.installed if lock else [], text, threshold=threshold, category=query.get("category")
+    )
     items = [
-        SearchItem(h.package, h.relevance, h.summary, InstalledStatus(h.package in explicit, installed_version(h.installed)))
+        SearchItem(
+            h.package,
+            h.relevance,
+            h.summary,
+            InstalledStatus(h.package in explicit, installed_version(h.installed)),
+        )
         for h in result.hits
     ]
     return respond(request, InstalledSearchResponse(result.stats, items))
@@ -186,7 +200,9 @@ async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, 
     channels = [ch for ch, _ in index.external_sources(pkg.id)]
     if not channels:
         return pkg
-    results = await asyncio.gather(*(loader.fetch_external_package(ch, pkg.id) for ch in channels), return_exceptions=True)
+    results = await asyncio.gather(
+        *(loader.fetch_external_package(ch, pkg.id) for ch in channels), return_exceptions=True
+    )
     required = set(pkg.info.requiredBy)
     conflicting = set(pkg.info.reverseConflictingPackages)
     for result in results:
@@ -225,9 +241,17 @@ async def packages_info(request: Request) -> Response[bytes]:
 @get("/variants.choices")
 async def variants_choices(request: Request) -> Response[bytes]:
     query = Query.of(request)
-    variant_id = query.require("variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query.")
+    variant_id = query.require(
+        "variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query."
+    )
     state, found = await _lookup_package(request, query)
-    pkg, pkg_id, index, spec, cache_root = found.package, found.pkg_id, found.index, found.spec, found.cache_root
+    pkg, pkg_id, index, spec, cache_root = (
+        found.package,
+        found.pkg_id,
+        found.index,
+        found.spec,
+        found.cache_root,
+    )
     repository = state.services.repository
     choices: list[str] = []
     for data in pkg.variants if pkg else []:

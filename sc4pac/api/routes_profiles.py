@@ -84,14 +84,18 @@ async def profiles_remove(request: Request) -> Response[bytes]:
 
 @post("/profiles.switch", status_code=200)
 async def profiles_switch(request: Request) -> Response[bytes]:
-    body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.')
+    body = await body_as(
+        request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
+    )
     await _store(request).switch_profile(body.id)
     return ok(request)
 
 
 @post("/profiles.rename", status_code=200)
 async def profiles_rename(request: Request) -> Response[bytes]:
-    body = await body_as(request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.')
+    body = await body_as(
+        request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
+    )
     await _store(request).rename_profile(body.id, body.name)
     return ok(request)
 
@@ -131,7 +135,9 @@ def settings_get(request: Request) -> Response[bytes]:
 
 @post("/settings.all.set", status_code=200)
 async def settings_set(request: Request) -> Response[bytes]:
-    settings = await body_as(request, Any, "Missing settings", "Pass the settings as JSON body of the request.")
+    settings = await body_as(
+        request, Any, "Missing settings", "Pass the settings as JSON body of the request."
+    )
     await _store(request).write_settings(settings)
     return ok(request)
 

@@ -101,7 +101,9 @@ async def server_connect(socket: WebSocket) -> None:
 
 @post("/packages.open", status_code=200)
 async def packages_open(request: Request) -> Response[bytes]:
-    items = await body_as(request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items.")
+    items = await body_as(
+        request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."
+    )
     state = request.app.state.sc4pac
     text = wire.encode(OpenPackage(packages=items), state.options.indent).decode("utf-8")
     if not await state.connections.send_to_gui(text):

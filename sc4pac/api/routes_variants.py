@@ -34,7 +34,9 @@ def variants_list(request: Request) -> Response[bytes]:
 @post("/variants.reset", status_code=200)
 async def variants_reset(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    ids = await body_as(request, list[str], "Malformed variant labels.", "Pass variants as an array of strings.")
+    ids = await body_as(
+        request, list[str], "Malformed variant labels.", "Pass variants as an array of strings."
+    )
 
     def change(spec: PluginsSpec) -> PluginsSpec:
         unknown = [i for i in ids if i not in spec.config.variant]

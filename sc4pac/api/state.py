@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dataclasses import dataclass, field
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 
 from ..models.messages import RepairPlanPrompt
 from ..profiles import ProfileStore
 from ..services import Services
 from .auth import TokenStore
 from .connections import ConnectionRegistry
-
 
 # httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ completes); otherwise the job's outcome is sent as the final message and the soc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import traceback
@@ -18,7 +19,7 @@ import msgspec
 from litestar import WebSocket, websocket
 
 from .. import wire
-from ..errors import BadRequest, ServerError, Sc4pacError, UpdateAlreadyRunning
+from ..errors import BadRequest, Sc4pacError, ServerError, UpdateAlreadyRunning
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
@@ -160,10 +161,8 @@ async def update(socket: WebSocket) -> None:
         if job_task not in done:
             # The client closed the socket: cancel at once (the job shields its publish step).
             job_task.cancel()
-            try:
+            with contextlib.suppress(BaseException):
                 await job_task
-            except BaseException:  # noqa: BLE001 - cancellation or the error it caused; nobody to tell
-                pass
             sender.cancel()
             return
         exc = job_task.exception()

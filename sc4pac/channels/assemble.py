@@ -107,10 +107,14 @@ def _with_reverse_links(
     info = package.info
     # Links written into the YAML by hand are kept (informative only) and merged with the computed ones.
     requirers = required_by.get(key, set()) | {parse_package_id(s) for s in info.requiredBy}
-    conflicters = conflicted_by.get(key, set()) | {parse_package_id(s) for s in info.reverseConflictingPackages}
+    conflicters = conflicted_by.get(key, set()) | {
+        parse_package_id(s) for s in info.reverseConflictingPackages
+    }
     if not requirers and not conflicters:
         return package
-    info = msgspec.structs.replace(info, requiredBy=_ids(requirers), reverseConflictingPackages=_ids(conflicters))
+    info = msgspec.structs.replace(
+        info, requiredBy=_ids(requirers), reverseConflictingPackages=_ids(conflicters)
+    )
     return msgspec.structs.replace(package, info=EMPTY_INFO if info == EMPTY_INFO else info)
 
 
@@ -143,7 +147,9 @@ def _external_ids(websites: Sequence[str]) -> dict[str, list[str]]:
     return ids
 
 
-def _package_items(packages: Sequence[Package], checksums: Mapping[tuple[str, str], Checksum]) -> list[ChannelItem]:
+def _package_items(
+    packages: Sequence[Package], checksums: Mapping[tuple[str, str], Checksum]
+) -> list[ChannelItem]:
     by_id: dict[PackageKey, list[Package]] = {}
     for package in packages:
         by_id.setdefault((package.group, package.name), []).append(package)
@@ -212,11 +218,17 @@ def channel_contents(
         packages=package_items,
         assets=_asset_items(assembled.assets, checksums),
         externalPackages=[
-            ExtPkg(group=e.group, name=e.name, checksum=external_checksums.get(f"{e.group}:{e.name}", NO_CHECKSUM))
+            ExtPkg(
+                group=e.group,
+                name=e.name,
+                checksum=external_checksums.get(f"{e.group}:{e.name}", NO_CHECKSUM),
+            )
             for e in assembled.external_packages
         ],
         externalAssets=[
-            ExtAsset(assetId=e.assetId, checksum=external_checksums.get(f"{ASSET_GROUP}:{e.assetId}", NO_CHECKSUM))
+            ExtAsset(
+                assetId=e.assetId, checksum=external_checksums.get(f"{ASSET_GROUP}:{e.assetId}", NO_CHECKSUM)
+            )
             for e in assembled.external_assets
         ],
     )

@@ -96,7 +96,9 @@ def _stamp(
     return msgspec.structs.replace(package, **changes) if changes else package
 
 
-def _channel_info(label: str | None, source_base: str | None, repo_match: re.Match[str] | None) -> ChannelInfo | None:
+def _channel_info(
+    label: str | None, source_base: str | None, repo_match: re.Match[str] | None
+) -> ChannelInfo | None:
     issues = f"https://github.com/{repo_match.group(1)}/{repo_match.group(2)}/issues" if repo_match else None
     if not label and source_base is None and issues is None:
         return None
@@ -148,8 +150,12 @@ def _write_metadata(
     dirs = _DirectoryMaker()
     records: list[Package | Asset] = [*assembled.packages, *assembled.assets]
     for record in records:
-        group, name = (record.group, record.name) if isinstance(record, Package) else (ASSET_GROUP, record.assetId)
-        checksums[record_key(record)] = _write(metadata / group / name / record.version / "pkg.json", encode(record, indent), dirs)
+        group, name = (
+            (record.group, record.name) if isinstance(record, Package) else (ASSET_GROUP, record.assetId)
+        )
+        checksums[record_key(record)] = _write(
+            metadata / group / name / record.version / "pkg.json", encode(record, indent), dirs
+        )
         versions.setdefault((group, name), []).append(record.version)
     external: dict[str, Checksum] = {}
     for ext_pkg in assembled.external_packages:
@@ -194,7 +200,9 @@ def build_channel(
     if issues:
         raise ChannelBuildError(format_issues(issues), issues=issues)
     records = [r for source in parsed for r in source.records]
-    report = write_channel(records, output, label=label, metadata_source_url=metadata_source_url, indent=indent)
+    report = write_channel(
+        records, output, label=label, metadata_source_url=metadata_source_url, indent=indent
+    )
     return msgspec.structs.replace(report, document_count=sum(source.document_count for source in parsed))
 
 
@@ -224,7 +232,9 @@ def write_channel(
     warnings: list[str] = []
     try:
         pkg_indent = DEFAULT_PKG_INDENT if indent is None else indent
-        checksums, external, file_count = _write_metadata(staging / "metadata", assembled, pkg_indent, warnings)
+        checksums, external, file_count = _write_metadata(
+            staging / "metadata", assembled, pkg_indent, warnings
+        )
         contents = channel_contents(
             assembled,
             info=_channel_info(label, source_base, repo_match),

@@ -126,7 +126,10 @@ def demo_sources() -> list[ParsedSource]:
     """The parsed YAML sources of the demo channel (shipped inside the package)."""
     folder = resources.files(__package__).joinpath("demo_yaml")
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
-    return [parse_yaml_source(f.read_text(encoding="utf-8"), f"demo_yaml/{f.name}", metadata_source=f.name) for f in files]
+    return [
+        parse_yaml_source(f.read_text(encoding="utf-8"), f"demo_yaml/{f.name}", metadata_source=f.name)
+        for f in files
+    ]
 
 
 def _localised(record: Package | Asset, files_dir: Path, files: dict[str, bytes]) -> Package | Asset:
@@ -134,7 +137,9 @@ def _localised(record: Package | Asset, files_dir: Path, files: dict[str, bytes]
         return record
     name = record.url[len(DEMO_URL_PREFIX) :]
     if name not in files:
-        raise ChannelBuildError(f"The demo asset {record.assetId} refers to a file that is not generated: {name}")
+        raise ChannelBuildError(
+            f"The demo asset {record.assetId} refers to a file that is not generated: {name}"
+        )
     return msgspec.structs.replace(
         record,
         url=(files_dir / name).as_uri(),

@@ -1,6 +1,6 @@
 """Loading channels: contents files (JSON or single-file YAML) and the ``pkg.json`` files they list.
 
-Everything remote goes through the :class:`~sc4pac.install.download.Downloader` and its cache; ``file:``
+Everything remote goes through the :class:`~sc4pac.fetch.download.Downloader` and its cache; ``file:``
 channels are read in place (no copy, no checksum), so a channel can be edited live. Unlike the
 reference, a failed refresh falls back to the cached contents file, marking the channel stale.
 """
@@ -16,9 +16,9 @@ from typing import TypeVar
 import msgspec
 
 from ..errors import ChannelsNotAvailable, DownloadFailed, VersionNotFound
-from ..install import cache
-from ..install.download import CachedFile, Downloader
-from ..install.download_failures import (
+from ..fetch import cache
+from ..fetch.download import CachedFile, Downloader
+from ..fetch.failures import (
     TITLE_UNEXPECTED,
     ChecksumMismatch,
     DownloadFailure,
@@ -40,7 +40,13 @@ from ..ports import ProgressSink
 from .ids import parse_package_id
 from .loaded import LoadedChannel
 from .stats import stats_of_items
-from .urls import contents_url, external_asset_url, external_package_url, is_yaml_channel, package_metadata_url
+from .urls import (
+    contents_url,
+    external_asset_url,
+    external_package_url,
+    is_yaml_channel,
+    package_metadata_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +120,7 @@ def _parse_yaml_channel(data: bytes, url: str) -> tuple[Contents, Mapping[tuple[
 
     try:
         contents, records = channel_from_yaml_text(data.decode("utf-8"), url)
-    except Exception as exc:  # noqa: BLE001 - any parse or format problem means "unreadable channel"
+    except Exception as exc:
         detail = getattr(exc, "title", None) or str(exc)
         raise ValueError(f"{type(exc).__name__}: {detail}") from exc
     return with_stats(contents), records
@@ -162,7 +168,9 @@ class ChannelLoader:
                 if file is None:
                     raise channel_not_available(url, exc.detail or exc.title) from exc
                 stale_reason = exc.detail or exc.title
-                log.warning("Using the cached copy of channel %s, since refreshing it failed: %s", url, stale_reason)
+                log.warning(
+                    "Using the cached copy of channel %s, since refreshing it failed: %s", url, stale_reason
+                )
             except OSError as exc:
                 raise channel_not_available(url, str(exc)) from exc
             try:
@@ -179,7 +187,11 @@ class ChannelLoader:
                     raise channel_not_available(url, f"{type(exc).__name__}: {exc}") from exc
                 continue
             return LoadedChannel(
-                url=url, contents=contents, records=records, stale=bool(stale_reason), stale_reason=stale_reason
+                url=url,
+                contents=contents,
+                records=records,
+                stale=bool(stale_reason),
+                stale_reason=stale_reason,
             )
         raise AssertionError("unreachable")
 

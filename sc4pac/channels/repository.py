@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..install.download import Downloader
+from ..fetch.download import Downloader
 from ..models.channel import ASSET_GROUP, Asset, ChannelItem, Contents, Package
 from ..ports import ProgressSink
 from .loaded import LoadedChannel

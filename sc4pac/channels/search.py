@@ -31,8 +31,8 @@ from rapidfuzz import fuzz, process
 from ..gc_pause import gc_paused
 from ..models.channel import ChannelItem, Stats
 from ..models.profile import InstalledData
-from .stats import stats_from_counts
 from .index import ChannelIndex
+from .stats import stats_from_counts
 from .urls import external_id_from_url
 
 __all__ = [
@@ -143,7 +143,8 @@ class SearchCorpus:
             self.ids: list[str] = [f"{i.group}:{i.name}" for i in items]
             # Without tags a single space is appended: the reference joins an empty tag list that way.
             self.texts: list[str] = [
-                f"{i.group}:{i.name} {i.summary}{' ' + ' '.join(i.tags) if i.tags else ' '}".lower() for i in items
+                f"{i.group}:{i.name} {i.summary}{' ' + ' '.join(i.tags) if i.tags else ' '}".lower()
+                for i in items
             ]
             self.channel_urls: list[str] = [ch.url for ch in index.channels]
             self.channel_pos = np.array(positions, dtype=np.int32)
@@ -151,7 +152,9 @@ class SearchCorpus:
             codes = {name: code for code, name in enumerate(names)}
             self.category_names: list[str] = names
             self.category_codes: dict[str, int] = codes
-            self.category = np.array([codes[i.category[0]] if i.category else -1 for i in items], dtype=np.int32)
+            self.category = np.array(
+                [codes[i.category[0]] if i.category else -1 for i in items], dtype=np.int32
+            )
             # Rank of each item in (group, name) order, ties in channel order: hits sort by it.
             order = sorted(range(n), key=lambda k: (items[k].group, items[k].name))
             self.lex_rank = np.empty(n, dtype=np.int64)
@@ -301,7 +304,9 @@ def search_packages(
         # Stats count every match, whatever the category filters say.
         has_category = matched & (corpus.category >= 0)
         counts = np.bincount(corpus.category[has_category], minlength=len(corpus.category_names))
-        stats = stats_from_counts(Counter({corpus.category_names[c]: int(k) for c, k in enumerate(counts) if k}))
+        stats = stats_from_counts(
+            Counter({corpus.category_names[c]: int(k) for c, k in enumerate(counts) if k})
+        )
 
     keep = matched
     if categories:

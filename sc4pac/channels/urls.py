@@ -169,7 +169,7 @@ def sanitize_channel_url(url: str) -> str:
     if parts.fragment is not None:
         raise ChannelUrlError(f"channel URL must not have fragment: {url}")
     decoded_path = unquote(parts.path)
-    if decoded_path.endswith("/") or decoded_path.endswith(".yaml"):
+    if decoded_path.endswith(("/", ".yaml")):
         return url
     # The trailing slash makes relative resolution land inside the channel directory.
     return url + "/"
@@ -191,6 +191,7 @@ def is_yaml_channel(url: str) -> bool:
 
 
 # --- Files inside a channel -------------------------------------------------------------------------
+
 
 def _quote_path(path: str) -> str:
     """Quote a relative path like Java's ``new URI(null, null, path, null)``: ``+`` stays, non-ASCII raw."""

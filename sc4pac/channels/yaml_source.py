@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import msgspec
@@ -216,7 +216,9 @@ def duplicate_issues(sources: Iterable[ParsedSource]) -> list[YamlIssue]:
             if earlier is None:
                 first_seen[key] = (parsed.source, document)
                 continue
-            message = f"{key[0]} version {key[1]} is defined twice (first in {earlier[0]}, document {earlier[1]})"
+            message = (
+                f"{key[0]} version {key[1]} is defined twice (first in {earlier[0]}, document {earlier[1]})"
+            )
             issues.append(YamlIssue(parsed.source, document, message))
     return issues
 
@@ -327,7 +329,8 @@ def _asset_reference(ref: AssetReference) -> AssetReference:
         ref,
         withChecksum=_with_checksum(ref.withChecksum),
         withConditions=[
-            msgspec.structs.replace(c, withChecksum=_with_checksum(c.withChecksum)) for c in ref.withConditions
+            msgspec.structs.replace(c, withChecksum=_with_checksum(c.withChecksum))
+            for c in ref.withConditions
         ],
     )
 
@@ -401,7 +404,7 @@ def normalize_instant(text: str) -> str:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise ValueError(f"Text '{stripped}' could not be parsed as a date-time with offset")
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     out = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond:
         fraction = f"{moment.microsecond:06d}"
@@ -416,7 +419,9 @@ def _one_line(text: str) -> str:
 # --- Single-file YAML channels ------------------------------------------------------------------------
 
 
-def channel_from_yaml_text(text: str, source_name: str) -> tuple[Contents, dict[tuple[str, str], ChannelRecord]]:
+def channel_from_yaml_text(
+    text: str, source_name: str
+) -> tuple[Contents, dict[tuple[str, str], ChannelRecord]]:
     """The in-memory channel of a single-file YAML channel (spec 3.8): empty checksums, no channel info."""
     # Imported here to keep the parser importable without the assembly code (and free of cycles).
     from .assemble import assemble_channel, channel_contents

@@ -39,23 +39,41 @@ def add_parser(subparsers: SubParsers) -> None:
     pkg.add_package_arguments(p)
     p.set_defaults(run=command(pkg.cmd_remove))
 
-    p = sub(subparsers, "update", "Install, update and remove packages so that the Plugins folder matches your list.")
-    p.add_argument("--yes", "-y", action="store_true", help="accept the defaults; fail instead of asking for a choice")
+    p = sub(
+        subparsers,
+        "update",
+        "Install, update and remove packages so that the Plugins folder matches your list.",
+    )
+    p.add_argument(
+        "--yes", "-y", action="store_true", help="accept the defaults; fail instead of asking for a choice"
+    )
     p.add_argument("--refresh-channels", action="store_true", help="check the channels for new packages now")
     p.set_defaults(run=command(cmd_update))
 
     p = sub(subparsers, "reinstall", "Mark installed packages for reinstallation by the next update.")
-    p.add_argument("--redownload", action="store_true", help="download the files again instead of using the cache")
+    p.add_argument(
+        "--redownload", action="store_true", help="download the files again instead of using the cache"
+    )
     pkg.add_package_arguments(p)
     p.set_defaults(run=command(pkg.cmd_reinstall))
 
     if repair_available():
-        p = sub(subparsers, "repair", "Delete stray package folders and mark incomplete packages for reinstallation.")
+        p = sub(
+            subparsers,
+            "repair",
+            "Delete stray package folders and mark incomplete packages for reinstallation.",
+        )
         p.add_argument("--yes", "-y", action="store_true", help="repair without asking")
         p.set_defaults(run=command(cmd_repair))
 
     p = sub(subparsers, "search", "Search the packages of your channels.")
-    p.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD, metavar="N", help="minimum relevance 0-100 (default %(default)s)")
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=DEFAULT_THRESHOLD,
+        metavar="N",
+        help="minimum relevance 0-100 (default %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument("query", nargs="+", metavar="QUERY", help="words to search for, or a STEX/SC4E URL")
     p.set_defaults(run=command(pkg.cmd_search))
@@ -69,7 +87,9 @@ def add_parser(subparsers: SubParsers) -> None:
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(run=command(pkg.cmd_list))
 
-    variant = _group(subparsers, "variant", "Show and change the configured package variants.", "variant_command")
+    variant = _group(
+        subparsers, "variant", "Show and change the configured package variants.", "variant_command"
+    )
     p = sub(variant, "list", "Show the configured variants.")
     p.add_argument("--json", action="store_true", help="print the variants as JSON")
     p.set_defaults(run=command(settings.cmd_variant_list))
@@ -104,5 +124,7 @@ def add_parser(subparsers: SubParsers) -> None:
     p = sub(profile, "init", "Set the Plugins and cache folders of a new profile.")
     p.add_argument("--plugins", required=True, metavar="DIR", help="the Plugins folder to manage")
     p.add_argument("--cache", required=True, metavar="DIR", help="where downloads are kept")
-    p.add_argument("--temp", default="temp", metavar="DIR", help="scratch folder (default: temp inside the profile)")
+    p.add_argument(
+        "--temp", default="temp", metavar="DIR", help="scratch folder (default: temp inside the profile)"
+    )
     p.set_defaults(run=command(settings.cmd_profile_init))

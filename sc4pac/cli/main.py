@@ -16,7 +16,9 @@ _COMMAND_MODULES = ("server", "channel_build", "commands")
 def build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> argparse.ArgumentParser:
     """The argument parser with the subcommands of ``modules`` (default: all)."""
     parser = argparse.ArgumentParser(prog="sc4pac", description="Package manager for SimCity 4 plugins.")
-    parser.add_argument("--version", action="version", version=f"sc4pac {SC4PAC_VERSION} (sc4pac-py {__version__})")
+    parser.add_argument(
+        "--version", action="version", version=f"sc4pac {SC4PAC_VERSION} (sc4pac-py {__version__})"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in modules:
         try:

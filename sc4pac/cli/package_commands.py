@@ -29,7 +29,9 @@ def _checked_ids(ids: list[str]) -> list[str]:
         try:
             parse_package_id(pkg)
         except ValueError as exc:
-            raise BadRequest(f"Invalid package ID: {pkg}", f"Package IDs have the form group:name ({exc}).") from None
+            raise BadRequest(
+                f"Invalid package ID: {pkg}", f"Package IDs have the form group:name ({exc})."
+            ) from None
     return list(dict.fromkeys(ids))
 
 
@@ -44,7 +46,9 @@ async def cmd_add(ctx: CommandContext) -> int:
 async def cmd_remove(ctx: CommandContext) -> int:
     """Remove packages from the explicit list (uninstalled by the next ``update``)."""
     packages = _checked_ids(ctx.args.packages)
-    await ctx.store.remove_explicit(ctx.profile_id, packages, hint="See `sc4pac list` for the packages you added.")
+    await ctx.store.remove_explicit(
+        ctx.profile_id, packages, hint="See `sc4pac list` for the packages you added."
+    )
     print(f"Removed {', '.join(packages)}. Run `sc4pac update` to uninstall.")
     return 0
 
@@ -56,7 +60,8 @@ async def cmd_reinstall(ctx: CommandContext) -> int:
     matched = await ctx.store.mark_for_reinstall(ctx.profile_id, packages, redownload=ctx.args.redownload)
     if not matched and not ctx.args.redownload:
         raise BadRequest(
-            f"Not installed: {', '.join(packages)}", "Only installed packages can be reinstalled (see `sc4pac list`)."
+            f"Not installed: {', '.join(packages)}",
+            "Only installed packages can be reinstalled (see `sc4pac list`).",
         )
     what = "reinstallation with fresh downloads" if ctx.args.redownload else "reinstallation"
     print(f"Marked {', '.join(packages)} for {what}. Run `sc4pac update` to reinstall.")
@@ -113,7 +118,9 @@ async def cmd_search(ctx: CommandContext) -> int:
     result = search_packages(index, " ".join(ctx.args.query), threshold=threshold, skip_stats=True)
     local = statuses(ctx.store.read_lock(ctx.profile_id), spec.explicit)
     entries = [
-        SearchEntry(hit.package, hit.relevance, hit.summary, hit.category, hit.channel_url, local.get(hit.package))
+        SearchEntry(
+            hit.package, hit.relevance, hit.summary, hit.category, hit.channel_url, local.get(hit.package)
+        )
         for hit in result.hits
     ]
     if ctx.args.json:
@@ -151,7 +158,9 @@ async def cmd_info(ctx: CommandContext) -> int:
         print_json(package)
         return 0
     metadata_url = (
-        channel.url if channel.is_yaml else package_metadata_url(channel.url, package.group, package.name, package.version)
+        channel.url
+        if channel.is_yaml
+        else package_metadata_url(channel.url, package.group, package.name, package.version)
     )
     label = package.channelLabel[0] if package.channelLabel else channel.label
     status = statuses(ctx.store.read_lock(ctx.profile_id), spec.explicit).get(pkg_id)
@@ -160,7 +169,9 @@ async def cmd_info(ctx: CommandContext) -> int:
     return 0
 
 
-async def _with_reverse_links(ctx: CommandContext, index: ChannelIndex, package: Package, cache_root: Path) -> Package:
+async def _with_reverse_links(
+    ctx: CommandContext, index: ChannelIndex, package: Package, cache_root: Path
+) -> Package:
     """The package with the "required by" and "conflicting" links that other channels declare."""
     loader = ctx.services.repository.loader(cache_root)
     required_by = set(package.info.requiredBy)
@@ -168,7 +179,7 @@ async def _with_reverse_links(ctx: CommandContext, index: ChannelIndex, package:
     for channel in index.channels:
         try:
             external = await loader.fetch_external_package(channel, package.id)
-        except Exception as exc:  # noqa: BLE001 - reverse links are extra information; never fail info over them
+        except Exception as exc:
             log.info("No reverse links for %s from %s: %s", package.id, channel.url, exc)
             continue
         if external is not None:
@@ -230,4 +241,3 @@ def _print_row(key: str, value: str) -> None:
 def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     """The PACKAGE... positional argument."""
     parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="package IDs (group:name)")
-

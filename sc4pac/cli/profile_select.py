@@ -64,4 +64,6 @@ def select_profile(store: ProfileStore, wanted: str | None) -> str:
             f'Several profiles are named "{wanted}".', f"Pass the profile ID instead: {', '.join(named)}."
         )
     known = ", ".join(f"{p.id} ({p.name})" for p in profiles.profiles) or "none"
-    raise BadRequest(f'Profile "{wanted}" does not exist.', f"Known profiles in {store.profiles_dir}: {known}.")
+    raise BadRequest(
+        f'Profile "{wanted}" does not exist.', f"Known profiles in {store.profiles_dir}: {known}."
+    )

@@ -110,7 +110,9 @@ class TerminalProgress:
         if done is None or done.downloaded == 0:
             return f"Downloaded {url}"
         elapsed = max(now - done.started_at, 1e-6)
-        return f"Downloaded {url} ({format_bytes(done.downloaded)}, {format_bytes(done.downloaded / elapsed)}/s)"
+        return (
+            f"Downloaded {url} ({format_bytes(done.downloaded)}, {format_bytes(done.downloaded / elapsed)}/s)"
+        )
 
     def _report(self, text: str, *, urgent: bool, keep: bool = False) -> None:
         if not self.live:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
@@ -75,10 +76,8 @@ def _tolerate_unencodable_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors="replace")
-            except (ValueError, OSError):
-                pass
 
 
 async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int:
@@ -94,7 +93,7 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
     except Sc4pacError as exc:
         print_error(exc)
         return exit_code(exc)
-    except Exception as exc:  # noqa: BLE001 - the last place to tell the user instead of a raw traceback
+    except Exception as exc:
         print_error(Sc4pacError(UNHANDLED_TITLE, "".join(traceback.format_exception(exc)).rstrip()))
         return EXIT_ERROR
     finally:
@@ -120,7 +119,9 @@ def print_error(exc: Sc4pacError, stream: TextIO | None = None) -> None:
     if exc.detail:
         out.write(f"{exc.detail}\n")
     if isinstance(exc, ProfileNotInitialized):
-        out.write("Initialize the profile with `sc4pac profile init --plugins PLUGINS_DIR --cache CACHE_DIR`.\n")
+        out.write(
+            "Initialize the profile with `sc4pac profile init --plugins PLUGINS_DIR --cache CACHE_DIR`.\n"
+        )
     out.flush()
 
 

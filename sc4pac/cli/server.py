@@ -56,7 +56,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "address also disables the Host header check",
     )
     p.add_argument("--profiles-dir", type=_unquote, default=None, help="directory of the profiles")
-    p.add_argument("--web-app-dir", type=_unquote, default=None, help="serve the GUI web-app from this folder")
+    p.add_argument(
+        "--web-app-dir", type=_unquote, default=None, help="serve the GUI web-app from this folder"
+    )
     p.add_argument("--launch-browser", default=False, **flag, help="open the web-app in the browser")
     p.add_argument("--auto-shutdown", default=False, **flag, help="exit when the GUI disconnects")
     p.add_argument("--startup-tag", default="", help="line printed to stdout once the server is listening")
@@ -176,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         sockets = _bind(args.host, args.port)
     except OSError as exc:
-        print(f"Failed to run sc4pac server on port {args.port}. {exc.strerror or exc}", file=sys.stderr, flush=True)
+        print(
+            f"Failed to run sc4pac server on port {args.port}. {exc.strerror or exc}",
+            file=sys.stderr,
+            flush=True,
+        )
         return EXIT_PORT_IN_USE
 
     st_token = os.environ.get("SC4PAC_SIMTROPOLIS_TOKEN") or None
@@ -206,7 +212,9 @@ def run(args: argparse.Namespace) -> int:
     )
     app = create_app(state)
     # A secret read from stdin may hold "+/=": quote it so the browser hands it back unchanged.
-    launch_url = f"http://localhost:{args.port}/webapp/?launch-token={quote(secret, safe='')}" if web_app_dir else None
+    launch_url = (
+        f"http://localhost:{args.port}/webapp/?launch-token={quote(secret, safe='')}" if web_app_dir else None
+    )
 
     def announce() -> None:
         if args.startup_tag:

@@ -63,7 +63,8 @@ async def cmd_variant_reset(ctx: CommandContext) -> int:
         unknown = [i for i in ids if i not in spec.config.variant]
         if unknown:
             raise BadRequest(
-                f"Variant does not exist: {', '.join(unknown)}", "See `sc4pac variant list` for the configured variants."
+                f"Variant does not exist: {', '.join(unknown)}",
+                "See `sc4pac variant list` for the configured variants.",
             )
         return _with_variant(spec, {k: v for k, v in spec.config.variant.items() if k not in set(ids)})
 
@@ -78,7 +79,9 @@ async def cmd_variant_set(ctx: CommandContext) -> int:
     for item in ctx.args.assignments:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise BadRequest(f"Malformed variant selection: {item}", 'Write it as ID=VALUE, e.g. "nightmode=dark".')
+            raise BadRequest(
+                f"Malformed variant selection: {item}", 'Write it as ID=VALUE, e.g. "nightmode=dark".'
+            )
         selections[key] = value
 
     def change(spec: PluginsSpec) -> PluginsSpec | None:
@@ -135,7 +138,9 @@ async def cmd_channel_remove(ctx: CommandContext) -> int:
     def change(spec: PluginsSpec) -> PluginsSpec:
         present = [c for c in spec.config.channels if c in (url, given)]
         if not present:
-            raise BadRequest(f"Channel not configured: {given}", "See `sc4pac channel list` for the channels.")
+            raise BadRequest(
+                f"Channel not configured: {given}", "See `sc4pac channel list` for the channels."
+            )
         remaining = [c for c in spec.config.channels if c not in present]
         return _with_channels(spec, remaining or list(DEFAULT_CHANNELS))
 
@@ -172,7 +177,8 @@ async def cmd_profile_list(ctx: CommandContext) -> int:
     profiles = ctx.store.read_profiles()
     current = profiles.currentProfileId[0] if profiles.currentProfileId else None
     entries = [
-        ProfileListEntry(p.id, p.name, p.id == current, ctx.store.spec_exists(p.id)) for p in profiles.profiles
+        ProfileListEntry(p.id, p.name, p.id == current, ctx.store.spec_exists(p.id))
+        for p in profiles.profiles
     ]
     if ctx.args.json:
         print_json(entries)
@@ -188,7 +194,9 @@ async def cmd_profile_list(ctx: CommandContext) -> int:
 async def cmd_profile_add(ctx: CommandContext) -> int:
     """Create a profile and make it the current one."""
     entry: ProfileEntry = await ctx.store.add_profile(ctx.args.name)
-    print(f'Created profile {entry.id} "{entry.name}" (now current). Next: `sc4pac profile init --plugins DIR --cache DIR`.')
+    print(
+        f'Created profile {entry.id} "{entry.name}" (now current). Next: `sc4pac profile init --plugins DIR --cache DIR`.'
+    )
     return 0
 
 

@@ -134,7 +134,9 @@ class TerminalPrompter:
         first, second = prompt.conflict
         one, two = prompt.explicitPackages
         self._say("")
-        self._say(f"The packages {first} and {second} are in conflict with each other and cannot be installed together.")
+        self._say(
+            f"The packages {first} and {second} are in conflict with each other and cannot be installed together."
+        )
         if self.assume_yes:
             return CANCEL
         options = [

@@ -172,8 +172,9 @@ def _is_storable_segment(segment: str) -> bool:
     return stem not in _WINDOWS_RESERVED
 
 
-def check_sizes(entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str,
-                limits: ExtractionLimits) -> None:
+def check_sizes(
+    entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str, limits: ExtractionLimits
+) -> None:
     """Refuse archives whose declared output is absurdly large for their size (zip bombs)."""
     total = 0
     for entry in entries:
@@ -183,7 +184,10 @@ def check_sizes(entries: Sequence[ArchiveEntry], archive_size: int, archive_labe
             and entry.size > limits.ratio_floor_bytes
             and entry.size > limits.max_ratio * max(entry.compressed_size, 1)
         ):
-            raise _bomb(archive_label, f'The file "{entry.raw}" expands from {entry.compressed_size} to {entry.size} bytes.')
+            raise _bomb(
+                archive_label,
+                f'The file "{entry.raw}" expands from {entry.compressed_size} to {entry.size} bytes.',
+            )
     if total > limits.max_total_bytes or (
         total > limits.ratio_floor_bytes and total > limits.max_ratio * max(archive_size, 1)
     ):
@@ -200,7 +204,7 @@ def _bomb(archive_label: str, what: str) -> ExtractionFailed:
 # --- readers ------------------------------------------------------------------------------------
 
 
-def _copy_stream(src, destination: Path) -> None:  # noqa: ANN001 - any binary file object
+def _copy_stream(src, destination: Path) -> None:
     _prepare_destination(destination)
     with open(destination, "wb") as dst:
         shutil.copyfileobj(src, dst, _COPY_CHUNK)
@@ -221,7 +225,9 @@ class ZipReader:
             # Names without the UTF-8 flag are CP437 in ZIPs; JARs are always UTF-8.
             self._zip = zipfile.ZipFile(path, metadata_encoding="utf-8" if jar else None)
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise ExtractionFailed(f'Failed to extract "{label}".', f"Not a readable ZIP archive: {exc}") from exc
+            raise ExtractionFailed(
+                f'Failed to extract "{label}".', f"Not a readable ZIP archive: {exc}"
+            ) from exc
         self._infos: dict[str, zipfile.ZipInfo] = {}
         self._entries: list[ArchiveEntry] = []
         for info in self._zip.infolist():
@@ -250,7 +256,7 @@ class ZipReader:
             with self._zip.open(self._infos[entry.raw]) as src:
                 _copy_stream(src, destination)
         except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
-            raise ExtractionFailed(f'Failed to extract "{self._label}".', f'{entry.raw}: {exc}') from exc
+            raise ExtractionFailed(f'Failed to extract "{self._label}".', f"{entry.raw}: {exc}") from exc
 
     def close(self) -> None:
         self._zip.close()
@@ -408,7 +414,14 @@ def _extract_native(path: Path, scratch: Path, label: str, limits: ExtractionLim
             continue
         size = int(block.get("Size") or 0)
         packed = block.get("Packed Size")
-        listed.append(ArchiveEntry(path_, block["Path"], size, int(packed) if packed and packed.isdigit() and int(packed) > 0 else None))
+        listed.append(
+            ArchiveEntry(
+                path_,
+                block["Path"],
+                size,
+                int(packed) if packed and packed.isdigit() and int(packed) > 0 else None,
+            )
+        )
     check_sizes(listed, path.stat().st_size, label, limits)
     _run_tool([cmd, "x", "-y", "-bd", "-p", f"-o{scratch}", "--", str(path)], label, "7-Zip")
     _check_extracted_size(scratch, path.stat().st_size, label, limits)
@@ -416,22 +429,37 @@ def _extract_native(path: Path, scratch: Path, label: str, limits: ExtractionLim
 
 def _check_extracted_size(scratch: Path, archive_size: int, label: str, limits: ExtractionLimits) -> None:
     # Headers can lie; what actually landed on disk counts too.
-    entries = [ArchiveEntry(f.name, f.name, f.stat().st_size) for f in scratch.rglob("*") if f.is_file() and not f.is_symlink()]
+    entries = [
+        ArchiveEntry(f.name, f.name, f.stat().st_size)
+        for f in scratch.rglob("*")
+        if f.is_file() and not f.is_symlink()
+    ]
     check_sizes(entries, archive_size, label, limits)
 
 
 def _run_tool(argv: list[str], label: str, tool: str) -> str:
     try:
         proc = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS, check=False
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS,
+            check=False,
         )
     except FileNotFoundError as exc:
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"{tool} could not be started: {argv[0]}") from exc
+        raise ExtractionFailed(
+            f'Failed to extract "{label}".', f"{tool} could not be started: {argv[0]}"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"{tool} did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s.") from exc
+        raise ExtractionFailed(
+            f'Failed to extract "{label}".',
+            f"{tool} did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s.",
+        ) from exc
     output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"{tool} failed (exit code {proc.returncode}): {output.strip()}")
+        raise ExtractionFailed(
+            f'Failed to extract "{label}".', f"{tool} failed (exit code {proc.returncode}): {output.strip()}"
+        )
     return proc.stdout.decode("utf-8", "replace")
 
 
@@ -448,14 +476,22 @@ def _extract_clickteam(path: Path, version: str | None, scratch: Path, label: st
     if mono:
         argv.insert(0, mono)
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS, check=False)
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS,
+            check=False,
+        )
     except FileNotFoundError as exc:
         raise ExtractionFailed(
-            title, f"The cicdec program ({argv[0]}) was not found. Install it or set {CICDEC_ENV} (and {MONO_ENV})."
+            title,
+            f"The cicdec program ({argv[0]}) was not found. Install it or set {CICDEC_ENV} (and {MONO_ENV}).",
         ) from exc
     except subprocess.TimeoutExpired as exc:
-        raise ExtractionFailed(title, f"cicdec did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s.") from exc
+        raise ExtractionFailed(
+            title, f"cicdec did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s."
+        ) from exc
     if proc.returncode != 0:
         raise ExtractionFailed(title, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip())
 

@@ -112,7 +112,9 @@ def _validate(acceptance: Acceptance, file: Path, label: str) -> CertifiedFile |
                 "package metadata expects.",
                 f"File: {file}, got: {got}, expected: {expected}",
             )
-            raise ExtractionFailed(f'Failed to extract "{label}".', f"{cause.title} {cause.detail}") from cause
+            raise ExtractionFailed(
+                f'Failed to extract "{label}".', f"{cause.title} {cause.detail}"
+            ) from cause
         name = file.name.lower()
         return CertifiedFile(file, got, name.endswith(".dll"), acceptance.is_ini and name.endswith(".ini"))
     with open(file, "rb") as f:
@@ -126,7 +128,9 @@ def _validate(acceptance: Acceptance, file: Path, label: str) -> CertifiedFile |
     return None
 
 
-def _install_entries(reader: ArchiveReader, recipe: InstallRecipe, package_dir: Path, label: str, sink: _Sink) -> None:
+def _install_entries(
+    reader: ArchiveReader, recipe: InstallRecipe, package_dir: Path, label: str, sink: _Sink
+) -> None:
     accepted: list[tuple[ArchiveEntry, Acceptance]] = []
     for entry in reader.entries():
         acceptance = recipe.accept(entry.match_path)
@@ -143,7 +147,7 @@ def _install_entries(reader: ArchiveReader, recipe: InstallRecipe, package_dir: 
         try:
             reader.extract(entry, destination)
         except OSError as exc:
-            raise ExtractionFailed(f'Failed to extract "{label}".', f'{entry.raw}: {exc}') from exc
+            raise ExtractionFailed(f'Failed to extract "{label}".', f"{entry.raw}: {exc}") from exc
         sink.files[destination] = None
         certified = _validate(acceptance, destination, label)
         if certified is not None:
@@ -171,7 +175,9 @@ def extract_asset(
     nested_dir.mkdir(parents=True, exist_ok=True)
     nested_target = nested_dir / nested_folder_name(asset.url)
     # On Windows a scanner may still hold a scratch file; a leftover inside staging is harmless.
-    with tempfile.TemporaryDirectory(dir=nested_dir, prefix=".scratch-", ignore_cleanup_errors=True) as scratch_name:
+    with tempfile.TemporaryDirectory(
+        dir=nested_dir, prefix=".scratch-", ignore_cleanup_errors=True
+    ) as scratch_name:
         scratch = Path(scratch_name)
         nested_archives: dict[Path, None] = {}
         label = str(archive_path)
@@ -188,8 +194,9 @@ def extract_asset(
         for index, nested in enumerate(nested_archives):
             nested_fmt = detect_format(nested.name, None, archive_type)
             nested_label = str(nested)
-            with open_archive(nested, nested_fmt, scratch / f"nested-{index}", label=nested_label,
-                              limits=limits) as reader:
+            with open_archive(
+                nested, nested_fmt, scratch / f"nested-{index}", label=nested_label, limits=limits
+            ) as reader:
                 _install_entries(reader, recipe, package_dir, nested_label, sink)
     warnings = list(recipe.warnings)
     unused = recipe.unused_patterns_warning(asset.assetId)

@@ -30,7 +30,9 @@ def _os_relative_target(relative_target: str) -> str:
     return relative_target
 
 
-def link_or_move(target_file: Path, link_path: Path, relative_target: str, *, symlinks: bool | None = None) -> bool:
+def link_or_move(
+    target_file: Path, link_path: Path, relative_target: str, *, symlinks: bool | None = None
+) -> bool:
     """Make ``link_path`` a symlink to ``relative_target`` (``/``-separated, relative to the link's folder).
 
     Falls back to moving ``target_file`` to ``link_path`` when symlinks cannot be created. Returns True

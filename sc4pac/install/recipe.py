@@ -44,7 +44,7 @@ DBPF_ACCEPTANCE = Acceptance(Validation.DBPF)
 class _Tracked:
     """A compiled pattern plus whether it has been used during this extraction."""
 
-    __slots__ = ("regex", "used", "counts_as_unused")
+    __slots__ = ("counts_as_unused", "regex", "used")
 
     def __init__(self, regex: CompiledRegex, *, counts_as_unused: bool = True) -> None:
         self.regex = regex

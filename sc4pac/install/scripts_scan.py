@@ -108,9 +108,7 @@ def unsafe_entries(dbpf: DbpfFile) -> list[Tgi]:
     """
     found: list[Tgi] = []
     for entry in dbpf.entries:
-        if entry.tgi.type == LUA_TYPE:
-            found.append(entry.tgi)
-        elif entry.tgi.type == LTEXT_TYPE and is_unsafe_ltext(dbpf.data(entry)):
+        if entry.tgi.type == LUA_TYPE or (entry.tgi.type == LTEXT_TYPE and is_unsafe_ltext(dbpf.data(entry))):
             found.append(entry.tgi)
     return found
 

@@ -95,7 +95,9 @@ def ini_new_name(final_name: str) -> str:
     return f"{stem}{INI_NEW_SUFFIX}.{ext}" if dot else f"{final_name}{INI_NEW_SUFFIX}"
 
 
-def ini_strategy(final_name: str, sha256: str, plugins_root: Path, previous: Sequence[IniFile]) -> IniStrategy:
+def ini_strategy(
+    final_name: str, sha256: str, plugins_root: Path, previous: Sequence[IniFile]
+) -> IniStrategy:
     """Decide how a new INI is installed, keeping a user's edited copy (spec 6.5.2 step 5)."""
     if not (plugins_root / final_name).exists():
         return IniStrategy.INSTALL_NEW
@@ -243,7 +245,9 @@ def _install_dll(
     inp: StageInput, folder: str, package_dir: Path, cert: CertifiedFile, fetched: FetchedAsset
 ) -> DllInstalled:
     # The game loads DLLs only from the Plugins root, so a root entry points into the package folder.
-    link_or_move(cert.path, inp.staging_plugins / cert.path.name, _relative_to_plugins(folder, package_dir, cert.path))
+    link_or_move(
+        cert.path, inp.staging_plugins / cert.path.name, _relative_to_plugins(folder, package_dir, cert.path)
+    )
     return DllInstalled(
         dll=cert.path.name,
         checksum=Checksum(sha256=cert.sha256),

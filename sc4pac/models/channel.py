@@ -6,7 +6,6 @@ for byte. Option-typed fields are ``list[...]`` (see :mod:`sc4pac.wire`).
 
 from __future__ import annotations
 
-
 import msgspec
 
 from ..wire import WireStruct

@@ -21,7 +21,7 @@ from .selection import VariantSelection
 from .signals import MissingVariant, UnresolvablePackages, asset_not_found
 from .variants import pick_variant
 
-__all__ = ["Lookup", "LookupResults", "resolution_steps", "resolve", "drive"]
+__all__ = ["Lookup", "LookupResults", "drive", "resolution_steps", "resolve"]
 
 T = TypeVar("T")
 

@@ -147,9 +147,7 @@ def compute_plan(resolution: Resolution, lock: PluginsLock) -> Plan:
     install_assets = tuple(a for a in resolution.assets if a.assetId in install_asset_ids)
 
     redownload_ids = set(lock.redownload)
-    assets_to_redownload = {
-        a for p in resolution.packages if p.id in redownload_ids for a in p.asset_ids
-    }
+    assets_to_redownload = {a for p in resolution.packages if p.id in redownload_ids for a in p.asset_ids}
     redownload_asset_ids = frozenset(assets_of_installs & assets_to_redownload)
 
     remove_packages = tuple(

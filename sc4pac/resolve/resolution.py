@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from ..models.channel import Asset, Package, VariantData
 
-__all__ = ["ResolvedPackage", "Resolution", "dependency_ids", "asset_ids"]
+__all__ = ["Resolution", "ResolvedPackage", "asset_ids", "dependency_ids"]
 
 
 def dependency_ids(data: VariantData) -> tuple[str, ...]:

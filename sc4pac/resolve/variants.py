@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from ..models.channel import Package, VariantData, VariantInfo
+from ..variant_tree import VariantLeaf, VariantTreeError, build_variant_tree
 from .selection import VariantSelection
 from .signals import MissingVariant, configured_value_not_a_choice, incomplete_variant_metadata
-from ..variant_tree import VariantLeaf, VariantTreeError, build_variant_tree
 
 __all__ = [
     "ChosenVariant",

@@ -14,15 +14,16 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
+from ..channels.index import ChannelIndex
 from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
+from ..fetch.failures import DownloadFailure
+from ..filelock import InterProcessLock
 from ..install import publish
-from ..install.download_failures import DownloadFailure
-from ..install.filelock import InterProcessLock
 from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
 from ..models.channel import Asset
 from ..models.messages import (
@@ -43,7 +44,6 @@ from ..models.messages import (
 )
 from ..models.profile import LOCK_SCHEME, InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..ports import ProgressSink, Prompter
-from ..channels.index import ChannelIndex
 from ..resolve.plan import Plan, compute_plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..resolve.selection import VariantSelection
@@ -71,13 +71,15 @@ class UpdateRequest:
 
 
 def _now() -> str:
-    return _instant(datetime.now(timezone.utc).timestamp())
+    return _instant(datetime.now(UTC).timestamp())
 
 
 class UpdateJob:
     """One update run of one profile."""
 
-    def __init__(self, services: Services, request: UpdateRequest, prompter: Prompter, progress: ProgressSink) -> None:
+    def __init__(
+        self, services: Services, request: UpdateRequest, prompter: Prompter, progress: ProgressSink
+    ) -> None:
         self.services = services
         self.request = request
         self.prompter = prompter
@@ -130,7 +132,9 @@ class UpdateJob:
             lock = upgrade_lock(lock, index, store.plugins_root(pid, config))
         started_lock = lock
 
-        provider = ChannelMetadataProvider(self.services.repository, index, config.channels, cache_root, self.progress)
+        provider = ChannelMetadataProvider(
+            self.services.repository, index, config.channels, cache_root, self.progress
+        )
         resolution, explicit = await resolve_interactively(
             spec.explicit,
             selection,
@@ -157,9 +161,13 @@ class UpdateJob:
         temp_root = store.temp_root(pid, config)
         staging = temp_root / f"staging-process{secrets.token_hex(6)}"
         try:
-            results = await self._stage(plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock)
+            results = await self._stage(
+                plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock
+            )
             await self._confirm_installation(results, resolution)
-            report = await self._publish(plan, results, started_lock, staging, store.plugins_root(pid, config))
+            report = await self._publish(
+                plan, results, started_lock, staging, store.plugins_root(pid, config)
+            )
         finally:
             await asyncio.to_thread(_remove_quietly, staging)
         if report.failed_paths:
@@ -170,7 +178,9 @@ class UpdateJob:
             )
         ini_edits = [edit for r in results.values() for edit in r.ini_edits]
         if ini_edits:
-            await self.prompter.ask(IniManualEditPrompt(iniFiles=ini_edits, choices=[YES], token="", responses={}))
+            await self.prompter.ask(
+                IniManualEditPrompt(iniFiles=ini_edits, choices=[YES], token="", responses={})
+            )
 
     # --- resolution callbacks ---------------------------------------------------------------------
 
@@ -203,7 +213,9 @@ class UpdateJob:
         )
         return await self.prompter.ask(prompt)
 
-    async def _save_choices(self, spec: PluginsSpec, selection: VariantSelection, explicit: list[str]) -> None:
+    async def _save_choices(
+        self, spec: PluginsSpec, selection: VariantSelection, explicit: list[str]
+    ) -> None:
         """Persist confirmed variant answers and dropped packages (only after the plan is confirmed)."""
         dropped = set(spec.explicit) - set(explicit)
         if not selection.current and not dropped:
@@ -222,7 +234,9 @@ class UpdateJob:
 
     # --- downloads --------------------------------------------------------------------------------
 
-    async def _download(self, plan: Plan, provider: ChannelMetadataProvider, cache_root: Path) -> dict[str, FetchedAsset]:
+    async def _download(
+        self, plan: Plan, provider: ChannelMetadataProvider, cache_root: Path
+    ) -> dict[str, FetchedAsset]:
         """Fetch every asset of the plan, offering a mirror for failed downloads."""
         mirrored: set[str] = set()
         assets = list(reversed(plan.install_assets))
@@ -320,7 +334,11 @@ class UpdateJob:
         if dlls:
             await self._confirm(
                 InstallingDlls(
-                    description=dll_description(len(dlls)), dllsInstalled=dlls, choices=list(YES_NO), token="", responses={}
+                    description=dll_description(len(dlls)),
+                    dllsInstalled=dlls,
+                    choices=list(YES_NO),
+                    token="",
+                    responses={},
                 )
             )
         scripts = [s for r in results.values() for s in r.scripts]
@@ -339,7 +357,9 @@ class UpdateJob:
 
     # --- publishing -------------------------------------------------------------------------------
 
-    def _next_lock(self, plan: Plan, results: dict[str, StageResult], started: PluginsLock, on_disk: PluginsLock) -> PluginsLock:
+    def _next_lock(
+        self, plan: Plan, results: dict[str, StageResult], started: PluginsLock, on_disk: PluginsLock
+    ) -> PluginsLock:
         now = _now()
         previous_by_id = {e.id: e for e in started.installed}
         kept = plan.kept_lock_packages(started)
@@ -355,7 +375,12 @@ class UpdateJob:
         return PluginsLock(scheme=LOCK_SCHEME, installed=installed, assets=assets, redownload=redownload)
 
     async def _publish(
-        self, plan: Plan, results: dict[str, StageResult], started: PluginsLock, staging: Path, plugins_root: Path
+        self,
+        plan: Plan,
+        results: dict[str, StageResult],
+        started: PluginsLock,
+        staging: Path,
+        plugins_root: Path,
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
@@ -369,7 +394,13 @@ class UpdateJob:
             plugins_root.mkdir(parents=True, exist_ok=True)
             work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
             return publish.publish(
-                journal, plugins_root, work_dir, removals, installs, new_lock, lambda lock: store.write_lock_sync(pid, lock)
+                journal,
+                plugins_root,
+                work_dir,
+                removals,
+                installs,
+                new_lock,
+                lambda lock: store.write_lock_sync(pid, lock),
             )
 
         async with store.profile_lock(pid):
@@ -399,7 +430,7 @@ def upgrade_lock(lock: PluginsLock, index: ChannelIndex, plugins_root: Path) -> 
 
 
 def _instant(timestamp: float) -> str:
-    return datetime.fromtimestamp(int(timestamp), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str, now: str) -> InstalledData:

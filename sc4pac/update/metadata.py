@@ -42,7 +42,10 @@ class ChannelMetadataProvider:
             log.info("Could not find metadata of %s. Trying to update channel contents.", item_id)
             self._reloaded = asyncio.ensure_future(
                 self.repository.index(
-                    self.channel_urls, self.cache_root, contents_ttl=NOT_FOUND_RETRY_TTL, progress=self.progress
+                    self.channel_urls,
+                    self.cache_root,
+                    contents_ttl=NOT_FOUND_RETRY_TTL,
+                    progress=self.progress,
                 )
             )
         self.index = await asyncio.shield(self._reloaded)
@@ -58,13 +61,17 @@ class ChannelMetadataProvider:
         index = await self._located(pkg_id)
         if index is None:
             return None
-        return await self.repository.latest_package(index, pkg_id, cache_root=self.cache_root, progress=self.progress)
+        return await self.repository.latest_package(
+            index, pkg_id, cache_root=self.cache_root, progress=self.progress
+        )
 
     async def asset(self, asset_id: str) -> Asset | None:
         index = await self._located(f"{ASSET_GROUP}:{asset_id}")
         if index is None:
             return None
-        return await self.repository.latest_asset(index, asset_id, cache_root=self.cache_root, progress=self.progress)
+        return await self.repository.latest_asset(
+            index, asset_id, cache_root=self.cache_root, progress=self.progress
+        )
 
     async def variant_info(self, pkg_id: str, variant_id: str) -> VariantInfo | None:
         try:

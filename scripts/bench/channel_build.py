@@ -48,11 +48,15 @@ def main() -> int:
             build_times.append(time.perf_counter() - start)
     assert report is not None
 
-    print(f"files: {len(sources)}  documents: {report.document_count}  "
-          f"packages: {report.package_count}  assets: {report.asset_count}  written files: {report.file_count}")
+    print(
+        f"files: {len(sources)}  documents: {report.document_count}  "
+        f"packages: {report.package_count}  assets: {report.asset_count}  written files: {report.file_count}"
+    )
     print(f"parse only:  median {statistics.median(parse_times):.3f} s over {args.runs} runs")
-    print(f"full build:  median {statistics.median(build_times):.3f} s over {args.runs} runs "
-          f"({1000 * statistics.median(build_times) / report.document_count:.2f} ms per document)")
+    print(
+        f"full build:  median {statistics.median(build_times):.3f} s over {args.runs} runs "
+        f"({1000 * statistics.median(build_times) / report.document_count:.2f} ms per document)"
+    )
     return 0
 
 

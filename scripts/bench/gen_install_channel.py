@@ -64,9 +64,7 @@ def dbpf_file(rng: random.Random, size: int) -> bytes:
     """A valid DBPF 1.0 file (index type 7, one exemplar entry) of ``size`` bytes, mostly random bytes."""
     payload_size = max(16, size - _HEADER_SIZE - 20)
     random_part = payload_size * 3 // 4
-    filler = (_FILLER * (payload_size // len(_FILLER) + 1))[
-        : payload_size - random_part
-    ]
+    filler = (_FILLER * (payload_size // len(_FILLER) + 1))[: payload_size - random_part]
     payload = rng.randbytes(random_part) + filler
     index_offset = _HEADER_SIZE + len(payload)
     index = struct.pack(
@@ -77,15 +75,13 @@ def dbpf_file(rng: random.Random, size: int) -> bytes:
         _HEADER_SIZE,
         len(payload),
     )
-    header = struct.pack(
-        "<4s2I12x2I7I", b"DBPF", 1, 0, 0, 0, 7, 1, index_offset, len(index), 0, 0, 0
-    ).ljust(_HEADER_SIZE, b"\0")
+    header = struct.pack("<4s2I12x2I7I", b"DBPF", 1, 0, 0, 0, 7, 1, index_offset, len(index), 0, 0, 0).ljust(
+        _HEADER_SIZE, b"\0"
+    )
     return header + payload + index
 
 
-def package_zip(
-    rng: random.Random, number: int, target_size: int
-) -> tuple[bytes, int, int]:
+def package_zip(rng: random.Random, number: int, target_size: int) -> tuple[bytes, int, int]:
     """A ZIP of 20-60 DBPF files (plus a readme) of about ``target_size`` bytes: (data, unpacked, dbpf count)."""
     count = rng.randint(20, 60)
     weights = [rng.uniform(0.3, 1.7) for _ in range(count)]
@@ -94,9 +90,7 @@ def package_zip(
     scale = raw_total / sum(weights)
     buffer = io.BytesIO()
     unpacked = 0
-    with zipfile.ZipFile(
-        buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
-    ) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for k, weight in enumerate(weights):
             name = f"pkg-{number:03d}/{rng.choice(_FOLDERS)}file-{k:02d}{rng.choice(_EXTENSIONS)}"
             data = dbpf_file(rng, int(weight * scale))
@@ -107,9 +101,7 @@ def package_zip(
             archive.writestr(info, data, compresslevel=1)
             unpacked += len(data)
         readme = f"Benchmark package {number}. Not a real plugin.\n".encode()
-        archive.writestr(
-            zipfile.ZipInfo(f"pkg-{number:03d}/readme.txt", date_time=_ZIP_TIME), readme
-        )
+        archive.writestr(zipfile.ZipInfo(f"pkg-{number:03d}/readme.txt", date_time=_ZIP_TIME), readme)
         unpacked += len(readme)
     return buffer.getvalue(), unpacked, count
 
@@ -136,9 +128,7 @@ def generate(
     archive_bytes = unpacked_bytes = dbpf_files = 0
     for number in range(packages):
         name = f"pkg-{number:03d}"
-        data, unpacked, count = package_zip(
-            rng, number, int(target * rng.uniform(0.8, 1.2))
-        )
+        data, unpacked, count = package_zip(rng, number, int(target * rng.uniform(0.8, 1.2)))
         path = files_dir / f"{name}.zip"
         path.write_bytes(data)
         archives.append(path)
@@ -155,10 +145,7 @@ def generate(
                 checksum=Checksum(hashlib.sha256(data).hexdigest()),
             )
         )
-        deps = [
-            Dependency(GROUP, f"pkg-{d:03d}", "latest.release")
-            for d in dependencies_of(rng, number)
-        ]
+        deps = [Dependency(GROUP, f"pkg-{d:03d}", "latest.release") for d in dependencies_of(rng, number)]
         records.append(
             Package(
                 group=GROUP,
@@ -178,17 +165,13 @@ def generate(
         ids.append(f"{GROUP}:{name}")
     channel_dir = root / "channel"
     write_channel(records, channel_dir, label="Install benchmark")
-    return GeneratedChannel(
-        root, channel_dir, ids, archives, archive_bytes, unpacked_bytes, dbpf_files
-    )
+    return GeneratedChannel(root, channel_dir, ids, archives, archive_bytes, unpacked_bytes, dbpf_files)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument(
-        "--base-url", required=True, help="URL the output directory will be served at"
-    )
+    parser.add_argument("--base-url", required=True, help="URL the output directory will be served at")
     parser.add_argument("--packages", type=int, default=200)
     parser.add_argument("--size-mb", type=float, default=300)
     parser.add_argument("--seed", type=int, default=4)

@@ -157,16 +157,10 @@ class UpdateRun:
     started: float = 0.0
     ended: float = 0.0
     messages: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    answered: dict[str, float] = field(
-        default_factory=dict
-    )  # prompt kind -> time the answer was sent
+    answered: dict[str, float] = field(default_factory=dict)  # prompt kind -> time the answer was sent
 
     def times(self, kind: str, url_part: str = "") -> list[float]:
-        return [
-            t
-            for t, m in self.messages
-            if m["$type"] == kind and url_part in m.get("url", "")
-        ]
+        return [t for t, m in self.messages if m["$type"] == kind and url_part in m.get("url", "")]
 
     def first_prompt(self, suffix: str) -> float | None:
         return next((t for t, m in self.messages if m["$type"].endswith(suffix)), None)
@@ -175,9 +169,7 @@ class UpdateRun:
 def run_update_timed(ws_base: str, token: str, profile: str) -> UpdateRun:
     """Like tests/update_client.run_update, but with a timestamp per message."""
     run = UpdateRun(started=time.perf_counter())
-    with connect(
-        f"{ws_base}/update?profile={profile}&token={token}", max_size=None
-    ) as ws:
+    with connect(f"{ws_base}/update?profile={profile}&token={token}", max_size=None) as ws:
         while True:
             msg = json.loads(ws.recv(timeout=300))
             run.messages.append((time.perf_counter(), msg))
@@ -219,9 +211,7 @@ def curl_fetch(urls: list[str], out_dir: Path, parallel: int) -> float:
         cfg.write_text("".join(lines))
         configs.append(cfg)
     start = time.perf_counter()
-    procs = [
-        subprocess.Popen(["curl", "-sS", "--fail", "-K", str(cfg)]) for cfg in configs
-    ]
+    procs = [subprocess.Popen(["curl", "-sS", "--fail", "-K", str(cfg)]) for cfg in configs]
     codes = [p.wait() for p in procs]
     elapsed = time.perf_counter() - start
     if any(codes):
@@ -271,13 +261,9 @@ def count_files(root: Path) -> tuple[int, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=200)
-    parser.add_argument(
-        "--size-mb", type=float, default=300, help="total size of the ZIP assets"
-    )
+    parser.add_argument("--size-mb", type=float, default=300, help="total size of the ZIP assets")
     parser.add_argument("--seed", type=int, default=4)
-    parser.add_argument(
-        "--poll-ms", type=float, default=20, help="/server.status polling interval"
-    )
+    parser.add_argument("--poll-ms", type=float, default=20, help="/server.status polling interval")
     parser.add_argument(
         "--dump-messages",
         type=Path,
@@ -295,9 +281,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}/"
 
         t0 = time.perf_counter()
-        gen: GeneratedChannel = generate(
-            tmp / "served", base, args.packages, args.size_mb, args.seed
-        )
+        gen: GeneratedChannel = generate(tmp / "served", base, args.packages, args.size_mb, args.seed)
         mb = gen.archive_bytes / 1e6
         print(
             f"generated {len(gen.package_ids)} packages: {mb:.1f} MB of ZIPs, {gen.unpacked_bytes / 1e6:.1f} MB "
@@ -317,15 +301,9 @@ def main() -> int:
                 "cache": str(tmp / "cache"),
                 "temp": str(tmp / "temp"),
             }
-            http.post(
-                "/profile.init", params={"profile": pid}, json=body
-            ).raise_for_status()
-            http.post(
-                "/channels.set", params={"profile": pid}, json=[f"{base}channel/"]
-            ).raise_for_status()
-            http.post(
-                "/plugins.add", params={"profile": pid}, json=gen.package_ids
-            ).raise_for_status()
+            http.post("/profile.init", params={"profile": pid}, json=body).raise_for_status()
+            http.post("/channels.set", params={"profile": pid}, json=[f"{base}channel/"]).raise_for_status()
+            http.post("/plugins.add", params={"profile": pid}, json=gen.package_ids).raise_for_status()
         idle_rss = (proc_status_kb(daemon.proc.pid, "VmRSS") or 0) / 1024
 
         rss = RssSampler(daemon.proc.pid)
@@ -345,12 +323,8 @@ def main() -> int:
                     f.write(json.dumps({"t": round(t - run.started, 4), **m}) + "\n")
 
         # Phases from the message timestamps (asset URLs only; metadata downloads are left out).
-        dl_start = min(
-            run.times("/progress/download/started", "/files/"), default=run.started
-        )
-        dl_end = max(
-            run.times("/progress/download/finished", "/files/"), default=dl_start
-        )
+        dl_start = min(run.times("/progress/download/started", "/files/"), default=run.started)
+        dl_end = max(run.times("/progress/download/finished", "/files/"), default=dl_start)
         ex_start = min(run.times("/progress/update/extraction"), default=dl_end)
         warnings_prompt = run.first_prompt("/update/warnings") or run.ended
         publish_start = run.answered.get("warnings", warnings_prompt)
@@ -394,12 +368,8 @@ def main() -> int:
         f"expected {gen.dbpf_files} DBPF files"
     )
     print(f"  total /update time              {total_s:7.2f} s")
-    print(
-        f"    before first download         {before_dl_s:7.2f} s  (channel, resolve, plan)"
-    )
-    print(
-        f"      of which pkg.json fetches   {meta_s:7.2f} s  ({len(meta_starts)} files)"
-    )
+    print(f"    before first download         {before_dl_s:7.2f} s  (channel, resolve, plan)")
+    print(f"      of which pkg.json fetches   {meta_s:7.2f} s  ({len(meta_starts)} files)")
     print(f"    daemon download               {download_s:7.2f} s  {rate(download_s)}")
     print(
         f"    daemon staging (extraction)   {stage_s:7.2f} s  {rate(stage_s)}  "

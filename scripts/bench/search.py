@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_channel import synthetic_contents  # noqa: E402
 
 from sc4pac.channels.index import ChannelIndex  # noqa: E402
-from sc4pac.channels.stats import stats_of_items  # noqa: E402
 from sc4pac.channels.loaded import LoadedChannel  # noqa: E402
 from sc4pac.channels.search import prepare_search, search_packages  # noqa: E402
+from sc4pac.channels.stats import stats_of_items  # noqa: E402
 from sc4pac.models.channel import Contents  # noqa: E402
 from sc4pac.wire import encode  # noqa: E402
 
@@ -110,14 +110,20 @@ def percentile(values: list[float], p: float) -> float:
 def bench_channel(label: str, contents: Contents, rounds: int) -> None:
     data = encode(contents)
     url = "https://bench.invalid/channel/"
-    print(f"\n== {label}: {len(contents.packages)} packages, {len(contents.assets)} assets, "
-          f"contents {len(data) / 1e6:.1f} MB")
+    print(
+        f"\n== {label}: {len(contents.packages)} packages, {len(contents.assets)} assets, "
+        f"contents {len(data) / 1e6:.1f} MB"
+    )
     loads = [cold_load(data, url, pause_gc=True) for _ in range(3)]
     best = min(loads, key=lambda x: x[0] + x[1])
-    print(f"cold load (GC paused)   decode {best[0]:6.1f} ms + index {best[1]:6.1f} ms = {best[0] + best[1]:6.1f} ms")
+    print(
+        f"cold load (GC paused)   decode {best[0]:6.1f} ms + index {best[1]:6.1f} ms = {best[0] + best[1]:6.1f} ms"
+    )
     unpaused = cold_load(data, url, pause_gc=False)
-    print(f"cold load (GC enabled)  decode {unpaused[0]:6.1f} ms + index {unpaused[1]:6.1f} ms = "
-          f"{unpaused[0] + unpaused[1]:6.1f} ms")
+    print(
+        f"cold load (GC enabled)  decode {unpaused[0]:6.1f} ms + index {unpaused[1]:6.1f} ms = "
+        f"{unpaused[0] + unpaused[1]:6.1f} ms"
+    )
     index = best[2]
     del loads, unpaused
     t_corpus, _ = timed(lambda: prepare_search(index))
@@ -136,11 +142,15 @@ def bench_channel(label: str, contents: Contents, rounds: int) -> None:
             if round_no == 0:
                 per_query[q] = ms
             hits[q] = len(result.hits)  # type: ignore[attr-defined]
-    print(f"first-time queries ({len(first)}): median {statistics.median(first):.1f} ms, "
-          f"p99 {percentile(first, 99):.1f} ms, max {max(first):.1f} ms")
+    print(
+        f"first-time queries ({len(first)}): median {statistics.median(first):.1f} ms, "
+        f"p99 {percentile(first, 99):.1f} ms, max {max(first):.1f} ms"
+    )
     if repeated:
-        print(f"repeated queries ({len(repeated)}): median {statistics.median(repeated):.1f} ms, "
-              f"p99 {percentile(repeated, 99):.1f} ms")
+        print(
+            f"repeated queries ({len(repeated)}): median {statistics.median(repeated):.1f} ms, "
+            f"p99 {percentile(repeated, 99):.1f} ms"
+        )
     for q in sorted(per_query, key=lambda q: -per_query[q])[:5]:
         print(f"   {per_query[q]:6.1f} ms  {hits[q]:6d} hits  {q!r}  (first time)")
     rss = rss_mb()

@@ -20,12 +20,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search import QUERIES, percentile, real_channel_contents, synthetic_contents  # noqa: E402
-from startup import rss_mb  # noqa: E402
+from search import QUERIES, percentile, real_channel_contents, synthetic_contents
+from startup import rss_mb
 
-from sc4pac.wire import encode  # noqa: E402
-from tests.api.conftest import init_profile  # noqa: E402
-from tests.daemon import start_daemon  # noqa: E402
+from sc4pac.wire import encode
+from tests.api.conftest import init_profile
+from tests.daemon import start_daemon
 
 
 def write_channel_dir(contents, directory: Path) -> str:  # type: ignore[no-untyped-def]
@@ -55,10 +55,14 @@ def bench(label: str, http: httpx.Client, pid: str, pid_rss: int, rounds: int, t
     print(f"first request (load + decode + index): {first_ms:.0f} ms")
     print(f"first-time queries: median {statistics.median(first):.1f} ms, p99 {percentile(first, 99):.1f} ms")
     if repeated:
-        print(f"repeated queries:   median {statistics.median(repeated):.1f} ms, p99 {percentile(repeated, 99):.1f} ms")
+        print(
+            f"repeated queries:   median {statistics.median(repeated):.1f} ms, p99 {percentile(repeated, 99):.1f} ms"
+        )
     verdict = "PASS" if median <= target_ms else "MISS"
-    print(f"all queries: median {median:.1f} ms, p99 {percentile(every, 99):.1f} ms; target {target_ms:.0f} ms "
-          f"-> ratio {median / target_ms:.2f} {verdict}")
+    print(
+        f"all queries: median {median:.1f} ms, p99 {percentile(every, 99):.1f} ms; target {target_ms:.0f} ms "
+        f"-> ratio {median / target_ms:.2f} {verdict}"
+    )
     rss = rss_mb(pid_rss)
     if rss is not None:
         verdict = "PASS" if rss <= 200 else "MISS"
@@ -77,7 +81,10 @@ def main() -> None:
         synthetic_url = write_channel_dir(synthetic_contents(args.n), root / "synthetic")
         del real
         # One daemon per channel, so the RSS figure is that of a daemon with just that channel loaded.
-        runs = [("real channel over HTTP", real_url, 5.0), (f"synthetic channel, {args.n} packages, over HTTP", synthetic_url, 60.0)]
+        runs = [
+            ("real channel over HTTP", real_url, 5.0),
+            (f"synthetic channel, {args.n} packages, over HTTP", synthetic_url, 60.0),
+        ]
         for label, url, target in runs:
             if url is None:
                 print("real channel YAML (../shared) not found: skipped")

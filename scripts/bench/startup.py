@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.daemon import basic_auth, free_port  # noqa: E402
+from tests.daemon import basic_auth, free_port
 
 
 def rss_mb(pid: int) -> float | None:
@@ -38,9 +38,21 @@ def one_run(profiles: Path) -> tuple[float, float | None]:
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sc4pac", "server", "--port", str(port), "--profiles-dir", str(profiles),
-         "--client-secret-stdin"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sc4pac",
+            "server",
+            "--port",
+            str(port),
+            "--profiles-dir",
+            str(profiles),
+            "--client-secret-stdin",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stdin
     proc.stdin.write(secret + "\n")
@@ -51,8 +63,11 @@ def one_run(profiles: Path) -> tuple[float, float | None]:
         while True:
             try:
                 if token is None:
-                    r = httpx.post(f"{base}/auth/token", headers={"Authorization": basic_auth(secret)},
-                                   data={"grant_type": "client_credentials"})
+                    r = httpx.post(
+                        f"{base}/auth/token",
+                        headers={"Authorization": basic_auth(secret)},
+                        data={"grant_type": "client_credentials"},
+                    )
                     token = r.json()["access_token"]
                 r = httpx.get(f"{base}/server.status", headers={"Authorization": f"Bearer {token}"})
                 if r.status_code == 200:
@@ -81,9 +96,11 @@ def main() -> None:
             if r is not None:
                 rss.append(r)
     median = statistics.median(times)
-    print(f"startup to first 200 /server.status: median {median * 1000:.0f} ms "
-          f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {args.runs} runs; "
-          f"target 800 ms -> ratio {median / 0.8:.2f}")
+    print(
+        f"startup to first 200 /server.status: median {median * 1000:.0f} ms "
+        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}) over {args.runs} runs; "
+        f"target 800 ms -> ratio {median / 0.8:.2f}"
+    )
     if rss:
         m = statistics.median(rss)
         print(f"idle RSS: median {m:.1f} MB; target 80 MB -> ratio {m / 80:.2f}")

@@ -33,7 +33,7 @@ def http(daemon: Daemon) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture()
+@pytest.fixture
 def fresh_daemon(tmp_path: Path) -> Iterator[Daemon]:
     """A daemon of its own for tests that consume the secret or change global state."""
     d = start_daemon(tmp_path / "profiles")

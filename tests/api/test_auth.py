@@ -25,7 +25,8 @@ def test_token_endpoint_flow(fresh_daemon: Daemon, grant: str) -> None:
     assert r.headers["www-authenticate"].startswith("Basic")
 
     r = httpx.post(url, data=form, headers={"Authorization": basic_auth("wrong-secret")})
-    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"
 
     r = httpx.post(url, data=form, headers={"Authorization": basic_auth(fresh_daemon.secret)})
     assert r.status_code == 200
@@ -44,18 +45,27 @@ def test_token_endpoint_flow(fresh_daemon: Daemon, grant: str) -> None:
             assert attr in cookie
 
     r = httpx.post(url, data=form, headers={"Authorization": basic_auth(fresh_daemon.secret)})
-    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_grant"
 
 
 def test_bad_grant_does_not_consume_secret(fresh_daemon: Daemon) -> None:
     url = f"{fresh_daemon.base}/auth/token"
     auth = {"Authorization": basic_auth(fresh_daemon.secret)}
     assert httpx.post(url, data={}, headers=auth).json()["error"] == "invalid_request"
-    assert httpx.post(url, data={"grant_type": "password"}, headers=auth).json()["error"] == "unsupported_grant_type"
+    assert (
+        httpx.post(url, data={"grant_type": "password"}, headers=auth).json()["error"]
+        == "unsupported_grant_type"
+    )
     bad_basic = {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()}
     assert httpx.post(url, data={"grant_type": "client_credentials"}, headers=bad_basic).status_code == 401
-    wrong_id = {"Authorization": "Basic " + base64.b64encode(f"x{CLIENT_ID}:{fresh_daemon.secret}".encode()).decode()}
-    assert httpx.post(url, data={"grant_type": "client_credentials"}, headers=wrong_id).json()["error"] == "invalid_grant"
+    wrong_id = {
+        "Authorization": "Basic " + base64.b64encode(f"x{CLIENT_ID}:{fresh_daemon.secret}".encode()).decode()
+    }
+    assert (
+        httpx.post(url, data={"grant_type": "client_credentials"}, headers=wrong_id).json()["error"]
+        == "invalid_grant"
+    )
     assert httpx.post(url, data={"grant_type": "client_credentials"}, headers=auth).status_code == 200
 
 
@@ -75,7 +85,8 @@ def test_desktop_token_matrix(fresh_daemon: Daemon) -> None:
     assert _status(fresh_daemon, "wrong", None) == 401
     assert _status(fresh_daemon, None, None) == 401
     r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Authorization": f"BEARER {token}"})
-    assert r.status_code == 200 and r.json()["sc4pacVersion"] == "0.10.0"
+    assert r.status_code == 200
+    assert r.json()["sc4pacVersion"] == "0.10.0"
 
 
 def test_web_session_matrix(fresh_daemon: Daemon) -> None:
@@ -119,7 +130,9 @@ def test_query_token_only_on_websockets(fresh_daemon: Daemon) -> None:
         connect(f"{fresh_daemon.ws_base}/server.connect?token=incorrect")
     assert info.value.response.status_code == 401
     with pytest.raises(InvalidStatus):
-        connect(f"{fresh_daemon.ws_base}/server.connect", additional_headers={"Authorization": "Bearer incorrect"})
+        connect(
+            f"{fresh_daemon.ws_base}/server.connect", additional_headers={"Authorization": "Bearer incorrect"}
+        )
     with connect(f"{fresh_daemon.ws_base}/server.connect?token={token}"):
         pass
 
@@ -129,16 +142,23 @@ def test_cors_and_preflight(fresh_daemon: Daemon) -> None:
     origin = "http://example.org"
     r = httpx.options(
         f"{fresh_daemon.base}/profiles.list",
-        headers={"Origin": origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"},
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
     )
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers["access-control-allow-headers"] == "authorization"
-    r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Origin": origin, "Authorization": f"Bearer {token}"})
+    r = httpx.get(
+        f"{fresh_daemon.base}/server.status", headers={"Origin": origin, "Authorization": f"Bearer {token}"}
+    )
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers["access-control-allow-credentials"] == "true"
     r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Origin": origin})
-    assert r.status_code == 401 and r.headers["access-control-allow-origin"] == origin
+    assert r.status_code == 401
+    assert r.headers["access-control-allow-origin"] == origin
     r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Authorization": f"Bearer {token}"})
     assert "access-control-allow-origin" not in r.headers
 

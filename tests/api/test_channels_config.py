@@ -17,7 +17,11 @@ DEFAULTS = [
 @pytest.fixture(scope="module")
 def profile(http: httpx.Client, daemon: Daemon) -> str:
     pid = http.post("/profiles.add", json={"name": "channels"}).json()["id"]
-    body = {"plugins": str(daemon.profiles_dir / pid / "plugins"), "cache": str(daemon.profiles_dir / pid / "cache"), "temp": "../temp"}
+    body = {
+        "plugins": str(daemon.profiles_dir / pid / "plugins"),
+        "cache": str(daemon.profiles_dir / pid / "cache"),
+        "temp": "../temp",
+    }
     assert http.post("/profile.init", params={"profile": pid}, json=body).status_code == 200
     return pid
 
@@ -26,7 +30,8 @@ def test_channels_list_and_set(http: httpx.Client, profile: str) -> None:
     q = {"profile": profile}
     assert http.get("/channels.list", params=q).json() == DEFAULTS
     r = http.post("/channels.set", params=q, json=[":::"])
-    assert r.status_code == 400 and r.json()["title"] == "Malformed channel URLs."
+    assert r.status_code == 400
+    assert r.json()["title"] == "Malformed channel URLs."
     urls = [
         "https://example.org/channel1",
         "https://example.org/channel2/",
@@ -49,12 +54,22 @@ def test_channels_list_and_set(http: httpx.Client, profile: str) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"{}", b'"https://x.org/"', b"[1]", b"[null]", b'["example.org/x"]', b'["https://x.org/?q=1"]', b'["https://x.org/#f"]'],
+    [
+        b"",
+        b"{}",
+        b'"https://x.org/"',
+        b"[1]",
+        b"[null]",
+        b'["example.org/x"]',
+        b'["https://x.org/?q=1"]',
+        b'["https://x.org/#f"]',
+    ],
 )
 def test_channels_set_bad_inputs(http: httpx.Client, profile: str, body: bytes) -> None:
     before = http.get("/channels.list", params={"profile": profile}).json()
     r = http.post("/channels.set", params={"profile": profile}, content=body)
-    assert r.status_code == 400 and r.json()["$type"] == "/error/bad-request"
+    assert r.status_code == 400
+    assert r.json()["$type"] == "/error/bad-request"
     assert http.get("/channels.list", params={"profile": profile}).json() == before
 
 

@@ -23,7 +23,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, htt
         d.authenticate()
         with d.client() as http:
             listing = http.get("/profiles.list").json()
-            assert [p["name"] for p in listing["profiles"]] == ["Demo"] and listing["currentProfileId"] == ["1"]
+            assert [p["name"] for p in listing["profiles"]] == ["Demo"]
+            assert listing["currentProfileId"] == ["1"]
             yield d, http, "1"
     finally:
         d.stop()
@@ -38,16 +39,22 @@ def _update(demo: tuple[Daemon, httpx.Client, str], policy: Any) -> list[dict[st
 def test_demo_profile_and_search(demo: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = demo
     channels = http.get("/channels.list", params={"profile": pid}).json()
-    assert len(channels) == 1 and channels[0].startswith("file:///") and channels[0].endswith("/")
+    assert len(channels) == 1
+    assert channels[0].startswith("file:///")
+    assert channels[0].endswith("/")
     stats = http.get("/channels.stats", params={"profile": pid}).json()
-    assert stats["channels"][0]["channelLabel"] == "Demo" and stats["combined"]["totalPackageCount"] >= 8
+    assert stats["channels"][0]["channelLabel"] == "Demo"
+    assert stats["combined"]["totalPackageCount"] >= 8
     hits = http.get("/packages.search", params={"profile": pid, "q": "street lamps"}).json()["packages"]
     assert hits[0]["package"] == "demo:street-lights"
     by_author = http.get("/packages.search", params={"profile": pid, "q": "annie"}).json()["packages"]
     assert "demo:road-textures" in [h["package"] for h in by_author]
     by_url = http.get(
         "/packages.search",
-        params={"profile": pid, "q": "https://www.sc4evermore.com/index.php/downloads/download/25-lighting/90002-x"},
+        params={
+            "profile": pid,
+            "q": "https://www.sc4evermore.com/index.php/downloads/download/25-lighting/90002-x",
+        },
     ).json()["packages"]
     assert [h["package"] for h in by_url] == ["demo:street-lights"]
 
@@ -61,24 +68,34 @@ def test_install_collection_with_variants_and_dll(demo: tuple[Daemon, httpx.Clie
         if prompt["$type"] == "/prompt/choice/update/variant":
             asked.append((prompt["package"], prompt["variantId"]))
             assert prompt["info"].get("description")
-        return answering({"driveside": "left", "demo:street-lights:color": "cool", "nightmode": "dark"})(prompt)
+        return answering({"driveside": "left", "demo:street-lights:color": "cool", "nightmode": "dark"})(
+            prompt
+        )
 
     messages = _update(demo, policy)
     kinds = non_progress(messages)
-    assert kinds[0] == "/prompt/json/update/initial-arguments" and kinds[-1] == "/result"
+    assert kinds[0] == "/prompt/json/update/initial-arguments"
+    assert kinds[-1] == "/result"
     assert "/prompt/confirmation/update/installing-dlls" in kinds
     assert sorted(v for _, v in asked) == ["demo:street-lights:color", "driveside", "nightmode"]
     installed = {e["package"]: e for e in http.get("/plugins.installed.list", params={"profile": pid}).json()}
     assert installed["demo:road-textures"]["variant"] == {"driveside": "left"}
-    assert installed["demo:street-lights"]["variant"] == {"demo:street-lights:color": "cool", "nightmode": "dark"}
+    assert installed["demo:street-lights"]["variant"] == {
+        "demo:street-lights:color": "cool",
+        "nightmode": "dark",
+    }
     assert installed["demo:starter-collection"]["explicit"] is True
     plugins = d.profiles_dir / pid / "plugins"
     lights = plugins / "100-props-textures" / "demo.street-lights.cool-dark.1.3.sc4pac"
     names = sorted(p.name for p in lights.rglob("*") if p.is_file())
-    assert any("DN" in n for n in names) and not any("MN" in n for n in names)
-    assert (plugins / "050-load-first" / "demo.starter-collection.1.0.sc4pac").is_dir()  # collections get a folder
+    assert any("DN" in n for n in names)
+    assert not any("MN" in n for n in names)
+    assert (
+        plugins / "050-load-first" / "demo.starter-collection.1.0.sc4pac"
+    ).is_dir()  # collections get a folder
     dlls = list(plugins.glob("*.dll"))
-    assert len(dlls) == 1 and (dlls[0].is_symlink() or dlls[0].is_file())
+    assert len(dlls) == 1
+    assert dlls[0].is_symlink() or dlls[0].is_file()
     variants = http.get("/variants.list", params={"profile": pid}).json()["variants"]
     assert variants["driveside"] == {"value": "left", "unused": False}
 
@@ -86,7 +103,11 @@ def test_install_collection_with_variants_and_dll(demo: tuple[Daemon, httpx.Clie
 def test_up_to_date_and_variant_switch(demo: tuple[Daemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     messages = _update(demo, answering({}))
-    assert non_progress(messages) == ["/prompt/json/update/initial-arguments", "/prompt/confirmation/update/plan", "/result"]
+    assert non_progress(messages) == [
+        "/prompt/json/update/initial-arguments",
+        "/prompt/confirmation/update/plan",
+        "/result",
+    ]
     assert http.post("/variants.reset", params={"profile": pid}, json=["driveside"]).json() == OK
     messages = _update(demo, answering({"driveside": "right"}))
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
@@ -166,7 +187,10 @@ def test_imported_selections_are_offered(tmp_path: Path) -> None:
             assert [(p["variantId"], p["previouslySelectedValue"], p["importedValues"]) for p in seen] == [
                 ("driveside", ["right"], ["left"])
             ]
-            assert http.get("/variants.list", params={"profile": "1"}).json()["variants"]["driveside"]["value"] == "left"
+            assert (
+                http.get("/variants.list", params={"profile": "1"}).json()["variants"]["driveside"]["value"]
+                == "left"
+            )
     finally:
         d.stop()
 

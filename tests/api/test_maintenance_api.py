@@ -18,10 +18,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
 
 
 class _ImageHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/img.png":
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
@@ -79,16 +79,20 @@ def test_49_repair(demo: tuple[Daemon, httpx.Client]) -> None:
     scan = http.get("/plugins.repair.scan", params={"profile": "1"}).json()
     assert scan["$type"] == "/prompt/confirmation/repair/plan"
     assert scan["plan"] == {"incompletePackages": [], "orphanFiles": ["010-test/outdated-folder.sc4pac"]}
-    assert scan["choices"] == ["Yes"] and orphan.exists()
+    assert scan["choices"] == ["Yes"]
+    assert orphan.exists()
     body = scan["responses"]["Yes"]
     r = http.post("/plugins.repair", params={"profile": "1"}, json=body)
-    assert r.status_code == 200 and r.json() == {"$type": "/result", "ok": True}
+    assert r.status_code == 200
+    assert r.json() == {"$type": "/result", "ok": True}
     assert not orphan.exists()
     r = http.post("/plugins.repair", params={"profile": "1"}, json=body)
-    assert r.status_code == 404 and r.json()["title"] == "Matching repair plan for current token not found anymore."
+    assert r.status_code == 404
+    assert r.json()["title"] == "Matching repair plan for current token not found anymore."
     for bad in (b"", b"{}", b'{"token": "x", "body": "Yes"}', b"[1]"):
         r = http.post("/plugins.repair", params={"profile": "1"}, content=bad)
-        assert r.status_code == 400 and r.json()["title"] == "Malformed repair arguments"
+        assert r.status_code == 400
+        assert r.json()["title"] == "Malformed repair arguments"
 
 
 def test_repair_marks_incomplete_packages(demo: tuple[Daemon, httpx.Client]) -> None:
@@ -121,11 +125,13 @@ def test_repair_plan_is_per_profile(demo: tuple[Daemon, httpx.Client]) -> None:
 def test_export(demo: tuple[Daemon, httpx.Client]) -> None:
     _, http = demo
     exported = http.post("/plugins.export", params={"profile": "1"}, json=["demo:park-bench-props"]).json()
-    assert exported["explicit"] == ["demo:park-bench-props"] and len(exported["channels"]) == 1
+    assert exported["explicit"] == ["demo:park-bench-props"]
+    assert len(exported["channels"]) == 1
     assert http.post("/plugins.export", params={"profile": "1"}, json=["bad"]).status_code == 400
     r = http.post("/plugins.export", params={"profile": "1"}, json=["demo:road-textures"])
     if "driveside" not in http.get("/variants.list", params={"profile": "1"}).json()["variants"]:
-        assert r.status_code == 404 and r.json()["$type"] == "/error/unresolvable-dependencies"
+        assert r.status_code == 404
+        assert r.json()["$type"] == "/error/unresolvable-dependencies"
 
 
 def test_folder_open(demo: tuple[Daemon, httpx.Client], tmp_path: Path) -> None:
@@ -135,18 +141,24 @@ def test_folder_open(demo: tuple[Daemon, httpx.Client], tmp_path: Path) -> None:
     r = http.post("/plugins.folder.open", params={"profile": "1", "pkg": "demo:park-bench-props"})
     assert r.status_code == 200
     r = http.post("/plugins.folder.open", params={"profile": "1", "pkg": "demo:not-installed"})
-    assert r.status_code == 404 and r.json()["title"] == "Package is not installed."
+    assert r.status_code == 404
+    assert r.json()["title"] == "Package is not installed."
     assert http.post("/plugins.folder.open", params={"profile": "1", "pkg": "x"}).status_code == 400
 
 
 def test_folder_open_headless_gives_clear_error(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "p", extra_args=["--demo"], env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "SC4PAC_OPEN_FOLDER_CMD": ""})
+    d = start_daemon(
+        tmp_path / "p",
+        extra_args=["--demo"],
+        env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "SC4PAC_OPEN_FOLDER_CMD": ""},
+    )
     try:
         d.authenticate()
         with d.client() as http:
             r = http.post("/plugins.folder.open", params={"profile": "1"})
             if r.status_code != 200:  # a desktop session may exist where the tests run
-                assert r.status_code == 500 and r.json()["$type"] == "/error/file-operations-failed"
+                assert r.status_code == 500
+                assert r.json()["$type"] == "/error/file-operations-failed"
                 assert r.json()["title"] == "Failed to open folder."
     finally:
         d.stop()
@@ -155,16 +167,22 @@ def test_folder_open_headless_gives_clear_error(tmp_path: Path) -> None:
 def test_image_fetch(demo: tuple[Daemon, httpx.Client], image_server: str) -> None:
     _, http = demo
     r = http.get("/image.fetch", params={"url": f"{image_server}/img.png"})
-    assert r.status_code == 200 and r.content == PNG and r.headers["content-type"] == "image/png"
+    assert r.status_code == 200
+    assert r.content == PNG
+    assert r.headers["content-type"] == "image/png"
     r = http.get("/image.fetch", params={"url": f"{image_server}/redirect"})
-    assert r.status_code == 200 and r.content == PNG
+    assert r.status_code == 200
+    assert r.content == PNG
     r = http.get("/image.fetch", params={"url": f"{image_server}/missing.png"})
-    assert r.status_code == 404 and r.content == b"no such image"
+    assert r.status_code == 404
+    assert r.content == b"no such image"
     r = http.get("/image.fetch", params={"url": f"{image_server}/huge.png"})
-    assert r.status_code == 502 and r.json()["title"] == "The image is too large."
+    assert r.status_code == 502
+    assert r.json()["title"] == "The image is too large."
     for bad in ("file:///etc/passwd", "not a url", "ftp://example.org/x.png", "http://"):
         r = http.get("/image.fetch", params={"url": bad})
         assert r.status_code == 400 and r.json()["$type"] == "/error/bad-request", bad
     assert http.get("/image.fetch").json()["title"] == 'Query parameter "url" is required.'
     r = http.get("/image.fetch", params={"url": "http://127.0.0.1:9/unreachable.png"})
-    assert r.status_code == 502 and r.json()["$type"] == "/error/download-failed"
+    assert r.status_code == 502
+    assert r.json()["$type"] == "/error/download-failed"

@@ -13,7 +13,9 @@ from tests.update_client import run_update
 
 
 @pytest.fixture(scope="module")
-def env(reference_channel: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+def env(
+    reference_channel: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Daemon, httpx.Client, str]]:
     d = start_daemon(tmp_path_factory.mktemp("profiles"))
     try:
         d.authenticate()
@@ -27,7 +29,12 @@ def test_packages_list(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     listing = http.get("/packages.list", params={"profile": pid}).json()
     entry = next(e for e in listing if e["package"] == "memo:package-template-basic")
-    assert entry == {"package": "memo:package-template-basic", "version": "2.0", "summary": "One-line summary", "category": ["100-props-textures"]}
+    assert entry == {
+        "package": "memo:package-template-basic",
+        "version": "2.0",
+        "summary": "One-line summary",
+        "category": ["100-props-textures"],
+    }
     assert all(isinstance(e["summary"], str) for e in listing)
     assert not any(e["package"].startswith("sc4pacAsset:") for e in listing)
 
@@ -36,17 +43,26 @@ def test_packages_search(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     r = http.get("/packages.search", params={"profile": pid, "q": "demo pacakge"})
     body = r.json()
-    assert body["packages"][0]["package"] == "memo:demo-package" and body["packages"][0]["relevance"] == 93
+    assert body["packages"][0]["package"] == "memo:demo-package"
+    assert body["packages"][0]["relevance"] == 93
     assert body["stats"]["totalPackageCount"] >= 1
     # Empty query plus a category lists the whole category; stats are computed for q="" (one empty token).
-    body = http.get("/packages.search", params={"profile": pid, "q": "", "category": "100-props-textures"}).json()
+    body = http.get(
+        "/packages.search", params={"profile": pid, "q": "", "category": "100-props-textures"}
+    ).json()
     assert {p["package"] for p in body["packages"]} == {"memo:demo-package", "memo:package-template-basic"}
     assert all(p["relevance"] == 100 and isinstance(p["summary"], str) for p in body["packages"])
     body = http.get("/packages.search", params={"profile": pid, "q": " "}).json()
-    assert body["packages"] == [] and "stats" not in body
-    body = http.get("/packages.search", params={"profile": pid, "q": "", "notCategory": ["100-props-textures"]}).json()
-    assert body["packages"] and all(p["package"] not in ("memo:demo-package",) for p in body["packages"])
-    body = http.get("/packages.search", params={"profile": pid, "q": "demo", "channel": "http://other/"}).json()
+    assert body["packages"] == []
+    assert "stats" not in body
+    body = http.get(
+        "/packages.search", params={"profile": pid, "q": "", "notCategory": ["100-props-textures"]}
+    ).json()
+    assert body["packages"]
+    assert all(p["package"] not in ("memo:demo-package",) for p in body["packages"])
+    body = http.get(
+        "/packages.search", params={"profile": pid, "q": "demo", "channel": "http://other/"}
+    ).json()
     assert body["packages"] == []
     huge = "x" * 20000
     assert http.get("/packages.search", params={"profile": pid, "q": huge}).json()["packages"] == []
@@ -59,7 +75,8 @@ def test_packages_search(env: tuple[Daemon, httpx.Client, str]) -> None:
 def test_packages_search_bad_inputs(env: tuple[Daemon, httpx.Client, str], params: dict[str, str]) -> None:
     _, http, pid = env
     r = http.get("/packages.search", params={"profile": pid, **params})
-    assert r.status_code == 400 and r.json()["$type"] == "/error/bad-request"
+    assert r.status_code == 400
+    assert r.json()["$type"] == "/error/bad-request"
 
 
 def test_packages_search_id(env: tuple[Daemon, httpx.Client, str]) -> None:
@@ -69,28 +86,38 @@ def test_packages_search_id(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert [p["package"] for p in result["packages"]] == ["memo:demo-package", "memo:unknown"]
     assert all(p["relevance"] == 100 for p in result["packages"])
     assert result["packages"][1]["summary"] == ""
-    assert result["notFoundPackageCount"] == 1 and result["notFoundExternalIdCount"] == 1
+    assert result["notFoundPackageCount"] == 1
+    assert result["notFoundExternalIdCount"] == 1
     for bad in (b"{}", b'{"packages": ["nocolon"]}', b'{"packages": "a:b"}', b"["):
         r = http.post("/packages.search.id", params={"profile": pid}, content=bad)
-        assert r.status_code == 400 and r.json()["title"] == "Malformed package names"
+        assert r.status_code == 400
+        assert r.json()["title"] == "Malformed package names"
 
 
 def test_packages_info(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     info = http.get("/packages.info", params={"profile": pid, "pkg": "memo:package-template-variants"}).json()
     remote = info["remote"]
-    assert remote["$type"] == "Package" and remote["version"] == "1.0"
+    assert remote["$type"] == "Package"
+    assert remote["version"] == "1.0"
     assert remote["channelLabel"] == ["Test-Local"]
     assert remote["info"]["requiredBy"] == ["memo:package-template-basic"]
     assert remote["variantChoices"] == [{"variantId": "driveside", "choices": ["right", "left"]}]
     assert info["local"] == {"statuses": {}}
     r = http.get("/packages.info", params={"profile": pid, "pkg": "memo:nope"})
-    assert r.status_code == 404 and r.json() == {
-        "$type": "/error/package-not-found", "title": "Package not found in any of your channels.", "detail": "memo:nope"
+    assert r.status_code == 404
+    assert r.json() == {
+        "$type": "/error/package-not-found",
+        "title": "Package not found in any of your channels.",
+        "detail": "memo:nope",
     }
-    assert http.get("/packages.info", params={"profile": pid}).json()["title"] == 'Query parameter "pkg" is required.'
+    assert (
+        http.get("/packages.info", params={"profile": pid}).json()["title"]
+        == 'Query parameter "pkg" is required.'
+    )
     r = http.get("/packages.info", params={"profile": pid, "pkg": "bad"})
-    assert r.status_code == 400 and r.json()["title"] == "Malformed package name: bad"
+    assert r.status_code == 400
+    assert r.json()["title"] == "Malformed package name: bad"
 
 
 def test_variants_choices(env: tuple[Daemon, httpx.Client, str]) -> None:
@@ -98,16 +125,20 @@ def test_variants_choices(env: tuple[Daemon, httpx.Client, str]) -> None:
     q = {"profile": pid, "pkg": "memo:package-template-variants", "variantId": "driveside"}
     prompt = http.get("/variants.choices", params=q).json()
     assert prompt["$type"] == "/prompt/choice/update/variant"
-    assert prompt["choices"] == ["right", "left"] and prompt["responses"] == {}
+    assert prompt["choices"] == ["right", "left"]
+    assert prompt["responses"] == {}
     assert prompt["info"]["description"].startswith("Pick the driveside")
     assert "previouslySelectedValue" not in prompt  # [] is the default, omitted
     http.post("/variants.set", params={"profile": pid}, json={"driveside": "left"})
     assert http.get("/variants.choices", params=q).json()["previouslySelectedValue"] == ["left"]
     http.post("/variants.reset", params={"profile": pid}, json=["driveside"])
-    cond = http.get("/variants.choices", params={**q, "pkg": "test:conditional-variants", "variantId": "style"}).json()
+    cond = http.get(
+        "/variants.choices", params={**q, "pkg": "test:conditional-variants", "variantId": "style"}
+    ).json()
     assert cond["choices"] == ["style1", "style2"]
     r = http.get("/variants.choices", params={**q, "variantId": "nightmode"})
-    assert r.status_code == 404 and r.json()["title"] == "Variant ID nightmode not found for package."
+    assert r.status_code == 404
+    assert r.json()["title"] == "Variant ID nightmode not found for package."
     assert http.get("/variants.choices", params={"profile": pid, "pkg": "memo:x"}).status_code == 400
 
 
@@ -115,30 +146,50 @@ def test_plugins_search_and_status_after_install(env: tuple[Daemon, httpx.Client
     d, http, pid = env
     http.post("/plugins.add", params={"profile": pid}, json=["memo:package-template-basic"])
     assert d.token
-    assert run_update(d.ws_base, d.token, pid, lambda p: {"importedSelections": []} if "initial" in p["$type"] else (p["choices"][0]))[-1]["$type"] == "/result"
+    assert (
+        run_update(
+            d.ws_base,
+            d.token,
+            pid,
+            lambda p: {"importedSelections": []} if "initial" in p["$type"] else (p["choices"][0]),
+        )[-1]["$type"]
+        == "/result"
+    )
     result = http.get("/plugins.search", params={"profile": pid, "q": ""}).json()
     assert result["stats"]["totalPackageCount"] == 2
     basic = next(p for p in result["packages"] if p["package"] == "memo:package-template-basic")
-    assert basic["status"]["explicit"] is True and basic["status"]["installed"]["version"] == "2.0"
+    assert basic["status"]["explicit"] is True
+    assert basic["status"]["installed"]["version"] == "2.0"
     assert basic["summary"] == "One-line summary"
     dep = next(p for p in result["packages"] if p["package"] == "memo:package-template-variants")
     assert dep["status"]["explicit"] is False
     assert http.get("/plugins.search", params={"profile": pid, "q": "zzzz"}).json()["packages"] == []
     search = http.get("/packages.search", params={"profile": pid, "q": "template", "threshold": "50"}).json()
-    assert next(p for p in search["packages"] if p["package"] == "memo:package-template-basic")["status"]["installed"]
-    ignored = http.get("/packages.search", params={"profile": pid, "q": "template", "threshold": "50", "ignoreInstalled": ""}).json()
+    assert next(p for p in search["packages"] if p["package"] == "memo:package-template-basic")["status"][
+        "installed"
+    ]
+    ignored = http.get(
+        "/packages.search", params={"profile": pid, "q": "template", "threshold": "50", "ignoreInstalled": ""}
+    ).json()
     assert "memo:package-template-basic" not in {p["package"] for p in ignored["packages"]}
     info = http.get("/packages.info", params={"profile": pid, "pkg": "memo:package-template-variants"}).json()
     assert set(info["local"]["statuses"]) == {"memo:package-template-variants", "memo:package-template-basic"}
-    exported = http.post("/plugins.export", params={"profile": pid}, json=["memo:package-template-basic"]).json()
-    assert exported == {"explicit": ["memo:package-template-basic"], "variants": {"driveside": "right"}, "channels": ["http://localhost:8090/"]}
+    exported = http.post(
+        "/plugins.export", params={"profile": pid}, json=["memo:package-template-basic"]
+    ).json()
+    assert exported == {
+        "explicit": ["memo:package-template-basic"],
+        "variants": {"driveside": "right"},
+        "channels": ["http://localhost:8090/"],
+    }
 
 
 def test_channels_not_available(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, _ = env
     pid = init_profile(http, "offline", ["http://127.0.0.1:9/nowhere/"])
     r = http.get("/packages.search", params={"profile": pid, "q": "x"})
-    assert r.status_code == 502 and r.json()["$type"] == "/error/channels-not-available"
+    assert r.status_code == 502
+    assert r.json()["$type"] == "/error/channels-not-available"
     assert "http://127.0.0.1:9/nowhere/" in r.json()["title"] + r.json()["detail"]
     # Local operations keep working without channels (the reference fails them with 502).
     assert http.post("/plugins.add", params={"profile": pid}, json=["a:b"]).status_code == 200

@@ -22,14 +22,27 @@ def test_startup_output_and_status(fresh_daemon: Daemon) -> None:
         f"Sc4pac server 0.10.0 is listening on port {fresh_daemon.port}...",
     ]
     token = fresh_daemon.authenticate()
-    status = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Authorization": f"bearer {token}"}).json()
-    assert status["sc4pacVersion"] == "0.10.0" and status["apiVersion"] == "3.1"
-    assert isinstance(status["osVersion"], str) and isinstance(status["javaRuntime"], str)
+    status = httpx.get(
+        f"{fresh_daemon.base}/server.status", headers={"Authorization": f"bearer {token}"}
+    ).json()
+    assert status["sc4pacVersion"] == "0.10.0"
+    assert status["apiVersion"] == "3.1"
+    assert isinstance(status["osVersion"], str)
+    assert isinstance(status["javaRuntime"], str)
 
 
 def test_port_in_use_exits_56(fresh_daemon: Daemon, tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sc4pac", "server", "--port", str(fresh_daemon.port), "--profiles-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "sc4pac",
+            "server",
+            "--port",
+            str(fresh_daemon.port),
+            "--profiles-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -45,7 +58,8 @@ def test_invalid_indent_is_rejected(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert proc.returncode != 0 and "Indentation must be -1 or larger." in proc.stderr
+    assert proc.returncode != 0
+    assert "Indentation must be -1 or larger." in proc.stderr
 
 
 def test_auto_shutdown_after_last_connection_closes(tmp_path: Path) -> None:
@@ -82,7 +96,8 @@ def test_packages_open_forwards_to_newest_live_connection(fresh_daemon: Daemon) 
     http = fresh_daemon.client()
     items = [{"package": "memo:demo-package", "channelUrl": "https://memo33.github.io/sc4pac/channel/"}]
     r = http.post("/packages.open", json=items)
-    assert r.status_code == 503 and r.json()["title"].startswith("The sc4pac GUI is not opened.")
+    assert r.status_code == 503
+    assert r.json()["title"].startswith("The sc4pac GUI is not opened.")
     assert http.post("/packages.open", json={"x": 1}).status_code == 400
     with connect(f"{fresh_daemon.ws_base}/server.connect?token={token}") as older:
         with connect(f"{fresh_daemon.ws_base}/server.connect?token={token}") as newer:

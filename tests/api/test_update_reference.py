@@ -33,7 +33,9 @@ def channel_server(reference_channel: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def env(channel_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+def env(
+    channel_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Daemon, httpx.Client, str]]:
     d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--indent", "1"])
     try:
         d.authenticate()
@@ -61,7 +63,8 @@ def test_24_channel_stats(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     stats = http.get("/channels.stats", params={"profile": pid}).json()
     assert stats["combined"]["totalPackageCount"] >= 5
-    assert len(stats["channels"]) == 1 and stats["channels"][0]["url"].startswith("http://localhost:")
+    assert len(stats["channels"]) == 1
+    assert stats["channels"][0]["url"].startswith("http://localhost:")
 
 
 def test_25_27_added_list(env: tuple[Daemon, httpx.Client, str]) -> None:
@@ -77,7 +80,11 @@ def test_25_27_added_list(env: tuple[Daemon, httpx.Client, str]) -> None:
 def test_28_unauthorized_websocket(env: tuple[Daemon, httpx.Client, str]) -> None:
     d, _, pid = env
     url = f"{d.ws_base}/update?profile={pid}"
-    for extra, headers in (("", {}), ("", {"Authorization": "Bearer incorrect-token"}), ("&token=incorrect-token", {})):
+    for extra, headers in (
+        ("", {}),
+        ("", {"Authorization": "Bearer incorrect-token"}),
+        ("&token=incorrect-token", {}),
+    ):
         with pytest.raises(InvalidStatus) as info:
             connect(url + extra, additional_headers=headers)
         assert info.value.response.status_code == 401
@@ -103,7 +110,9 @@ def test_29_empty_plan_no(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/error/aborted",
     ]
     plan = messages[1]
-    assert plan["toRemove"] == [] and plan["toInstall"] == [] and plan["choices"] == ["Yes", "No"]
+    assert plan["toRemove"] == []
+    assert plan["toInstall"] == []
+    assert plan["choices"] == ["Yes", "No"]
     assert messages[-1] == {"$type": "/error/aborted", "title": "Operation aborted.", "detail": ""}
 
 
@@ -118,14 +127,16 @@ def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str]) -> None:
 
 
 def test_31_install_demo_package(env: tuple[Daemon, httpx.Client, str]) -> None:
-    d, http, pid = env
+    _d, http, pid = env
     assert http.post("/plugins.add", params={"profile": pid}, json=["memo:demo-package"]).json() == OK
     messages = _update(env, answering({"driveside": "right"}))
     kinds = [m["$type"] for m in messages]
     assert kinds[0] == "/prompt/json/update/initial-arguments"
     variant_at = kinds.index("/prompt/choice/update/variant")
     metadata = _types(messages[1:variant_at])
-    assert metadata == Counter({f"/progress/download/{k}": 3 for k in ("started", "length", "intermediate", "finished")})
+    assert metadata == Counter(
+        {f"/progress/download/{k}": 3 for k in ("started", "length", "intermediate", "finished")}
+    )
     variant = messages[variant_at]
     assert (variant["package"], variant["variantId"], variant["choices"]) == (
         "memo:package-template-variants",
@@ -134,9 +145,11 @@ def test_31_install_demo_package(env: tuple[Daemon, httpx.Client, str]) -> None:
     )
     plan_at = kinds.index("/prompt/confirmation/update/plan")
     between = _types(messages[variant_at + 1 : plan_at])
-    assert between["/progress/download/started"] == 6 and between["/progress/download/finished"] == 6
+    assert between["/progress/download/started"] == 6
+    assert between["/progress/download/finished"] == 6
     plan = messages[plan_at]
-    assert plan["toRemove"] == [] and len(plan["toInstall"]) == 3
+    assert plan["toRemove"] == []
+    assert len(plan["toInstall"]) == 3
     warnings_at = kinds.index("/prompt/confirmation/update/warnings")
     downloads = messages[plan_at + 1 : warnings_at]
     active = peak = 0
@@ -150,7 +163,8 @@ def test_31_install_demo_package(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert _types(downloads)["/progress/download/started"] == 6
     assert _types(downloads)["/progress/update/extraction"] == 3
     warnings = messages[warnings_at]["warnings"]
-    assert list(warnings) == ["memo:package-template-basic"] and len(warnings["memo:package-template-basic"]) == 2
+    assert list(warnings) == ["memo:package-template-basic"]
+    assert len(warnings["memo:package-template-basic"]) == 2
     assert kinds[warnings_at + 1 :] == ["/prompt/confirmation/update/installing-dlls", "/result"]
 
 
@@ -161,9 +175,16 @@ def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str]) -> 
     assert sorted(installed, key=lambda e: e["package"]) == [
         {"package": "memo:demo-package", "version": "1.0", "variant": {}, "explicit": True},
         {"package": "memo:package-template-basic", "version": "2.0", "variant": {}, "explicit": False},
-        {"package": "memo:package-template-variants", "version": "1.0", "variant": {"driveside": "right"}, "explicit": False},
+        {
+            "package": "memo:package-template-variants",
+            "version": "1.0",
+            "variant": {"driveside": "right"},
+            "explicit": False,
+        },
     ]
-    assert http.get("/variants.list", params=q).json() == {"variants": {"driveside": {"value": "right", "unused": False}}}
+    assert http.get("/variants.list", params=q).json() == {
+        "variants": {"driveside": {"value": "right", "unused": False}}
+    }
     assert http.post("/variants.reset", params=q, json=["driveside"]).json() == OK
     assert http.post("/variants.reset", params=q, json=["driveside"]).status_code == 400
     assert http.get("/variants.list", params=q).json() == {"variants": {}}
@@ -179,10 +200,13 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/result",
     ]
     plan = next(m for m in messages if m["$type"] == "/prompt/confirmation/update/plan")
-    assert len(plan["toRemove"]) == 1 and len(plan["toInstall"]) == 1
+    assert len(plan["toRemove"]) == 1
+    assert len(plan["toInstall"]) == 1
     old, new = plan["toRemove"][0], plan["toInstall"][0]
-    assert old["package"] == new["package"] and old["version"] == new["version"]
-    assert old["variant"] == {"driveside": "right"} and new["variant"] == {"driveside": "left"}
+    assert old["package"] == new["package"]
+    assert old["version"] == new["version"]
+    assert old["variant"] == {"driveside": "right"}
+    assert new["variant"] == {"driveside": "left"}
     assert next(m for m in messages if m["$type"].endswith("/warnings"))["warnings"] == {}
     assert _types(messages)["/progress/update/extraction"] == 1
 
@@ -191,7 +215,14 @@ def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     q = {"profile": pid}
     assert http.post("/plugins.add", params=q, json=["test:conditional-variants"]).json() == OK
-    table = {"nightmode": "standard", "driveside": "left", "style": "style1", "capacity": "standard", "CAM": "no", "roadstyle": "US"}
+    table = {
+        "nightmode": "standard",
+        "driveside": "left",
+        "style": "style1",
+        "capacity": "standard",
+        "CAM": "no",
+        "roadstyle": "US",
+    }
     asked: list[str] = []
 
     def policy(prompt: dict[str, Any]) -> Any:
@@ -208,7 +239,8 @@ def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/error/aborted",
     ]
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
-    assert len(plan["toRemove"]) == 0 and len(plan["toInstall"]) == 1
+    assert len(plan["toRemove"]) == 0
+    assert len(plan["toInstall"]) == 1
     assert http.post("/plugins.remove", params=q, json=["test:conditional-variants"]).json() == OK
 
 
@@ -222,7 +254,9 @@ def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/prompt/confirmation/update/remove-unresolvable-packages",
         "/error/unresolvable-dependencies",
     ]
-    assert next(m for m in messages if m["$type"].endswith("unresolvable-packages"))["packages"] == ["test:nonexistent"]
+    assert next(m for m in messages if m["$type"].endswith("unresolvable-packages"))["packages"] == [
+        "test:nonexistent"
+    ]
     assert "test:nonexistent" in http.get("/plugins.added.list", params=q).json()
     messages = _update(env)
     assert non_progress(messages) == [
@@ -269,24 +303,39 @@ def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str]) -> N
     q = {"profile": pid}
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
-    assert plan["toInstall"] == [] and plan["toRemove"] == [] and _started(messages) == 0
+    assert plan["toInstall"] == []
+    assert plan["toRemove"] == []
+    assert _started(messages) == 0
     assert http.post("/plugins.reinstall", params=q, json=["memo:demo-package"]).json() == OK
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
-    assert [i["package"] for i in plan["toInstall"]] == ["memo:demo-package"] == [i["package"] for i in plan["toRemove"]]
-    assert _started(messages) == 0 and messages[-1] == OK
+    assert (
+        [i["package"] for i in plan["toInstall"]]
+        == ["memo:demo-package"]
+        == [i["package"] for i in plan["toRemove"]]
+    )
+    assert _started(messages) == 0
+    assert messages[-1] == OK
     plan = next(m for m in _update(env) if m["$type"].endswith("/plan"))
-    assert plan["toInstall"] == [] and plan["toRemove"] == []
-    assert http.post("/plugins.reinstall", params={**q, "redownload": ""}, json=["memo:demo-package"]).json() == OK
+    assert plan["toInstall"] == []
+    assert plan["toRemove"] == []
+    assert (
+        http.post("/plugins.reinstall", params={**q, "redownload": ""}, json=["memo:demo-package"]).json()
+        == OK
+    )
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
     assert [i["package"] for i in plan["toInstall"]] == ["memo:demo-package"]
-    assert _started(messages) == 3 and messages[-1] == OK
+    assert _started(messages) == 3
+    assert messages[-1] == OK
     plan = next(m for m in _update(env) if m["$type"].endswith("/plan"))
-    assert plan["toInstall"] == [] and plan["toRemove"] == []
+    assert plan["toInstall"] == []
+    assert plan["toRemove"] == []
 
 
-def _add_update_remove(env: tuple[Daemon, httpx.Client, str], pkg: str, policy: Any = yes_to_all) -> list[dict[str, Any]]:
+def _add_update_remove(
+    env: tuple[Daemon, httpx.Client, str], pkg: str, policy: Any = yes_to_all
+) -> list[dict[str, Any]]:
     _, http, pid = env
     q = {"profile": pid}
     assert http.post("/plugins.add", params=q, json=[pkg]).json() == OK
@@ -339,10 +388,12 @@ def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert item["packageMetadataUrl"] == "http://localhost:8090/metadata/test/dll/1/pkg.json"
     assert set(item["checksum"]) == {"sha256"}
     dll = _plugins(env) / "magic.dll"
-    assert dll.is_symlink() and dll.resolve().is_file()
+    assert dll.is_symlink()
+    assert dll.resolve().is_file()
     assert http.post("/plugins.remove", params={"profile": pid}, json=["test:dll"]).json() == OK
     assert _update(env)[-1] == OK
-    assert not dll.exists() and not dll.is_symlink()
+    assert not dll.exists()
+    assert not dll.is_symlink()
 
 
 def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
@@ -351,7 +402,11 @@ def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
     plugins = _plugins(env)
 
     def ini_and_final(messages: list[dict[str, Any]]) -> list[str]:
-        return [t for t in non_progress(messages) if t.endswith("ini-manual-edit") or t == "/result" or t.startswith("/error/")]
+        return [
+            t
+            for t in non_progress(messages)
+            if t.endswith("ini-manual-edit") or t == "/result" or t.startswith("/error/")
+        ]
 
     assert http.post("/plugins.add", params=q, json=["test:ini"]).json() == OK
     messages = _update(env)
@@ -363,7 +418,9 @@ def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/result",
     ]
     edit = next(m for m in messages if m["$type"].endswith("ini-manual-edit"))
-    assert edit["iniFiles"] == [{"tmpIni": "magic_sc4pacnew.ini", "finalName": "magic.ini", "package": "test:ini"}]
+    assert edit["iniFiles"] == [
+        {"tmpIni": "magic_sc4pacnew.ini", "finalName": "magic.ini", "package": "test:ini"}
+    ]
     assert edit["choices"] == ["Yes"]
     assert (plugins / "magic_sc4pacnew.ini").exists()
 
@@ -382,7 +439,7 @@ def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
 
 
 def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str]) -> None:
-    _, http, pid = env
+    _, _http, _pid = env
     messages = _add_update_remove(env, "test:lua")
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -397,7 +454,8 @@ def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert item["file"] == "150-mods/test.lua.1.sc4pac/lua.dat"
     assert item["package"] == "test:lua"
     assert item["tgis"] == ["T:0xCA63E2A3, G:0x4A5E8EF6, I:0x00000001"]
-    assert scripts["luaSandboxInstalled"] is False and scripts["choices"] == ["Yes", "No"]
+    assert scripts["luaSandboxInstalled"] is False
+    assert scripts["choices"] == ["Yes", "No"]
     assert _update(env)[-1] == OK
 
 
@@ -424,13 +482,18 @@ def test_42_dll_without_symlinks(channel_server: str, tmp_path: Path) -> None:
         token = d.authenticate()
         with d.client() as http:
             pid = http.post("/profiles.add", json={"name": "win"}).json()["id"]
-            http.post("/profile.init", params={"profile": pid}, json={"plugins": "plugins", "cache": "cache", "temp": "../temp"})
+            http.post(
+                "/profile.init",
+                params={"profile": pid},
+                json={"plugins": "plugins", "cache": "cache", "temp": "../temp"},
+            )
             http.post("/channels.set", params={"profile": pid}, json=[CHANNEL_URL])
             http.post("/plugins.add", params={"profile": pid}, json=["test:dll"])
             messages = run_update(d.ws_base, token, pid)
             assert non_progress(messages)[-2:] == ["/prompt/confirmation/update/installing-dlls", "/result"]
             dll = d.profiles_dir / pid / "plugins" / "magic.dll"
-            assert dll.is_file() and not dll.is_symlink()
+            assert dll.is_file()
+            assert not dll.is_symlink()
             http.post("/plugins.remove", params={"profile": pid}, json=["test:dll"])
             assert run_update(d.ws_base, token, pid)[-1] == OK
             assert not dll.exists()

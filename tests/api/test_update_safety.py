@@ -22,14 +22,23 @@ from tests.update_client import answering, run_update, yes_to_all
 
 
 def _cache_files(cache: Path) -> list[Path]:
-    return [p for p in cache.rglob("*") if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".lock")]
+    return [
+        p
+        for p in cache.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".lock")
+    ]
 
 
 def test_closing_socket_during_downloads_installs_nothing(tmp_path: Path) -> None:
     d = start_daemon(tmp_path / "profiles")
     try:
         token = d.authenticate()
-        with http_channel(tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.05) as url, d.client() as http:
+        with (
+            http_channel(
+                tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.05
+            ) as url,
+            d.client() as http,
+        ):
             pid = init_profile(http, "cancel", [url])
             http.post("/plugins.add", params={"profile": pid}, json=[f"gen:pkg{n}" for n in range(4)])
             with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
@@ -37,18 +46,26 @@ def test_closing_socket_during_downloads_installs_nothing(tmp_path: Path) -> Non
                 while True:
                     msg = json.loads(ws.recv(timeout=60))
                     if msg["$type"].startswith("/prompt/"):
-                        ws.send(json.dumps({"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}))
+                        ws.send(
+                            json.dumps(
+                                {"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}
+                            )
+                        )
                         confirmed = confirmed or msg["$type"].endswith("/plan")
                     if confirmed and msg["$type"] == "/progress/download/intermediate":
                         break  # an asset download is under way: the user closes the window
             time.sleep(1.5)
             profile = d.profiles_dir / pid
             plugins = profile / "plugins"
-            assert [p for p in plugins.rglob("*")] == []
+            assert list(plugins.rglob("*")) == []
             lock = json.loads((profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
-            assert lock["installed"] == [] and lock["assets"] == []
+            assert lock["installed"] == []
+            assert lock["assets"] == []
             # Every complete file in the cache is intact (only .part files may be partial).
-            served = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / "channel" / "files").iterdir()}
+            served = {
+                p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in (tmp_path / "channel" / "files").iterdir()
+            }
             for f in _cache_files(profile / "cache"):
                 if f.name in served:
                     assert hashlib.sha256(f.read_bytes()).hexdigest() == served[f.name], f
@@ -67,7 +84,8 @@ def test_second_update_of_same_profile_is_refused(tmp_path: Path) -> None:
         with connect(f"{d.ws_base}/update?profile=1&token={token}") as first:
             assert json.loads(first.recv(timeout=30))["$type"] == "/prompt/json/update/initial-arguments"
             second = run_update(d.ws_base, token, "1")
-            assert len(second) == 1 and second[0]["$type"] == "/error/server-error"
+            assert len(second) == 1
+            assert second[0]["$type"] == "/error/server-error"
             assert "already running" in second[0]["title"] or "still running" in second[0]["title"]
         # Once the first socket is gone, updates work again.
         time.sleep(0.5)
@@ -96,7 +114,9 @@ def test_sigkill_during_publish_is_completed_on_restart(tmp_path: Path) -> None:
     try:
         token = d.authenticate()
         with d.client() as http:
-            http.post("/plugins.add", params={"profile": "1"}, json=["demo:starter-collection", "demo:mega-mall"])
+            http.post(
+                "/plugins.add", params={"profile": "1"}, json=["demo:starter-collection", "demo:mega-mall"]
+            )
         policy = answering({})
         with connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:
             while not journal.exists():
@@ -120,17 +140,22 @@ def test_sigkill_during_publish_is_completed_on_restart(tmp_path: Path) -> None:
         _lock_matches_disk(profiles / "1")
         token = restarted.authenticate()
         with restarted.client() as http:
-            installed = {e["package"] for e in http.get("/plugins.installed.list", params={"profile": "1"}).json()}
+            installed = {
+                e["package"] for e in http.get("/plugins.installed.list", params={"profile": "1"}).json()
+            }
         assert {"demo:starter-collection", "demo:mega-mall", "demo:road-textures"} <= installed
         messages = run_update(restarted.ws_base, token, "1")
         plan = next(m for m in messages if m["$type"].endswith("/plan"))
-        assert plan["toInstall"] == [] and plan["toRemove"] == []
+        assert plan["toInstall"] == []
+        assert plan["toRemove"] == []
     finally:
         restarted.stop()
 
 
 def test_47_unexpected_error_is_a_final_message(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"], env={"SC4PAC_FAULT_INJECT": "update-start"})
+    d = start_daemon(
+        tmp_path / "profiles", extra_args=["--demo"], env={"SC4PAC_FAULT_INJECT": "update-start"}
+    )
     try:
         token = d.authenticate()
         messages = run_update(d.ws_base, token, "1")
@@ -154,9 +179,12 @@ def test_failed_download_offers_mirror_and_uses_local_file(tmp_path: Path) -> No
             pid = init_profile(http, "mirror", [url])
             http.post("/plugins.add", params={"profile": pid}, json=["gen:pkg0"])
 
-            cancelled = run_update(d.ws_base, token, pid, answering({"download-failed-select-mirror": {"retry": False}}))
+            cancelled = run_update(
+                d.ws_base, token, pid, answering({"download-failed-select-mirror": {"retry": False}})
+            )
             prompt = next(m for m in cancelled if m["$type"].endswith("download-failed-select-mirror"))
-            assert prompt["url"] == f"{url}files/pkg0.zip" and prompt["choices"] == ["Retry", "Cancel"]
+            assert prompt["url"] == f"{url}files/pkg0.zip"
+            assert prompt["choices"] == ["Retry", "Cancel"]
             assert prompt["reason"]["$type"] == "/error/download-failed"
             assert prompt.get("promptForSimtropolisToken", False) is False
             assert cancelled[-1]["$type"] == "/error/download-failed"

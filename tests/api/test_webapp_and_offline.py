@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 
@@ -31,10 +31,12 @@ def test_web_app_is_served_without_token(tmp_path: Path) -> None:
         secret = unquote(quoted)
         assert secret == d.secret
         r = httpx.get(f"{d.base}/", follow_redirects=False)
-        assert r.status_code == 308 and r.headers["location"].endswith("webapp/")
+        assert r.status_code == 308
+        assert r.headers["location"].endswith("webapp/")
         assert httpx.get(f"{d.base}/webapp/").text == "<html>gui</html>"
         js = httpx.get(f"{d.base}/webapp/main.dart.js")
-        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+        assert js.status_code == 200
+        assert "javascript" in js.headers["content-type"]
         assert httpx.get(f"{d.base}/webapp/assets/app.wasm").headers["content-type"] == "application/wasm"
         assert httpx.get(f"{d.base}/webapp/missing.js").status_code == 404
         assert httpx.get(f"{d.base}/webapp/../sc4pac-profiles.json").status_code in (400, 404)
@@ -48,7 +50,8 @@ def test_web_app_is_served_without_token(tmp_path: Path) -> None:
         )
         assert r.status_code == 200
         cookie = r.headers["set-cookie"]
-        assert cookie.startswith("access-token=") and "Secure" not in cookie
+        assert cookie.startswith("access-token=")
+        assert "Secure" not in cookie
         value = cookie.split(";")[0].split("=", 1)[1]
         status = httpx.get(
             f"{d.base}/server.status",
@@ -75,10 +78,14 @@ def test_update_works_offline_from_cached_channel(tmp_path: Path) -> None:
     try:
         token = d.authenticate()
         messages = run_update(d.ws_base, token, pid, query="&refreshChannels")
-        assert non_progress(messages)[:2] == ["/prompt/json/update/initial-arguments", "/prompt/confirmation/update/plan"]
+        assert non_progress(messages)[:2] == [
+            "/prompt/json/update/initial-arguments",
+            "/prompt/confirmation/update/plan",
+        ]
         with d.client() as http:
             r = http.get("/channels.stats", params={"profile": pid})
-            assert r.status_code == 200 and r.headers["x-sc4pac-stale-channels"] == url
+            assert r.status_code == 200
+            assert r.headers["x-sc4pac-stale-channels"] == url
         assert any("cached" in line.lower() or "stale" in line.lower() for line in d.stderr_lines)
     finally:
         d.stop()

@@ -36,7 +36,9 @@ class DemoProfile:
         """Run the CLI in this process through its entry function."""
         return main(self.argv(*args))
 
-    def run_process(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run_process(
+        self, *args: str, stdin: str | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """Run the CLI as a separate process (stdin closed unless given)."""
         return subprocess.run(
             [sys.executable, "-m", "sc4pac", *self.argv(*args)],
@@ -82,7 +84,9 @@ class OutputCollector:
 
 def cli_env() -> dict[str, str]:
     """The environment of CLI sub-processes: no profiles dir or token leaking in from the user's shell."""
-    env = {k: v for k, v in os.environ.items() if k not in ("SC4PAC_PROFILES_DIR", "SC4PAC_SIMTROPOLIS_TOKEN")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("SC4PAC_PROFILES_DIR", "SC4PAC_SIMTROPOLIS_TOKEN")
+    }
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
@@ -102,7 +106,9 @@ def demo_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoProfile
         channel_url=channel.as_uri() + "/",
     )
     run_quietly(profile.argv("profile", "add", "Demo"))
-    run_quietly(profile.argv("profile", "init", "--plugins", str(profile.plugins), "--cache", str(tmp_path / "cache")))
+    run_quietly(
+        profile.argv("profile", "init", "--plugins", str(profile.plugins), "--cache", str(tmp_path / "cache"))
+    )
     run_quietly(profile.argv("channel", "add", str(channel)))
     for url in DEFAULT_CHANNELS:
         run_quietly(profile.argv("channel", "remove", url))

@@ -11,7 +11,9 @@ def _package_folders(profile: DemoProfile) -> list[str]:
     return sorted(p.name for p in profile.plugins.rglob("*.sc4pac"))
 
 
-def test_channel_list_is_only_the_demo_channel(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_channel_list_is_only_the_demo_channel(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.json_of(capsys, "channel", "list", "--json") == [demo_profile.channel_url]
 
 
@@ -29,7 +31,9 @@ def test_add_update_list_remove_update(demo_profile: DemoProfile, capsys: pytest
     assert demo_profile.run("variant", "set", "nightmode=dark") == 0
     assert demo_profile.run("update", "--yes") == 0
     out = capsys.readouterr().out
-    assert "Packages to install:" in out and "demo:fps-counter-dll" in out and "Done." in out
+    assert "Packages to install:" in out
+    assert "demo:fps-counter-dll" in out
+    assert "Done." in out
     assert "demo.street-lights.warm-dark.1.3.sc4pac" in _package_folders(demo_profile)
 
     listed = demo_profile.json_of(capsys, "list", "--json")
@@ -62,7 +66,9 @@ def test_second_update_is_up_to_date(demo_profile: DemoProfile, capsys: pytest.C
     assert "Everything is up to date." in capsys.readouterr().out
 
 
-def test_reinstall_marks_installed_package(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reinstall_marks_installed_package(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.run("reinstall", "demo:park-bench-props") == 1
     assert "Error: Not installed: demo:park-bench-props" in capsys.readouterr().err
     assert demo_profile.run("add", "demo:park-bench-props") == 0
@@ -77,7 +83,9 @@ def test_reinstall_marks_installed_package(demo_profile: DemoProfile, capsys: py
     assert "reinstall" not in listed["demo:park-bench-props"]["installed"]
 
 
-def test_remove_of_a_package_not_added_fails(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_remove_of_a_package_not_added_fails(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.run("remove", "demo:mega-mall") == 1
     assert "Error: Package is not among explicitly added plugins: demo:mega-mall" in capsys.readouterr().err
 
@@ -87,7 +95,9 @@ def test_add_refuses_malformed_ids(demo_profile: DemoProfile, capsys: pytest.Cap
     assert "Error: Invalid package ID: not-an-id" in capsys.readouterr().err
 
 
-def test_declined_plan_aborts_with_21(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_declined_plan_aborts_with_21(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))

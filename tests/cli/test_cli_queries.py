@@ -35,7 +35,8 @@ def test_search_threshold_and_no_hits(demo_profile: DemoProfile, capsys: pytest.
     assert demo_profile.run("search", "zzzzqqq") == 0
     assert capsys.readouterr().out.strip() == "No packages found."
     everything = demo_profile.json_of(capsys, "search", "--json", "--threshold", "0", " ")
-    assert isinstance(everything, list) and len(everything) >= 8
+    assert isinstance(everything, list)
+    assert len(everything) >= 8
     assert demo_profile.run("search", "--threshold", "101", "x") == 1
     assert "Error: Invalid threshold." in capsys.readouterr().err
 
@@ -49,7 +50,8 @@ def test_info_text_and_json(demo_profile: DemoProfile, capsys: pytest.CaptureFix
     assert "Variant:        demo:street-lights:color=cool" in out
     info = demo_profile.json_of(capsys, "info", "--json", "demo:seasonal-trees")
     assert isinstance(info, dict)
-    assert info["$type"] == "Package" and info["version"] == "1.1"
+    assert info["$type"] == "Package"
+    assert info["version"] == "1.1"
     assert demo_profile.run("info", "demo:nothing") == 1
     assert "Error: Package not found: demo:nothing" in capsys.readouterr().err
 
@@ -63,7 +65,9 @@ def test_variant_reset_unknown(demo_profile: DemoProfile, capsys: pytest.Capture
     assert demo_profile.run("variant", "set", "oops") == 1
 
 
-def test_channel_add_rejects_bad_and_missing(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_channel_add_rejects_bad_and_missing(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.run("channel", "add", ":::") == 1
     assert "Error: Malformed channel URL." in capsys.readouterr().err
     missing = (demo_profile.root / "nowhere").as_uri() + "/"
@@ -78,7 +82,9 @@ def test_channel_add_rejects_bad_and_missing(demo_profile: DemoProfile, capsys: 
     assert demo_profile.run("channel", "remove", "https://example.org/channel") == 1
 
 
-def test_profile_selection_by_id_and_name(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
+def test_profile_selection_by_id_and_name(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.run("profile", "add", "Second") == 0
     profiles = demo_profile.json_of(capsys, "profile", "list", "--json")
     assert profiles == [
@@ -88,7 +94,8 @@ def test_profile_selection_by_id_and_name(demo_profile: DemoProfile, capsys: pyt
     # The current profile is not initialized yet: commands say how to fix that.
     assert demo_profile.run("list") == 1
     err = capsys.readouterr().err
-    assert "Error: Profile not initialized." in err and "sc4pac profile init" in err
+    assert "Error: Profile not initialized." in err
+    assert "sc4pac profile init" in err
     assert demo_profile.run("list", "--profile", "Demo") == 0
     assert demo_profile.run("list", "--profile", "1") == 0
     assert demo_profile.run("list", "--profile", "Nope") == 1
@@ -110,7 +117,8 @@ def test_repair_on_clean_profile(demo_profile: DemoProfile, capsys: pytest.Captu
     stray.mkdir(parents=True)
     assert demo_profile.run("repair", "--yes") == 0
     out = capsys.readouterr().out
-    assert "100-props/old.thing.sc4pac" in out and "Repaired." in out
+    assert "100-props/old.thing.sc4pac" in out
+    assert "Repaired." in out
     assert not stray.exists()
     assert demo_profile.run("repair") == 0
     assert "Nothing to repair." in capsys.readouterr().out

@@ -36,7 +36,9 @@ def _variant_prompt(default: list[str]) -> VariantPrompt:
         package="demo:lights",
         variantId="nightmode",
         choices=["standard", "dark"],
-        info=VariantInfo(description="Your night mode.", valueDescriptions={"dark": "needs a mod"}, default=default),
+        info=VariantInfo(
+            description="Your night mode.", valueDescriptions={"dark": "needs a mod"}, default=default
+        ),
         token="",
         responses={},
     )
@@ -62,7 +64,8 @@ def test_variant_choice(answers: str, expected: str) -> None:
 
 def test_variant_without_default_needs_an_answer() -> None:
     answer, shown = _ask(_variant_prompt([]), "\n2\n")
-    assert answer == "dark" and "(default)" not in shown
+    assert answer == "dark"
+    assert "(default)" not in shown
 
 
 def test_yes_takes_default_or_fails() -> None:
@@ -88,7 +91,8 @@ def test_plan_prompt() -> None:
         responses={},
     )
     answer, shown = _ask(plan, "n\n")
-    assert answer == "No" and "  - demo:a 1.0 (k=v)" in shown
+    assert answer == "No"
+    assert "  - demo:a 1.0 (k=v)" in shown
     assert _ask(plan, "\n")[0] == "Yes"
     assert _ask(plan, yes=True)[0] == "Yes"
 
@@ -111,7 +115,11 @@ def test_yes_never_drops_packages() -> None:
 def test_json_prompts() -> None:
     assert _ask(InitialArguments(choices=["Default"], token="", responses={}))[0] == InitialArgumentsBody()
     mirror = DownloadFailedSelectMirror(
-        url="https://x/a.zip", reason={"title": "Download failed"}, choices=["Retry", "Cancel"], token="", responses={}
+        url="https://x/a.zip",
+        reason={"title": "Download failed"},
+        choices=["Retry", "Cancel"],
+        token="",
+        responses={},
     )
     assert _ask(mirror, yes=True)[0] == MirrorBody(retry=False)
     assert _ask(mirror, "2\n/tmp/a.zip\n")[0] == MirrorBody(retry=True, localMirror=["/tmp/a.zip"])
@@ -122,7 +130,8 @@ def test_warnings_only_asked_when_present() -> None:
     assert _ask(none)[0] == "Yes"
     some = Warnings(warnings={"demo:a": ["careful"]}, choices=["Yes", "No"], token="", responses={})
     answer, shown = _ask(some, "no\n")
-    assert answer == "No" and "demo:a: careful" in shown
+    assert answer == "No"
+    assert "demo:a: careful" in shown
 
 
 def test_format_helpers() -> None:

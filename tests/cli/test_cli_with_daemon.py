@@ -50,7 +50,8 @@ def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, 
 
     assert daemon.token is not None
     gui = threading.Thread(
-        target=lambda: result.append(run_update(daemon.ws_base, daemon.token or "", "1", hold_at_plan)), daemon=True
+        target=lambda: result.append(run_update(daemon.ws_base, daemon.token or "", "1", hold_at_plan)),
+        daemon=True,
     )
     gui.start()
     try:
@@ -61,7 +62,8 @@ def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, 
     finally:
         release.set()
         gui.join(60)
-    assert result and result[0][-1] == {"$type": "/result", "ok": True}
+    assert result
+    assert result[0][-1] == {"$type": "/result", "ok": True}
     listed = json.loads(demo_profile.run_process("list", "--json").stdout)
     assert listed["demo:park-bench-props"]["installed"]["version"] == "1.0"
 

@@ -61,7 +61,8 @@ def test_default_indentation_and_latest_links(tmp_path: Path) -> None:
     assert pkg.startswith(b'{\n "$type": "Package",\n')
     latest = tmp_path / "metadata" / "memo" / "demo-package" / "latest"
     if not report.warnings:
-        assert latest.is_symlink() and os.readlink(latest) == "1.0"
+        assert latest.is_symlink()
+        assert os.readlink(latest) == "1.0"
         assert (latest / "pkg.json").read_bytes() == pkg
 
 
@@ -73,17 +74,22 @@ def test_symlink_failure_falls_back_with_a_warning(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(os, "symlink", no_symlinks)
     report = build_channel([tmp_path / "src"], tmp_path / "out")
-    assert len(report.warnings) == 1 and "symlink" in report.warnings[0]
+    assert len(report.warnings) == 1
+    assert "symlink" in report.warnings[0]
     assert (tmp_path / "out" / "metadata" / "g" / "n" / "1" / "pkg.json").is_file()
 
 
 def test_real_channel_builds(tmp_path: Path) -> None:
     needs(REAL_CHANNEL)
     report = build_channel(
-        [REAL_CHANNEL], tmp_path, label="Main", metadata_source_url="https://github.com/memo33/sc4pac/blob/main/src/yaml"
+        [REAL_CHANNEL],
+        tmp_path,
+        label="Main",
+        metadata_source_url="https://github.com/memo33/sc4pac/blob/main/src/yaml",
     )
     assert report.document_count > 2500
-    assert report.package_count > 1500 and report.asset_count > 900
+    assert report.package_count > 1500
+    assert report.asset_count > 900
     contents = json.loads((tmp_path / "sc4pac-channel-contents.json").read_bytes())
     assert contents["info"]["metadataIssueUrl"] == ["https://github.com/memo33/sc4pac/issues"]
     assert contents["stats"]["totalPackageCount"] == sum(c["count"] for c in contents["stats"]["categories"])
@@ -112,7 +118,11 @@ def test_malformed_sources_fail_without_touching_the_output(tmp_path: Path) -> N
 
 def test_duplicate_definitions_are_rejected(tmp_path: Path) -> None:
     write(tmp_path / "src", "a.yaml", "assetId: a\nversion: '1'\nurl: u\n")
-    write(tmp_path / "src", "b.yaml", "assetId: a\nversion: '1.0'\nurl: u\n---\nassetId: a\nversion: '1'\nurl: u\n")
+    write(
+        tmp_path / "src",
+        "b.yaml",
+        "assetId: a\nversion: '1.0'\nurl: u\n---\nassetId: a\nversion: '1'\nurl: u\n",
+    )
     with pytest.raises(ChannelBuildError, match="defined twice"):
         build_channel([tmp_path / "src"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -128,7 +138,10 @@ def test_rebuild_replaces_metadata_wholesale_and_writes_external_files(tmp_path:
     write(src, "a.yaml", "group: g\nname: old\nversion: '1'\nsubfolder: x\n")
     build_channel([src], out)
     (src / "a.yaml").unlink()
-    write(src, "b.yaml", """
+    write(
+        src,
+        "b.yaml",
+        """
         group: g
         name: new
         version: "2"
@@ -137,14 +150,24 @@ def test_rebuild_replaces_metadata_wholesale_and_writes_external_files(tmp_path:
         conflicting: ["other:enemy"]
         assets: [{ assetId: elsewhere }]
         info: { author: "Jasoncw and Kimbo / g", summary: "A thing", websites: ["https://community.simtropolis.com/files/file/30896-x/?r=1"] }
-        """)
+        """,
+    )
     build_channel([src], out, label="L", metadata_source_url="https://example.org/src")
     assert not (out / "metadata" / "g" / "old").exists()
     ext = json.loads((out / "metadata" / "_extpkg" / "other" / "dep" / "latest" / "pkg.json").read_bytes())
     assert ext == {"group": "other", "name": "dep", "requiredBy": ["g:new"]}
-    enemy = json.loads((out / "metadata" / "_extpkg" / "other" / "enemy" / "latest" / "pkg.json").read_bytes())
-    assert enemy == {"group": "other", "name": "enemy", "requiredBy": [], "reverseConflictingPackages": ["g:new"]}
-    ext_asset = json.loads((out / "metadata" / "_extasset" / "elsewhere" / "latest" / "pkg.json").read_bytes())
+    enemy = json.loads(
+        (out / "metadata" / "_extpkg" / "other" / "enemy" / "latest" / "pkg.json").read_bytes()
+    )
+    assert enemy == {
+        "group": "other",
+        "name": "enemy",
+        "requiredBy": [],
+        "reverseConflictingPackages": ["g:new"],
+    }
+    ext_asset = json.loads(
+        (out / "metadata" / "_extasset" / "elsewhere" / "latest" / "pkg.json").read_bytes()
+    )
     assert ext_asset == {"assetId": "elsewhere", "requiredBy": ["g:new"]}
 
     contents = json.loads((out / "sc4pac-channel-contents.json").read_bytes())
@@ -156,7 +179,8 @@ def test_rebuild_replaces_metadata_wholesale_and_writes_external_files(tmp_path:
     assert len(contents["externalAssets"][0]["checksum"]["sha256"]) == 64
     pkg = json.loads((out / "metadata" / "g" / "new" / "2" / "pkg.json").read_bytes())
     assert pkg["metadataSourceUrl"] == ["https://example.org/src/b.yaml"]
-    assert pkg["channelLabel"] == ["L"] and "metadataIssueUrl" not in pkg
+    assert pkg["channelLabel"] == ["L"]
+    assert "metadataIssueUrl" not in pkg
 
 
 @pytest.mark.parametrize(
@@ -177,10 +201,26 @@ def test_author_tags(author: str, group: str, name: str, summary: str, tags: lis
 
 
 def test_cli_builds_and_reports_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    write(tmp_path / "src", "a.yaml", "group: g\nname: n\nversion: '1'\nsubfolder: x\n---\nassetId: a\nversion: '1'\nurl: u\n")
+    write(
+        tmp_path / "src",
+        "a.yaml",
+        "group: g\nname: n\nversion: '1'\nsubfolder: x\n---\nassetId: a\nversion: '1'\nurl: u\n",
+    )
     parser = argparse.ArgumentParser()
     channel_build.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["channel", "build", "--label", "Demo", "--indent", "2", "--output", str(tmp_path / "out"), str(tmp_path / "src")])
+    args = parser.parse_args(
+        [
+            "channel",
+            "build",
+            "--label",
+            "Demo",
+            "--indent",
+            "2",
+            "--output",
+            str(tmp_path / "out"),
+            str(tmp_path / "src"),
+        ]
+    )
     assert args.run(args) == 0
     assert "Successfully wrote channel contents of 1 packages and 1 assets." in capsys.readouterr().err
     assert (tmp_path / "out" / "sc4pac-channel-contents.json").read_bytes().startswith(b'{\n  "scheme": 9')
@@ -193,17 +233,25 @@ def test_cli_builds_and_reports_errors(tmp_path: Path, capsys: pytest.CaptureFix
 def test_only_yaml_suffix_is_read_and_github_sources_get_issue_urls(tmp_path: Path) -> None:
     src = tmp_path / "src"
     write(src, "ignored.yml", "this: [is not even valid\n")
-    write(src, "dir with space/p.yaml", """
+    write(
+        src,
+        "dir with space/p.yaml",
+        """
         group: g
         name: n
         version: "1"
         subfolder: x
         info: { website: "https://example.org/page" }
-        """)
+        """,
+    )
     build_channel([src], tmp_path / "out", metadata_source_url="https://github.com/owner/repo/blob/main/src")
     pkg = json.loads((tmp_path / "out" / "metadata" / "g" / "n" / "1" / "pkg.json").read_bytes())
     assert pkg["metadataSource"] == ["dir with space/p.yaml"]
-    assert pkg["metadataSourceUrl"] == ["https://github.com/owner/repo/blob/main/src/dir%20with%20space/p.yaml"]
+    assert pkg["metadataSourceUrl"] == [
+        "https://github.com/owner/repo/blob/main/src/dir%20with%20space/p.yaml"
+    ]
     (issue_url,) = pkg["metadataIssueUrl"]
-    assert issue_url.startswith("https://github.com/owner/repo/issues/new?title=%5Bg%3An%5D%20New%20bug%20report&body=")
+    assert issue_url.startswith(
+        "https://github.com/owner/repo/issues/new?title=%5Bg%3An%5D%20New%20bug%20report&body="
+    )
     assert "https%3A%2F%2Fexample.org%2Fpage" in issue_url

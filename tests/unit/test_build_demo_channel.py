@@ -50,7 +50,9 @@ def test_generation_is_reproducible(channel: Path) -> None:
 
 def test_asset_urls_point_at_the_generated_files_with_checksums(channel: Path) -> None:
     contents = decode((channel / "sc4pac-channel-contents.json").read_bytes(), Contents)
-    assert contents.scheme == 9 and contents.info is not None and contents.info.channelLabel == ["Demo"]
+    assert contents.scheme == 9
+    assert contents.info is not None
+    assert contents.info.channelLabel == ["Demo"]
     assert len(contents.assets) == 6
     for item in contents.assets:
         (version,) = item.versions
@@ -59,7 +61,8 @@ def test_asset_urls_point_at_the_generated_files_with_checksums(channel: Path) -
         asset = decode(meta.read_bytes(), Asset)
         assert asset.url.startswith("file:///")
         local = Path(url2pathname(unquote(urlparse(asset.url).path)))
-        assert local.is_file() and local.parent == channel / "files"
+        assert local.is_file()
+        assert local.parent == channel / "files"
         assert hashlib.sha256(local.read_bytes()).hexdigest() == asset.checksum.sha256
 
 
@@ -72,9 +75,11 @@ def test_yaml_sources_use_only_the_placeholder_base_url() -> None:
 
 def test_demo_covers_the_features_it_is_meant_to_show() -> None:
     packages = {r.id: r for r in records() if isinstance(r, Package)}
-    assert 6 <= len(packages) <= 8 and {p.group for p in packages.values()} == {"demo"}
+    assert 6 <= len(packages) <= 8
+    assert {p.group for p in packages.values()} == {"demo"}
     collection = packages["demo:starter-collection"]
-    assert not collection.variants[0].assets and len(collection.variants[0].dependencies) >= 3
+    assert not collection.variants[0].assets
+    assert len(collection.variants[0].dependencies) >= 3
     roads = packages["demo:road-textures"]
     assert [v.variant for v in roads.variants] == [{"driveside": "right"}, {"driveside": "left"}]
     lights = packages["demo:street-lights"]
@@ -94,7 +99,8 @@ def test_every_dbpf_file_has_a_valid_header() -> None:
                 magic, major, minor = struct.unpack_from("<4s2I", content)
                 index_type, count, offset, size = struct.unpack_from("<4I", content, 32)
                 assert (magic, major, minor, index_type) == (b"DBPF", 1, 0, 7), path
-                assert offset + size == len(content) and size == 20 * count
+                assert offset + size == len(content)
+                assert size == 20 * count
 
 
 def test_patterns_match_the_generated_files() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from sc4pac.install import cache
-from sc4pac.install.cache import CheckFile
-from sc4pac.install.filelock import InterProcessLock
+from sc4pac.fetch import cache
+from sc4pac.fetch.cache import CheckFile
+from sc4pac.filelock import InterProcessLock
 from sc4pac.models.channel import Checksum
 
 
@@ -26,10 +26,16 @@ from sc4pac.models.channel import Checksum
         ),
         ("https://example.org/a%20b", "https/example.org/a%2520b"),
         ("https://example.org/channel/", "https/example.org/channel/.directory"),
-        ("https://example.org/x y+z,1;2=3@4&5$6#7", "https/example.org/x%20y%2Bz%2C1%3B2%3D3%404%265%246%237"),
+        (
+            "https://example.org/x y+z,1;2=3@4&5$6#7",
+            "https/example.org/x%20y%2Bz%2C1%3B2%3D3%404%265%246%237",
+        ),
         ("https://example.org/caf\u00e9", "https/example.org/caf%E9"),
         ("https://example.org/\u0080", "https/example.org/\u0080"),  # only codes above 128 are escaped
-        ("https://example.org/\u03b1", "https/example.org/%3B1"),  # code/16 = 59 -> "3B" (odd, as the reference)
+        (
+            "https://example.org/\u03b1",
+            "https/example.org/%3B1",
+        ),  # code/16 = 59 -> "3B" (odd, as the reference)
     ],
 )
 def test_cache_relative_path_examples(url: str, expected: str) -> None:
@@ -64,11 +70,15 @@ def test_cache_file_url_with_drive_letter() -> None:
 
 def test_cache_check_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "f.zip"
-    check = CheckFile(filename=["f.zip"], checksum=Checksum(sha256="ab" * 32), source="http://h/f.zip", etag=['W/"x"'])
+    check = CheckFile(
+        filename=["f.zip"], checksum=Checksum(sha256="ab" * 32), source="http://h/f.zip", etag=['W/"x"']
+    )
     cache.write_check_file(path, check)
     raw = cache.check_file_path(path).read_bytes()
     assert raw == (
-        b'{"filename":["f.zip"],"checksum":{"sha256":"' + b"ab" * 32 + b'"},"source":"http://h/f.zip","etag":["W/\\"x\\""]}'
+        b'{"filename":["f.zip"],"checksum":{"sha256":"'
+        + b"ab" * 32
+        + b'"},"source":"http://h/f.zip","etag":["W/\\"x\\""]}'
     )
     assert cache.read_check_file(path) == check
 
@@ -89,7 +99,8 @@ def test_cache_touch_check_file_refreshes_mtime(tmp_path: Path) -> None:
     os.utime(cache.check_file_path(path), (old, old))
     cache.touch_check_file(path)
     mtime = cache.check_file_mtime(path)
-    assert mtime is not None and mtime > old + 3000
+    assert mtime is not None
+    assert mtime > old + 3000
     assert cache.read_check_file(path) == CheckFile(source="s")
 
 
@@ -106,7 +117,7 @@ def test_cache_file_lock_across_processes(tmp_path: Path) -> None:
     lock = InterProcessLock(tmp_path / "f.lock")
     assert lock.try_acquire()
     probe = (
-        "import sys; from pathlib import Path; from sc4pac.install.filelock import InterProcessLock; "
+        "import sys; from pathlib import Path; from sc4pac.filelock import InterProcessLock; "
         "sys.exit(0 if InterProcessLock(Path(sys.argv[1])).try_acquire() else 3)"
     )
     try:

@@ -38,7 +38,9 @@ def qfs_compress_literal(data: bytes) -> bytes:
     return (len(body) + 9).to_bytes(4, "little") + header + bytes(body)
 
 
-def write_dbpf(path: Path, entries: list[tuple[int, int, int, bytes]], *, major: int = 1, index_type: int = 7) -> None:
+def write_dbpf(
+    path: Path, entries: list[tuple[int, int, int, bytes]], *, major: int = 1, index_type: int = 7
+) -> None:
     """A minimal DBPF 1.0 file with the given (type, group, instance, data) entries."""
     blob = bytearray(96)
     records = bytearray()
@@ -47,8 +49,23 @@ def write_dbpf(path: Path, entries: list[tuple[int, int, int, bytes]], *, major:
         blob += data
     index_offset = len(blob)
     blob += records
-    struct.pack_into("<4s11I", blob, 0, b"DBPF", major, 0, 0, 0, 0, 0, 0, index_type, len(entries),
-                     index_offset, len(records))
+    struct.pack_into(
+        "<4s11I",
+        blob,
+        0,
+        b"DBPF",
+        major,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        index_type,
+        len(entries),
+        index_offset,
+        len(records),
+    )
     path.write_bytes(bytes(blob))
 
 
@@ -73,7 +90,9 @@ def test_qfs_truncated_raises() -> None:
 
 def test_lua_entry_is_reported(tmp_path: Path) -> None:
     file = tmp_path / "lua.dat"
-    write_dbpf(file, [(EXEMPLAR_TYPE, 1, 2, b"exemplar"), (LUA_TYPE, 0x4A5E8EF6, 1, b'io.write("Hello, world.\\n")')])
+    write_dbpf(
+        file, [(EXEMPLAR_TYPE, 1, 2, b"exemplar"), (LUA_TYPE, 0x4A5E8EF6, 1, b'io.write("Hello, world.\\n")')]
+    )
     tgis = scan_file(file)
     assert [t.display() for t in tgis] == ["T:0xCA63E2A3, G:0x4A5E8EF6, I:0x00000001"]
 
@@ -104,7 +123,7 @@ def test_safe_file_and_non_dbpf(tmp_path: Path) -> None:
         lambda b: b[:40] + (10**6).to_bytes(4, "little") + b[44:],  # index beyond the end
     ],
 )
-def test_corrupt_dbpf_raises(tmp_path: Path, mutate) -> None:  # noqa: ANN001
+def test_corrupt_dbpf_raises(tmp_path: Path, mutate) -> None:
     file = tmp_path / "bad.dat"
     write_dbpf(file, [(LUA_TYPE, 1, 1, b"x")])
     file.write_bytes(mutate(file.read_bytes()))
@@ -154,12 +173,38 @@ def test_embedded_tokens(text: str, tokens: list[str]) -> None:
     assert embedded_script_tokens(text) == tokens
 
 
-UNSAFE = ["link_id", " link_id ", "(link_id)", "sit_link_id", "functioncall()", "functioncall(42)",
-          "functioncall'xy'", "functioncall 'xy'", 'functioncall"xy"', 'functioncall "xy"',
-          "functioncall [[xy]]", "functioncall{x,y}", "x = 42", "[abc]", ' "abc" .. "def" ', "1 + 2 + 3"]
-SAFE = ["tuning_constants.MAYOR_HOUSE_POP", "city", " City ", "m:49cac341", "d:27812852",
-        "game.g_arrest_count", "game . g_date", "building_initial_cost", ' "abc" ', ' "\\n" ', " '\\n' ",
-        "[[abc]]"]
+UNSAFE = [
+    "link_id",
+    " link_id ",
+    "(link_id)",
+    "sit_link_id",
+    "functioncall()",
+    "functioncall(42)",
+    "functioncall'xy'",
+    "functioncall 'xy'",
+    'functioncall"xy"',
+    'functioncall "xy"',
+    "functioncall [[xy]]",
+    "functioncall{x,y}",
+    "x = 42",
+    "[abc]",
+    ' "abc" .. "def" ',
+    "1 + 2 + 3",
+]
+SAFE = [
+    "tuning_constants.MAYOR_HOUSE_POP",
+    "city",
+    " City ",
+    "m:49cac341",
+    "d:27812852",
+    "game.g_arrest_count",
+    "game . g_date",
+    "building_initial_cost",
+    ' "abc" ',
+    ' "\\n" ',
+    " '\\n' ",
+    "[[abc]]",
+]
 
 
 @pytest.mark.parametrize("token", UNSAFE)
@@ -174,8 +219,11 @@ def test_safe_lua(token: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["#link_id#game.tool_plop_building(building_tool_types.MAYORS_STATUE4);game.expire_advice()",
-     "#link_id#game..", "sc4://advice/000.."],
+    [
+        "#link_id#game.tool_plop_building(building_tool_types.MAYORS_STATUE4);game.expire_advice()",
+        "#link_id#game..",
+        "sc4://advice/000..",
+    ],
 )
 def test_unsafe_ltext_texts(text: str) -> None:
     assert find_unsafe_embedded_script(text) is not None

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sc4pac.errors import ChecksumError
-from sc4pac.install import cache
-from sc4pac.install.download import PROGRESS_STEP, Downloader
-from sc4pac.install.download_failures import DownloadFailure
+from sc4pac.fetch import cache
+from sc4pac.fetch.download import PROGRESS_STEP, Downloader
+from sc4pac.fetch.failures import DownloadFailure
 from sc4pac.models.messages import (
     DownloadFinished,
     DownloadIntermediate,
@@ -65,9 +65,13 @@ async def test_download_limit_is_configurable(server: LocalServer, tmp_path: Pat
     assert server.max_active == 1
 
 
-async def test_download_same_url_is_fetched_once(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_same_url_is_fetched_once(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     server.routes["/same"] = Route(body=b"z" * 10_000, delay=0.1)
-    results = await asyncio.gather(*(downloader.fetch(server.url("/same"), cache_root=tmp_path) for _ in range(5)))
+    results = await asyncio.gather(
+        *(downloader.fetch(server.url("/same"), cache_root=tmp_path) for _ in range(5))
+    )
     assert len(server.requests) == 1
     assert {r.path for r in results} == {results[0].path}
 
@@ -98,8 +102,10 @@ async def test_download_cancel_leaves_only_part_file(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert part.exists() and 0 < part.stat().st_size < len(body)
-    assert not path.exists() and not cache.check_file_path(path).exists()
+    assert part.exists()
+    assert 0 < part.stat().st_size < len(body)
+    assert not path.exists()
+    assert not cache.check_file_path(path).exists()
     assert not cache.lock_file_path(path).exists()
     # The next fetch resumes from the partial file.
     server.routes["/slow"] = Route(body=body)
@@ -108,7 +114,9 @@ async def test_download_cancel_leaves_only_part_file(
     assert "range" in server.requests[-1].headers
 
 
-async def test_download_progress_sequence(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_progress_sequence(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     size = 3 * PROGRESS_STEP + 1000
     server.routes["/p"] = Route(body=b"p" * size)
     url = server.url("/p")
@@ -149,16 +157,22 @@ async def test_download_progress_for_small_and_failed_downloads(
     assert failed.messages == [DownloadStarted(url=missing), DownloadFinished(url=missing, success=False)]
 
 
-async def test_download_local_mirror_copy(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_local_mirror_copy(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     url = "https://community.simtropolis.com/files/file/1-x/?do=download"
     mirror = tmp_path / "my file.zip"
     mirror.write_bytes(b"mirror bytes")
     digest = hashlib.sha256(b"mirror bytes").hexdigest()
     got = await downloader.copy_local_mirror(url, mirror, tmp_path / "cache")
     assert got.path == cache.cache_path(tmp_path / "cache", url)
-    assert got.path.read_bytes() == b"mirror bytes" and got.sha256 == digest and got.filename == "my file.zip"
+    assert got.path.read_bytes() == b"mirror bytes"
+    assert got.sha256 == digest
+    assert got.filename == "my file.zip"
     check = cache.read_check_file(got.path)
-    assert check is not None and check.source == str(mirror) and check.filename == ["my file.zip"]
+    assert check is not None
+    assert check.source == str(mirror)
+    assert check.filename == ["my file.zip"]
     # Afterwards the cached copy is used and verified like a download (no network: that host is unreachable).
     again = await downloader.fetch(url, cache_root=tmp_path / "cache", expected_sha256=digest)
     assert again.path == got.path
@@ -169,7 +183,7 @@ async def test_download_local_mirror_copy(server: LocalServer, downloader: Downl
 async def test_download_waits_for_lock_held_by_another_process(
     server: LocalServer, downloader: Downloader, tmp_path: Path
 ) -> None:
-    from sc4pac.install.filelock import InterProcessLock
+    from sc4pac.filelock import InterProcessLock
 
     server.routes["/locked"] = Route(body=b"data")
     url = server.url("/locked")
@@ -177,7 +191,8 @@ async def test_download_waits_for_lock_held_by_another_process(
     assert other.try_acquire()
     task = asyncio.create_task(downloader.fetch(url, cache_root=tmp_path))
     await asyncio.sleep(0.3)
-    assert not task.done() and server.requests == []
+    assert not task.done()
+    assert server.requests == []
     other.release()
     got = await asyncio.wait_for(task, 5)
     assert got.path.read_bytes() == b"data"

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from sc4pac.errors import ChecksumError, DownloadFailed
-from sc4pac.install import cache
-from sc4pac.install.download import Downloader
-from sc4pac.install.download_failures import (
+from sc4pac.fetch import cache
+from sc4pac.fetch.download import Downloader
+from sc4pac.fetch.failures import (
     TITLE_ASSET_CHECKSUM,
     TITLE_ST_RATE_LIMITED,
     TITLE_ST_TOKEN_MISSING,
@@ -54,19 +54,27 @@ def age_check_file(path: Path, seconds: float) -> None:
     os.utime(cache.check_file_path(path), (old, old))
 
 
-async def test_download_stores_file_and_check_file(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_stores_file_and_check_file(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     server.routes["/f.zip"] = Route(
         body=BODY,
         etag='"v1"',
-        headers={"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT", "Content-Disposition": 'attachment; filename="real name.zip"'},
+        headers={
+            "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Content-Disposition": 'attachment; filename="real name.zip"',
+        },
     )
     got = await downloader.fetch(server.url("/f.zip"), cache_root=tmp_path, expected_sha256=sha(BODY))
     assert got.path == cache.cache_path(tmp_path, server.url("/f.zip"))
     assert got.path.read_bytes() == BODY
-    assert got.sha256 == sha(BODY) and got.filename == "real name.zip"
+    assert got.sha256 == sha(BODY)
+    assert got.filename == "real name.zip"
     assert abs(got.path.stat().st_mtime - 1445412480) < 2
     check = cache.read_check_file(got.path)
-    assert check is not None and check.etag == ['"v1"'] and check.source == server.url("/f.zip")
+    assert check is not None
+    assert check.etag == ['"v1"']
+    assert check.source == server.url("/f.zip")
     assert not cache.part_file_path(got.path).exists()
     headers = server.requests[0].headers
     assert headers["user-agent"] == "sc4pac/0.10"
@@ -81,7 +89,8 @@ async def test_download_non_changing_file_is_not_fetched_again(
     server.routes["/f"] = Route(body=BODY)
     await downloader.fetch(server.url("/f"), cache_root=tmp_path)
     got = await downloader.fetch(server.url("/f"), cache_root=tmp_path)
-    assert len(server.requests) == 1 and got.sha256 == sha(BODY)
+    assert len(server.requests) == 1
+    assert got.sha256 == sha(BODY)
 
 
 async def test_download_changing_file_refreshed_after_ttl_with_etag(
@@ -110,7 +119,8 @@ async def test_download_forced_request_is_unconditional(
     server.routes["/c"] = Route(body=b"abc", etag='"e1"')
     await downloader.fetch(server.url("/c"), cache_root=tmp_path)
     await downloader.fetch(server.url("/c"), cache_root=tmp_path, changing_ttl=0, force=True)
-    assert len(server.requests) == 2 and "if-none-match" not in server.requests[1].headers
+    assert len(server.requests) == 2
+    assert "if-none-match" not in server.requests[1].headers
 
 
 async def test_download_last_modified_newer_than_check_triggers_refresh(
@@ -123,7 +133,8 @@ async def test_download_last_modified_newer_than_check_triggers_refresh(
     server.routes["/a"] = Route(body=b"new!")
     future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
     await downloader.fetch(server.url("/a"), cache_root=tmp_path, last_modified=future)
-    assert len(server.requests) == 2 and got.path.read_bytes() == b"new!"
+    assert len(server.requests) == 2
+    assert got.path.read_bytes() == b"new!"
 
 
 async def test_download_checksum_mismatch_fails_for_assets(
@@ -150,7 +161,8 @@ async def test_download_redownloads_on_mismatch_when_asked(
     got = await downloader.fetch(
         server.url("/p.json"), cache_root=tmp_path, expected_sha256=sha(b"v2"), redownload_on_mismatch=True
     )
-    assert got.path.read_bytes() == b"v2" and len(server.requests) == 2
+    assert got.path.read_bytes() == b"v2"
+    assert len(server.requests) == 2
 
 
 async def test_download_checksum_not_found_without_check_file(
@@ -172,7 +184,8 @@ async def test_download_resumes_after_connection_cut(
     assert got.path.read_bytes() == BODY
     assert len(server.requests) == 2
     resumed = server.requests[1].headers
-    assert resumed["range"].startswith("bytes=") and 0 < int(resumed["range"][6:-1]) <= 300_000 - 4096
+    assert resumed["range"].startswith("bytes=")
+    assert 0 < int(resumed["range"][6:-1]) <= 300_000 - 4096
     assert "accept-encoding" not in resumed
 
 
@@ -185,7 +198,8 @@ async def test_download_resume_from_existing_part_file(
     part.parent.mkdir(parents=True)
     part.write_bytes(BODY[:500_000])
     got = await downloader.fetch(url, cache_root=tmp_path)
-    assert got.path.read_bytes() == BODY and got.sha256 == sha(BODY)
+    assert got.path.read_bytes() == BODY
+    assert got.sha256 == sha(BODY)
     assert server.requests[0].headers["range"] == f"bytes={500_000 - 4096}-"
 
 
@@ -216,14 +230,18 @@ async def test_download_restarts_when_server_ignores_range(
     assert got.path.read_bytes() == BODY
 
 
-async def test_download_gzip_is_decompressed(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_gzip_is_decompressed(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     server.routes["/c.json"] = Route(body=b'{"a": 1}' * 1000, gzip=True)
     got = await downloader.fetch(server.url("/c.json"), cache_root=tmp_path)
     assert got.path.read_bytes() == b'{"a": 1}' * 1000
     assert got.sha256 == sha(b'{"a": 1}' * 1000)
 
 
-async def test_download_html_page_is_rejected(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_html_page_is_rejected(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     server.routes["/f.zip"] = Route(body=b"<!DOCTYPE html><html>maintenance</html>")
     with pytest.raises(DownloadFailure) as info:
         await downloader.fetch(server.url("/f.zip"), cache_root=tmp_path)
@@ -231,7 +249,8 @@ async def test_download_html_page_is_rejected(server: LocalServer, downloader: D
     assert "seems to be an HTML page" in info.value.detail
     assert info.value.title == TITLE_UNAVAILABLE
     path = cache.cache_path(tmp_path, server.url("/f.zip"))
-    assert not path.exists() and not cache.part_file_path(path).exists()
+    assert not path.exists()
+    assert not cache.part_file_path(path).exists()
 
 
 async def test_download_html_with_attachment_name_is_accepted(
@@ -255,10 +274,13 @@ async def test_download_wrong_length_fails_after_retries(
     assert not cache.cache_path(tmp_path, server.url("/short")).exists()
 
 
-async def test_download_retries_server_errors(server: LocalServer, downloader: Downloader, tmp_path: Path) -> None:
+async def test_download_retries_server_errors(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
     server.routes["/flaky"] = Route(body=b"finally", fail_first=[503, 500])
     got = await downloader.fetch(server.url("/flaky"), cache_root=tmp_path)
-    assert got.path.read_bytes() == b"finally" and len(server.requests) == 3
+    assert got.path.read_bytes() == b"finally"
+    assert len(server.requests) == 3
 
 
 @pytest.mark.parametrize(
@@ -284,7 +306,9 @@ async def test_download_client_errors_are_not_retried(
         await downloader.fetch(server.url("/x"), cache_root=tmp_path)
     failure = info.value
     assert isinstance(failure, DownloadFailure)
-    assert failure.reason is reason and failure.status == status and failure.url == server.url("/x")
+    assert failure.reason is reason
+    assert failure.status == status
+    assert failure.url == server.url("/x")
     assert not failure.prompt_for_simtropolis_token
     if title is not None:
         assert failure.title == title
@@ -296,7 +320,8 @@ async def test_download_metadata_titles() -> None:
     failure = DownloadFailure("t", "d", url="http://x", reason=FailureReason.NOT_FOUND, status=404)
     meta = failure.for_metadata()
     assert meta.title == "Failed to download some metadata files. Check your internet connection."
-    assert meta.url is None and meta.detail == "d"
+    assert meta.url is None
+    assert meta.detail == "d"
 
 
 class _Streamed(httpx.AsyncByteStream):
@@ -319,7 +344,11 @@ def _simtropolis_transport(status: int, seen: list[httpx.Request]) -> httpx.Mock
 async def test_download_simtropolis_token_only_for_simtropolis(tmp_path: Path) -> None:
     seen: list[httpx.Request] = []
     async with Downloader(transport=_simtropolis_transport(200, seen)) as d:
-        await d.fetch("https://community.simtropolis.com/files/file/1-x/?do=download", cache_root=tmp_path, simtropolis_token="tok")
+        await d.fetch(
+            "https://community.simtropolis.com/files/file/1-x/?do=download",
+            cache_root=tmp_path,
+            simtropolis_token="tok",
+        )
         await d.fetch("https://simtropolis.com/f", cache_root=tmp_path, simtropolis_token="tok")
         await d.fetch("https://notsimtropolis.com/f", cache_root=tmp_path, simtropolis_token="tok")
         await d.fetch("https://example.org/simtropolis.com", cache_root=tmp_path, simtropolis_token="tok")
@@ -361,7 +390,8 @@ async def test_download_connection_refused_is_io_failure(tmp_path: Path) -> None
     async with Downloader(retry_backoff=0.01, attempts=2) as d:
         with pytest.raises(DownloadFailure) as info:
             await d.fetch(url, cache_root=tmp_path)
-    assert info.value.reason is FailureReason.IO_ERROR and info.value.title == TITLE_UNAVAILABLE
+    assert info.value.reason is FailureReason.IO_ERROR
+    assert info.value.title == TITLE_UNAVAILABLE
 
 
 async def test_download_file_urls_are_not_copied(downloader: Downloader, tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ class LocalServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
                     server.active += 1
@@ -77,7 +77,9 @@ class LocalServer:
                 pass  # clients that hang up (cancel tests) are expected
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def base(self) -> str:
@@ -177,7 +179,7 @@ def test_server_serves_routes() -> None:
     server = LocalServer().start()
     try:
         server.routes["/x"] = Route(body=b"hello")
-        with urllib.request.urlopen(server.url("/x")) as response:  # noqa: S310 - local test server
+        with urllib.request.urlopen(server.url("/x")) as response:
             assert response.read() == b"hello"
         assert server.max_active == 1
     finally:

@@ -16,7 +16,13 @@ import pytest
 from sc4pac.errors import ChecksumError, ExtractionFailed
 from sc4pac.install.archives import find_seven_zip
 from sc4pac.install.extract import ExtractResult, extract_asset, nested_folder_name
-from sc4pac.models.channel import ArchiveType, Asset, AssetReference, IncludeWithChecksum, IncludeWithConditions
+from sc4pac.models.channel import (
+    ArchiveType,
+    Asset,
+    AssetReference,
+    IncludeWithChecksum,
+    IncludeWithConditions,
+)
 
 DBPF = b"DBPF dummy"
 DLL = b"MZ dll dummy"
@@ -37,12 +43,20 @@ SAMPLE: dict[str, bytes] = {
     "common/readme.md": b"read me",
     "common/prefix/license": b"license",
 }
-EXPECTED = sorted(p.removeprefix("common/prefix/") for p in SAMPLE if p.startswith("common/prefix/") and p != "common/prefix/license")
-SAMPLE_REF = AssetReference(assetId="sample", withChecksum=[IncludeWithChecksum(include="h.dll", sha256=DLL_SHA)])
+EXPECTED = sorted(
+    p.removeprefix("common/prefix/")
+    for p in SAMPLE
+    if p.startswith("common/prefix/") and p != "common/prefix/license"
+)
+SAMPLE_REF = AssetReference(
+    assetId="sample", withChecksum=[IncludeWithChecksum(include="h.dll", sha256=DLL_SHA)]
+)
 needs_7z = pytest.mark.skipif(find_seven_zip() is None, reason="no 7-Zip binary (7z, 7zz, 7za) installed")
 
 
-def make_zip(path: Path, files: dict[str, bytes], *, cp437_names: bool = False, utf8_without_flag: bool = False) -> Path:
+def make_zip(
+    path: Path, files: dict[str, bytes], *, cp437_names: bool = False, utf8_without_flag: bool = False
+) -> Path:
     """A ZIP of ``files``; non-ASCII names optionally stored CP437 or UTF-8 without the UTF-8 flag."""
     placeholders: dict[bytes, bytes] = {}
     buffer = io.BytesIO()
@@ -82,13 +96,25 @@ def asset_for(path: Path, archive_type: ArchiveType | None = None, url: str = UR
     return Asset(assetId="sample", version="1", url=url, archiveType=[archive_type] if archive_type else [])
 
 
-def run(tmp_path: Path, archive: Path, reference: AssetReference = SAMPLE_REF, variant: dict[str, str] | None = None,
-        **kwargs) -> tuple[ExtractResult, Path]:  # noqa: ANN003
+def run(
+    tmp_path: Path,
+    archive: Path,
+    reference: AssetReference = SAMPLE_REF,
+    variant: dict[str, str] | None = None,
+    **kwargs,
+) -> tuple[ExtractResult, Path]:
     out = tmp_path / "out"
     asset = kwargs.pop("asset", None) or asset_for(archive)
-    result = extract_asset(archive, content_disposition_name=kwargs.pop("cd_name", None), asset=asset,
-                           reference=reference, variant=variant or {}, package_dir=out,
-                           nested_dir=tmp_path / "nested", **kwargs)
+    result = extract_asset(
+        archive,
+        content_disposition_name=kwargs.pop("cd_name", None),
+        asset=asset,
+        reference=reference,
+        variant=variant or {},
+        package_dir=out,
+        nested_dir=tmp_path / "nested",
+        **kwargs,
+    )
     return result, out
 
 
@@ -146,13 +172,15 @@ def test_missing_7zip_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     assert "7-Zip" in info.value.detail
 
 
-@pytest.mark.parametrize("name", [p for p in SAMPLE if p.startswith("common/prefix/") and p != "common/prefix/license"])
+@pytest.mark.parametrize(
+    "name", [p for p in SAMPLE if p.startswith("common/prefix/") and p != "common/prefix/license"]
+)
 def test_single_plain_files(tmp_path: Path, name: str) -> None:
     file_name = name.rsplit("/", 1)[-1]
     cached = tmp_path / "cache" / file_name
     cached.parent.mkdir()
     cached.write_bytes(SAMPLE[name])
-    result, out = run(tmp_path, cached)
+    _result, out = run(tmp_path, cached)
     assert tree(out) == [file_name]
     assert cached.exists()  # the cache keeps its copy
 
@@ -203,7 +231,9 @@ def test_clickteam_unsupported_version(tmp_path: Path) -> None:
 
 def test_wrong_dll_checksum(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "in.zip", SAMPLE)
-    ref = AssetReference(assetId="sample", withChecksum=[IncludeWithChecksum(include="h.dll", sha256="0" * 64)])
+    ref = AssetReference(
+        assetId="sample", withChecksum=[IncludeWithChecksum(include="h.dll", sha256="0" * 64)]
+    )
     with pytest.raises(ExtractionFailed) as info:
         run(tmp_path, archive, ref)
     assert isinstance(info.value.__cause__, ChecksumError)
@@ -226,8 +256,10 @@ def test_not_a_dbpf_file(tmp_path: Path) -> None:
 
 
 def test_prefix_stripping_and_backslashes(tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "in.zip", {"prefix\\hello-world.dat": DBPF, "prefix/sub/hello-world.dat": DBPF,
-                                            "readme.txt": b"x"})
+    archive = make_zip(
+        tmp_path / "in.zip",
+        {"prefix\\hello-world.dat": DBPF, "prefix/sub/hello-world.dat": DBPF, "readme.txt": b"x"},
+    )
     _, out = run(tmp_path, archive, AssetReference(assetId="sample"))
     assert tree(out) == ["hello-world.dat", "sub/hello-world.dat"]
 
@@ -260,11 +292,16 @@ def test_unused_pattern_warning(tmp_path: Path) -> None:
 
 def test_default_include_unused_only_without_checksums(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "in.zip", {"x/h.dll": DLL})
-    with_checksum = AssetReference(assetId="sample", withChecksum=[IncludeWithChecksum(include="h.dll", sha256=DLL_SHA)])
+    with_checksum = AssetReference(
+        assetId="sample", withChecksum=[IncludeWithChecksum(include="h.dll", sha256=DLL_SHA)]
+    )
     result, _ = run(tmp_path, archive, with_checksum)
     assert result.warnings == ()
-    result, _ = run(tmp_path / "again", make_zip(tmp_path / "only.zip", {"readme.txt": b"x"}), AssetReference(assetId="s"))
-    assert len(result.warnings) == 1 and result.warnings[0].endswith(r"(?<=\.dat|\.sc4model|\.sc4lot|\.sc4desc|\.sc4)$")
+    result, _ = run(
+        tmp_path / "again", make_zip(tmp_path / "only.zip", {"readme.txt": b"x"}), AssetReference(assetId="s")
+    )
+    assert len(result.warnings) == 1
+    assert result.warnings[0].endswith(r"(?<=\.dat|\.sc4model|\.sc4lot|\.sc4desc|\.sc4)$")
 
 
 def test_malformed_regex_is_dropped_with_warning(tmp_path: Path) -> None:
@@ -283,22 +320,29 @@ CONDITIONS = [
     ({"driveside": "left", "capacity": "standard"}, "LHD.dat"),
     ({"driveside": "left", "capacity": "quadrupled"}, "LHD4.dat"),
 ]
-CHOICES = {"nightmode": ["standard", "dark"], "style": ["style1", "style2"], "driveside": ["right", "left"],
-           "capacity": ["standard", "quadrupled"]}
+CHOICES = {
+    "nightmode": ["standard", "dark"],
+    "style": ["style1", "style2"],
+    "driveside": ["right", "left"],
+    "capacity": ["standard", "quadrupled"],
+}
 
 
 def test_conditional_variants(tmp_path: Path) -> None:
-    files = {name: DBPF for name in ["always.dat", "never.dat"] + [f for _, f in CONDITIONS]}
+    files = dict.fromkeys(["always.dat", "never.dat"] + [f for _, f in CONDITIONS], DBPF)
     archive = make_zip(tmp_path / "conditional-variants.zip", files)
     ref = AssetReference(
-        assetId="cv", include=["always.dat"],
+        assetId="cv",
+        include=["always.dat"],
         withConditions=[IncludeWithConditions(ifVariant=cond, include=[f"/{f}"]) for cond, f in CONDITIONS],
     )
     rng = random.Random(42)
     for i in range(12):
         variant = {k: rng.choice(v) for k, v in CHOICES.items()}
         _, out = run(tmp_path / str(i), archive, ref, variant)
-        expected = {"always.dat"} | {f for cond, f in CONDITIONS if all(variant[k] == v for k, v in cond.items())}
+        expected = {"always.dat"} | {
+            f for cond, f in CONDITIONS if all(variant[k] == v for k, v in cond.items())
+        }
         assert set(tree(out)) == expected, variant
 
 

@@ -34,9 +34,28 @@ def everything_under(root: Path) -> set[str]:
 
 @pytest.mark.parametrize(
     "name",
-    ["../evil.dat", "a/../../evil.dat", "/etc/x.dat", "\\x.dat", "C:\\x.dat", "C:x.dat", "c:/x.dat",
-     "\\\\server\\share\\x.dat", "//server/share/x.dat", "CON.dat", "sub/nul.txt", "lpt1", "a<b.dat",
-     'a"b.dat', "a|b.dat", "a?.dat", "a*.dat", "a:b.dat", "a\x01.dat", "a\x00b.dat"],
+    [
+        "../evil.dat",
+        "a/../../evil.dat",
+        "/etc/x.dat",
+        "\\x.dat",
+        "C:\\x.dat",
+        "C:x.dat",
+        "c:/x.dat",
+        "\\\\server\\share\\x.dat",
+        "//server/share/x.dat",
+        "CON.dat",
+        "sub/nul.txt",
+        "lpt1",
+        "a<b.dat",
+        'a"b.dat',
+        "a|b.dat",
+        "a?.dat",
+        "a*.dat",
+        "a:b.dat",
+        "a\x01.dat",
+        "a\x00b.dat",
+    ],
 )
 def test_hostile_names_are_rejected(tmp_path: Path, name: str) -> None:
     with pytest.raises(ExtractionFailed) as info:
@@ -47,8 +66,16 @@ def test_hostile_names_are_rejected(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("a/../b.dat", "b.dat"), ("./a//b.dat", "a/b.dat"), ("a\\b.dat", "a/b.dat"), ("dir/", "dir"), ("./", None), ("", None),
-     ("dollars$$ and spaces.SC4Lot", "dollars$$ and spaces.SC4Lot"), ("CONSOLE.dat", "CONSOLE.dat")],
+    [
+        ("a/../b.dat", "b.dat"),
+        ("./a//b.dat", "a/b.dat"),
+        ("a\\b.dat", "a/b.dat"),
+        ("dir/", "dir"),
+        ("./", None),
+        ("", None),
+        ("dollars$$ and spaces.SC4Lot", "dollars$$ and spaces.SC4Lot"),
+        ("CONSOLE.dat", "CONSOLE.dat"),
+    ],
 )
 def test_harmless_names_are_normalised(name: str, expected: str | None) -> None:
     assert sanitize_entry_name(name, "archive.zip") == expected

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sc4pac.channels.index import ChannelIndex, PackageListEntry
-from sc4pac.channels.stats import combine_stats, stats_of_items
 from sc4pac.channels.loaded import LoadedChannel
+from sc4pac.channels.stats import combine_stats, stats_of_items
 from sc4pac.models.channel import (
     ASSET_GROUP,
     CategoryCount,
@@ -26,14 +26,18 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def pkg(group: str, name: str, *versions: str, category: str | None = None, **kw: object) -> ChannelItem:
-    return ChannelItem(group=group, name=name, versions=list(versions), category=[category] if category else [], **kw)  # type: ignore[arg-type]
+    return ChannelItem(
+        group=group, name=name, versions=list(versions), category=[category] if category else [], **kw
+    )  # type: ignore[arg-type]
 
 
 def channel(url: str, *items: ChannelItem, label: str | None = None, **kw: object) -> LoadedChannel:
     packages = [i for i in items if i.group != ASSET_GROUP]
     assets = [i for i in items if i.group == ASSET_GROUP]
     info = ChannelInfo(channelLabel=[label], metadataSourceUrl=[]) if label else None
-    return LoadedChannel(url=url, contents=Contents(scheme=9, info=info, packages=packages, assets=assets, **kw))  # type: ignore[arg-type]
+    return LoadedChannel(
+        url=url, contents=Contents(scheme=9, info=info, packages=packages, assets=assets, **kw)
+    )  # type: ignore[arg-type]
 
 
 A = "https://a.org/"
@@ -95,7 +99,8 @@ def test_unknown_and_versionless(index: ChannelIndex) -> None:
 def test_versions_and_channel_with_version(index: ChannelIndex) -> None:
     assert index.versions("memo:both") == ["1.0", "2.0", "2.10"]
     found = index.channel_with_version("memo:both", "1.0")
-    assert found is not None and found[0].url == A
+    assert found is not None
+    assert found[0].url == A
     assert index.channel_with_version("memo:both", "9") is None
     assert [ch.url for ch, _ in index.channels_listing("memo:same")] == [B, C]
 
@@ -134,7 +139,10 @@ def test_stats_recomputed_and_combined(index: ChannelIndex) -> None:
     combined = index.stats()
     assert combined == Stats(
         totalPackageCount=3,
-        categories=[CategoryCount(category="150-mods", count=2), CategoryCount(category="200-residential", count=1)],
+        categories=[
+            CategoryCount(category="150-mods", count=2),
+            CategoryCount(category="200-residential", count=1),
+        ],
     )
     assert [(ch.url, s.totalPackageCount) for ch, s in index.channel_stats()] == [(A, 2), (B, 1), (C, 0)]
 
@@ -148,16 +156,22 @@ def test_stats_from_contents_win() -> None:
 def test_stats_helpers_sort_by_name() -> None:
     items = [pkg("g", str(i), "1", category=c) for i, c in enumerate(["b", "a", "b", None])]
     assert stats_of_items(items) == Stats(
-        totalPackageCount=3, categories=[CategoryCount(category="a", count=1), CategoryCount(category="b", count=2)]
+        totalPackageCount=3,
+        categories=[CategoryCount(category="a", count=1), CategoryCount(category="b", count=2)],
     )
     both = combine_stats([stats_of_items(items), stats_of_items(items[:1])])
-    assert both.totalPackageCount == 4 and [c.count for c in both.categories] == [1, 3]
+    assert both.totalPackageCount == 4
+    assert [c.count for c in both.categories] == [1, 3]
 
 
 def test_external_ids() -> None:
     idx = ChannelIndex(
         [
-            channel(A, pkg("a", "one", "1", externalIds={"stex": ["100", "101"]}), pkg("a", "two", "1", externalIds={"sc4e": ["5"]})),
+            channel(
+                A,
+                pkg("a", "one", "1", externalIds={"stex": ["100", "101"]}),
+                pkg("a", "two", "1", externalIds={"sc4e": ["5"]}),
+            ),
             channel(B, pkg("b", "three", "1", externalIds={"stex": ["100"]})),
         ]
     )
@@ -175,8 +189,11 @@ def test_external_sources() -> None:
     idx = ChannelIndex(
         [
             channel(A, externalPackages=[ExtPkg(group="ext", name="pkg101", checksum=ext_a)]),
-            channel(B, externalPackages=[ExtPkg(group="ext", name="pkg101", checksum=ext_b)],
-                    externalAssets=[ExtAsset(assetId="ext-asset101", checksum=ext_b)]),
+            channel(
+                B,
+                externalPackages=[ExtPkg(group="ext", name="pkg101", checksum=ext_b)],
+                externalAssets=[ExtAsset(assetId="ext-asset101", checksum=ext_b)],
+            ),
         ]
     )
     assert [(ch.url, c.sha256) for ch, c in idx.external_sources("ext:pkg101")] == [(A, "aa"), (B, "bb")]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sc4pac.javaregex import compile_java, translate, try_compile_java
 from sc4pac.install.recipe import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
+from sc4pac.javaregex import compile_java, translate, try_compile_java
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 REAL_CHANNEL = SHARED / "data" / "real-channel" / "yaml"

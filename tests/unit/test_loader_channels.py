@@ -10,10 +10,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from sc4pac.errors import ChannelsNotAvailable, ChecksumError, DownloadFailed, VersionNotFound
 from sc4pac.channels.loader import ChannelLoader
-from sc4pac.install import cache
-from sc4pac.install.download import Downloader
+from sc4pac.errors import ChannelsNotAvailable, ChecksumError, DownloadFailed, VersionNotFound
+from sc4pac.fetch import cache
+from sc4pac.fetch.download import Downloader
 from sc4pac.models.channel import Asset, Checksum, Package
 from sc4pac.models.messages import DownloadFinished, DownloadStarted, ProgressMessage
 
@@ -72,7 +72,9 @@ async def test_loader_loads_reference_test_channel(server: LocalServer, loader: 
     url = server.base + "/"
     rec = Recorder()
     channel = await loader.load(url, progress=rec)
-    assert channel.url == url and not channel.stale and channel.records is None
+    assert channel.url == url
+    assert not channel.stale
+    assert channel.records is None
     assert channel.contents.scheme == 8
     assert channel.label == "Test-Local"
     assert "memo:package-template-variants" in {p.id for p in channel.contents.packages}
@@ -86,21 +88,28 @@ async def test_loader_loads_reference_test_channel(server: LocalServer, loader: 
 async def test_loader_fetches_package_and_asset_json(server: LocalServer, loader: ChannelLoader) -> None:
     channel = await loader.load(server.base + "/")
     pkg = await loader.fetch_package_json(channel, "memo:package-template-variants", "1.0")
-    assert isinstance(pkg, Package) and pkg.variantChoices[0].variantId == "driveside"
+    assert isinstance(pkg, Package)
+    assert pkg.variantChoices[0].variantId == "driveside"
     asset = await loader.fetch_package_json(channel, "sc4pacAsset:memo-testing-first", "1.0")
-    assert isinstance(asset, Asset) and asset.assetId == "memo-testing-first"
+    assert isinstance(asset, Asset)
+    assert asset.assetId == "memo-testing-first"
     path = "/metadata/memo/package-template-variants/1.0/pkg.json"
     await loader.fetch_package_json(channel, "memo:package-template-variants", "1.0")
     assert len(server.requests_to(path)) == 1  # non-changing: served from the cache
     with pytest.raises(VersionNotFound) as info:
         await loader.fetch_package_json(channel, "memo:package-template-variants", "9.9")
-    assert info.value.title == f"No versions of memo:package-template-variants found in repository {channel.url}."
+    assert (
+        info.value.title
+        == f"No versions of memo:package-template-variants found in repository {channel.url}."
+    )
 
 
 async def test_loader_pkg_json_checksum_mismatch(server: LocalServer, loader: ChannelLoader) -> None:
     channel = await loader.load(server.base + "/")
     path = "/metadata/memo/package-template-basic/2.0/pkg.json"
-    server.routes[path] = Route(body=b'{"$type":"Package","group":"memo","name":"x","version":"2.0","subfolder":"a","variants":[]}')
+    server.routes[path] = Route(
+        body=b'{"$type":"Package","group":"memo","name":"x","version":"2.0","subfolder":"a","variants":[]}'
+    )
     with pytest.raises(ChecksumError) as info:
         await loader.fetch_package_json(channel, "memo:package-template-basic", "2.0")
     assert info.value.title.startswith("Checksum verification failed for memo:package-template-basic.")
@@ -124,18 +133,24 @@ async def test_loader_corrupt_cached_pkg_json_is_redownloaded_once(
     channel = await loader.load(server.base + "/")
     pkg_id, version = "memo:package-template-basic", "2.0"
     first = await loader.fetch_package_json(channel, pkg_id, version)
-    file = cache.cache_path(loader.cache_root, server.url("/metadata/memo/package-template-basic/2.0/pkg.json"))
+    file = cache.cache_path(
+        loader.cache_root, server.url("/metadata/memo/package-template-basic/2.0/pkg.json")
+    )
     file.write_bytes(b"{garbage")  # the check file still records the right checksum
     again = await loader.fetch_package_json(channel, pkg_id, version)
     assert again == first
     assert len(server.requests_to("/metadata/memo/package-template-basic/2.0/pkg.json")) == 2
 
 
-async def test_loader_unparsable_pkg_json_reports_format_error(bare_server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_unparsable_pkg_json_reports_format_error(
+    bare_server: LocalServer, loader: ChannelLoader
+) -> None:
     garbage = b"{not json"
     contents = {
         "scheme": 9,
-        "packages": [{"group": "g", "name": "n", "versions": ["1"], "checksums": {"1": {"sha256": sha(garbage)}}}],
+        "packages": [
+            {"group": "g", "name": "n", "versions": ["1"], "checksums": {"1": {"sha256": sha(garbage)}}}
+        ],
     }
     bare_server.routes[CONTENTS] = Route(body=msgspec.json.encode(contents))
     bare_server.routes["/metadata/g/n/1/pkg.json"] = Route(body=garbage)
@@ -155,12 +170,15 @@ async def test_loader_offline_uses_stale_cached_copy(
     server.routes[CONTENTS] = Route(status=503)
     with caplog.at_level(logging.WARNING):
         channel = await loader.load(url, ttl=0)
-    assert channel.stale and channel.stale_reason
+    assert channel.stale
+    assert channel.stale_reason
     assert channel.contents.scheme == 8
     assert any("cached copy" in r.getMessage() for r in caplog.records)
 
 
-async def test_loader_channel_not_available_without_cache(bare_server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_channel_not_available_without_cache(
+    bare_server: LocalServer, loader: ChannelLoader
+) -> None:
     url = bare_server.base + "/nothing/"
     with pytest.raises(ChannelsNotAvailable) as info:
         await loader.load(url)
@@ -179,7 +197,9 @@ async def test_loader_channel_not_available_without_cache(bare_server: LocalServ
         (b'{"scheme": 10}', "has a newer scheme (10) than supported by your installation"),
     ],
 )
-async def test_loader_scheme_errors(bare_server: LocalServer, loader: ChannelLoader, body: bytes, message: str) -> None:
+async def test_loader_scheme_errors(
+    bare_server: LocalServer, loader: ChannelLoader, body: bytes, message: str
+) -> None:
     bare_server.routes[CONTENTS] = Route(body=body)
     with pytest.raises(ChannelsNotAvailable) as info:
         await loader.load(bare_server.base + "/")
@@ -189,7 +209,9 @@ async def test_loader_scheme_errors(bare_server: LocalServer, loader: ChannelLoa
     assert info.value.detail == ""
 
 
-async def test_loader_unreadable_contents_is_not_available(bare_server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_unreadable_contents_is_not_available(
+    bare_server: LocalServer, loader: ChannelLoader
+) -> None:
     bare_server.routes[CONTENTS] = Route(body=b"[1, 2")
     with pytest.raises(ChannelsNotAvailable) as info:
         await loader.load(bare_server.base + "/")
@@ -197,7 +219,9 @@ async def test_loader_unreadable_contents_is_not_available(bare_server: LocalSer
     assert len(bare_server.requests_to(CONTENTS)) == 2  # one forced re-download first
 
 
-async def test_loader_stats_are_recomputed_when_missing(bare_server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_stats_are_recomputed_when_missing(
+    bare_server: LocalServer, loader: ChannelLoader
+) -> None:
     contents = {
         "scheme": 6,
         "packages": [
@@ -213,7 +237,9 @@ async def test_loader_stats_are_recomputed_when_missing(bare_server: LocalServer
     assert [(c.category, c.count) for c in channel.contents.stats.categories] == [("150-mods", 2)]
 
 
-async def test_loader_load_all_fails_when_one_channel_fails(server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_load_all_fails_when_one_channel_fails(
+    server: LocalServer, loader: ChannelLoader
+) -> None:
     good = server.base + "/"
     bad = server.base + "/missing/"
     channels = await loader.load_all([good])
@@ -245,9 +271,12 @@ async def test_loader_external_files(bare_server: LocalServer, loader: ChannelLo
     bare_server.routes["/metadata/_extasset/foreign/latest/pkg.json"] = Route(body=ext_asset)
     channel = await loader.load(bare_server.base + "/")
     got = await loader.fetch_external_package(channel, "other:lib")
-    assert got is not None and got.requiredBy == ["me:app"] and got.reverseConflictingPackages == []
+    assert got is not None
+    assert got.requiredBy == ["me:app"]
+    assert got.reverseConflictingPackages == []
     asset = await loader.fetch_external_asset(channel, "foreign")
-    assert asset is not None and asset.requiredBy == ["me:app"]
+    assert asset is not None
+    assert asset.requiredBy == ["me:app"]
     assert await loader.fetch_external_package(channel, "not:listed") is None
 
 
@@ -259,10 +288,12 @@ async def test_loader_yaml_channel(bare_server: LocalServer, loader: ChannelLoad
     bare_server.routes["/channel.yaml"] = Route(body=source.read_bytes())
     url = bare_server.url("/channel.yaml")
     channel = await loader.load(url)
-    assert channel.is_yaml and channel.records is not None
+    assert channel.is_yaml
+    assert channel.records is not None
     item = next(p for p in channel.contents.packages if p.id == "memo:demo-package")
     record = await loader.fetch_package_json(channel, "memo:demo-package", item.versions[0])
-    assert isinstance(record, Package) and record.id == "memo:demo-package"
+    assert isinstance(record, Package)
+    assert record.id == "memo:demo-package"
     assert len(bare_server.requests_to("/channel.yaml")) == 1
     assert cache.cache_path(loader.cache_root, url).is_file()
 
@@ -280,19 +311,25 @@ async def test_loader_yaml_channel_external_links(bare_server: LocalServer, load
     except ChannelsNotAvailable as exc:  # the YAML dialect is owned by yaml_source
         pytest.skip(f"YAML not accepted by this parser version: {exc.detail}")
     ext = await loader.fetch_external_package(channel, "other:lib")
-    assert ext is not None and ext.requiredBy == ["me:app"]
+    assert ext is not None
+    assert ext.requiredBy == ["me:app"]
     asset = await loader.fetch_external_asset(channel, "foreign")
-    assert asset is not None and asset.requiredBy == ["me:app"]
+    assert asset is not None
+    assert asset.requiredBy == ["me:app"]
     assert await loader.fetch_external_package(channel, "me:app") is None
 
 
 async def test_loader_listed_checksum_overrides(server: LocalServer, loader: ChannelLoader) -> None:
     channel = await loader.load(server.base + "/")
     with pytest.raises(ChecksumError):
-        await loader.fetch_package_json(channel, "memo:package-template-basic", "2.0", Checksum(sha256="00" * 32))
+        await loader.fetch_package_json(
+            channel, "memo:package-template-basic", "2.0", Checksum(sha256="00" * 32)
+        )
 
 
-async def test_loader_invalid_yaml_channel_is_not_available(bare_server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_invalid_yaml_channel_is_not_available(
+    bare_server: LocalServer, loader: ChannelLoader
+) -> None:
     pytest.importorskip("sc4pac.channels.yaml_source")
     bare_server.routes["/bad.yaml"] = Route(body=b"group: [unclosed\n")
     with pytest.raises(ChannelsNotAvailable) as info:

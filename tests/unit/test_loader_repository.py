@@ -11,7 +11,7 @@ import pytest
 
 from sc4pac.channels.repository import ChannelRepository
 from sc4pac.errors import ChannelsNotAvailable
-from sc4pac.install.download import Downloader
+from sc4pac.fetch.download import Downloader
 from sc4pac.models.channel import Asset, Package
 
 try:
@@ -52,7 +52,9 @@ async def test_loader_repository_reuses_index_within_ttl(
 async def test_loader_repository_concurrent_callers_share_one_load(
     server: LocalServer, repo: ChannelRepository, tmp_path: Path
 ) -> None:
-    server.routes[CONTENTS] = Route(body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), delay=0.2)
+    server.routes[CONTENTS] = Route(
+        body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), delay=0.2
+    )
     urls = [server.base + "/"]
     indexes = await asyncio.gather(*(repo.index(urls, tmp_path) for _ in range(5)))
     assert all(ix is indexes[0] for ix in indexes)
@@ -62,13 +64,16 @@ async def test_loader_repository_concurrent_callers_share_one_load(
 async def test_loader_repository_refresh_revalidates(
     server: LocalServer, repo: ChannelRepository, tmp_path: Path
 ) -> None:
-    server.routes[CONTENTS] = Route(body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), etag='"c1"')
+    server.routes[CONTENTS] = Route(
+        body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), etag='"c1"'
+    )
     urls = [server.base + "/"]
     first = await repo.index(urls, tmp_path)
     refreshed = await repo.index(urls, tmp_path, refresh=True)
     assert refreshed is not first
     seen = server.requests_to(CONTENTS)
-    assert len(seen) == 2 and seen[1].headers.get("if-none-match") == '"c1"'
+    assert len(seen) == 2
+    assert seen[1].headers.get("if-none-match") == '"c1"'
 
 
 async def test_loader_repository_reloads_after_ttl(server: LocalServer, tmp_path: Path) -> None:
@@ -88,12 +93,14 @@ async def test_loader_repository_latest_package_and_asset(
 ) -> None:
     index = await repo.index([server.base + "/"], tmp_path)
     pkg = await repo.latest_package(index, "memo:package-template-basic")
-    assert isinstance(pkg, Package) and pkg.version == "2.0"
+    assert isinstance(pkg, Package)
+    assert pkg.version == "2.0"
     again = await repo.latest_package(index, "memo:package-template-basic")
     assert again is pkg  # memoised
     assert len(server.requests_to("/metadata/memo/package-template-basic/2.0/pkg.json")) == 1
     asset = await repo.latest_asset(index, "memo-testing-first")
-    assert isinstance(asset, Asset) and asset.assetId == "memo-testing-first"
+    assert isinstance(asset, Asset)
+    assert asset.assetId == "memo-testing-first"
     assert await repo.latest_package(index, "memo:does-not-exist") is None
     assert await repo.latest_asset(index, "memo-testing-first-missing") is None
 
@@ -113,7 +120,9 @@ async def test_loader_repository_failure_is_shared_and_not_cached(
 async def test_loader_repository_cancelled_caller_does_not_cancel_shared_load(
     server: LocalServer, repo: ChannelRepository, tmp_path: Path
 ) -> None:
-    server.routes[CONTENTS] = Route(body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), delay=0.2)
+    server.routes[CONTENTS] = Route(
+        body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), delay=0.2
+    )
     urls = [server.base + "/"]
     quitter = asyncio.create_task(repo.index(urls, tmp_path))
     stayer = asyncio.create_task(repo.index(urls, tmp_path))

@@ -16,7 +16,9 @@ def test_scheme_1_entries_get_summary_category_and_folder_times(tmp_path: Path) 
     folder = tmp_path / "150-mods" / "g.a.1.sc4pac"
     folder.mkdir(parents=True)
     os.utime(folder, (1_700_000_000, 1_700_000_000))
-    contents = Contents(scheme=9, packages=[ChannelItem("g", "a", ["1"], summary="Sum", category=["150-mods"])])
+    contents = Contents(
+        scheme=9, packages=[ChannelItem("g", "a", ["1"], summary="Sum", category=["150-mods"])]
+    )
     index = ChannelIndex([LoadedChannel("https://x.invalid/", contents)])
     known = InstalledData(group="g", name="a", variant={}, version="1", files=["150-mods/g.a.1.sc4pac"])
     unknown = InstalledData(group="h", name="b", variant={}, version="1", files=["x/h.b.1.sc4pac"])

@@ -22,7 +22,9 @@ def channel(*replacements: Package | Asset) -> InMemoryProvider:
         package("extra:pkg", variant(assets=["core-files"])),
         *(asset(a) for a in ("app-main", "app-rhd", "core-files")),
     ]
-    provider = InMemoryProvider([r for r in records if isinstance(r, Package)], [r for r in records if isinstance(r, Asset)])
+    provider = InMemoryProvider(
+        [r for r in records if isinstance(r, Package)], [r for r in records if isinstance(r, Asset)]
+    )
     for r in replacements:
         if isinstance(r, Package):
             provider.packages[r.id] = r
@@ -42,10 +44,15 @@ def items(plan_items: list[PlanItem]) -> list[tuple[str, str, dict[str, str]]]:
 async def test_fresh_install() -> None:
     res = await resolved(channel(), ["top:app"])
     plan = compute_plan(res, empty_lock())
-    assert items(plan.to_install_items()) == [("top:app", "1.0", {"driveside": "right"}), ("lib:core", "2.0", {})]
+    assert items(plan.to_install_items()) == [
+        ("top:app", "1.0", {"driveside": "right"}),
+        ("lib:core", "2.0", {}),
+    ]
     assert [a.assetId for a in plan.install_assets] == ["app-main", "app-rhd", "core-files"]
-    assert plan.to_remove_items() == [] and plan.remove_assets == ()
-    assert plan.reinstall == frozenset() and plan.redownload_asset_ids == frozenset()
+    assert plan.to_remove_items() == []
+    assert plan.remove_assets == ()
+    assert plan.reinstall == frozenset()
+    assert plan.redownload_asset_ids == frozenset()
     assert not plan.up_to_date
 
 
@@ -53,7 +60,9 @@ async def test_nothing_to_do() -> None:
     res = await resolved(channel(), ["top:app"])
     plan = compute_plan(res, lock_after_install(res))
     assert plan.up_to_date
-    assert plan.install_packages == () and plan.install_assets == () and plan.remove_packages == ()
+    assert plan.install_packages == ()
+    assert plan.install_assets == ()
+    assert plan.remove_packages == ()
     assert compute_plan(await resolve([], VariantSelection(), channel()), empty_lock()).up_to_date
 
 
@@ -61,10 +70,14 @@ async def test_remove_everything() -> None:
     res = await resolved(channel(), ["top:app"])
     lock = lock_after_install(res)
     plan = compute_plan(await resolve([], VariantSelection(), channel()), lock)
-    assert items(plan.to_remove_items()) == [("top:app", "1.0", {"driveside": "right"}), ("lib:core", "2.0", {})]
+    assert items(plan.to_remove_items()) == [
+        ("top:app", "1.0", {"driveside": "right"}),
+        ("lib:core", "2.0", {}),
+    ]
     assert plan.to_install_items() == []
     assert [a.assetId for a in plan.remove_assets] == ["app-main", "app-rhd", "core-files"]
-    assert plan.kept_lock_packages(lock) == [] and plan.next_lock_assets(lock) == []
+    assert plan.kept_lock_packages(lock) == []
+    assert plan.next_lock_assets(lock) == []
 
 
 async def test_variant_switch_shows_package_in_both_lists() -> None:
@@ -92,9 +105,11 @@ async def test_reinstall_flag() -> None:
     res = await resolved(channel(), ["top:app"])
     lock = lock_after_install(res, **{"top:app": {"reinstall": True}})
     plan = compute_plan(res, lock)
-    assert plan.to_remove_items() == plan.to_install_items() == [
-        PlanItem(package="top:app", version="1.0", variant={"driveside": "right"})
-    ]
+    assert (
+        plan.to_remove_items()
+        == plan.to_install_items()
+        == [PlanItem(package="top:app", version="1.0", variant={"driveside": "right"})]
+    )
     assert [a.assetId for a in plan.install_assets] == ["app-main", "app-rhd"]
     assert plan.remove_assets == ()
     assert {i.id for i in plan.reinstall} == {"top:app"}
@@ -115,7 +130,9 @@ async def test_reinstall_flag_with_version_change_is_plain_update() -> None:
 async def test_redownload_only_assets_of_marked_packages() -> None:
     res = await resolved(channel(), ["top:app", "extra:pkg"])
     lock = lock_after_install(res, **{"top:app": {"reinstall": True}})
-    lock = PluginsLock(scheme=2, installed=lock.installed, assets=lock.assets, redownload=["top:app", "not:resolved"])
+    lock = PluginsLock(
+        scheme=2, installed=lock.installed, assets=lock.assets, redownload=["top:app", "not:resolved"]
+    )
     plan = compute_plan(res, lock)
     assert plan.redownload_asset_ids == frozenset({"app-main", "app-rhd"})
 
@@ -125,7 +142,8 @@ async def test_redownload_ignored_for_packages_not_installed_now() -> None:
     lock = lock_after_install(res)
     lock = PluginsLock(scheme=2, installed=lock.installed, assets=lock.assets, redownload=["top:app"])
     plan = compute_plan(res, lock)
-    assert plan.up_to_date and plan.redownload_asset_ids == frozenset()
+    assert plan.up_to_date
+    assert plan.redownload_asset_ids == frozenset()
 
 
 async def test_changed_asset_reinstalls_its_direct_dependents() -> None:
@@ -141,7 +159,9 @@ async def test_changed_asset_reinstalls_its_direct_dependents() -> None:
         changed = asset("core-files", **field_change)
         plan = compute_plan(await resolved(channel(changed), ["top:app", "extra:pkg"]), lock)
         # lib:core and extra:pkg use the asset directly; top:app only through lib:core.
-        assert items(plan.to_install_items()) == [("extra:pkg", "1.0", {}), ("lib:core", "2.0", {})], field_change
+        assert items(plan.to_install_items()) == [("extra:pkg", "1.0", {}), ("lib:core", "2.0", {})], (
+            field_change
+        )
         assert items(plan.to_remove_items()) == [("extra:pkg", "1.0", {}), ("lib:core", "2.0", {})]
         assert plan.install_assets == (changed,)
         assert [a.assetId for a in plan.remove_assets] == ["core-files"]

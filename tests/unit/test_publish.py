@@ -12,7 +12,9 @@ from sc4pac.models.profile import InstalledData, PluginsLock
 
 
 def _lock(version: str) -> PluginsLock:
-    entry = InstalledData(group="g", name="a", variant={}, version=version, files=[f"100-x/g.a.{version}.sc4pac", "a.dll"])
+    entry = InstalledData(
+        group="g", name="a", variant={}, version=version, files=[f"100-x/g.a.{version}.sc4pac", "a.dll"]
+    )
     return PluginsLock(scheme=2, installed=[entry], assets=[])
 
 
@@ -49,7 +51,8 @@ def test_publish_replaces_old_with_new(tmp_path: Path) -> None:
     work = publish.prepare(plugins, staging, installs)
     write = lambda lock: lock_file.write_bytes(msgspec.json.encode(lock))  # noqa: E731
     report = publish.publish(journal, plugins, work, removals, installs, _lock("2"), write)
-    assert report.failed_paths == [] and report.warnings == []
+    assert report.failed_paths == []
+    assert report.warnings == []
     _assert_new_state(plugins, lock_file)
     assert not journal.exists()
 
@@ -59,7 +62,9 @@ class Killed(BaseException):
 
 
 @pytest.mark.parametrize("crash_after", range(6))
-def test_crash_at_any_step_is_completed_by_recovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int) -> None:
+def test_crash_at_any_step_is_completed_by_recovery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+) -> None:
     plugins, staging, journal, removals, installs = _setup(tmp_path)
     lock_file = tmp_path / "lock.json"
     lock_file.write_bytes(msgspec.json.encode(_lock("1")))
@@ -86,7 +91,7 @@ def test_crash_at_any_step_is_completed_by_recovery(tmp_path: Path, monkeypatch:
 
 
 def test_crash_before_journal_leaves_everything_old(tmp_path: Path) -> None:
-    plugins, staging, journal, removals, installs = _setup(tmp_path)
+    plugins, staging, journal, _removals, installs = _setup(tmp_path)
     publish.prepare(plugins, staging, installs)  # killed right after: no journal yet
     assert publish.recover(journal, lambda lock: None) is None
     publish.discard_unjournaled_work(plugins, journal)

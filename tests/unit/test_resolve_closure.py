@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from sc4pac.errors import AssetNotFound, ConflictingPackages, DownloadFailed, UnresolvableDependencies, VersionNotFound
+from sc4pac.errors import (
+    AssetNotFound,
+    ConflictingPackages,
+    DownloadFailed,
+    UnresolvableDependencies,
+    VersionNotFound,
+)
 from sc4pac.models.channel import Asset, Package
 from sc4pac.resolve import (
     InMemoryProvider,
@@ -40,7 +46,8 @@ async def test_closure_order_explicit_first_then_rounds() -> None:
     assert res.package_links["a:a"] == ("c:c", "b:b")
     assert res.asset_links["b:b"] == ("x", "y")
     assert [p.id for p in res.dependents_of_asset("x")] == ["a:a", "b:b"]
-    assert res.package("d:d") is not None and res.asset("z") is not None
+    assert res.package("d:d") is not None
+    assert res.asset("z") is not None
     # Round by round, then the assets; each item looked up once.
     assert provider.requested == [
         "e:e", "a:a", "c:c", "b:b", "d:d", "sc4pacAsset:x", "sc4pacAsset:y", "sc4pacAsset:z"
@@ -49,7 +56,11 @@ async def test_closure_order_explicit_first_then_rounds() -> None:
 
 async def test_cycles_are_harmless() -> None:
     provider = InMemoryProvider(
-        [package("a:a", variant(deps=["b:b"])), package("b:b", variant(deps=["c:c"])), package("c:c", variant(deps=["a:a", "b:b"]))]
+        [
+            package("a:a", variant(deps=["b:b"])),
+            package("b:b", variant(deps=["c:c"])),
+            package("c:c", variant(deps=["a:a", "b:b"])),
+        ]
     )
     res = await resolve(["a:a"], VariantSelection(), provider)
     assert [p.id for p in res.packages] == ["a:a", "b:b", "c:c"]
@@ -115,7 +126,9 @@ async def test_other_failures_win_over_not_found() -> None:
     class FailingProvider(InMemoryProvider):
         async def package(self, pkg_id: str) -> Package | None:
             if pkg_id == "broken:pkg":
-                raise DownloadFailed("Failed to download some metadata files. Check your internet connection.")
+                raise DownloadFailed(
+                    "Failed to download some metadata files. Check your internet connection."
+                )
             if pkg_id == "vnf:pkg":
                 raise VersionNotFound("No versions of vnf:pkg found in repository x.")
             return await super().package(pkg_id)
@@ -135,7 +148,10 @@ async def test_missing_asset() -> None:
     with pytest.raises(AssetNotFound) as info:
         await resolve(["a:a"], VariantSelection(), provider)
     assert info.value.title == "Could not find metadata of asset nowhere."
-    assert info.value.detail == "Most likely this is due to incorrect or incomplete metadata in the corresponding channel."
+    assert (
+        info.value.detail
+        == "Most likely this is due to incorrect or incomplete metadata in the corresponding channel."
+    )
 
 
 async def test_resolved_variant_includes_conditional_ids() -> None:

@@ -20,7 +20,9 @@ def first_channel_with(item_id: str, version: str) -> str | None:
 
 async def test_export_restricts_variants_and_channels() -> None:
     variants = {"driveside": "left", "nightmode": "dark", "other": "x"}
-    result = await export_selection(["memo:demo-package"], variants, CHANNELS, mini_channel(), first_channel_with)
+    result = await export_selection(
+        ["memo:demo-package"], variants, CHANNELS, mini_channel(), first_channel_with
+    )
     assert result.explicit == ["memo:demo-package"]
     assert result.variants == {"driveside": "left"}
     assert result.channels == CHANNELS[1:]
@@ -37,7 +39,9 @@ async def test_export_counts_assets_and_conditional_ids() -> None:
     def only_assets_in_one(item_id: str, version: str) -> str | None:
         return CHANNELS[0] if item_id.startswith("sc4pacAsset:") else None
 
-    result = await export_selection(["test:conditional-variants"], variants, CHANNELS, mini_channel(), only_assets_in_one)
+    result = await export_selection(
+        ["test:conditional-variants"], variants, CHANNELS, mini_channel(), only_assets_in_one
+    )
     assert result.variants == {k: v for k, v in variants.items() if k != "other"}
     assert result.channels == [CHANNELS[0]]
 

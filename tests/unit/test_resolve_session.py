@@ -12,7 +12,14 @@ from sc4pac.errors import ConflictingPackages, UnresolvableDependencies, Unsatis
 from sc4pac.models.profile import PluginsLock, empty_lock
 from sc4pac.resolve import InMemoryProvider, VariantSelection, compute_plan, resolve_interactively
 
-from .test_resolve_support import ScriptedUser, lock_after_install, mini_channel, package, reference_channel, variant
+from .test_resolve_support import (
+    ScriptedUser,
+    lock_after_install,
+    mini_channel,
+    package,
+    reference_channel,
+    variant,
+)
 
 DEMO = "memo:demo-package"
 BASIC = "memo:package-template-basic"
@@ -35,7 +42,12 @@ async def run(
     explicit: list[str], selection: VariantSelection, provider: InMemoryProvider, user: ScriptedUser
 ) -> tuple[object, list[str]]:
     return await resolve_interactively(
-        explicit, selection, provider, user.ask_variant, user.ask_remove_unresolvable, user.ask_remove_conflicting
+        explicit,
+        selection,
+        provider,
+        user.ask_variant,
+        user.ask_remove_unresolvable,
+        user.ask_remove_conflicting,
     )
 
 
@@ -52,13 +64,19 @@ async def test_item31_first_install_prompts_driveside(channel: InMemoryProvider)
     user = ScriptedUser({"driveside": "right"})
     selection = VariantSelection()
     resolution, explicit = await resolve_interactively(
-        [DEMO], selection, channel, user.ask_variant, user.ask_remove_unresolvable, user.ask_remove_conflicting
+        [DEMO],
+        selection,
+        channel,
+        user.ask_variant,
+        user.ask_remove_unresolvable,
+        user.ask_remove_conflicting,
     )
     assert user.events == [("variant", "driveside")]
     (question,) = user.questions
     assert (question.package, question.choices) == (VARIANTS, ("right", "left"))
     assert question.info.description.startswith("Pick the driveside")
-    assert question.previously_selected is None and question.imported_values == ()
+    assert question.previously_selected is None
+    assert question.imported_values == ()
     assert explicit == [DEMO]
     assert selection.current == {"driveside": "right"}
     assert selection.merged() == {"driveside": "right"}
@@ -77,8 +95,12 @@ async def test_item35_switching_variant(channel: InMemoryProvider) -> None:
     resolution, _ = await run([DEMO], VariantSelection(), channel, user)  # driveside was reset
     assert user.events == [("variant", "driveside")]
     plan = compute_plan(resolution, lock)
-    assert [(i.package, i.version, i.variant) for i in plan.to_remove_items()] == [(VARIANTS, "1.0", {"driveside": "right"})]
-    assert [(i.package, i.version, i.variant) for i in plan.to_install_items()] == [(VARIANTS, "1.0", {"driveside": "left"})]
+    assert [(i.package, i.version, i.variant) for i in plan.to_remove_items()] == [
+        (VARIANTS, "1.0", {"driveside": "right"})
+    ]
+    assert [(i.package, i.version, i.variant) for i in plan.to_install_items()] == [
+        (VARIANTS, "1.0", {"driveside": "left"})
+    ]
     assert [a.assetId for a in plan.remove_assets] == [lock.assets[-1].assetId]  # the right-hand-only asset
 
 
@@ -107,7 +129,9 @@ async def test_item37_unresolvable_explicit_declined(channel: InMemoryProvider) 
 async def test_item37_unresolvable_explicit_removed(channel: InMemoryProvider) -> None:
     lock = await installed_demo(channel, "left")
     user = ScriptedUser(remove_unresolvable=True)
-    resolution, explicit = await run([DEMO, "test:nonexistent"], VariantSelection(initial={"driveside": "left"}), channel, user)
+    resolution, explicit = await run(
+        [DEMO, "test:nonexistent"], VariantSelection(initial={"driveside": "left"}), channel, user
+    )
     assert user.events == [("remove-unresolvable", ("test:nonexistent",))]
     assert explicit == [DEMO]
     assert compute_plan(resolution, lock).up_to_date
@@ -123,7 +147,9 @@ async def test_item38_conflict_cancelled(channel: InMemoryProvider) -> None:
 async def test_item38_conflict_resolved_by_removing_one_side(channel: InMemoryProvider) -> None:
     lock = await installed_demo(channel, "left")
     user = ScriptedUser(conflict_side_with=CONFLICTING)
-    resolution, explicit = await run([DEMO, CONFLICTING], VariantSelection(initial={"driveside": "left"}), channel, user)
+    resolution, explicit = await run(
+        [DEMO, CONFLICTING], VariantSelection(initial={"driveside": "left"}), channel, user
+    )
     assert len(user.events) == 1
     assert explicit == [DEMO]
     assert compute_plan(resolution, lock).up_to_date
@@ -131,7 +157,9 @@ async def test_item38_conflict_resolved_by_removing_one_side(channel: InMemoryPr
 
 async def test_conflict_other_side_removes_the_demo_package(channel: InMemoryProvider) -> None:
     user = ScriptedUser(conflict_side_with=DEMO)
-    resolution, explicit = await run([DEMO, CONFLICTING], VariantSelection(initial={"driveside": "left"}), channel, user)
+    resolution, explicit = await run(
+        [DEMO, CONFLICTING], VariantSelection(initial={"driveside": "left"}), channel, user
+    )
     assert explicit == [CONFLICTING]
     assert [p.id for p in resolution.packages] == [CONFLICTING]
 
@@ -150,7 +178,12 @@ async def test_several_missing_variants_are_asked_one_package_at_a_time() -> Non
         [
             package("a:a", variant(deps=["b:b"])),
             package("b:b", variant({"nightmode": "standard"}), variant({"nightmode": "dark"})),
-            package("c:c", variant({"b:b:size": "s", "CAM": "yes"}), variant({"b:b:size": "l", "CAM": "yes"}), variant({"b:b:size": "l", "CAM": "no"})),
+            package(
+                "c:c",
+                variant({"b:b:size": "s", "CAM": "yes"}),
+                variant({"b:b:size": "l", "CAM": "yes"}),
+                variant({"b:b:size": "l", "CAM": "no"}),
+            ),
         ]
     )
     user = ScriptedUser({"nightmode": "dark", "b:b:size": "l", "CAM": "no"})
@@ -158,10 +191,16 @@ async def test_several_missing_variants_are_asked_one_package_at_a_time() -> Non
     resolution, _ = await run(["c:c", "a:a"], selection, provider, user)
     assert user.events == [("variant", "b:b:size"), ("variant", "CAM"), ("variant", "nightmode")]
     assert selection.current == {"b:b:size": "l", "CAM": "no", "nightmode": "dark"}
-    assert [dict(p.variant) for p in resolution.packages] == [{"b:b:size": "l", "CAM": "no"}, {}, {"nightmode": "dark"}]
+    assert [dict(p.variant) for p in resolution.packages] == [
+        {"b:b:size": "l", "CAM": "no"},
+        {},
+        {"nightmode": "dark"},
+    ]
 
 
 async def test_configured_value_outside_choices_fails() -> None:
-    provider = InMemoryProvider([package("a:a", variant({"driveside": "right"}), variant({"driveside": "left"}))])
+    provider = InMemoryProvider(
+        [package("a:a", variant({"driveside": "right"}), variant({"driveside": "left"}))]
+    )
     with pytest.raises(UnsatisfiableVariantConstraints):
         await run(["a:a"], VariantSelection(initial={"driveside": "middle"}), provider, ScriptedUser())

@@ -21,7 +21,12 @@ from sc4pac.models.profile import InstalledData, PluginsLock
 from sc4pac.resolve import InMemoryProvider, Resolution, VariantQuestion
 
 TEST_CHANNEL_METADATA = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sc4pac-test-channel" / "json" / "metadata"
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "sc4pac-test-channel"
+    / "json"
+    / "metadata"
 )
 
 
@@ -36,7 +41,9 @@ def variant(
     """A variant entry; ``conditions[i]`` are the ``ifVariant`` maps of an extra asset reference."""
     refs = [AssetReference(assetId=a) for a in assets]
     refs += [
-        AssetReference(assetId="cond-asset", withConditions=[IncludeWithConditions(ifVariant=dict(c)) for c in cs])
+        AssetReference(
+            assetId="cond-asset", withConditions=[IncludeWithConditions(ifVariant=dict(c)) for c in cs]
+        )
         for cs in conditions
     ]
     return VariantData(
@@ -80,7 +87,9 @@ def asset(asset_id: str, version: str = "1.0", **fields: object) -> Asset:
 
 def mini_channel() -> InMemoryProvider:
     """A channel shaped like the reference test channel (demo package chain, conflict, conditional)."""
-    driveside_info = VariantInfo(description="Pick the driveside.", valueDescriptions={"right": "r", "left": "l"})
+    driveside_info = VariantInfo(
+        description="Pick the driveside.", valueDescriptions={"right": "r", "left": "l"}
+    )
     conditional_refs = [
         [{"nightmode": "standard"}, {"nightmode": "dark"}, {"driveside": "right", "style": "style1"},
          {"driveside": "right", "style": "style2"}, {"driveside": "left", "capacity": "standard"},
@@ -89,8 +98,15 @@ def mini_channel() -> InMemoryProvider:
         [{"roadstyle": "US"}, {"roadstyle": "EU"}],
     ]  # fmt: skip
     packages = [
-        package("memo:demo-package", variant(deps=["memo:package-template-basic"], assets=["file-a", "file-b", "file-c"])),
-        package("memo:package-template-basic", variant(deps=["memo:package-template-variants"], assets=["file-d"]), version="2.0"),
+        package(
+            "memo:demo-package",
+            variant(deps=["memo:package-template-basic"], assets=["file-a", "file-b", "file-c"]),
+        ),
+        package(
+            "memo:package-template-basic",
+            variant(deps=["memo:package-template-variants"], assets=["file-d"]),
+            version="2.0",
+        ),
         package(
             "memo:package-template-variants",
             variant({"driveside": "right"}, assets=["first", "second"]),
@@ -146,7 +162,9 @@ class ScriptedUser:
         self.events.append(("remove-unresolvable", tuple(packages)))
         return self.remove_unresolvable
 
-    async def ask_remove_conflicting(self, conflict: tuple[str, str], explicit1: list[str], explicit2: list[str]) -> str:
+    async def ask_remove_conflicting(
+        self, conflict: tuple[str, str], explicit1: list[str], explicit2: list[str]
+    ) -> str:
         self.events.append(("remove-conflicting", (conflict, tuple(explicit1), tuple(explicit2))))
         if self.conflict_side_with is None:
             return "Cancel"

@@ -35,7 +35,10 @@ def test_different_keys_per_branch(reverse_keys: bool) -> None:
     if reverse_keys:
         maps = [dict(reversed(m.items())) for m in maps]
     tree = build_variant_tree(maps)
-    assert shape(tree) == ("a", {"a1": ("b", {"b1": None, "b2": None}), "a2": ("c", {"c1": None, "c2": None})})
+    assert shape(tree) == (
+        "a",
+        {"a1": ("b", {"b1": None, "b2": None}), "a2": ("c", {"c1": None, "c2": None})},
+    )
 
 
 def test_nested_example_of_the_spec() -> None:

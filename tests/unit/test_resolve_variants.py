@@ -113,7 +113,9 @@ async def test_choose_walks_tree_then_conditions() -> None:
 
 async def test_choose_skips_configured_ids() -> None:
     pkg = mini_channel().packages["test:conditional-variants"]
-    user = ScriptedUser({"nightmode": "dark", "style": "style2", "capacity": "standard", "CAM": "yes", "roadstyle": "EU"})
+    user = ScriptedUser(
+        {"nightmode": "dark", "style": "style2", "capacity": "standard", "CAM": "yes", "roadstyle": "EU"}
+    )
     sel = VariantSelection(initial={"driveside": "left"})
     assert await choose_variants(pkg, sel, user.ask_variant, no_info) == [
         "nightmode", "style", "capacity", "CAM", "roadstyle"
@@ -123,7 +125,9 @@ async def test_choose_skips_configured_ids() -> None:
 async def test_choose_question_fields() -> None:
     info = VariantInfo(description="Pick the driveside.")
     pkg = package("x:two-way", *TWO_WAY.variants, info={"driveside": info})
-    sel = VariantSelection.from_imports({"driveside": "left"}, [{"driveside": "right"}, {"driveside": "left"}])
+    sel = VariantSelection.from_imports(
+        {"driveside": "left"}, [{"driveside": "right"}, {"driveside": "left"}]
+    )
     user = ScriptedUser({"driveside": "right"})
     await choose_variants(pkg, sel, user.ask_variant, no_info)
     assert user.questions == [
@@ -143,7 +147,10 @@ async def test_choose_configured_value_not_a_choice() -> None:
     sel = VariantSelection(initial={"driveside": "middle"})
     with pytest.raises(UnsatisfiableVariantConstraints) as info:
         await choose_variants(TWO_WAY, sel, ScriptedUser().ask_variant, no_info)
-    assert info.value.title == "None of the variants right, left of x:two-way match the configured variant driveside=middle."
+    assert (
+        info.value.title
+        == "None of the variants right, left of x:two-way match the configured variant driveside=middle."
+    )
     assert info.value.detail == (
         "The package metadata seems incorrect, but resetting the configured variant in the GUI Dashboard may "
         'resolve the problem (CLI command: `sc4pac variant reset "driveside"`).'
@@ -153,7 +160,9 @@ async def test_choose_configured_value_not_a_choice() -> None:
 async def test_choose_conditional_value_not_a_choice() -> None:
     pkg = package("x:cond", variant(conditions=[[{"CAM": "yes"}, {"CAM": "no"}]]))
     with pytest.raises(UnsatisfiableVariantConstraints, match="None of the variants yes, no of x:cond"):
-        await choose_variants(pkg, VariantSelection(initial={"CAM": "maybe"}), ScriptedUser().ask_variant, no_info)
+        await choose_variants(
+            pkg, VariantSelection(initial={"CAM": "maybe"}), ScriptedUser().ask_variant, no_info
+        )
 
 
 async def test_choose_invalid_tree() -> None:

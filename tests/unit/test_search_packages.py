@@ -24,12 +24,23 @@ A = "https://a.org/"
 B = "https://b.org/"
 
 
-def pkg(group: str, name: str, summary: str = "", category: str | None = "150-mods", **kw: object) -> ChannelItem:
-    return ChannelItem(group=group, name=name, versions=["1.0"], summary=summary, category=[category] if category else [], **kw)  # type: ignore[arg-type]
+def pkg(
+    group: str, name: str, summary: str = "", category: str | None = "150-mods", **kw: object
+) -> ChannelItem:
+    return ChannelItem(
+        group=group,
+        name=name,
+        versions=["1.0"],
+        summary=summary,
+        category=[category] if category else [],
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def index_of(*channels: tuple[str, list[ChannelItem]]) -> ChannelIndex:
-    return ChannelIndex([LoadedChannel(url=url, contents=Contents(scheme=9, packages=items)) for url, items in channels])
+    return ChannelIndex(
+        [LoadedChannel(url=url, contents=Contents(scheme=9, packages=items)) for url, items in channels]
+    )
 
 
 @pytest.fixture
@@ -41,7 +52,13 @@ def index() -> ChannelIndex:
                 pkg("memo", "demo-package", category="100-props-textures"),
                 pkg("vip", "terrain-mod-base", "Base textures"),
                 pkg("vip", "terrain-mod", "VIP terrain mod"),
-                pkg("ulisse", "wolf", "Hybrid railway tunnel portals", category="700-transit", tags=["Ulisse Wolf"]),
+                pkg(
+                    "ulisse",
+                    "wolf",
+                    "Hybrid railway tunnel portals",
+                    category="700-transit",
+                    tags=["Ulisse Wolf"],
+                ),
                 pkg("jasoncw", "houses", "Houses", category="200-residential", tags=["Jasoncw", "Kimbo"]),
                 pkg("nocat", "thing", "terrain without category", category=None),
             ],
@@ -139,7 +156,9 @@ def test_search_stats_ignore_category_filters(index: ChannelIndex) -> None:
     result = search_packages(index, "terrain", categories=["700-transit"])
     assert ids(result) == []
     # Both terrain-mod items count (one per channel), the uncategorised one does not.
-    assert result.stats == Stats(totalPackageCount=4, categories=[CategoryCount(category="150-mods", count=4)])
+    assert result.stats == Stats(
+        totalPackageCount=4, categories=[CategoryCount(category="150-mods", count=4)]
+    )
     filtered = search_packages(index, "terrain", not_categories=["150-mods"])
     assert ids(filtered) == ["nocat:thing"]
     assert filtered.stats == result.stats
@@ -159,14 +178,16 @@ def test_category_listing_without_tokens(index: ChannelIndex) -> None:
 def test_blank_query_matches_only_at_threshold_zero(index: ChannelIndex) -> None:
     assert ids(search_packages(index, " ")) == []
     everything = search_packages(index, " ", threshold=0)
-    assert len(everything.hits) == 7 and {h.relevance for h in everything.hits} == {0}
+    assert len(everything.hits) == 7
+    assert {h.relevance for h in everything.hits} == {0}
     assert everything.stats is None
 
 
 def test_empty_query_matches_everything_with_stats(index: ChannelIndex) -> None:
     result = search_packages(index, "")
     assert len(result.hits) == 7
-    assert result.stats is not None and result.stats.totalPackageCount == 7
+    assert result.stats is not None
+    assert result.stats.totalPackageCount == 7
 
 
 def test_skip_stats_and_drop_ids(index: ChannelIndex) -> None:
@@ -181,13 +202,15 @@ def test_channel_filter(index: ChannelIndex) -> None:
     assert ids(result) == ["vip:terrain-mod"]
     assert result.hits[0].channel_url == B
     unknown = search_packages(index, "terrain", channel_url="https://nope/")
-    assert unknown.hits == [] and unknown.stats == Stats(totalPackageCount=0, categories=[])
+    assert unknown.hits == []
+    assert unknown.stats == Stats(totalPackageCount=0, categories=[])
 
 
 def test_exchange_url_search(index: ChannelIndex) -> None:
     result = search_packages(index, "https://community.simtropolis.com/files/file/30896-vip-terrain/")
     assert [(h.package, h.relevance) for h in result.hits] == [("b:stex-item", 100)]
-    assert result.stats is not None and result.stats.totalPackageCount == 1
+    assert result.stats is not None
+    assert result.stats.totalPackageCount == 1
     sc4e = search_packages(index, "https://www.sc4evermore.com/index.php/downloads/download/12-x")
     assert ids(sc4e) == ["b:stex-item"]
 
@@ -239,8 +262,16 @@ def test_search_by_ids(index: ChannelIndex) -> None:
 
 
 def test_search_by_ids_requested_first() -> None:
-    idx = index_of((A, [pkg("z", "z", externalIds={"stex": ["1"]}), pkg("a", "a", externalIds={"stex": ["1"]}),
-                        pkg("m", "m", externalIds={"stex": ["1"]})]))
+    idx = index_of(
+        (
+            A,
+            [
+                pkg("z", "z", externalIds={"stex": ["1"]}),
+                pkg("a", "a", externalIds={"stex": ["1"]}),
+                pkg("m", "m", externalIds={"stex": ["1"]}),
+            ],
+        )
+    )
     result = search_by_ids(idx, ["m:m"], [("stex", "1")])
     assert [h.package for h in result.hits] == ["m:m", "a:a", "z:z"]
     assert (result.not_found_package_count, result.not_found_external_id_count) == (0, 0)
@@ -250,8 +281,15 @@ def test_search_by_ids_requested_first() -> None:
 
 
 def installed(group: str, name: str, summary: str = "", category: str | None = "150-mods") -> InstalledData:
-    return InstalledData(group=group, name=name, variant={}, version="1.0", files=[], summary=summary,
-                         category=[category] if category else [])
+    return InstalledData(
+        group=group,
+        name=name,
+        variant={},
+        version="1.0",
+        files=[],
+        summary=summary,
+        category=[category] if category else [],
+    )
 
 
 def test_search_installed() -> None:
@@ -262,10 +300,17 @@ def test_search_installed() -> None:
         installed("b", "terrain-houses", category="200-residential"),
     ]
     result = search_installed(lock, "terrain")
-    assert [(h.package, h.relevance) for h in result.hits] == [("a:terrain", 100), ("b:terrain-houses", 100), ("vip:terrain-mod", 100)]
+    assert [(h.package, h.relevance) for h in result.hits] == [
+        ("a:terrain", 100),
+        ("b:terrain-houses", 100),
+        ("vip:terrain-mod", 100),
+    ]
     assert result.stats == Stats(
         totalPackageCount=2,
-        categories=[CategoryCount(category="150-mods", count=1), CategoryCount(category="200-residential", count=1)],
+        categories=[
+            CategoryCount(category="150-mods", count=1),
+            CategoryCount(category="200-residential", count=1),
+        ],
     )
     only = search_installed(lock, "terrain", category="200-residential")
     assert [h.package for h in only.hits] == ["b:terrain-houses"]
@@ -275,7 +320,10 @@ def test_search_installed() -> None:
 def test_search_installed_without_tokens_lists_everything() -> None:
     lock = [installed("vip", "terrain-mod"), installed("memo", "demo-package", category="100-props-textures")]
     result = search_installed(lock, " ")
-    assert [(h.package, h.relevance) for h in result.hits] == [("memo:demo-package", 100), ("vip:terrain-mod", 100)]
+    assert [(h.package, h.relevance) for h in result.hits] == [
+        ("memo:demo-package", 100),
+        ("vip:terrain-mod", 100),
+    ]
     assert result.stats.totalPackageCount == 2
     assert result.hits[0].installed is lock[1]
 
@@ -307,6 +355,7 @@ def test_shared_test_channel() -> None:
     result = search_packages(idx, "demo pacakge")
     assert [(h.package, h.relevance) for h in result.hits] == [("memo:demo-package", 93)]
     everything = search_packages(idx, "")
-    assert len(everything.hits) == 10 and everything.stats == contents.stats
+    assert len(everything.hits) == 10
+    assert everything.stats == contents.stats
     low = search_packages(idx, "demo  xyz", threshold=60)
     assert [(h.package, h.relevance) for h in low.hits] == [("memo:demo-package", 67)]

@@ -39,14 +39,35 @@ FIXTURE_FILES = SHARED / "data" / "sc4pac-test-channel" / "json" / "files"
 BASE = "http://localhost:8090"
 EMPTY_SHA = hashlib.sha256(b"").hexdigest()
 # A valid DBPF without entries: the script scan parses every file that starts with DBPF.
-DBPF = b"DBPF" + (1).to_bytes(4, "little") + bytes(24) + (7).to_bytes(4, "little") + (0).to_bytes(4, "little") + (96).to_bytes(4, "little") + bytes(52)
+DBPF = (
+    b"DBPF"
+    + (1).to_bytes(4, "little")
+    + bytes(24)
+    + (7).to_bytes(4, "little")
+    + (0).to_bytes(4, "little")
+    + (96).to_bytes(4, "little")
+    + bytes(52)
+)
 
 
-def pkg(group: str, name: str, version: str, subfolder: str, refs: list[AssetReference],
-        variant: dict[str, str] | None = None, info: Info | None = None) -> Package:
+def pkg(
+    group: str,
+    name: str,
+    version: str,
+    subfolder: str,
+    refs: list[AssetReference],
+    variant: dict[str, str] | None = None,
+    info: Info | None = None,
+) -> Package:
     kwargs = {"info": info} if info else {}
-    return Package(group=group, name=name, version=version, subfolder=subfolder,
-                   variants=[VariantData(variant=variant or {}, assets=refs)], **kwargs)
+    return Package(
+        group=group,
+        name=name,
+        version=version,
+        subfolder=subfolder,
+        variants=[VariantData(variant=variant or {}, assets=refs)],
+        **kwargs,
+    )
 
 
 def fetched(tmp_path: Path, asset_id: str, file_name: str, content: bytes | None = None) -> FetchedAsset:
@@ -55,22 +76,36 @@ def fetched(tmp_path: Path, asset_id: str, file_name: str, content: bytes | None
     if content is not None:
         path.write_bytes(content)
     url = f"{BASE}/files/{file_name}"
-    return FetchedAsset(Asset(assetId=asset_id, version="1", url=url), path, None,
-                        f"{BASE}/metadata/sc4pacAsset/{asset_id}/1/pkg.json")
+    return FetchedAsset(
+        Asset(assetId=asset_id, version="1", url=url),
+        path,
+        None,
+        f"{BASE}/metadata/sc4pacAsset/{asset_id}/1/pkg.json",
+    )
 
 
-def stage(tmp_path: Path, package: Package, assets: list[FetchedAsset], variant: dict[str, str] | None = None,
-          previous: list[IniFile] | None = None, resolved: frozenset[str] = frozenset()) -> tuple[StageResult, Path]:
+def stage(
+    tmp_path: Path,
+    package: Package,
+    assets: list[FetchedAsset],
+    variant: dict[str, str] | None = None,
+    previous: list[IniFile] | None = None,
+    resolved: frozenset[str] = frozenset(),
+) -> tuple[StageResult, Path]:
     staging = tmp_path / "staging" / "plugins"
     staging.mkdir(parents=True, exist_ok=True)
     plugins = tmp_path / "Plugins"
     plugins.mkdir(exist_ok=True)
     inp = StageInput(
-        package=package, variant=variant or {},
+        package=package,
+        variant=variant or {},
         package_metadata_url=f"{BASE}/metadata/{package.group}/{package.name}/{package.version}/pkg.json",
-        assets={a.asset.assetId: a for a in assets}, staging_plugins=staging,
-        nested_dir=tmp_path / "staging" / "nested", plugins_root=plugins,
-        previous_ini_files=previous or [], resolved_package_ids=resolved,
+        assets={a.asset.assetId: a for a in assets},
+        staging_plugins=staging,
+        nested_dir=tmp_path / "staging" / "nested",
+        plugins_root=plugins,
+        previous_ini_files=previous or [],
+        resolved_package_ids=resolved,
     )
     return stage_package(inp), staging
 
@@ -78,18 +113,43 @@ def stage(tmp_path: Path, package: Package, assets: list[FetchedAsset], variant:
 @pytest.mark.parametrize(
     ("subfolder", "group", "name", "version", "variant", "expected"),
     [
-        ("100-props-textures", "memo", "demo-package", "1.0", {}, "100-props-textures/memo.demo-package.1.0.sc4pac"),
-        ("150-mods", "memo", "package-template-variants", "1.0", {"driveside": "right"},
-         "150-mods/memo.package-template-variants.right.1.0.sc4pac"),
+        (
+            "100-props-textures",
+            "memo",
+            "demo-package",
+            "1.0",
+            {},
+            "100-props-textures/memo.demo-package.1.0.sc4pac",
+        ),
+        (
+            "150-mods",
+            "memo",
+            "package-template-variants",
+            "1.0",
+            {"driveside": "right"},
+            "150-mods/memo.package-template-variants.right.1.0.sc4pac",
+        ),
         ("150-mods", "test", "lua", "1", {}, "150-mods/test.lua.1.sc4pac"),
-        ("150-mods", "test", "conditional-variants", "1.0",
-         {"driveside": "left", "nightmode": "standard", "style": "style1", "capacity": "standard", "CAM": "no",
-          "roadstyle": "US"},
-         "150-mods/test.conditional-variants.no-standard-left-standard-US-style1.1.0.sc4pac"),
+        (
+            "150-mods",
+            "test",
+            "conditional-variants",
+            "1.0",
+            {
+                "driveside": "left",
+                "nightmode": "standard",
+                "style": "style1",
+                "capacity": "standard",
+                "CAM": "no",
+                "roadstyle": "US",
+            },
+            "150-mods/test.conditional-variants.no-standard-left-standard-US-style1.1.0.sc4pac",
+        ),
     ],
 )
-def test_package_folder(subfolder: str, group: str, name: str, version: str, variant: dict[str, str],
-                        expected: str) -> None:
+def test_package_folder(
+    subfolder: str, group: str, name: str, version: str, variant: dict[str, str], expected: str
+) -> None:
     assert package_folder(pkg(group, name, version, subfolder, [], variant), variant) == expected
 
 
@@ -97,16 +157,24 @@ def demo_package() -> tuple[Package, list[AssetReference]]:
     refs = [
         AssetReference(assetId="file-a"),
         AssetReference(assetId="file-b-dat"),
-        AssetReference(assetId="file-b-dll", withChecksum=[IncludeWithChecksum(include=r"\.dll$", sha256=EMPTY_SHA)]),
+        AssetReference(
+            assetId="file-b-dll", withChecksum=[IncludeWithChecksum(include=r"\.dll$", sha256=EMPTY_SHA)]
+        ),
     ]
     return pkg("memo", "demo-package", "1.0", "100-props-textures", refs), refs
 
 
 def demo_assets(tmp_path: Path) -> list[FetchedAsset]:
     zip_asset = fetched(tmp_path, "file-a", "package-aFile3.zip")
-    make_zip(zip_asset.path, {"prefix/hello-world.dat": DBPF, "prefix/sub/hello-world.dat": DBPF, "readme.txt": b"x"})
-    return [zip_asset, fetched(tmp_path, "file-b-dat", "package-bFile.dat", DBPF),
-            fetched(tmp_path, "file-b-dll", "package-bFile.dll", b"")]
+    make_zip(
+        zip_asset.path,
+        {"prefix/hello-world.dat": DBPF, "prefix/sub/hello-world.dat": DBPF, "readme.txt": b"x"},
+    )
+    return [
+        zip_asset,
+        fetched(tmp_path, "file-b-dat", "package-bFile.dat", DBPF),
+        fetched(tmp_path, "file-b-dll", "package-bFile.dll", b""),
+    ]
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
@@ -115,7 +183,12 @@ def test_demo_package_with_dll_symlink(tmp_path: Path) -> None:
     result, staging = stage(tmp_path, package, demo_assets(tmp_path))
     folder = "100-props-textures/memo.demo-package.1.0.sc4pac"
     assert result.files == [folder, "package-bFile.dll"]
-    assert tree(staging / folder) == ["hello-world.dat", "package-bFile.dat", "package-bFile.dll", "sub/hello-world.dat"]
+    assert tree(staging / folder) == [
+        "hello-world.dat",
+        "package-bFile.dat",
+        "package-bFile.dll",
+        "sub/hello-world.dat",
+    ]
     link = staging / "package-bFile.dll"
     if not link.is_symlink():
         pytest.skip("symlink creation is not permitted here")
@@ -123,11 +196,17 @@ def test_demo_package_with_dll_symlink(tmp_path: Path) -> None:
     assert link.resolve() == (staging / folder / "package-bFile.dll").resolve()
     [dll] = result.dlls
     assert (dll.dll, dll.checksum, dll.package, dll.packageVersion) == (
-        "package-bFile.dll", Checksum(sha256=EMPTY_SHA), "memo:demo-package", "1.0")
+        "package-bFile.dll",
+        Checksum(sha256=EMPTY_SHA),
+        "memo:demo-package",
+        "1.0",
+    )
     assert dll.url == f"{BASE}/files/package-bFile.dll"
     assert dll.assetMetadataUrl == f"{BASE}/metadata/sc4pacAsset/file-b-dll/1/pkg.json"
     assert dll.packageMetadataUrl == f"{BASE}/metadata/memo/demo-package/1.0/pkg.json"
-    assert result.warnings == [] and result.scripts == [] and result.ini_files == []
+    assert result.warnings == []
+    assert result.scripts == []
+    assert result.ini_files == []
 
 
 def test_dll_is_moved_when_symlinks_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +215,8 @@ def test_dll_is_moved_when_symlinks_fail(tmp_path: Path, monkeypatch: pytest.Mon
     result, staging = stage(tmp_path, package, demo_assets(tmp_path))
     folder = "100-props-textures/memo.demo-package.1.0.sc4pac"
     root_dll = staging / "package-bFile.dll"
-    assert root_dll.is_file() and not root_dll.is_symlink()
+    assert root_dll.is_file()
+    assert not root_dll.is_symlink()
     assert not (staging / folder / "package-bFile.dll").exists()
     assert result.files == [folder, "package-bFile.dll"]
 
@@ -152,8 +232,14 @@ def test_link_or_move_replaces_existing_entry(tmp_path: Path) -> None:
 
 
 def test_missing_asset_and_info_warning(tmp_path: Path) -> None:
-    package = pkg("memo", "basic", "2.0", "100-props-textures", [AssetReference(assetId="gone")],
-                  info=Info(warning="Read the manual."))
+    package = pkg(
+        "memo",
+        "basic",
+        "2.0",
+        "100-props-textures",
+        [AssetReference(assetId="gone")],
+        info=Info(warning="Read the manual."),
+    )
     result, staging = stage(tmp_path, package, [])
     assert result.warnings == [
         "Read the manual.",
@@ -166,9 +252,18 @@ def test_missing_asset_and_info_warning(tmp_path: Path) -> None:
 
 def test_unused_patterns_warning_is_reported(tmp_path: Path) -> None:
     zip_asset = fetched(tmp_path, "file-c", "package-cFile3.zip")
-    make_zip(zip_asset.path, {"dummy-archive.jar": make_zip(tmp_path / "d.jar", {"prefix/a.dat": DBPF}).read_bytes()})
-    package = pkg("memo", "basic", "2.0", "100-props-textures",
-                  [AssetReference(assetId="file-c", include=["nope1", "nope2"])], info=Info(warning="W"))
+    make_zip(
+        zip_asset.path,
+        {"dummy-archive.jar": make_zip(tmp_path / "d.jar", {"prefix/a.dat": DBPF}).read_bytes()},
+    )
+    package = pkg(
+        "memo",
+        "basic",
+        "2.0",
+        "100-props-textures",
+        [AssetReference(assetId="file-c", include=["nope1", "nope2"])],
+        info=Info(warning="W"),
+    )
     result, staging = stage(tmp_path, package, [zip_asset])
     assert len(result.warnings) == 2
     assert result.warnings[1].endswith("did not match any files in the asset file-c: nope1 nope2")
@@ -177,13 +272,23 @@ def test_unused_patterns_warning_is_reported(tmp_path: Path) -> None:
 
 def test_checksum_failure_is_enriched(tmp_path: Path) -> None:
     asset = fetched(tmp_path, "magic-dll", "magic.dll", b"not empty")
-    package = pkg("test", "dll-wrong-checksum", "1", "150-mods",
-                  [AssetReference(assetId="magic-dll", withChecksum=[IncludeWithChecksum(include="magic.dll", sha256="f" * 64)])])
+    package = pkg(
+        "test",
+        "dll-wrong-checksum",
+        "1",
+        "150-mods",
+        [
+            AssetReference(
+                assetId="magic-dll", withChecksum=[IncludeWithChecksum(include="magic.dll", sha256="f" * 64)]
+            )
+        ],
+    )
     with pytest.raises(ExtractionFailed) as info:
         stage(tmp_path, package, [asset])
     assert info.value.type == "/error/extraction-failed"
     assert "Redownloading the package might resolve the problem" in info.value.detail
-    assert "test:dll-wrong-checksum" in info.value.detail and "magic-dll" in info.value.detail
+    assert "test:dll-wrong-checksum" in info.value.detail
+    assert "magic-dll" in info.value.detail
 
 
 def test_lua_script_is_reported(tmp_path: Path) -> None:
@@ -210,7 +315,10 @@ def test_corrupt_dbpf_fails_install(tmp_path: Path) -> None:
     asset = fetched(tmp_path, "bad", "bad.dat", b"DBPF" + b"\0" * 20)
     with pytest.raises(ExtractionFailed) as info:
         stage(tmp_path, pkg("test", "bad", "1", "150-mods", [AssetReference(assetId="bad")]), [asset])
-    assert info.value.title == 'Failed to install package "test:bad" as it seems to contain a corrupted DBPF file.'
+    assert (
+        info.value.title
+        == 'Failed to install package "test:bad" as it seems to contain a corrupted DBPF file.'
+    )
 
 
 def test_path_length_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,8 +326,12 @@ def test_path_length_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("SC4PAC_MAX_PATH_LENGTH", "60")
     result, _ = stage(tmp_path / "a", package, demo_assets(tmp_path / "a"))
     assert any("`pkg=null-45:startup-performance-optimization-dll`" in w for w in result.warnings)
-    result, _ = stage(tmp_path / "b", package, demo_assets(tmp_path / "b"),
-                      resolved=frozenset({"null-45:startup-performance-optimization-dll"}))
+    result, _ = stage(
+        tmp_path / "b",
+        package,
+        demo_assets(tmp_path / "b"),
+        resolved=frozenset({"null-45:startup-performance-optimization-dll"}),
+    )
     assert result.warnings == []
     monkeypatch.setenv("SC4PAC_MAX_PATH_LENGTH", "100000")
     result, _ = stage(tmp_path / "c", package, demo_assets(tmp_path / "c"))
@@ -230,8 +342,10 @@ def test_path_length_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def ini_package() -> Package:
-    ref = AssetReference(assetId="magic-ini",
-                         withChecksum=[IncludeWithChecksum(include="/magic.ini", sha256=EMPTY_SHA, isIni=True)])
+    ref = AssetReference(
+        assetId="magic-ini",
+        withChecksum=[IncludeWithChecksum(include="/magic.ini", sha256=EMPTY_SHA, isIni=True)],
+    )
     return pkg("test", "ini", "1", "150-mods", [ref])
 
 
@@ -248,12 +362,15 @@ def test_ini_new_name() -> None:
 
 def test_ini_reinstall_sequence(tmp_path: Path) -> None:
     plugins = tmp_path / "Plugins"
-    recorded = [IniFile(file="magic_sc4pacnew.ini", checksum=Checksum(sha256=EMPTY_SHA), finalName="magic.ini")]
+    recorded = [
+        IniFile(file="magic_sc4pacnew.ini", checksum=Checksum(sha256=EMPTY_SHA), finalName="magic.ini")
+    ]
 
     def staged(previous: list[IniFile]) -> tuple[StageResult, Path]:
         work = tmp_path / "work"
         if work.exists():
             import shutil
+
             shutil.rmtree(work)
         result, staging = stage(tmp_path, ini_package(), [ini_asset(work)], previous=previous)
         return result, staging
@@ -262,7 +379,9 @@ def test_ini_reinstall_sequence(tmp_path: Path) -> None:
     result, staging = staged([])
     assert result.files == ["150-mods/test.ini.1.sc4pac", "magic_sc4pacnew.ini"]
     assert result.ini_files == recorded
-    assert [(e.tmpIni, e.finalName, e.package) for e in result.ini_edits] == [("magic_sc4pacnew.ini", "magic.ini", "test:ini")]
+    assert [(e.tmpIni, e.finalName, e.package) for e in result.ini_edits] == [
+        ("magic_sc4pacnew.ini", "magic.ini", "test:ini")
+    ]
     assert (staging / "magic_sc4pacnew.ini").is_file()
     assert not (staging / "150-mods/test.ini.1.sc4pac/magic.ini").exists()
 
@@ -271,14 +390,16 @@ def test_ini_reinstall_sequence(tmp_path: Path) -> None:
     (plugins / "magic_sc4pacnew.ini").write_bytes(b"")
     (staging / "magic_sc4pacnew.ini").unlink()
     result, staging = staged(recorded)
-    assert result.ini_edits == [] and "magic_sc4pacnew.ini" in result.files
+    assert result.ini_edits == []
+    assert "magic_sc4pacnew.ini" in result.files
     assert (staging / "magic_sc4pacnew.ini").is_file()
 
     # _sc4pacnew deleted -> Skip: nothing installed, still recorded
     (plugins / "magic_sc4pacnew.ini").unlink()
     (staging / "magic_sc4pacnew.ini").unlink()
     result, staging = staged(recorded)
-    assert result.files == ["150-mods/test.ini.1.sc4pac"] and result.ini_edits == []
+    assert result.files == ["150-mods/test.ini.1.sc4pac"]
+    assert result.ini_edits == []
     assert result.ini_files == recorded
     assert not (staging / "magic_sc4pacnew.ini").exists()
     assert tree(staging / "150-mods/test.ini.1.sc4pac") == []
@@ -291,7 +412,9 @@ def test_ini_reinstall_sequence(tmp_path: Path) -> None:
 
 def test_ini_strategy_changed_upstream(tmp_path: Path) -> None:
     (tmp_path / "magic.ini").write_text("user")
-    recorded = [IniFile(file="magic_sc4pacnew.ini", checksum=Checksum(sha256="a" * 64), finalName="magic.ini")]
+    recorded = [
+        IniFile(file="magic_sc4pacnew.ini", checksum=Checksum(sha256="a" * 64), finalName="magic.ini")
+    ]
     assert ini_strategy("magic.ini", EMPTY_SHA, tmp_path, recorded) is IniStrategy.INSTALL_NEW
     assert ini_strategy("magic.ini", EMPTY_SHA, tmp_path, []) is IniStrategy.INSTALL_NEW
     assert ini_strategy("magic.ini", "a" * 64, tmp_path, recorded) is IniStrategy.SKIP
@@ -309,7 +432,8 @@ def test_fixture_archives_install_hello_world(tmp_path: Path, file_name: str) ->
     if not source.is_file():
         pytest.skip(f"test channel files not available at {FIXTURE_FILES}")
     asset = fetched(tmp_path, "a", file_name, source.read_bytes())
-    result, staging = stage(tmp_path, pkg("memo", "demo", "1.0", "100-props-textures", [AssetReference(assetId="a")]),
-                            [asset])
+    result, staging = stage(
+        tmp_path, pkg("memo", "demo", "1.0", "100-props-textures", [AssetReference(assetId="a")]), [asset]
+    )
     assert tree(staging / result.package_folder) == ["hello-world.dat", "sub/hello-world.dat"]
     assert result.warnings == []

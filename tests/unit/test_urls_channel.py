@@ -59,7 +59,10 @@ def test_sanitize_rejects_non_uris(raw: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("example.org/channel", "channel URL must start with https://, http:// or file:/// (example.org/channel)"),
+        (
+            "example.org/channel",
+            "channel URL must start with https://, http:// or file:/// (example.org/channel)",
+        ),
         ("", "channel URL must start with https://, http:// or file:/// ()"),
         ("https://x.org/c/?a=1", "channel URL must not have query: https://x.org/c/?a=1"),
         ("https://x.org/c/#top", "channel URL must not have fragment: https://x.org/c/#top"),
@@ -123,8 +126,14 @@ def test_other_channel_files() -> None:
         asset_metadata_url(base, "memo-testing-file-d-zip", "1.0-1")
         == "http://localhost:8090/metadata/sc4pacAsset/memo-testing-file-d-zip/1.0-1/pkg.json"
     )
-    assert external_package_url(base, "ext", "pkg101") == "http://localhost:8090/metadata/_extpkg/ext/pkg101/latest/pkg.json"
-    assert external_asset_url(base, "ext-asset101") == "http://localhost:8090/metadata/_extasset/ext-asset101/latest/pkg.json"
+    assert (
+        external_package_url(base, "ext", "pkg101")
+        == "http://localhost:8090/metadata/_extpkg/ext/pkg101/latest/pkg.json"
+    )
+    assert (
+        external_asset_url(base, "ext-asset101")
+        == "http://localhost:8090/metadata/_extasset/ext-asset101/latest/pkg.json"
+    )
 
 
 def test_is_yaml_channel() -> None:
@@ -138,7 +147,10 @@ def test_is_yaml_channel() -> None:
         ("https://community.simtropolis.com/files/file/30896-vip-terrain-mod/", ("stex", "30896")),
         ("https://community.simtropolis.com/files/file/30896-vip/?do=download&r=12345", ("stex", "30896")),
         ("see simtropolis.com/files/file/1-x", ("stex", "1")),
-        ("https://www.sc4evermore.com/index.php/downloads/download/26-gameplay-mods/145-sc4fix", ("sc4e", "145")),
+        (
+            "https://www.sc4evermore.com/index.php/downloads/download/26-gameplay-mods/145-sc4fix",
+            ("sc4e", "145"),
+        ),
         ("https://www.sc4evermore.com/index.php/downloads/download/145-sc4fix", ("sc4e", "145")),
         ("https://community.simtropolis.com/files/file/30896/", None),
         ("https://example.org/files/file/30896-x", None),

