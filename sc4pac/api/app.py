@@ -20,11 +20,13 @@ from . import (
     routes_packages,
     routes_plugins,
     routes_profiles,
+    routes_schema,
     routes_server,
     routes_variants,
     update_ws,
 )
 from .gate import Gate
+from .live_events import LiveEvents
 from .state import ServerState
 
 # A websocket route's check before the upgrade: raise an Sc4pacError to refuse with that error.
@@ -69,6 +71,7 @@ _ROUTE_MODULES = (
     routes_plugins,
     routes_variants,
     routes_maintenance,
+    routes_schema,
     update_ws,
 )
 
@@ -94,6 +97,9 @@ def _webapp_routes(web_app_dir: Path) -> list[Any]:
 def create_app(state: ServerState) -> Gate:
     """Build the daemon's ASGI app around ``state``."""
     handlers, prechecks = _route_modules()
+    events = state.events = LiveEvents(
+        state.store, state.connections, state.running_updates, indent=state.options.indent
+    )
     if state.options.web_app_dir is not None:
         handlers.extend(_webapp_routes(state.options.web_app_dir))
     app = Litestar(
@@ -106,6 +112,7 @@ def create_app(state: ServerState) -> Gate:
         openapi_config=None,
         logging_config=None,
         request_max_body_size=None,
+        after_response=events.after_response,
     )
     app.state.sc4pac = state
 

@@ -19,7 +19,7 @@ from litestar.response import Stream
 
 from .. import maintenance
 from ..errors import BadRequest, DownloadFailed, FileOperationsFailed, PackageNotFound
-from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
+from ..models.messages import OK, IncomingResponse, PromptResponse, RepairPlanPrompt, Result
 from ..resolve.export import export_selection
 from ..update.metadata import ChannelMetadataProvider
 from .http import Query, canonical_package_ids, package_list_body, respond
@@ -80,7 +80,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
         raise error
     del state.repair_plans[profile_id]
     update_needed = await maintenance.apply_repair(state.store, profile_id, prompt.plan)
-    return respond(request, {"$type": "/result", "ok": not update_needed})
+    return respond(request, Result(ok=not update_needed))
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ async def plugins_folder_open(request: Request) -> Response[bytes]:
         await asyncio.to_thread(_open_folder, folder)
     except (OSError, subprocess.SubprocessError) as exc:
         raise FileOperationsFailed("Failed to open folder.", f"{folder}: {exc}") from exc
-    return respond(request, {"$type": "/result", "ok": True})
+    return respond(request, OK)
 
 
 # --- image proxy ------------------------------------------------------------------------------

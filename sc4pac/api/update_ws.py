@@ -20,14 +20,19 @@ from litestar import WebSocket, websocket
 
 from .. import wire
 from ..errors import BadRequest, Sc4pacError, ServerError, UpdateAlreadyRunning
+from ..models.events import UpdateOutcome
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
+from .live_events import update_outcome
 from .state import ServerState
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED_TITLE = "Unexpected error during Update. This looks like a bug. Please report it."
+
+# Close code of a socket whose update has ended (its final message says how): a normal closure.
+CLOSE_DONE = 1000
 
 _response_decoder = msgspec.json.Decoder(IncomingResponse)
 
@@ -150,9 +155,12 @@ async def update(socket: WebSocket) -> None:
         )
         prompter.send_final(error.to_wire())
         await sender
-        await socket.close()
+        await socket.close(code=CLOSE_DONE, reason="another update of this profile is running")
         return
     running.add(profile_id)
+    outcome: tuple[UpdateOutcome, str] = ("cancelled", "")
+    if state.events is not None:
+        state.events.update_started(profile_id)
     job = UpdateJob(state.services, request, prompter, prompter)
     job_task = asyncio.create_task(job.run())
     receiver = asyncio.create_task(prompter.receive_loop())
@@ -166,12 +174,16 @@ async def update(socket: WebSocket) -> None:
             sender.cancel()
             return
         exc = job_task.exception()
-        prompter.send_final(OK if exc is None else _final_error(exc))
+        final = OK if exc is None else _final_error(exc)
+        outcome = update_outcome(final)
+        prompter.send_final(final)
         receiver.cancel()
         await sender
-        await socket.close()
+        await socket.close(code=CLOSE_DONE, reason="update finished")
     finally:
         running.discard(profile_id)
+        if state.events is not None:
+            state.events.update_finished(profile_id, *outcome)
         for task in (sender, receiver, job_task):
             if not task.done():
                 task.cancel()

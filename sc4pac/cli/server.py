@@ -261,6 +261,8 @@ async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
 async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
+    from ..api.liveness import CLOSE_GOING_AWAY, SHUTDOWN_REASON, ping_settings
+
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
             await super().startup(sockets=sockets)
@@ -268,6 +270,12 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
                 announce()
                 state.connections.start_startup_timer(startup_timeout)
 
+        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+            # Say why before uvicorn drops the sockets (it would close them with a bare 1012).
+            await state.connections.close_all(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
+            await super().shutdown(sockets=sockets)
+
+    pings = ping_settings()
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -275,6 +283,8 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
         access_log=False,
         ws="websockets-sansio",
         ws_max_size=16 * 1024 * 1024,
+        ws_ping_interval=pings.interval,
+        ws_ping_timeout=pings.timeout,
     )
     server = Server(config)
 
