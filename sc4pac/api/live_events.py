@@ -63,9 +63,12 @@ class Snapshot:
 
 
 def take_snapshot(
-    store: ProfileStore, previous: Snapshot, running_here: Iterable[str], update_lock_name: str
+    store: ProfileStore, previous: Snapshot, running_here: Iterable[str], update_lock_name: str | None
 ) -> Snapshot:
-    """A new snapshot, reusing ``previous`` for files whose stamp did not change (blocking I/O)."""
+    """A new snapshot, reusing ``previous`` for files whose stamp did not change (blocking I/O).
+
+    Without ``update_lock_name`` updates of other processes are not looked for (the first snapshot).
+    """
     running = set(running_here)
     index_stamp = _stamp(store.profiles_dir / PROFILES_FILE)
     names, current = previous.names, previous.current
@@ -86,7 +89,9 @@ def take_snapshot(
         snap = replace(
             old,
             lock_stamp=_stamp(profile_dir / LOCK_FILE),
-            busy_elsewhere=pid not in running and (profile_dir / update_lock_name).exists(),
+            busy_elsewhere=update_lock_name is not None
+            and pid not in running
+            and (profile_dir / update_lock_name).exists(),
         )
         spec_stamp = _stamp(profile_dir / SPEC_FILE)
         if spec_stamp != old.spec_stamp:
@@ -111,7 +116,9 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Event]:
             events.append(ProfilesEvent("added", pid, name))
         elif old.names[pid] != name:
             events.append(ProfilesEvent("renamed", pid, name))
-    events.extend(ProfilesEvent("removed", pid, name) for pid, name in old.names.items() if pid not in new.names)
+    events.extend(
+        ProfilesEvent("removed", pid, name) for pid, name in old.names.items() if pid not in new.names
+    )
     if new.current is not None and new.current != old.current:
         events.append(ProfilesEvent("switched", new.current, new.names.get(new.current, "")))
     for pid, snap in new.profiles.items():
@@ -167,6 +174,9 @@ class LiveEvents:
 
     def _on_count(self, count: int) -> None:
         if count > 0 and self._task is None:
+            # The baseline is taken at once (a few stats and small reads), so a change made right after
+            # a client connected is reported to it.
+            self._snapshot = take_snapshot(self.store, Snapshot(), self.running_updates, None)
             self._task = asyncio.get_running_loop().create_task(self._watch())
         elif count == 0 and self._task is not None:
             self._task.cancel()
@@ -175,7 +185,6 @@ class LiveEvents:
 
     async def _watch(self) -> None:
         try:
-            await self.check()
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._poked.wait(), self.interval)

@@ -113,7 +113,9 @@ def _security(path: str) -> list[dict[str, list[str]]]:
     return [{"bearerToken": [scope]}, {"bearerToken": [scope], "accessTokenCookie": [scope]}]
 
 
-def _operation(op: HttpOperation, doc: RouteDoc, schemas: list[dict[str, Any]], slot: dict[str, int]) -> dict[str, Any]:
+def _operation(
+    op: HttpOperation, doc: RouteDoc, schemas: list[dict[str, Any]], slot: dict[str, int]
+) -> dict[str, Any]:
     scope = ROUTE_SCOPES.get(op.path)
     description = doc.description or op.description
     if scope is not None:
@@ -159,13 +161,22 @@ def _operation(op: HttpOperation, doc: RouteDoc, schemas: list[dict[str, Any]], 
     if "response" in slot:
         success["content"] = {doc.media: {"schema": schemas[slot["response"]]}}
     elif doc.response is bytes:
-        success["content"] = {doc.media: {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}
+        success["content"] = {
+            doc.media: {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+        }
     if doc.stale_header:
         success["headers"] = {"X-Sc4pac-Stale-Channels": STALE_HEADER_DOC}
     if doc.success == 308:
-        success = {"description": "Redirect to /webapp/.", "headers": {"Location": {"schema": {"type": "string"}}}}
+        success = {
+            "description": "Redirect to /webapp/.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        }
     responses: dict[str, Any] = {str(doc.success): success}
-    error_ref = {"$ref": "#/components/schemas/OAuthErrorBody" if op.path == "/auth/token" else "#/components/schemas/Error"}
+    error_ref = {
+        "$ref": "#/components/schemas/OAuthErrorBody"
+        if op.path == "/auth/token"
+        else "#/components/schemas/Error"
+    }
     for status in sorted(set(doc.errors)):
         if op.path == "/auth/token" and status == 403:
             error_ref = {"$ref": "#/components/schemas/Error"}
@@ -179,7 +190,9 @@ def _operation(op: HttpOperation, doc: RouteDoc, schemas: list[dict[str, Any]], 
     if op.path == "/image.fetch":
         responses["default"] = {
             "description": "The upstream server's status, passed through.",
-            "content": {"*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}},
+            "content": {
+                "*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+            },
         }
     operation["responses"] = responses
     return operation
@@ -309,9 +322,14 @@ def build_messages() -> dict[str, Any]:
         "$id": MESSAGES_PATH,
         "title": "sc4pac websocket messages",
         "description": (
-            "Every frame is one JSON object with its `$type` first. " + " ".join(
+            "Every frame is one JSON object with its `$type` first. "
+            + " ".join(
                 f"{path}: server messages `{_ws_name(path)}ServerMessage`"
-                + (f", client messages `{_ws_name(path)}ClientMessage`." if w.client_messages is not None else ".")
+                + (
+                    f", client messages `{_ws_name(path)}ClientMessage`."
+                    if w.client_messages is not None
+                    else "."
+                )
                 for path, w in WEBSOCKET_DOCS.items()
             )
         ),

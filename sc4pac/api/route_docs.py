@@ -82,12 +82,12 @@ class RouteDoc:
     stale_header: bool = False  # answers built from channel data may name stale channels
 
 
-PROFILE = Param(
-    "profile", "The profile ID (from /profiles.list).", required=True, schema={"type": "string"}
-)
+PROFILE = Param("profile", "The profile ID (from /profiles.list).", required=True, schema={"type": "string"})
 PKG = Param("pkg", "A package as group:name.", required=True, schema={"type": "string"})
 THRESHOLD = Param(
-    "threshold", "Minimum relevance 0-100 (default 80).", schema={"type": "integer", "minimum": 0, "maximum": 100}
+    "threshold",
+    "Minimum relevance 0-100 (default 80).",
+    schema={"type": "integer", "minimum": 0, "maximum": 100},
 )
 
 AUTH = (401, 403)
@@ -96,7 +96,9 @@ CHANNEL_ERRORS = (*PROFILE_ERRORS, 502)
 
 ROUTE_DOCS: dict[str, RouteDoc] = {
     # --- server ---
-    "/server.status": RouteDoc("Version of the server and its runtime.", "server", response=ServerStatus, errors=AUTH),
+    "/server.status": RouteDoc(
+        "Version of the server and its runtime.", "server", response=ServerStatus, errors=AUTH
+    ),
     "/auth/token": RouteDoc(
         "Exchange the one-time client secret for a token (OAuth 2 client credentials).",
         "server",
@@ -121,7 +123,10 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
         errors=(*AUTH, 500),
     ),
     "/profiles.add": RouteDoc(
-        "Create a profile and make it current.", "profiles", body=NameBody, response=ProfileEntry,
+        "Create a profile and make it current.",
+        "profiles",
+        body=NameBody,
+        response=ProfileEntry,
         errors=(400, *AUTH, 500),
     ),
     "/profiles.remove": RouteDoc(
@@ -146,7 +151,9 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
         response=ProfileConfig,
         errors=PROFILE_ERRORS,
     ),
-    "/settings.all.get": RouteDoc("The GUI's opaque settings.", "profiles", response=Any, errors=(*AUTH, 500)),
+    "/settings.all.get": RouteDoc(
+        "The GUI's opaque settings.", "profiles", response=Any, errors=(*AUTH, 500)
+    ),
     "/settings.all.set": RouteDoc(
         "Replace the GUI's opaque settings.", "profiles", body=Any, errors=(400, *AUTH, 500)
     ),
@@ -221,7 +228,11 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
     ),
     # --- plugins ---
     "/plugins.added.list": RouteDoc(
-        "The explicitly added packages.", "plugins", query=(PROFILE,), response=list[str], errors=PROFILE_ERRORS
+        "The explicitly added packages.",
+        "plugins",
+        query=(PROFILE,),
+        response=list[str],
+        errors=PROFILE_ERRORS,
     ),
     "/plugins.installed.list": RouteDoc(
         "The installed packages, sorted by id.",
@@ -265,14 +276,20 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
     ),
     # --- variants ---
     "/variants.list": RouteDoc(
-        "The configured variant selections.", "variants", query=(PROFILE,), response=VariantList,
+        "The configured variant selections.",
+        "variants",
+        query=(PROFILE,),
+        response=VariantList,
         errors=PROFILE_ERRORS,
     ),
     "/variants.reset": RouteDoc(
         "Forget variant selections.", "variants", query=(PROFILE,), body=list[str], errors=PROFILE_ERRORS
     ),
     "/variants.set": RouteDoc(
-        "Set variant selections (merged).", "variants", query=(PROFILE,), body=dict[str, str],
+        "Set variant selections (merged).",
+        "variants",
+        query=(PROFILE,),
+        body=dict[str, str],
         errors=PROFILE_ERRORS,
     ),
     # --- maintenance ---
@@ -314,7 +331,11 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
     ),
     # --- the schema itself (no token) ---
     "/schema": RouteDoc(
-        "This API as a readable page (offline, no scripts).", "schema", response=str, media="text/html", errors=(403,)
+        "This API as a readable page (offline, no scripts).",
+        "schema",
+        response=str,
+        media="text/html",
+        errors=(403,),
     ),
     "/schema/openapi.json": RouteDoc(
         "This API as an OpenAPI 3.1 document.", "schema", response=dict[str, Any], errors=(403,)
