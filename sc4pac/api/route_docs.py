@@ -345,6 +345,9 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
     ),
     # --- the static web-app (only with --web-app-dir; no token) ---
     "/": RouteDoc("Redirect to the web-app.", "webapp", response=None, success=308, errors=(403,)),
+    "/webapp": RouteDoc(
+        "The web-app's index page.", "webapp", response=bytes, media="*/*", errors=(403, 404)
+    ),
     "/webapp/{file_path}": RouteDoc(
         "A file of the web-app.", "webapp", response=bytes, media="*/*", errors=(403, 404)
     ),
