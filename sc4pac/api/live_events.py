@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Iterable
@@ -33,7 +34,17 @@ POLL_ENV = "SC4PAC_EVENT_POLL_SECONDS"
 Stamp = tuple[int, int, int] | None
 
 
-def _stamp(path: Path) -> Stamp:
+@functools.lru_cache(maxsize=1024)
+def _profile_files(store: ProfileStore, pid: str) -> tuple[str, str, str] | None:
+    """Spec file, lock file and folder of a profile as strings (cached: polled every second)."""
+    try:
+        profile_dir = store.profile_dir(pid)
+    except Sc4pacError:
+        return None
+    return str(profile_dir / SPEC_FILE), str(profile_dir / LOCK_FILE), str(profile_dir)
+
+
+def _stamp(path: str | Path) -> Stamp:
     try:
         st = os.stat(path)
     except OSError:
@@ -81,29 +92,35 @@ def take_snapshot(
             log.info("Profile list unreadable while watching for changes: %s", exc)
     profiles: dict[str, ProfileSnapshot] = {}
     for pid in names:
-        try:
-            profile_dir = store.profile_dir(pid)
-        except Sc4pacError:
+        files = _profile_files(store, pid)
+        if files is None:
             continue  # an id that is not a plain token has no folder of its own
+        spec_path, lock_path, profile_dir = files
         old = previous.profiles.get(pid, ProfileSnapshot())
-        snap = replace(
-            old,
-            lock_stamp=_stamp(profile_dir / LOCK_FILE),
-            busy_elsewhere=update_lock_name is not None
+        lock_stamp = _stamp(lock_path)
+        busy = (
+            update_lock_name is not None
             and pid not in running
-            and (profile_dir / update_lock_name).exists(),
+            and os.path.exists(os.path.join(profile_dir, update_lock_name))
         )
-        spec_stamp = _stamp(profile_dir / SPEC_FILE)
-        if spec_stamp != old.spec_stamp:
-            snap = replace(snap, spec_stamp=spec_stamp)
-            if spec_stamp is None:
-                snap = replace(snap, explicit=(), channels=())
-            else:
+        spec_stamp = _stamp(spec_path)
+        if spec_stamp == old.spec_stamp:
+            snap = (
+                old
+                if (lock_stamp, busy) == (old.lock_stamp, old.busy_elsewhere)
+                else (replace(old, lock_stamp=lock_stamp, busy_elsewhere=busy))
+            )
+        else:
+            explicit: tuple[str, ...] = ()
+            channels: tuple[str, ...] = ()
+            if spec_stamp is not None:
                 try:
                     spec = store.read_spec(pid)
-                    snap = replace(snap, explicit=tuple(spec.explicit), channels=tuple(spec.config.channels))
+                    explicit, channels = tuple(spec.explicit), tuple(spec.config.channels)
                 except Sc4pacError as exc:
                     log.info("Profile %s unreadable while watching for changes: %s", pid, exc)
+                    explicit, channels = old.explicit, old.channels
+            snap = ProfileSnapshot(spec_stamp, explicit, channels, lock_stamp, busy)
         profiles[pid] = snap
     return Snapshot(index_stamp, names, current, profiles)
 
@@ -145,6 +162,12 @@ def update_outcome(final: Any) -> tuple[UpdateOutcome, str]:
     return "ok", ""
 
 
+def _update_lock_file_name() -> str:
+    from ..update.job import UPDATE_LOCK_FILE
+
+    return UPDATE_LOCK_FILE
+
+
 class LiveEvents:
     """Watches the profiles while clients are connected and broadcasts what changed."""
 
@@ -163,6 +186,7 @@ class LiveEvents:
         self.indent = indent
         self.interval = interval if interval is not None else float(os.environ.get(POLL_ENV, POLL_SECONDS))
         self._snapshot: Snapshot | None = None
+        self._update_lock_name: str | None = None
         self._poked = asyncio.Event()
         self._check_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -206,13 +230,14 @@ class LiveEvents:
 
     async def check(self) -> list[Event]:
         """Compare the files with the last snapshot and broadcast the differences."""
-        from ..update.job import UPDATE_LOCK_FILE  # loaded only once a client listens
-
+        if self._update_lock_name is None:
+            # The update job module takes a few hundred ms to import: in a worker thread, once.
+            self._update_lock_name = await asyncio.to_thread(_update_lock_file_name)
         async with self._check_lock:
             previous = self._snapshot
             running = set(self.running_updates)
             new = await asyncio.to_thread(
-                take_snapshot, self.store, previous or Snapshot(), running, UPDATE_LOCK_FILE
+                take_snapshot, self.store, previous or Snapshot(), running, self._update_lock_name
             )
             self._snapshot = new
             events = [] if previous is None else diff_snapshots(previous, new)

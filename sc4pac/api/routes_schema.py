@@ -16,7 +16,7 @@ from .openapi import build_messages, build_openapi, render_page
 _CACHE_KEY = "sc4pac_schema_cache"
 
 
-def _cached(request: Request, name: str) -> Any:
+def _cached(request: Request[Any, Any, Any], name: str) -> Any:
     cache: dict[str, Any] = request.app.state.setdefault(_CACHE_KEY, {})
     if name not in cache:
         if name == "openapi":
@@ -29,19 +29,19 @@ def _cached(request: Request, name: str) -> Any:
 
 
 @get("/schema/openapi.json", sync_to_thread=False)
-def schema_openapi(request: Request) -> Response[bytes]:
+def schema_openapi(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI 3.1 document of this server."""
     return Response(wire.encode(_cached(request, "openapi"), 2), media_type="application/json")
 
 
 @get("/schema/messages.json", sync_to_thread=False)
-def schema_messages(request: Request) -> Response[bytes]:
+def schema_messages(request: Request[Any, Any, Any]) -> Response[bytes]:
     """JSON Schemas of every websocket message."""
     return Response(wire.encode(_cached(request, "messages"), 2), media_type="application/json")
 
 
 @get("/schema", sync_to_thread=False)
-def schema_page(request: Request) -> Response[str]:
+def schema_page(request: Request[Any, Any, Any]) -> Response[str]:
     """The endpoint list as a page that works offline."""
     return Response(_cached(request, "page"), media_type="text/html")
 
