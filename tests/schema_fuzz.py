@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -75,10 +76,9 @@ def fuzz_daemon(
     schema = schemathesis.openapi.from_dict(document)
     headers = {"Authorization": f"Bearer {daemon.token}"}
     report = FuzzReport()
-    session = None
     # A GUI stand-in on /server.connect, so /packages.open succeeds and events flow during the run.
     with _Listener(daemon):
-        _fuzz_all(schema, report, daemon, headers, session, examples, profile_id, seed)
+        _fuzz_all(schema, report, daemon, headers, examples, profile_id, seed)
     return report
 
 
@@ -87,7 +87,6 @@ def _fuzz_all(
     report: FuzzReport,
     daemon: Daemon,
     headers: dict[str, str],
-    session: Any,
     examples: int,
     profile_id: str | None,
     seed: int | None,
@@ -103,7 +102,7 @@ def _fuzz_all(
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             for fixed in variants:
                 strategy = operation.as_strategy(generation_mode=mode, **fixed)
-                _run(strategy, report, daemon.base, headers, session, examples // len(variants) or 1, seed)
+                _run(strategy, report, daemon.base, headers, examples // len(variants) or 1, seed)
 
 
 def _judge_5xx(response: Any, report: FuzzReport) -> list[str]:
@@ -151,7 +150,6 @@ def _run(
     report: FuzzReport,
     base: str,
     headers: dict[str, str],
-    session: Any,
     n: int,
     seed: int | None,
 ) -> None:
@@ -159,7 +157,6 @@ def _run(
         max_examples=n,
         deadline=None,
         database=None,
-        derandomize=seed is not None,
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
         report_multiple_bugs=False,
@@ -171,13 +168,18 @@ def _run(
         report.requests[label] += 1
         report.statuses[response.status_code] += 1
         report.by_status[f"{response.status_code} {label}"] += 1
+        problems: list[str] = []
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except (Exception, BaseExceptionGroup) as exc:  # collected: one run reports every failing operation
-            report.failures.append(
-                f"{label} -> {response.status_code}: {exc}\n  {case.as_curl_command(headers)}"
-            )
+            problems.append(str(exc))
+        if response.status_code >= 500:
+            problems.extend(_judge_5xx(response, report))
+        if problems:
+            curl = case.as_curl_command(headers)
+            report.failures.append(f"{label} -> {response.status_code}: {'; '.join(problems)}\n  {curl}")
 
+    run = one if seed is None else hypothesis.seed(seed)(one)
     # An operation without parameters or body has no invalid variant to generate.
     with contextlib.suppress(Unsatisfiable):
-        one()
+        run()
