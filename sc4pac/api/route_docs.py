@@ -51,6 +51,7 @@ class Error(WireStruct):
     detail: str  # for debugging
     platformDefaults: dict[str, list[str]] = {}  # init errors: suggested folders, first choice first
     conflict: list[str] = []  # conflicting-packages: the two packages
+    path: str = ""  # conflicting-packages from a file both packages install: that file
 
 
 @dataclass(frozen=True)
