@@ -435,9 +435,26 @@ def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget)
     except ExtractionFailed:
         raise
     except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, OSError, ValueError, EOFError, KeyError) as exc:
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"Not a readable 7z archive: {exc}") from exc
+        raise _damaged_7z(path, label, exc) from exc
     except Exception as exc:  # py7zr raises assorted types for corrupt or unsupported data
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"{type(exc).__name__}: {exc}") from exc
+        raise _damaged_7z(path, label, exc) from exc
+
+
+def _damaged_7z(path: Path, label: str, exc: BaseException) -> ExtractionFailed:
+    """The error for a 7z archive that failed to unpack, naming the damaged entry where it is known."""
+    names: list[str] = []
+    entry: str | None = None
+    try:
+        with py7zr.SevenZipFile(path, "r") as archive:
+            names = [i.filename for i in archive.list() if not i.is_directory]
+        with py7zr.SevenZipFile(path, "r") as archive:
+            entry = archive.testzip()  # the first entry whose CRC does not match
+    except Exception:  # the damage may stop the test too; the listing may still tell
+        entry = None
+    if entry is None and len(names) == 1:
+        entry = names[0]
+    what = f"The file {shown(entry)} in the archive is damaged" if entry else "The archive is damaged"
+    return ExtractionFailed(f'Failed to extract "{label}".', f"{what} ({type(exc).__name__}: {exc}).")
 
 
 # --- 7-Zip binary -------------------------------------------------------------------------------
