@@ -40,7 +40,8 @@ HOSTILE_URLS = [
 def assert_confined(mod: ModuleType, root: str, url: str) -> None:
     parts = cache.relative_cache_path(url).parts
     for part in parts:
-        assert "\\" not in part and "/" not in part, part
+        assert "\\" not in part, part
+        assert "/" not in part, part
         assert part not in ("", ".", ".."), part
         assert mod.splitdrive(part)[0] == "", part
         assert ntpath.splitdrive(part)[0] == "", part

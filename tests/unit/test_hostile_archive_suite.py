@@ -76,7 +76,7 @@ def test_forty_small_inner_archives_exceed_the_asset_budget(
 ) -> None:
     inner_bytes = zero_inner[inner]
     # Alone, each inner archive is fine: below the floor from which the ratio applies.
-    assert 6 << 20 < RATIO_FLOOR_BYTES
+    assert RATIO_FLOOR_BYTES > 6 << 20
     single = tmp_path / "single"
     single.mkdir()
     _, out = run(single, archive(single, inner, {"zeros.dat": b"DBPF" + bytes(6 << 20)}), DAT_ONLY)
@@ -84,7 +84,7 @@ def test_forty_small_inner_archives_exceed_the_asset_budget(
     # Forty of them in one asset are a bomb: 240 MB out of a few hundred KB.
     files = {f"part{i:02}.{inner}": inner_bytes for i in range(40)}
     asset = archive(tmp_path, outer, files)
-    assert 40 * (6 << 20) > MAX_ASSET_RATIO * asset.stat().st_size
+    assert MAX_ASSET_RATIO * asset.stat().st_size < 40 * (6 << 20)
     with pytest.raises(ExtractionFailed) as info:
         run(tmp_path, asset, DAT_ONLY)
     assert "decompression bomb" in info.value.detail
