@@ -186,6 +186,17 @@ def _read_tail(path: Path, size: int) -> bytes:
         return f.read(size)
 
 
+def _disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _size_or_none(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def _content_matches(path: Path, expected: str | None) -> bool:
     """Whether a cached file still has the content its check file (and the channel) says it has."""
     check = cache.read_check_file(path)
@@ -398,6 +409,9 @@ class Downloader:
                 )
                 self._publish(part, path, check, last_modified=None)
             except OSError as exc:
+                if _disk_full(exc):
+                    part.unlink(missing_ok=True)
+                    raise DiskFull.for_folder(path.parent, _size_or_none(local_path)) from exc
                 raise _failure(FailureReason.IO_ERROR, url, f"Copying {local_path} failed: {exc}") from exc
             self._completed[key] = time.monotonic()
         return CachedFile(path=path, sha256=digest, filename=local_path.name)
@@ -631,7 +645,7 @@ class Downloader:
             part.unlink(missing_ok=True)
             raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Corrupt response: {exc!r}")) from exc
         except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if _disk_full(exc):
                 # A partial file on a full disk would only block the next attempt: remove it.
                 part.unlink(missing_ok=True)
                 raise DiskFull.for_folder(part.parent, file_length) from exc
@@ -668,6 +682,9 @@ class Downloader:
                 self._publish, part, path, check, last_modified=response.headers.get("Last-Modified")
             )
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
+            if _disk_full(exc):
+                part.unlink(missing_ok=True)
+                raise DiskFull.for_folder(path.parent, size) from exc
             raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
         progress.done(size)
 

@@ -15,6 +15,7 @@ synchronous; callers run them in a worker thread.
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ from typing import IO, Protocol
 
 import py7zr
 
-from ..errors import ExtractionFailed
+from ..errors import DiskFull, ExtractionFailed
 from ..models.channel import ArchiveType
 from ..winnames import path_problem, shown
 
@@ -434,7 +435,11 @@ def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget)
         return skipped
     except ExtractionFailed:
         raise
-    except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, OSError, ValueError, EOFError, KeyError) as exc:
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull.for_folder(scratch) from exc
+        raise _damaged_7z(path, label, exc) from exc
+    except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, ValueError, EOFError, KeyError) as exc:
         raise _damaged_7z(path, label, exc) from exc
     except Exception as exc:  # py7zr raises assorted types for corrupt or unsupported data
         raise _damaged_7z(path, label, exc) from exc

@@ -18,6 +18,7 @@ from ..errors import ExtractionFailed, PackageFileCollision
 from ..models.channel import Asset, Checksum, Package, VariantData
 from ..models.messages import DllInstalled, IniManualEdit, ScriptInstalled
 from ..models.profile import IniFile
+from ..winnames import segment_problem, shown
 from .archives import DEFAULT_LIMITS, ExtractionLimits
 from .dbpf import DbpfFormatError
 from .extract import CertifiedFile, extract_asset
@@ -120,10 +121,14 @@ def _refuse_case_twins(pkg_id: str, files: Sequence[Path], package_dir: Path) ->
 
 
 def _checked_folder(folder: str) -> Path:
-    # Channel metadata is remote input: the folder must stay a plain relative path.
+    # Channel metadata is remote input: the folder must stay a plain relative path Windows can store
+    # (a subfolder named "CON" or "aux.x" would be a device there).
     segments = folder.replace("\\", "/").split("/")
-    if any(s in ("", ".", "..") or ":" in s for s in segments):
-        raise ExtractionFailed("Failed to install a package.", f'Invalid package folder "{folder}".')
+    problem = next((p for p in map(segment_problem, segments) if p is not None), None)
+    if problem is not None:
+        raise ExtractionFailed(
+            "Failed to install a package.", f"Invalid package folder {shown(folder)}: {problem}."
+        )
     return Path(*segments)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from sc4pac.errors import ConflictingPackages, PackageFileCollision
+from sc4pac.errors import ConflictingPackages, ExtractionFailed, PackageFileCollision
 from sc4pac.install.stage import StageInput, claimed_paths, path_key, stage_package
 
 from .test_stage_package import demo_assets, demo_package
@@ -60,3 +62,14 @@ def test_package_folder_claimed_by_another_package_is_refused(tmp_path: Path) ->
     inp = demo_input(tmp_path, {path_key(folder): "x:y"})
     with pytest.raises(PackageFileCollision):
         stage_package(inp)
+
+
+@pytest.mark.parametrize("subfolder", ["CON", "100-props/aux.x", "trailing.", "../outside", "C:", "a\tb"])
+def test_package_folders_windows_cannot_store_are_refused(tmp_path: Path, subfolder: str) -> None:
+    package, _ = demo_package()
+    inp = dataclasses.replace(
+        demo_input(tmp_path, {}), package=msgspec.structs.replace(package, subfolder=subfolder)
+    )
+    with pytest.raises(ExtractionFailed, match="Invalid package folder"):
+        stage_package(inp)
+    assert list(inp.staging_plugins.iterdir()) == []
