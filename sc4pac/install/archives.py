@@ -227,6 +227,12 @@ class ExtractionBudget:
         self.total_bytes = 0
         self.entries = 0
 
+    def trial(self) -> ExtractionBudget:
+        """A copy to charge declared sizes against without touching this budget."""
+        copy = ExtractionBudget(self.limits, self.asset_size, self.asset_label)
+        copy.total_bytes, copy.entries = self.total_bytes, self.entries
+        return copy
+
     def remaining_bytes(self) -> int:
         """Bytes still allowed before the absolute or the ratio limit is hit."""
         by_ratio = max(self.limits.ratio_floor_bytes, int(self.limits.max_ratio * max(self.asset_size, 1)))
@@ -611,6 +617,44 @@ def _extract_clickteam(path: Path, version: str | None, scratch: Path, label: st
         ) from exc
     if proc.returncode != 0:
         raise ExtractionFailed(title, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip())
+
+
+# --- headers only ---
+
+
+def declared_entries(path: Path, fmt: ArchiveFormat, label: str) -> list[ArchiveEntry]:
+    """The files an archive's headers declare, with their sizes, without unpacking anything.
+
+    Lets the caller charge every nested archive of an asset to its budget before any of them is
+    unpacked. Clickteam installers declare nothing here (their contents are known only afterwards).
+    """
+    size = path.stat().st_size
+    if fmt.kind is ArchiveKind.SINGLE_FILE:
+        return [ArchiveEntry(path.name, path.name, size)]
+    if fmt.kind in (ArchiveKind.ZIP, ArchiveKind.JAR):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise ExtractionFailed(
+                f'Failed to extract "{label}".', f"Not a readable ZIP archive: {exc}"
+            ) from exc
+        return [ArchiveEntry(i.filename, i.filename, i.file_size, i.compress_size) for i in infos]
+    if fmt.kind is ArchiveKind.SEVEN_ZIP:
+        try:
+            with py7zr.SevenZipFile(path, "r") as archive:
+                listed = [i for i in archive.list() if not i.is_directory]
+        except Exception as exc:  # py7zr raises assorted types for corrupt data
+            raise _damaged_7z(path, label, exc) from exc
+        return [ArchiveEntry(i.filename, i.filename, i.uncompressed) for i in listed]
+    cmd = find_seven_zip() if fmt.kind is ArchiveKind.NATIVE_7Z else None
+    if cmd is None:
+        return []
+    return [
+        ArchiveEntry(b["Path"], b["Path"], int(b.get("Size") or 0))
+        for b in _list_native(cmd, path, label)
+        if b.get("Folder") != "+" and (b.get("Size") or "0").isdigit()
+    ]
 
 
 # --- opening ------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from .archives import (
     ArchiveReader,
     ExtractionBudget,
     ExtractionLimits,
+    declared_entries,
     detect_format,
     open_archive,
     unreadable_entry,
@@ -201,7 +202,6 @@ def extract_asset(
         scratch = Path(scratch_name)
         nested_archives: dict[Path, None] = {}
         with open_archive(archive_path, fmt, scratch / "outer", label=label, budget=budget) as reader:
-            _install_entries(reader, recipe, package_dir, label, sink)
             for entry in reader.entries():
                 if not recipe.selects_nested_archive(entry.match_path):
                     continue
@@ -214,6 +214,13 @@ def extract_asset(
                     # Already present means an earlier package of this run unpacked it.
                     _write_entry(reader, entry, destination, nested_dir, label)
                 nested_archives[destination] = None
+            # What the nested archives declare must fit the asset's budget before anything is installed.
+            trial = budget.trial()
+            for nested in nested_archives:
+                nested_fmt = detect_format(nested.name, None, archive_type)
+                declared = declared_entries(nested, nested_fmt, str(nested))
+                trial.charge(declared, nested.stat().st_size, str(nested))
+            _install_entries(reader, recipe, package_dir, label, sink)
         for index, nested in enumerate(nested_archives):
             nested_fmt = detect_format(nested.name, None, archive_type)
             nested_label = str(nested)

@@ -89,8 +89,8 @@ def test_forty_small_inner_archives_exceed_the_asset_budget(
         run(tmp_path, asset, DAT_ONLY)
     assert "decompression bomb" in info.value.detail
     assert "nested archives included" in info.value.detail
-    written = sum(f.stat().st_size for f in (tmp_path / "out").rglob("*") if f.is_file())
-    assert written <= RATIO_FLOOR_BYTES + (6 << 20)
+    # The inner archives' headers are charged before any of them is unpacked: nothing was installed.
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("outer", FORMATS)
