@@ -14,6 +14,7 @@ synchronous; callers run them in a worker thread.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import errno
 import os
@@ -191,6 +192,20 @@ def sanitize_entry_name(raw: str, archive_label: str) -> str | None:
     return path
 
 
+def mark_case_twins(entries: Sequence[ArchiveEntry]) -> list[ArchiveEntry]:
+    """``entries`` with every later path that differs from an earlier one only in case marked as a
+    problem: Windows would store both as one file, silently keeping only the last."""
+    first: dict[str, str] = {}
+    marked: list[ArchiveEntry] = []
+    for entry in entries:
+        seen = first.setdefault(entry.path.casefold(), entry.path)
+        if seen != entry.path and entry.problem is None:
+            why = f"its name differs from {shown(seen)} only in upper and lower case"
+            entry = dataclasses.replace(entry, problem=why)
+        marked.append(entry)
+    return marked
+
+
 def check_sizes(
     entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str, limits: ExtractionLimits
 ) -> None:
@@ -320,6 +335,7 @@ class ZipReader:
             entry = ArchiveEntry(path_, info.filename, info.file_size, info.compress_size, problem)
             self._infos[info.filename] = info
             self._entries.append(entry)
+        self._entries = mark_case_twins(self._entries)
         budget.charge(self._entries, path.stat().st_size, label)
 
     def entries(self) -> Sequence[ArchiveEntry]:
@@ -428,6 +444,7 @@ def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget)
                 path_, problem = split_entry_name(info.filename, label)
                 if path_ is not None:
                     listed.append(ArchiveEntry(path_, info.filename, info.uncompressed, None, problem))
+        listed = mark_case_twins(listed)  # left out below, so Windows never merges them in scratch
         budget.charge(listed, path.stat().st_size, label)
         skipped = [e for e in listed if e.problem is not None]
         # The cap makes py7zr stop if the data turns out larger than the headers declared or than the

@@ -52,6 +52,9 @@ class ExtractResult:
     files: tuple[Path, ...]
     certified: tuple[CertifiedFile, ...]
     warnings: tuple[str, ...]
+    # Every path written below the package folder, exactly as spelled in the archive (with repeats):
+    # on Windows ``files`` cannot tell ``a/X.dat`` from ``a/x.dat``, these strings can.
+    written: tuple[str, ...] = ()
 
     @property
     def dlls(self) -> tuple[CertifiedFile, ...]:
@@ -94,6 +97,7 @@ class _Sink:
     def __init__(self) -> None:
         self.files: dict[Path, None] = {}
         self.certified: dict[Path, CertifiedFile] = {}
+        self.written: list[str] = []
 
 
 def _inside(folder: Path, destination: Path) -> Path:
@@ -153,6 +157,7 @@ def _install_entries(
         destination = package_dir.joinpath(*segments)
         _write_entry(reader, entry, destination, package_dir, label)
         sink.files[destination] = None
+        sink.written.append("/".join(segments))
         certified = _validate(acceptance, destination, label)
         if certified is not None:
             sink.certified[destination] = certified
@@ -232,4 +237,6 @@ def extract_asset(
     unused = recipe.unused_patterns_warning(asset.assetId)
     if unused is not None:
         warnings.append(unused)
-    return ExtractResult(tuple(sink.files), tuple(sink.certified.values()), tuple(warnings))
+    return ExtractResult(
+        tuple(sink.files), tuple(sink.certified.values()), tuple(warnings), tuple(sink.written)
+    )

@@ -105,18 +105,18 @@ def _refuse_claimed(inp: StageInput, relative: str) -> None:
         raise PackageFileCollision(owner, inp.package.id, relative)
 
 
-def _refuse_case_twins(pkg_id: str, files: Sequence[Path], package_dir: Path) -> None:
+def _refuse_case_twins(pkg_id: str, written: Sequence[str]) -> None:
     # On Windows two paths differing only in case are one file: the second would silently replace
-    # the first, so the package is refused instead.
+    # the first, so the package is refused instead (on every OS alike).
     seen: dict[str, str] = {}
-    for file in files:
-        rel = file.relative_to(package_dir).as_posix()
+    for rel in written:
         twin = seen.setdefault(rel.casefold(), rel)
         if twin != rel:
             raise ExtractionFailed(
                 f'Failed to install package "{pkg_id}".',
-                f"The files {twin!r} and {rel!r} differ only in upper and lower case, so Windows would "
-                "store them as one file. Please report this to the maintainers of the package metadata.",
+                f"The files {shown(twin)} and {shown(rel)} differ only in upper and lower case, so Windows "
+                "would store them as one file. Please report this to the maintainers of the package "
+                "metadata.",
             )
 
 
@@ -187,6 +187,7 @@ def stage_package(inp: StageInput) -> StageResult:
         warnings.append(pkg.info.warning)
 
     origin: dict[Path, FetchedAsset] = {}  # which asset each file came from (last writer wins)
+    written: list[str] = []
     certified: dict[Path, tuple[CertifiedFile, FetchedAsset]] = {}
     for reference in _variant_data(pkg, inp.variant).assets:
         fetched = inp.assets.get(reference.assetId)
@@ -215,7 +216,8 @@ def stage_package(inp: StageInput) -> StageResult:
             certified.pop(file, None)
         for cert in result.certified:
             certified[cert.path] = (cert, fetched)
-    _refuse_case_twins(pkg.id, list(origin), package_dir)
+        written.extend(result.written)
+    _refuse_case_twins(pkg.id, written)
 
     limit = _path_length_limit(inp)
     if limit is not None and any(len(str(f)) > limit for f in origin):

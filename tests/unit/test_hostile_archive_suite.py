@@ -208,9 +208,20 @@ def test_entries_differing_only_in_case_are_reported(tmp_path: Path, fmt: str) -
     data = MAKERS[fmt]({"d/Tree.dat": DBPF, "d/tree.dat": DBPF + b"2"})
     with pytest.raises(ExtractionFailed) as info:
         stage_package(stage(tmp_path, (f"x.{fmt}", data)))
-    assert "'Tree.dat'" in info.value.detail
-    assert "'tree.dat'" in info.value.detail
+    assert "Tree.dat'" in info.value.detail
+    assert "tree.dat'" in info.value.detail
     assert "upper and lower case" in info.value.detail
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_unselected_case_twins_are_fine_and_selected_ones_name_both(tmp_path: Path, fmt: str) -> None:
+    asset = archive(tmp_path, fmt, {"d/Tree.dat": DBPF, "d/TREE.txt": b"a", "d/tree.TXT": b"b"})
+    _, out = run(tmp_path / "a", asset, AssetReference(assetId="x"))
+    assert tree(out) == ["Tree.dat"]
+    with pytest.raises(ExtractionFailed) as info:
+        run(tmp_path / "b", asset, ANY)
+    assert "'d/TREE.txt'" in info.value.detail
+    assert "'d/tree.TXT'" in info.value.detail
 
 
 def test_case_twins_across_two_assets_of_one_package_are_reported(tmp_path: Path) -> None:
