@@ -373,6 +373,7 @@ class FolderReader:
         # step refuse them by name if (and only if) the recipe selects them.
         self._entries: list[ArchiveEntry] = list(unextracted)
         self._files: dict[str, Path] = {}
+        left_out = {e.path for e in unextracted}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             base = Path(dirpath)
             dirnames.sort()
@@ -382,7 +383,7 @@ class FolderReader:
                     continue  # earlier validation refused links; nothing else is worth reading
                 raw = file.relative_to(root).as_posix()
                 path_, problem = split_entry_name(raw, label)
-                if path_ is None:
+                if path_ is None or path_ in left_out:
                     continue
                 self._entries.append(ArchiveEntry(path_, raw, file.stat().st_size, None, problem))
                 self._files[raw] = file
@@ -531,7 +532,9 @@ def _is_special_native_entry(block: dict[str, str]) -> bool:
     return bool(match and match.group(1) not in "-d")
 
 
-def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBudget) -> None:
+def _extract_native(
+    path: Path, scratch: Path, label: str, budget: ExtractionBudget
+) -> list[ArchiveEntry]:
     cmd = find_seven_zip()
     if cmd is None:
         raise ExtractionFailed(
@@ -559,9 +562,15 @@ def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBud
                 problem,
             )
         )
+    listed = mark_case_twins(listed)
     budget.charge(listed, path.stat().st_size, label)
-    _run_tool([cmd, "x", "-y", "-bd", "-p", f"-o{scratch}", "--", str(path)], label, "7-Zip")
+    # Names Windows cannot store are left in the archive (-spd: taken literally, not as wildcards).
+    skipped = [e for e in listed if e.problem is not None]
+    excludes = [f"-x!{e.raw}" for e in skipped]
+    argv = [cmd, "x", "-y", "-bd", "-p", "-spd", f"-o{scratch}", *excludes, "--", str(path)]
+    _run_tool(argv, label, "7-Zip")
     _charge_extracted(scratch, path.stat().st_size, label, budget, sum(e.size for e in listed))
+    return skipped
 
 
 def _charge_extracted(
@@ -712,7 +721,7 @@ def open_archive(
     if fmt.kind is ArchiveKind.SEVEN_ZIP:
         unextracted = _extract_7z(path, scratch, name, budget)
     elif fmt.kind is ArchiveKind.NATIVE_7Z:
-        _extract_native(path, scratch, name, budget)
+        unextracted = _extract_native(path, scratch, name, budget)
     else:
         _extract_clickteam(path, fmt.clickteam_version, scratch, name)
         _charge_extracted(scratch, path.stat().st_size, name, budget, 0)

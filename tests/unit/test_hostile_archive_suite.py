@@ -20,6 +20,7 @@ from sc4pac.install.archives import (
     MAX_ASSET_RATIO,
     RATIO_FLOOR_BYTES,
     ExtractionLimits,
+    find_seven_zip,
 )
 from sc4pac.install.stage import StageInput, stage_package
 from sc4pac.models.channel import AssetReference
@@ -31,6 +32,9 @@ from .test_stage_package import fetched, pkg
 ANY = AssetReference(assetId="x", include=[".*"], exclude=["^$"])
 DAT_ONLY = AssetReference(assetId="x", include=[r"\.dat$"])
 FORMATS = ["zip", "7z"]
+# "rar" is read by the 7-Zip program (which opens archives by content, so a ZIP named .rar will do).
+NATIVE = pytest.param("rar", marks=pytest.mark.skipif(find_seven_zip() is None, reason="no 7-Zip binary"))
+ALL_FORMATS = [*FORMATS, NATIVE]
 
 
 def zip_bytes(files: dict[str, bytes], *, stored: bool = False) -> bytes:
@@ -50,7 +54,11 @@ def sevenz_bytes(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-MAKERS: dict[str, Callable[[dict[str, bytes]], bytes]] = {"zip": zip_bytes, "7z": sevenz_bytes}
+MAKERS: dict[str, Callable[[dict[str, bytes]], bytes]] = {
+    "zip": zip_bytes,
+    "7z": sevenz_bytes,
+    "rar": zip_bytes,
+}
 
 
 def archive(tmp_path: Path, fmt: str, files: dict[str, bytes], name: str = "asset") -> Path:
@@ -66,7 +74,7 @@ def archive(tmp_path: Path, fmt: str, files: dict[str, bytes], name: str = "asse
 def zero_inner() -> dict[str, bytes]:
     """One inner archive per format: 6 MB of zeros, far below the per-archive ratio floor on its own."""
     payload = {"inner/zeros.dat": b"DBPF" + bytes(6 << 20)}
-    return {fmt: make(payload) for fmt, make in MAKERS.items()}
+    return {fmt: MAKERS[fmt](payload) for fmt in FORMATS}
 
 
 @pytest.mark.parametrize("outer", FORMATS)
@@ -147,7 +155,7 @@ WINDOWS_NAMES = [
 ]
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize("name", WINDOWS_NAMES)
 def test_installed_windows_names_are_refused_and_shown_escaped(tmp_path: Path, fmt: str, name: str) -> None:
     asset = archive(tmp_path, fmt, {"ok/good.dat": DBPF, f"ok/{name}": DBPF})
@@ -158,7 +166,7 @@ def test_installed_windows_names_are_refused_and_shown_escaped(tmp_path: Path, f
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_unselected_windows_names_do_not_fail_the_archive(tmp_path: Path, fmt: str) -> None:
     files = {
         "pkg/good.dat": DBPF,
@@ -203,7 +211,7 @@ def stage(tmp_path: Path, *assets: tuple[str, bytes]) -> StageInput:
     )
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_entries_differing_only_in_case_are_reported(tmp_path: Path, fmt: str) -> None:
     data = MAKERS[fmt]({"d/Tree.dat": DBPF, "d/tree.dat": DBPF + b"2"})
     with pytest.raises(ExtractionFailed) as info:
@@ -213,7 +221,7 @@ def test_entries_differing_only_in_case_are_reported(tmp_path: Path, fmt: str) -
     assert "upper and lower case" in info.value.detail
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_unselected_case_twins_are_fine_and_selected_ones_name_both(tmp_path: Path, fmt: str) -> None:
     asset = archive(tmp_path, fmt, {"d/Tree.dat": DBPF, "d/TREE.txt": b"a", "d/tree.TXT": b"b"})
     _, out = run(tmp_path / "a", asset, AssetReference(assetId="x"))
@@ -267,7 +275,7 @@ def test_corrupt_7z_data_names_the_entry(tmp_path: Path) -> None:
     assert "ok/broken.dat" in info.value.detail
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize(
     "name",
     [
