@@ -532,9 +532,7 @@ def _is_special_native_entry(block: dict[str, str]) -> bool:
     return bool(match and match.group(1) not in "-d")
 
 
-def _extract_native(
-    path: Path, scratch: Path, label: str, budget: ExtractionBudget
-) -> list[ArchiveEntry]:
+def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBudget) -> list[ArchiveEntry]:
     cmd = find_seven_zip()
     if cmd is None:
         raise ExtractionFailed(

@@ -2,7 +2,8 @@
 
 Accepted entries are validated (checksum or DBPF magic), placed below the package folder without their
 common directory prefix, and nested archives are opened one level deep with the same recipe. One
-:class:`ExtractionBudget` covers the asset and its nested archives together. Synchronous: the update job runs it in a worker thread.
+:class:`ExtractionBudget` covers the asset and its nested archives together. Synchronous: the update
+job runs it in a worker thread.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..errors import ChecksumError, DiskFull, ExtractionFailed
 from ..models.channel import Asset, AssetReference
-from ..winnames import path_problem
+from ..winnames import path_problem, shown
 from ..wire import unopt
 from .archives import (
     DEFAULT_LIMITS,
@@ -176,8 +177,9 @@ def _write_entry(
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull.for_folder(folder, entry.size) from exc
-        why = "its name or path is too long" if exc.errno == errno.ENAMETOOLONG else str(exc)
-        raise unreadable_entry(label, entry.raw, why) from exc
+        if exc.errno == errno.ENAMETOOLONG:
+            raise unreadable_entry(label, entry.raw, "its name or path is too long") from exc
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"{shown(entry.raw)}: {exc}") from exc
 
 
 def extract_asset(

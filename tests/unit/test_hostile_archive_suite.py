@@ -7,6 +7,7 @@ never in another exception type (which the API would answer as an unexpected ser
 
 from __future__ import annotations
 
+import errno
 import io
 import zipfile
 from collections.abc import Callable
@@ -15,7 +16,8 @@ from pathlib import Path
 import py7zr
 import pytest
 
-from sc4pac.errors import ExtractionFailed
+from sc4pac.errors import DiskFull, ExtractionFailed
+from sc4pac.install import archives
 from sc4pac.install.archives import (
     MAX_ASSET_RATIO,
     RATIO_FLOOR_BYTES,
@@ -293,3 +295,23 @@ def test_over_long_names_name_the_entry(tmp_path: Path, fmt: str, name: str) -> 
     assert type(info.value) is ExtractionFailed
     assert repr(name[:160]) in info.value.detail
     assert "longer than" in info.value.detail
+
+
+@pytest.mark.parametrize("fmt", ["zip", "single"])
+def test_full_disk_while_extracting_is_reported_as_such(
+    tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(archives.shutil, "copyfileobj", no_space)
+    monkeypatch.setattr(archives.shutil, "copyfile", no_space)
+    if fmt == "zip":
+        asset = archive(tmp_path, "zip", {"big.dat": DBPF})
+    else:
+        asset = tmp_path / "big.dat"
+        asset.write_bytes(DBPF)
+    with pytest.raises(DiskFull) as info:
+        run(tmp_path, asset, ANY)
+    assert info.value.to_wire()["$type"] == "/error/file-operations-failed"
+    assert str(tmp_path / "out") in info.value.detail
