@@ -259,10 +259,10 @@ class ExtractionBudget:
         self.entries += len(entries)
         self._charge_bytes(sum(e.size for e in entries), archive_label)
 
-    def charge_extra_bytes(self, extra: int, archive_label: str) -> None:
-        """Account for bytes an extraction produced beyond what its headers declared."""
-        if extra > 0:
-            self._charge_bytes(extra, archive_label)
+    def charge_extra(self, extra_bytes: int, extra_entries: int, archive_label: str) -> None:
+        """Account for bytes and files an extraction produced beyond what its headers declared."""
+        self.entries += max(0, extra_entries)
+        self._charge_bytes(max(0, extra_bytes), archive_label)
 
     def _charge_bytes(self, count: int, archive_label: str) -> None:
         self.total_bytes += count
@@ -567,21 +567,22 @@ def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBud
     excludes = [f"-x!{e.raw}" for e in skipped]
     argv = [cmd, "x", "-y", "-bd", "-p", "-spd", f"-o{scratch}", *excludes, "--", str(path)]
     _run_tool(argv, label, "7-Zip")
-    _charge_extracted(scratch, path.stat().st_size, label, budget, sum(e.size for e in listed))
+    _charge_extracted(scratch, path.stat().st_size, label, budget, listed)
     return skipped
 
 
 def _charge_extracted(
-    scratch: Path, archive_size: int, label: str, budget: ExtractionBudget, declared: int
+    scratch: Path, archive_size: int, label: str, budget: ExtractionBudget, declared: Sequence[ArchiveEntry]
 ) -> None:
-    # Headers can lie; what actually landed on disk counts too.
+    # Headers can lie (or, for installers, say nothing): what actually landed on disk counts too.
     entries = [
         ArchiveEntry(f.name, f.name, f.stat().st_size)
         for f in scratch.rglob("*")
         if f.is_file() and not f.is_symlink()
     ]
     check_sizes(entries, archive_size, label, budget.limits)
-    budget.charge_extra_bytes(sum(e.size for e in entries) - declared, label)
+    extra_bytes = sum(e.size for e in entries) - sum(e.size for e in declared)
+    budget.charge_extra(extra_bytes, len(entries) - len(declared), label)
 
 
 def _run_tool(argv: list[str], label: str, tool: str) -> str:
@@ -722,5 +723,5 @@ def open_archive(
         unextracted = _extract_native(path, scratch, name, budget)
     else:
         _extract_clickteam(path, fmt.clickteam_version, scratch, name)
-        _charge_extracted(scratch, path.stat().st_size, name, budget, 0)
+        _charge_extracted(scratch, path.stat().st_size, name, budget, ())
     yield FolderReader(scratch, label=name, unextracted=unextracted)
