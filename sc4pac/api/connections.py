@@ -31,6 +31,7 @@ class ConnectionRegistry:
         self.request_shutdown: Callable[[], None] = lambda: None
         self._connections: list[SendText] = []  # oldest first
         self._closers: dict[SendText, CloseSocket] = {}
+        self._others: list[CloseSocket] = []  # sockets closed on shutdown but not counted
         # Called with the new count whenever a connection opens or closes (the event watcher).
         self.count_listeners: list[Callable[[int], None]] = []
 
@@ -100,9 +101,17 @@ class ConnectionRegistry:
         results = await asyncio.gather(*(one(send) for send in targets))
         return sum(results)
 
+    def track(self, close: CloseSocket) -> Callable[[], None]:
+        """Remember another socket (an ``/update``) for :meth:`close_all`; returns the function to forget it.
+
+        Such sockets are not GUI connections: they neither count for auto-shutdown nor get messages.
+        """
+        self._others.append(close)
+        return lambda: self._others.remove(close) if close in self._others else None
+
     async def close_all(self, code: int, reason: str) -> None:
-        """Close every connection that registered a closer (server shutdown), with code and reason."""
-        closers = list(self._closers.values())
+        """Close every GUI connection and tracked socket (server shutdown), with code and reason."""
+        closers = [*self._closers.values(), *self._others]
 
         async def one(close: CloseSocket) -> None:
             try:

@@ -7,7 +7,7 @@ no longer keeps an ``--auto-shutdown`` daemon alive. Every close the server star
 short reason:
 
 * 1000 "update finished" / "another update of this profile is running" on ``/update``;
-* 1001 "server shutting down" on ``/server.connect`` when the daemon stops;
+* 1001 "server shutting down" on ``/server.connect`` and a running ``/update`` when the daemon stops;
 * 1011 "keepalive ping timeout" for a peer that stopped answering pings.
 """
 

@@ -6,6 +6,10 @@ encode (``msgspec.json.schema_components``), so the schema follows the wire rule
 property of tagged messages, fields with defaults are optional (they are omitted when default), and
 optional values are arrays. The websockets, which OpenAPI cannot describe, are listed under
 ``x-websockets`` with references into ``/schema/messages.json``.
+
+Litestar's own generator is not used: the handlers read raw bodies and return encoded bytes (the
+reference's parsing rules and ``--indent``), so their signatures carry no types, and msgspec's generator
+is the one that matches the encoder byte for byte (Litestar's struct plugin lists ``$type`` last).
 """
 
 from __future__ import annotations

@@ -159,6 +159,11 @@ async def update(socket: WebSocket) -> None:
         return
     running.add(profile_id)
     outcome: tuple[UpdateOutcome, str] = ("cancelled", "")
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code=code, reason=reason)
+
+    forget_socket = state.connections.track(close)
     if state.events is not None:
         state.events.update_started(profile_id)
     job = UpdateJob(state.services, request, prompter, prompter)
@@ -181,6 +186,7 @@ async def update(socket: WebSocket) -> None:
         await sender
         await socket.close(code=CLOSE_DONE, reason="update finished")
     finally:
+        forget_socket()
         running.discard(profile_id)
         if state.events is not None:
             state.events.update_finished(profile_id, *outcome)

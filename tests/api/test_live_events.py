@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.api.conftest import init_profile
@@ -119,3 +120,38 @@ def test_packages_open_still_reaches_a_client_among_event_listeners(watched: Dae
             "$type": "/prompt/open/package",
             "packages": items,
         }
+
+
+def test_update_events_and_the_close_reason(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    try:
+        token = d.authenticate()
+        with connect(f"{d.ws_base}/server.connect?token={token}") as listener:
+            with connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:
+                while True:
+                    message = json.loads(ws.recv(timeout=60))
+                    if message["$type"].startswith("/prompt/"):
+                        # Default for the initial arguments, then "No" to the plan: the update is aborted.
+                        choice = "No" if "No" in message["choices"] else message["choices"][0]
+                        ws.send(json.dumps(message["responses"][choice]))
+                    elif message["$type"].startswith(("/error/", "/result")):
+                        break
+                assert message["$type"] == "/error/aborted"
+                with pytest.raises(ConnectionClosed):
+                    ws.recv(timeout=15)
+                assert ws.close_code == 1000
+                assert ws.close_reason == "update finished"
+            assert _next_event(listener, "/event/update") == {
+                "$type": "/event/update",
+                "profile": "1",
+                "phase": "started",
+            }
+            assert _next_event(listener, "/event/update") == {
+                "$type": "/event/update",
+                "profile": "1",
+                "phase": "finished",
+                "outcome": "aborted",
+                "errorType": "/error/aborted",
+            }
+    finally:
+        d.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import socket
 import struct
@@ -84,6 +85,22 @@ def test_shutdown_closes_server_connect_with_a_reason(tmp_path: Path) -> None:
     try:
         token = d.authenticate()
         with connect(f"{d.ws_base}/server.connect?token={token}") as ws:
+            d.proc.terminate()
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=15)
+            assert ws.close_code == 1001
+            assert ws.close_reason == "server shutting down"
+    finally:
+        d.stop()
+
+
+def test_shutdown_closes_a_running_update_with_a_reason(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    try:
+        token = d.authenticate()
+        with connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:
+            while json.loads(ws.recv(timeout=30))["$type"] != "/prompt/json/update/initial-arguments":
+                pass
             d.proc.terminate()
             with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=15)
