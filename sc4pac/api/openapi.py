@@ -176,14 +176,10 @@ def _operation(
             "headers": {"Location": {"schema": {"type": "string"}}},
         }
     responses: dict[str, Any] = {str(doc.success): success}
-    error_ref = {
-        "$ref": "#/components/schemas/OAuthErrorBody"
-        if op.path == "/auth/token"
-        else "#/components/schemas/Error"
-    }
     for status in sorted(set(doc.errors)):
-        if op.path == "/auth/token" and status == 403:
-            error_ref = {"$ref": "#/components/schemas/Error"}
+        # The token endpoint answers OAuth errors; the Host check in front of it uses the error object.
+        oauth = op.path == "/auth/token" and status != 403
+        error_ref = {"$ref": _COMPONENTS.format(name="OAuthErrorBody" if oauth else "Error")}
         entry: dict[str, Any] = {
             "description": ERROR_TEXT[status],
             "content": {"application/json": {"schema": error_ref}},
