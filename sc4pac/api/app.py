@@ -25,7 +25,7 @@ from . import (
     update_ws,
 )
 from .gate import Gate
-from .state import ServerState
+from .state import ServerState, attach_state, server_state
 
 # A websocket route's check before the upgrade: raise an Sc4pacError to refuse with that error.
 WebsocketPrecheck = Callable[[ServerState, dict[str, str]], Awaitable[None]]
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
-    indent = request.app.state.sc4pac.options.indent
+    indent = server_state(request).options.indent
     return Response(
         content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
     )
@@ -107,7 +107,7 @@ def create_app(state: ServerState) -> Gate:
         logging_config=None,
         request_max_body_size=None,
     )
-    app.state.sc4pac = state
+    attach_state(app.state, state)
 
     async def precheck(path: str, query: dict[str, str], scope: Any) -> None:
         check = prechecks.get(path)

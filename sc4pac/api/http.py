@@ -11,6 +11,7 @@ from litestar import Request, Response
 
 from .. import wire
 from ..errors import BadRequest
+from .state import server_state
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ class Query:
 
 
 def indent_of(request: Request) -> int:
-    return request.app.state.sc4pac.options.indent
+    return server_state(request).options.indent
 
 
 def respond(

@@ -11,7 +11,7 @@ from ..models.channel import Stats
 from ..models.profile import DEFAULT_CHANNELS, PluginsSpec
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond, stale_header
-from .state import ServerState
+from .state import server_state
 
 
 class ChannelStatsEntry(WireStruct):
@@ -28,7 +28,7 @@ class ChannelStatsResponse(WireStruct):
 @get("/channels.list", sync_to_thread=False)
 def channels_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    spec = request.app.state.sc4pac.store.read_spec(profile_id)
+    spec = server_state(request).store.read_spec(profile_id)
     return respond(request, spec.config.channels)
 
 
@@ -52,13 +52,13 @@ async def channels_set(request: Request) -> Response[bytes]:
             return None
         return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=channels))
 
-    await request.app.state.sc4pac.store.modify_spec(profile_id, change)
+    await server_state(request).store.modify_spec(profile_id, change)
     return ok(request)
 
 
 @get("/channels.stats")
 async def channels_stats(request: Request) -> Response[bytes]:
-    state: ServerState = request.app.state.sc4pac
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)
     index = await state.services.channel_index(profile_id, spec)

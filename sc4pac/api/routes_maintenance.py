@@ -23,7 +23,7 @@ from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
 from ..resolve.export import export_selection
 from ..update.metadata import ChannelMetadataProvider
 from .http import Query, canonical_package_ids, package_list_body, respond
-from .state import ServerState
+from .state import server_state
 
 IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
 IMAGE_USER_AGENT = "sc4pac/0.10"
@@ -35,16 +35,12 @@ if TYPE_CHECKING:
     pass
 
 
-def _state(request: Request) -> ServerState:
-    return request.app.state.sc4pac
-
-
 # --- repair -----------------------------------------------------------------------------------
 
 
 @get("/plugins.repair.scan")
 async def plugins_repair_scan(request: Request) -> Response[bytes]:
-    state = _state(request)
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     plan = await maintenance.scan_repair(state.store, profile_id)
     token = f"{secrets.randbits(32):x}"
@@ -58,7 +54,7 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 
 @post("/plugins.repair", status_code=200)
 async def plugins_repair(request: Request) -> Response[bytes]:
-    state = _state(request)
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     raw = await request.body()
     try:
@@ -88,7 +84,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
 
 @post("/plugins.export", status_code=200)
 async def plugins_export(request: Request) -> Response[bytes]:
-    state = _state(request)
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
     spec = state.store.read_spec(profile_id)
@@ -128,7 +124,7 @@ def _open_folder(folder: Path) -> None:
 
 @post("/plugins.folder.open", status_code=200)
 async def plugins_folder_open(request: Request) -> Response[bytes]:
-    state = _state(request)
+    state = server_state(request)
     query = Query.of(request)
     profile_id = query.profile()
     spec = state.store.read_spec(profile_id)
@@ -161,7 +157,7 @@ _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 async def image_fetch(request: Request) -> Response[bytes] | Stream:
     import httpx
 
-    state = _state(request)
+    state = server_state(request)
     url = Query.of(request).require(
         "url", 'Query parameter "url" is required.', "Pass the remote image url as parameter."
     )

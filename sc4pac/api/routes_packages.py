@@ -21,7 +21,7 @@ from ..models.status import InstalledStatus, installed_version, statuses
 from ..resolve.variants import conditional_choices, variant_info_for
 from ..wire import WireStruct, opt
 from .http import Query, body_as, canonical_package_ids, respond, stale_header
-from .state import ServerState
+from .state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,8 @@ class PackageInfo(WireStruct):
     remote: Package
 
 
-def _state(request: Request) -> ServerState:
-    return request.app.state.sc4pac
-
-
 async def _index(request: Request, profile_id: str) -> tuple[PluginsSpec, ChannelIndex]:
-    state = _state(request)
+    state = server_state(request)
     spec = state.store.read_spec(profile_id)
     return spec, await state.services.channel_index(profile_id, spec)
 
@@ -90,7 +86,7 @@ class _PackageLookup:
 
 async def _lookup_package(request: Request, query: Query) -> tuple[ServerState, _PackageLookup]:
     """The profile, the ``pkg`` query parameter and that package's latest metadata."""
-    state = _state(request)
+    state = server_state(request)
     profile_id = query.profile()
     pkg_id = _single_package(query)
     spec, index = await _index(request, profile_id)
@@ -118,7 +114,7 @@ async def packages_list(request: Request) -> Response[bytes]:
 async def packages_search(request: Request) -> Response[bytes]:
     from ..channels.search import search_packages  # numpy and rapidfuzz load on first search only
 
-    state = _state(request)
+    state = server_state(request)
     query = Query.of(request)
     profile_id = query.profile()
     text = query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")
@@ -147,7 +143,7 @@ async def packages_search(request: Request) -> Response[bytes]:
 async def packages_search_id(request: Request) -> Response[bytes]:
     from ..channels.search import search_by_ids
 
-    state = _state(request)
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     title, detail = (
         "Malformed package names",
@@ -171,7 +167,7 @@ async def packages_search_id(request: Request) -> Response[bytes]:
 def plugins_search(request: Request) -> Response[bytes]:
     from ..channels.search import search_installed
 
-    state = _state(request)
+    state = server_state(request)
     query = Query.of(request)
     profile_id = query.profile()
     text = query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")

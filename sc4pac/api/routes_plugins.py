@@ -5,23 +5,19 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 
 from ..models.status import InstalledItem
-from ..profiles import ProfileStore
 from .http import Query, ok, package_list_body, respond
-
-
-def _store(request: Request) -> ProfileStore:
-    return request.app.state.sc4pac.store
+from .state import server_state
 
 
 @get("/plugins.added.list", sync_to_thread=False)
 def plugins_added_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    return respond(request, _store(request).read_spec(profile_id).explicit)
+    return respond(request, server_state(request).store.read_spec(profile_id).explicit)
 
 
 @get("/plugins.installed.list", sync_to_thread=False)
 def plugins_installed_list(request: Request) -> Response[bytes]:
-    store = _store(request)
+    store = server_state(request).store
     profile_id = Query.of(request).profile()
     explicit = set(store.read_spec(profile_id).explicit)
     lock = store.read_lock(profile_id)
@@ -34,7 +30,7 @@ async def plugins_add(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
     # Unlike the reference, adding needs no channel data, so it also works offline.
-    await _store(request).add_explicit(profile_id, packages)
+    await server_state(request).store.add_explicit(profile_id, packages)
     return ok(request)
 
 
@@ -42,7 +38,7 @@ async def plugins_add(request: Request) -> Response[bytes]:
 async def plugins_remove(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
-    await _store(request).remove_explicit(
+    await server_state(request).store.remove_explicit(
         profile_id, packages, hint="Get /plugins.added.list for the removable packages."
     )
     return ok(request)
@@ -53,7 +49,7 @@ async def plugins_reinstall(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     packages = await package_list_body(request)
-    store = _store(request)
+    store = server_state(request).store
     store.read_spec(profile_id)  # 409 when not initialized
     await store.mark_for_reinstall(profile_id, packages, redownload=query.flag("redownload"))
     return ok(request)

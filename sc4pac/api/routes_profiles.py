@@ -10,9 +10,9 @@ from litestar import Request, Response, get, post
 from ..errors import BadRequest, InitBadRequest
 from ..locations import platform_defaults
 from ..models.profile import ProfileConfig
-from ..profiles import ProfileStore
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
+from .state import server_state
 
 
 class ProfileListItem(WireStruct):
@@ -46,13 +46,9 @@ class InitBody(WireStruct):
     temp: str
 
 
-def _store(request: Request) -> ProfileStore:
-    return request.app.state.sc4pac.store
-
-
 @get("/profiles.list", sync_to_thread=False)
 def profiles_list(request: Request) -> Response[bytes]:
-    store = _store(request)
+    store = server_state(request).store
     pf = store.read_profiles()
     include_plugins = Query.of(request).flag("includePlugins")
     items = []
@@ -71,14 +67,14 @@ def profiles_list(request: Request) -> Response[bytes]:
 @post("/profiles.add", status_code=200)
 async def profiles_add(request: Request) -> Response[bytes]:
     body = await body_as(request, NameBody, "Missing profile name.", 'Pass the "name" of the new profile.')
-    entry = await _store(request).add_profile(body.name)
+    entry = await server_state(request).store.add_profile(body.name)
     return respond(request, entry)
 
 
 @post("/profiles.remove", status_code=200)
 async def profiles_remove(request: Request) -> Response[bytes]:
     body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to remove.')
-    await _store(request).remove_profile(body.id)
+    await server_state(request).store.remove_profile(body.id)
     return ok(request)
 
 
@@ -87,7 +83,7 @@ async def profiles_switch(request: Request) -> Response[bytes]:
     body = await body_as(
         request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
     )
-    await _store(request).switch_profile(body.id)
+    await server_state(request).store.switch_profile(body.id)
     return ok(request)
 
 
@@ -96,19 +92,19 @@ async def profiles_rename(request: Request) -> Response[bytes]:
     body = await body_as(
         request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
     )
-    await _store(request).rename_profile(body.id, body.name)
+    await server_state(request).store.rename_profile(body.id, body.name)
     return ok(request)
 
 
 @get("/profile.read", sync_to_thread=False)
 def profile_read(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    return respond(request, _store(request).read_spec(profile_id).config)
+    return respond(request, server_state(request).store.read_spec(profile_id).config)
 
 
 @post("/profile.init", status_code=200)
 async def profile_init(request: Request) -> Response[bytes]:
-    store = _store(request)
+    store = server_state(request).store
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
     raw = await request.body()
@@ -130,7 +126,7 @@ async def profile_init(request: Request) -> Response[bytes]:
 
 @get("/settings.all.get", sync_to_thread=False)
 def settings_get(request: Request) -> Response[bytes]:
-    return respond(request, _store(request).read_settings())
+    return respond(request, server_state(request).store.read_settings())
 
 
 @post("/settings.all.set", status_code=200)
@@ -138,7 +134,7 @@ async def settings_set(request: Request) -> Response[bytes]:
     settings = await body_as(
         request, Any, "Missing settings", "Pass the settings as JSON body of the request."
     )
-    await _store(request).write_settings(settings)
+    await server_state(request).store.write_settings(settings)
     return ok(request)
 
 

@@ -14,6 +14,7 @@ from ..models.messages import OpenPackage, OpenPackageItem
 from ..wire import WireStruct
 from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
 from .http import body_as, ok, respond
+from .state import server_state
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _COOKIE_MAX_AGE = 432000
@@ -54,7 +55,7 @@ def server_status(request: Request) -> Response[bytes]:
 
 @post("/auth/token", status_code=200)
 async def auth_token(request: Request) -> Response[bytes]:
-    state = request.app.state.sc4pac
+    state = server_state(request)
     body = await request.body()
     try:
         issued = state.tokens.exchange(request.headers.get("authorization"), body)
@@ -86,7 +87,7 @@ async def auth_token(request: Request) -> Response[bytes]:
 
 @websocket("/server.connect")
 async def server_connect(socket: WebSocket) -> None:
-    registry = socket.app.state.sc4pac.connections
+    registry = server_state(socket).connections
     await socket.accept()
     registry.opened(socket.send_text)
     try:
@@ -104,7 +105,7 @@ async def packages_open(request: Request) -> Response[bytes]:
     items = await body_as(
         request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."
     )
-    state = request.app.state.sc4pac
+    state = server_state(request)
     text = wire.encode(OpenPackage(packages=items), state.options.indent).decode("utf-8")
     if not await state.connections.send_to_gui(text):
         raise GuiNotConnected(

@@ -9,6 +9,7 @@ from ..errors import BadRequest
 from ..models.profile import PluginsSpec
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
+from .state import server_state
 
 
 class VariantValue(WireStruct):
@@ -22,7 +23,7 @@ class VariantList(WireStruct):
 
 @get("/variants.list", sync_to_thread=False)
 def variants_list(request: Request) -> Response[bytes]:
-    store = request.app.state.sc4pac.store
+    store = server_state(request).store
     profile_id = Query.of(request).profile()
     spec = store.read_spec(profile_id)
     lock = store.read_lock(profile_id)
@@ -48,7 +49,7 @@ async def variants_reset(request: Request) -> Response[bytes]:
         variant = {k: v for k, v in spec.config.variant.items() if k not in set(ids)}
         return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, variant=variant))
 
-    await request.app.state.sc4pac.store.modify_spec(profile_id, change)
+    await server_state(request).store.modify_spec(profile_id, change)
     return ok(request)
 
 
@@ -65,7 +66,7 @@ async def variants_set(request: Request) -> Response[bytes]:
             return None
         return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, variant=variant))
 
-    await request.app.state.sc4pac.store.modify_spec(profile_id, change)
+    await server_state(request).store.modify_spec(profile_id, change)
     return ok(request)
 
 
