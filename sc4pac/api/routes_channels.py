@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Request, Response, get, post
 
-from ..channels.urls import ChannelUrlError, ChannelUrlSyntaxError, sanitize_channel_urls
-from ..errors import BadRequest
 from ..models.channel import Stats
-from ..models.profile import DEFAULT_CHANNELS, PluginsSpec
+from ..services.channel_config import set_channels
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond, stale_header
 from .state import server_state
@@ -38,21 +35,7 @@ async def channels_set(request: Request) -> Response[bytes]:
     urls = await body_as(
         request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings."
     )
-    try:
-        channels = sanitize_channel_urls(urls) or list(DEFAULT_CHANNELS)
-    except ChannelUrlSyntaxError as exc:
-        raise BadRequest(
-            "Malformed channel URLs.", f"Pass channels as an array of strings. ({exc})"
-        ) from None
-    except ChannelUrlError as exc:
-        raise BadRequest("Malformed channel URL.", str(exc)) from None
-
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
-        if spec.config.channels == channels:
-            return None
-        return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=channels))
-
-    await server_state(request).store.modify_spec(profile_id, change)
+    await set_channels(server_state(request).store, profile_id, urls)
     return ok(request)
 
 

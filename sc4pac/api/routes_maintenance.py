@@ -18,11 +18,13 @@ from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from .. import maintenance
-from ..errors import BadRequest, DownloadFailed, FileOperationsFailed, PackageNotFound
+from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
 from ..resolve.export import export_selection
+from ..services.package_ids import package_ids
+from ..services.plugin_selection import plugins_folder
 from ..update.metadata import ChannelMetadataProvider
-from .http import Query, canonical_package_ids, package_list_body, respond
+from .http import Query, package_list_body, respond
 from .state import server_state
 
 IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
@@ -86,7 +88,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
 async def plugins_export(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
-    packages = await package_list_body(request)
+    packages = package_ids(await package_list_body(request))
     spec = state.store.read_spec(profile_id)
     index = await state.services.channel_index(profile_id, spec)
     cache_root = state.services.cache_root(profile_id, spec)
@@ -124,23 +126,8 @@ def _open_folder(folder: Path) -> None:
 
 @post("/plugins.folder.open", status_code=200)
 async def plugins_folder_open(request: Request) -> Response[bytes]:
-    state = server_state(request)
     query = Query.of(request)
-    profile_id = query.profile()
-    spec = state.store.read_spec(profile_id)
-    plugins_root = state.store.plugins_root(profile_id, spec.config)
-    folder = plugins_root
-    pkg = query.get("pkg")
-    if pkg is not None:
-        [pkg_id] = canonical_package_ids(
-            [pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>."
-        )
-        lock = state.store.read_lock(profile_id)
-        entry = next((e for e in (lock.installed if lock else []) if e.id == pkg_id), None)
-        sub = next((f for f in (entry.files if entry else []) if f.endswith(".sc4pac")), None)
-        if sub is None:
-            raise PackageNotFound("Package is not installed.", pkg_id)
-        folder = plugins_root / sub
+    folder = plugins_folder(server_state(request).store, query.profile(), query.get("pkg"))
     try:
         await asyncio.to_thread(_open_folder, folder)
     except (OSError, subprocess.SubprocessError) as exc:

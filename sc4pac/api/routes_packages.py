@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 
 from ..channels.index import ChannelIndex
-from ..errors import BadRequest, PackageNotFound
 from ..models.channel import Package, Stats
-from ..models.messages import VariantPrompt
 from ..models.profile import PluginsSpec
 from ..models.status import InstalledStatus, installed_version, statuses
-from ..resolve.variants import conditional_choices, variant_info_for
-from ..wire import WireStruct, opt
-from .http import Query, body_as, canonical_package_ids, respond, stale_header
-from .state import ServerState, server_state
+from ..services.package_ids import package_ids
+from ..services.package_info import package_details
+from ..services.search_threshold import search_threshold
+from ..services.variant_selection import variant_choices
+from ..wire import WireStruct
+from .http import Query, body_as, respond, stale_header
+from .state import server_state
 
 log = logging.getLogger(__name__)
 
@@ -61,46 +57,8 @@ async def _index(request: Request, profile_id: str) -> tuple[PluginsSpec, Channe
     return spec, await state.services.channel_index(profile_id, spec)
 
 
-def _threshold(query: Query) -> int:
-    raw = query.get("threshold")
-    if raw is None:
-        return 80
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 100:
-        raise BadRequest("Invalid threshold", "Threshold must be a number between 0 and 100.")
-    return value
-
-
-@dataclass(frozen=True)
-class _PackageLookup:
-    profile_id: str
-    pkg_id: str
-    spec: PluginsSpec
-    index: ChannelIndex
-    cache_root: Path
-    package: Package | None  # latest version's metadata; None when no channel has the package
-
-
-async def _lookup_package(request: Request, query: Query) -> tuple[ServerState, _PackageLookup]:
-    """The profile, the ``pkg`` query parameter and that package's latest metadata."""
-    state = server_state(request)
-    profile_id = query.profile()
-    pkg_id = _single_package(query)
-    spec, index = await _index(request, profile_id)
-    cache_root = state.services.cache_root(profile_id, spec)
-    pkg = await state.services.repository.latest_package(index, pkg_id, cache_root=cache_root)
-    return state, _PackageLookup(profile_id, pkg_id, spec, index, cache_root, pkg)
-
-
-def _single_package(query: Query, key: str = "pkg") -> str:
-    pkg = query.require(key, f'Query parameter "{key}" is required.', "Pass the package identifier as query.")
-    [pkg_id] = canonical_package_ids(
-        [pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>."
-    )
-    return pkg_id
+def _package_param(query: Query) -> str:
+    return query.require("pkg", 'Query parameter "pkg" is required.', "Pass the package identifier as query.")
 
 
 @get("/packages.list")
@@ -118,7 +76,7 @@ async def packages_search(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     text = query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")
-    threshold = _threshold(query)
+    threshold = search_threshold(query.get("threshold"))
     spec, index = await _index(request, profile_id)
     lock = state.store.read_lock(profile_id)
     status = statuses(lock, spec.explicit)
@@ -150,7 +108,7 @@ async def packages_search_id(request: Request) -> Response[bytes]:
         "Pass a \"packages\" array of strings of the form '<group>:<name>'.",
     )
     body = await body_as(request, IdSearchBody, title, detail)
-    packages = canonical_package_ids(body.packages, title, detail)
+    packages = package_ids(body.packages)
     spec, index = await _index(request, profile_id)
     status = statuses(state.store.read_lock(profile_id), spec.explicit)
     result = search_by_ids(index, packages, body.externalIds)
@@ -171,7 +129,7 @@ def plugins_search(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     text = query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")
-    threshold = _threshold(query)
+    threshold = search_threshold(query.get("threshold"))
     spec = state.store.read_spec(profile_id)
     lock = state.store.read_lock(profile_id)
     explicit = set(spec.explicit)
@@ -190,48 +148,13 @@ def plugins_search(request: Request) -> Response[bytes]:
     return respond(request, InstalledSearchResponse(result.stats, items))
 
 
-async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, cache_root: Path) -> Package:
-    """The package with ``requiredBy``/``reverseConflictingPackages`` extended by every channel's links."""
-    loader = state.services.repository.loader(cache_root)
-    channels = [ch for ch, _ in index.external_sources(pkg.id)]
-    if not channels:
-        return pkg
-    results = await asyncio.gather(
-        *(loader.fetch_external_package(ch, pkg.id) for ch in channels), return_exceptions=True
-    )
-    required = set(pkg.info.requiredBy)
-    conflicting = set(pkg.info.reverseConflictingPackages)
-    for result in results:
-        if isinstance(result, BaseException):
-            log.info("Reverse links of %s unavailable from a channel: %s", pkg.id, result)
-            continue
-        if result is not None:
-            required.update(result.requiredBy)
-            conflicting.update(result.reverseConflictingPackages)
-
-    def by_id(ids: set[str]) -> list[str]:
-        return sorted(ids, key=lambda s: tuple(s.split(":", 1)))
-
-    info = msgspec.structs.replace(
-        pkg.info, requiredBy=by_id(required), reverseConflictingPackages=by_id(conflicting)
-    )
-    return msgspec.structs.replace(pkg, info=info)
-
-
 @get("/packages.info")
 async def packages_info(request: Request) -> Response[bytes]:
-    state, found = await _lookup_package(request, Query.of(request))
-    pkg, index, spec = found.package, found.index, found.spec
-    if pkg is None:
-        raise PackageNotFound("Package not found in any of your channels.", found.pkg_id)
-    remote = await _reverse_links(state, index, pkg, found.cache_root)
-    related = {remote.id, *remote.info.requiredBy, *remote.info.reverseConflictingPackages}
-    for data in remote.variants:
-        related.update(f"{d.group}:{d.name}" for d in data.dependencies)
-        related.update(data.conflictingPackages)
-    everything = statuses(state.store.read_lock(found.profile_id), spec.explicit)
-    local = {p: s for p, s in everything.items() if p in related}
-    return respond(request, PackageInfo({"statuses": local}, remote), headers=stale_header(index))
+    query = Query.of(request)
+    profile_id = query.profile()
+    details = await package_details(server_state(request).services, profile_id, _package_param(query))
+    info = PackageInfo({"statuses": details.related_statuses}, details.package)
+    return respond(request, info, headers=stale_header(details.index))
 
 
 @get("/variants.choices")
@@ -240,39 +163,10 @@ async def variants_choices(request: Request) -> Response[bytes]:
     variant_id = query.require(
         "variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query."
     )
-    state, found = await _lookup_package(request, query)
-    pkg, pkg_id, index, spec, cache_root = (
-        found.package,
-        found.pkg_id,
-        found.index,
-        found.spec,
-        found.cache_root,
-    )
-    repository = state.services.repository
-    choices: list[str] = []
-    for data in pkg.variants if pkg else []:
-        for value in [data.variant.get(variant_id), *conditional_choices(data).get(variant_id, [])]:
-            if value is not None and value not in choices:
-                choices.append(value)
-    if pkg is None or not choices:
-        raise PackageNotFound(f"Variant ID {variant_id} not found for package.", pkg_id)
-
-    async def lookup(owner: str, vid: str) -> Any:
-        owner_pkg = await repository.latest_package(index, owner, cache_root=cache_root)
-        return None if owner_pkg is None else owner_pkg.variantInfo.get(vid)
-
-    info = await variant_info_for(pkg, variant_id, lookup)
-    prompt = VariantPrompt(
-        package=pkg_id,
-        variantId=variant_id,
-        choices=choices,
-        info=info,
-        previouslySelectedValue=opt(spec.config.variant.get(variant_id)),
-        importedValues=[],
-        token=f"{secrets.randbits(32):x}",
-        responses={},
-    )
-    return respond(request, prompt, headers=stale_header(index))
+    profile_id = query.profile()
+    services = server_state(request).services
+    found = await variant_choices(services, profile_id, _package_param(query), variant_id)
+    return respond(request, found.prompt, headers=stale_header(found.index))
 
 
 ROUTES = [packages_list, packages_search, packages_search_id, plugins_search, packages_info, variants_choices]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 
 from ..models.status import InstalledItem
+from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
 from .http import Query, ok, package_list_body, respond
 from .state import server_state
 
@@ -28,19 +29,14 @@ def plugins_installed_list(request: Request) -> Response[bytes]:
 @post("/plugins.add", status_code=200)
 async def plugins_add(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    packages = await package_list_body(request)
-    # Unlike the reference, adding needs no channel data, so it also works offline.
-    await server_state(request).store.add_explicit(profile_id, packages)
+    await add_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
 @post("/plugins.remove", status_code=200)
 async def plugins_remove(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    packages = await package_list_body(request)
-    await server_state(request).store.remove_explicit(
-        profile_id, packages, hint="Get /plugins.added.list for the removable packages."
-    )
+    await remove_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
@@ -50,8 +46,7 @@ async def plugins_reinstall(request: Request) -> Response[bytes]:
     profile_id = query.profile()
     packages = await package_list_body(request)
     store = server_state(request).store
-    store.read_spec(profile_id)  # 409 when not initialized
-    await store.mark_for_reinstall(profile_id, packages, redownload=query.flag("redownload"))
+    await mark_for_reinstall(store, profile_id, packages, redownload=query.flag("redownload"))
     return ok(request)
 
 
