@@ -8,6 +8,7 @@ from ..models.channel import Stats
 from ..services.channel_config import set_channels
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond, stale_header
+from .scopes import needs
 from .state import server_state
 
 
@@ -22,14 +23,14 @@ class ChannelStatsResponse(WireStruct):
     channels: list[ChannelStatsEntry]
 
 
-@get("/channels.list", sync_to_thread=False)
+@get("/channels.list", opt=needs("read"), sync_to_thread=False)
 def channels_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     spec = server_state(request).store.read_spec(profile_id)
     return respond(request, spec.config.channels)
 
 
-@post("/channels.set", status_code=200)
+@post("/channels.set", opt=needs("write"), status_code=200)
 async def channels_set(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     urls = await body_as(
@@ -39,7 +40,7 @@ async def channels_set(request: Request) -> Response[bytes]:
     return ok(request)
 
 
-@get("/channels.stats")
+@get("/channels.stats", opt=needs("read"))
 async def channels_stats(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()

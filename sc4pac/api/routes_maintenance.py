@@ -25,6 +25,7 @@ from ..services.package_ids import package_ids
 from ..services.plugin_selection import plugins_folder
 from ..update.metadata import ChannelMetadataProvider
 from .http import Query, package_list_body, respond
+from .scopes import needs
 from .state import server_state
 
 IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 # --- repair -----------------------------------------------------------------------------------
 
 
-@get("/plugins.repair.scan")
+@get("/plugins.repair.scan", opt=needs("read"))
 async def plugins_repair_scan(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
@@ -54,7 +55,7 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
     return respond(request, prompt)
 
 
-@post("/plugins.repair", status_code=200)
+@post("/plugins.repair", opt=needs("write"), status_code=200)
 async def plugins_repair(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
@@ -84,7 +85,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
 # --- export -----------------------------------------------------------------------------------
 
 
-@post("/plugins.export", status_code=200)
+@post("/plugins.export", opt=needs("read"), status_code=200)
 async def plugins_export(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
@@ -124,7 +125,7 @@ def _open_folder(folder: Path) -> None:
         subprocess.Popen(["xdg-open", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@post("/plugins.folder.open", status_code=200)
+@post("/plugins.folder.open", opt=needs("write"), status_code=200)
 async def plugins_folder_open(request: Request) -> Response[bytes]:
     query = Query.of(request)
     folder = plugins_folder(server_state(request).store, query.profile(), query.get("pkg"))
@@ -140,7 +141,7 @@ async def plugins_folder_open(request: Request) -> Response[bytes]:
 _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 
 
-@get("/image.fetch")
+@get("/image.fetch", opt=needs("write"))
 async def image_fetch(request: Request) -> Response[bytes] | Stream:
     import httpx
 

@@ -17,6 +17,7 @@ from ..services.search_threshold import search_threshold
 from ..services.variant_selection import variant_choices
 from ..wire import WireStruct
 from .http import Query, body_as, respond, stale_header
+from .scopes import needs
 from .state import server_state
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,14 @@ def _package_param(query: Query) -> str:
     return query.require("pkg", 'Query parameter "pkg" is required.', "Pass the package identifier as query.")
 
 
-@get("/packages.list")
+@get("/packages.list", opt=needs("read"))
 async def packages_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     _, index = await _index(request, profile_id)
     return respond(request, index.package_listing, headers=stale_header(index))
 
 
-@get("/packages.search")
+@get("/packages.search", opt=needs("read"))
 async def packages_search(request: Request) -> Response[bytes]:
     from ..channels.search import search_packages  # numpy and rapidfuzz load on first search only
 
@@ -97,7 +98,7 @@ async def packages_search(request: Request) -> Response[bytes]:
     return respond(request, SearchResponse(items, result.stats), headers=stale_header(index))
 
 
-@post("/packages.search.id", status_code=200)
+@post("/packages.search.id", opt=needs("read"), status_code=200)
 async def packages_search_id(request: Request) -> Response[bytes]:
     from ..channels.search import search_by_ids
 
@@ -121,7 +122,7 @@ async def packages_search_id(request: Request) -> Response[bytes]:
     return respond(request, response, headers=stale_header(index))
 
 
-@get("/plugins.search", sync_to_thread=False)
+@get("/plugins.search", opt=needs("read"), sync_to_thread=False)
 def plugins_search(request: Request) -> Response[bytes]:
     from ..channels.search import search_installed
 
@@ -148,7 +149,7 @@ def plugins_search(request: Request) -> Response[bytes]:
     return respond(request, InstalledSearchResponse(result.stats, items))
 
 
-@get("/packages.info")
+@get("/packages.info", opt=needs("read"))
 async def packages_info(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
@@ -157,7 +158,7 @@ async def packages_info(request: Request) -> Response[bytes]:
     return respond(request, info, headers=stale_header(details.index))
 
 
-@get("/variants.choices")
+@get("/variants.choices", opt=needs("read"))
 async def variants_choices(request: Request) -> Response[bytes]:
     query = Query.of(request)
     variant_id = query.require(

@@ -7,16 +7,17 @@ from litestar import Request, Response, get, post
 from ..models.status import InstalledItem
 from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
 from .http import Query, ok, package_list_body, respond
+from .scopes import needs
 from .state import server_state
 
 
-@get("/plugins.added.list", sync_to_thread=False)
+@get("/plugins.added.list", opt=needs("read"), sync_to_thread=False)
 def plugins_added_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     return respond(request, server_state(request).store.read_spec(profile_id).explicit)
 
 
-@get("/plugins.installed.list", sync_to_thread=False)
+@get("/plugins.installed.list", opt=needs("read"), sync_to_thread=False)
 def plugins_installed_list(request: Request) -> Response[bytes]:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
@@ -26,21 +27,21 @@ def plugins_installed_list(request: Request) -> Response[bytes]:
     return respond(request, [InstalledItem(e.id, e.version, e.variant, e.id in explicit) for e in entries])
 
 
-@post("/plugins.add", status_code=200)
+@post("/plugins.add", opt=needs("write"), status_code=200)
 async def plugins_add(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     await add_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
-@post("/plugins.remove", status_code=200)
+@post("/plugins.remove", opt=needs("write"), status_code=200)
 async def plugins_remove(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     await remove_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
-@post("/plugins.reinstall", status_code=200)
+@post("/plugins.reinstall", opt=needs("write"), status_code=200)
 async def plugins_reinstall(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()

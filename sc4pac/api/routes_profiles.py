@@ -12,6 +12,7 @@ from ..locations import platform_defaults
 from ..models.profile import ProfileConfig
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
+from .scopes import needs
 from .state import server_state
 
 
@@ -46,7 +47,7 @@ class InitBody(WireStruct):
     temp: str
 
 
-@get("/profiles.list", sync_to_thread=False)
+@get("/profiles.list", opt=needs("read"), sync_to_thread=False)
 def profiles_list(request: Request) -> Response[bytes]:
     store = server_state(request).store
     pf = store.read_profiles()
@@ -64,21 +65,21 @@ def profiles_list(request: Request) -> Response[bytes]:
     return respond(request, ProfileList(items, pf.currentProfileId, str(store.profiles_dir.absolute())))
 
 
-@post("/profiles.add", status_code=200)
+@post("/profiles.add", opt=needs("write"), status_code=200)
 async def profiles_add(request: Request) -> Response[bytes]:
     body = await body_as(request, NameBody, "Missing profile name.", 'Pass the "name" of the new profile.')
     entry = await server_state(request).store.add_profile(body.name)
     return respond(request, entry)
 
 
-@post("/profiles.remove", status_code=200)
+@post("/profiles.remove", opt=needs("write"), status_code=200)
 async def profiles_remove(request: Request) -> Response[bytes]:
     body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to remove.')
     await server_state(request).store.remove_profile(body.id)
     return ok(request)
 
 
-@post("/profiles.switch", status_code=200)
+@post("/profiles.switch", opt=needs("write"), status_code=200)
 async def profiles_switch(request: Request) -> Response[bytes]:
     body = await body_as(
         request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
@@ -87,7 +88,7 @@ async def profiles_switch(request: Request) -> Response[bytes]:
     return ok(request)
 
 
-@post("/profiles.rename", status_code=200)
+@post("/profiles.rename", opt=needs("write"), status_code=200)
 async def profiles_rename(request: Request) -> Response[bytes]:
     body = await body_as(
         request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
@@ -96,13 +97,13 @@ async def profiles_rename(request: Request) -> Response[bytes]:
     return ok(request)
 
 
-@get("/profile.read", sync_to_thread=False)
+@get("/profile.read", opt=needs("read"), sync_to_thread=False)
 def profile_read(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     return respond(request, server_state(request).store.read_spec(profile_id).config)
 
 
-@post("/profile.init", status_code=200)
+@post("/profile.init", opt=needs("write"), status_code=200)
 async def profile_init(request: Request) -> Response[bytes]:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
@@ -124,12 +125,12 @@ async def profile_init(request: Request) -> Response[bytes]:
     return respond(request, config)
 
 
-@get("/settings.all.get", sync_to_thread=False)
+@get("/settings.all.get", opt=needs("write"), sync_to_thread=False)
 def settings_get(request: Request) -> Response[bytes]:
     return respond(request, server_state(request).store.read_settings())
 
 
-@post("/settings.all.set", status_code=200)
+@post("/settings.all.set", opt=needs("write"), status_code=200)
 async def settings_set(request: Request) -> Response[bytes]:
     settings = await body_as(
         request, Any, "Missing settings", "Pass the settings as JSON body of the request."

@@ -14,6 +14,7 @@ from ..models.messages import OpenPackage, OpenPackageItem
 from ..wire import WireStruct
 from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
 from .http import body_as, ok, respond
+from .scopes import PUBLIC, needs
 from .state import server_state
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,7 +46,7 @@ def _status() -> ServerStatus:
 _STATUS: ServerStatus | None = None
 
 
-@get("/server.status", sync_to_thread=False)
+@get("/server.status", opt=needs("read"), sync_to_thread=False)
 def server_status(request: Request) -> Response[bytes]:
     global _STATUS
     if _STATUS is None:
@@ -53,7 +54,7 @@ def server_status(request: Request) -> Response[bytes]:
     return respond(request, _STATUS)
 
 
-@post("/auth/token", status_code=200)
+@post("/auth/token", opt=needs(PUBLIC), status_code=200)
 async def auth_token(request: Request) -> Response[bytes]:
     state = server_state(request)
     body = await request.body()
@@ -85,7 +86,7 @@ async def auth_token(request: Request) -> Response[bytes]:
     return response
 
 
-@websocket("/server.connect")
+@websocket("/server.connect", opt=needs("write"))
 async def server_connect(socket: WebSocket) -> None:
     registry = server_state(socket).connections
     await socket.accept()
@@ -100,7 +101,7 @@ async def server_connect(socket: WebSocket) -> None:
         registry.closed(socket.send_text)
 
 
-@post("/packages.open", status_code=200)
+@post("/packages.open", opt=needs("open"), status_code=200)
 async def packages_open(request: Request) -> Response[bytes]:
     items = await body_as(
         request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."

@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post
 from ..services.variant_selection import configured_variants, reset_variants, set_variants
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
+from .scopes import needs
 from .state import server_state
 
 
@@ -19,7 +20,7 @@ class VariantList(WireStruct):
     variants: dict[str, VariantValue]
 
 
-@get("/variants.list", sync_to_thread=False)
+@get("/variants.list", opt=needs("read"), sync_to_thread=False)
 def variants_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     configured = configured_variants(server_state(request).store, profile_id)
@@ -27,7 +28,7 @@ def variants_list(request: Request) -> Response[bytes]:
     return respond(request, VariantList(variants))
 
 
-@post("/variants.reset", status_code=200)
+@post("/variants.reset", opt=needs("write"), status_code=200)
 async def variants_reset(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     ids = await body_as(
@@ -37,7 +38,7 @@ async def variants_reset(request: Request) -> Response[bytes]:
     return ok(request)
 
 
-@post("/variants.set", status_code=200)
+@post("/variants.set", opt=needs("write"), status_code=200)
 async def variants_set(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
