@@ -7,7 +7,6 @@ port is opened) edits profile 2.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,17 +16,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from sc4pac.api.app import create_app
-from sc4pac.api.auth import TokenStore
-from sc4pac.api.connections import ConnectionRegistry
-from sc4pac.api.state import ServerOptions, ServerState
 from sc4pac.channels.demo import generate_demo_channel
 from sc4pac.cli.main import main
-from sc4pac.profiles import ProfileStore
-from sc4pac.services import Services
-from sc4pac.services.channel_config import set_channels
-
-TOKEN = "agree-test-token"
+from tests.api.inprocess import api_client, demo_profiles
 
 
 @dataclass
@@ -81,34 +72,13 @@ def demo_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def profiles_dir(tmp_path: Path, demo_channel: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Profiles 1 and 2, initialized, with the demo channel as their only channel."""
     monkeypatch.delenv("SC4PAC_PROFILES_DIR", raising=False)
-    store = ProfileStore(tmp_path / "profiles")
-
-    async def create() -> None:
-        for n in ("1", "2"):
-            assert (await store.add_profile(f"P{n}")).id == n
-            await store.init_profile(n, f"plugins{n}", "cache", "../temp")
-        for n in ("1", "2"):
-            await set_channels(store, n, [demo_channel.as_uri()])
-
-    asyncio.run(create())
-    return store.profiles_dir
+    return demo_profiles(tmp_path / "profiles", demo_channel).profiles_dir
 
 
 @pytest.fixture
 def both(profiles_dir: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Both]:
-    state = ServerState(
-        ServerOptions(check_host=False),  # the test client's host is not a loopback name
-        TokenStore(None),
-        Services.create(profiles_dir),
-        ConnectionRegistry(auto_shutdown=False),
-    )
-    state.tokens.grant(TOKEN)
-    app = create_app(state)
-    with TestClient(app) as http:  # type: ignore[arg-type]
-        http.headers["Authorization"] = f"Bearer {TOKEN}"
+    with api_client(profiles_dir) as (http, _):
         yield Both(profiles_dir, http, capsys)
-        with http.portal() as portal:
-            portal.call(state.aclose)
 
 
 def test_package_ids_are_stored_canonically(both: Both) -> None:
