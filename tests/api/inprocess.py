@@ -45,7 +45,7 @@ def api_client(profiles_dir: Path) -> Iterator[tuple[TestClient[Any], ServerStat
         ConnectionRegistry(auto_shutdown=False),
     )
     state.tokens.grant(TOKEN)
-    with TestClient(create_app(state)) as http:  # type: ignore[arg-type]
+    with TestClient(create_app(state)) as http:  # type: ignore[type-var]  # any ASGI app works
         http.headers["Authorization"] = f"Bearer {TOKEN}"
         yield http, state
         with http.portal() as portal:

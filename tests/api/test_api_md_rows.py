@@ -113,7 +113,7 @@ def _install_fake(profiles_dir: Path) -> Path:
         folder = plugins / "100-props" / f"demo.{name}.1.0.sc4pac"
         folder.mkdir(parents=True)
         (folder / "props.SC4Desc").write_bytes(b"DBPF")
-        entry = {"group": "demo", "name": name, "variant": {}, "version": "1.0"}
+        entry: dict[str, Any] = {"group": "demo", "name": name, "variant": {}, "version": "1.0"}
         installed.append({**entry, "files": [f"100-props/demo.{name}.1.0.sc4pac/"]})
     lock = {"scheme": 2, "installed": installed, "assets": []}
     (profiles_dir / "1" / "sc4pac-plugins-lock.json").write_text(json.dumps(lock), "utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar, Request, get
@@ -86,7 +87,7 @@ def test_web_app_routes_are_public(tmp_path: Path) -> None:
 
 def test_a_route_without_scope_refuses_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     @get("/forgotten", sync_to_thread=False)
-    def forgotten(request: Request) -> str:
+    def forgotten(request: Request[Any, Any, Any]) -> str:
         return "reachable without a token"
 
     monkeypatch.setattr(routes_server, "ROUTES", [*routes_server.ROUTES, forgotten])
