@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from litestar import Request, Response, get, post
@@ -10,10 +9,15 @@ from litestar import Request, Response, get, post
 from ..channels.index import ChannelIndex
 from ..models.channel import Package, Stats
 from ..models.profile import PluginsSpec
-from ..models.status import InstalledStatus, installed_version, statuses
-from ..services.package_ids import package_ids
+from ..models.status import InstalledStatus
 from ..services.package_info import package_details
-from ..services.search_threshold import search_threshold
+from ..services.package_search import (
+    Found,
+    SearchFilters,
+    search_channels,
+    search_ids,
+    search_installed_packages,
+)
 from ..services.variant_selection import variant_choices
 from ..wire import WireStruct
 from .http import Query, body_as, respond, stale_header
@@ -69,84 +73,56 @@ async def packages_list(request: Request) -> Response[bytes]:
     return respond(request, index.package_listing, headers=stale_header(index))
 
 
+def _items(found: list[Found]) -> list[SearchItem]:
+    return [SearchItem(f.hit.package, f.hit.relevance, f.hit.summary, f.status) for f in found]
+
+
+def _text_param(query: Query) -> str:
+    return query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")
+
+
 @get("/packages.search", opt=needs("read"))
 async def packages_search(request: Request) -> Response[bytes]:
-    from ..channels.search import search_packages  # numpy and rapidfuzz load on first search only
-
-    state = server_state(request)
     query = Query.of(request)
     profile_id = query.profile()
-    text = query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")
-    threshold = search_threshold(query.get("threshold"))
-    spec, index = await _index(request, profile_id)
-    lock = state.store.read_lock(profile_id)
-    status = statuses(lock, spec.explicit)
-    installed = (
-        {p for p, s in status.items() if s.installed is not None} if query.flag("ignoreInstalled") else set()
-    )
-    result = await asyncio.to_thread(
-        search_packages,
-        index,
-        text,
-        threshold=threshold,
+    text = _text_param(query)
+    filters = SearchFilters(
         categories=query.all("category"),
         not_categories=query.all("notCategory"),
         channel_url=query.get("channel"),
-        drop_ids=installed,
+        ignore_installed=query.flag("ignoreInstalled"),
     )
-    items = [SearchItem(h.package, h.relevance, h.summary, status.get(h.package)) for h in result.hits]
-    return respond(request, SearchResponse(items, result.stats), headers=stale_header(index))
+    services = server_state(request).services
+    result = await search_channels(services, profile_id, text, query.get("threshold"), filters)
+    response = SearchResponse(_items(result.found), result.stats)
+    return respond(request, response, headers=stale_header(result.index))
 
 
 @post("/packages.search.id", opt=needs("read"), status_code=200)
 async def packages_search_id(request: Request) -> Response[bytes]:
-    from ..channels.search import search_by_ids
-
-    state = server_state(request)
     profile_id = Query.of(request).profile()
     title, detail = (
         "Malformed package names",
         "Pass a \"packages\" array of strings of the form '<group>:<name>'.",
     )
     body = await body_as(request, IdSearchBody, title, detail)
-    packages = package_ids(body.packages)
-    spec, index = await _index(request, profile_id)
-    status = statuses(state.store.read_lock(profile_id), spec.explicit)
-    result = search_by_ids(index, packages, body.externalIds)
-    items = [SearchItem(h.package, h.relevance, h.summary, status.get(h.package)) for h in result.hits]
+    result = await search_ids(server_state(request).services, profile_id, body.packages, body.externalIds)
     response = SearchResponse(
-        items,
+        _items(result.found),
         notFoundPackageCount=result.not_found_package_count,
         notFoundExternalIdCount=result.not_found_external_id_count,
     )
-    return respond(request, response, headers=stale_header(index))
+    return respond(request, response, headers=stale_header(result.index))
 
 
 @get("/plugins.search", opt=needs("read"), sync_to_thread=False)
 def plugins_search(request: Request) -> Response[bytes]:
-    from ..channels.search import search_installed
-
-    state = server_state(request)
     query = Query.of(request)
     profile_id = query.profile()
-    text = query.require("q", 'Query parameter "q" is required.', "Pass the search string as query.")
-    threshold = search_threshold(query.get("threshold"))
-    spec = state.store.read_spec(profile_id)
-    lock = state.store.read_lock(profile_id)
-    explicit = set(spec.explicit)
-    result = search_installed(
-        lock.installed if lock else [], text, threshold=threshold, category=query.get("category")
-    )
-    items = [
-        SearchItem(
-            h.package,
-            h.relevance,
-            h.summary,
-            InstalledStatus(h.package in explicit, installed_version(h.installed)),
-        )
-        for h in result.hits
-    ]
-    return respond(request, InstalledSearchResponse(result.stats, items))
+    text = _text_param(query)
+    store = server_state(request).store
+    result = search_installed_packages(store, profile_id, text, query.get("threshold"), query.get("category"))
+    return respond(request, InstalledSearchResponse(result.stats, _items(result.found)))
 
 
 @get("/packages.info", opt=needs("read"))

@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 
 from ..errors import BadRequest, InitBadRequest
 from ..locations import platform_defaults
-from ..models.profile import ProfileConfig
+from ..services.profile_setup import init_listed_profile
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
 from .scopes import needs
@@ -117,11 +117,7 @@ async def profile_init(request: Request) -> Response[bytes]:
             "Pass the locations of the folders as JSON dictionary: {plugins: <path>, cache: <path>, temp: <path>}.",
             platformDefaults=defaults,
         ) from None
-    if not any(p.id == profile_id for p in store.read_profiles().profiles):
-        raise BadRequest(
-            f'Profile ID "{profile_id}" does not exist.', "Create the profile with /profiles.add first."
-        )
-    config: ProfileConfig = await store.init_profile(profile_id, body.plugins, body.cache, body.temp)
+    config = await init_listed_profile(store, profile_id, body.plugins, body.cache, body.temp)
     return respond(request, config)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from ..channels.search import search_packages
 from ..channels.urls import package_metadata_url
 from ..errors import PackageNotFound
 from ..models.channel import Package
 from ..models.status import InstalledStatus, statuses
 from ..services.package_info import package_details
+from ..services.package_search import SearchFilters, search_channels
 from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
-from ..services.search_threshold import search_threshold
 from ..wire import WireStruct
 from .runner import CommandContext, print_json
 
@@ -86,16 +85,14 @@ class SearchEntry(WireStruct):
 
 async def cmd_search(ctx: CommandContext) -> int:
     """Search the packages of the profile's channels."""
-    threshold = search_threshold(ctx.args.threshold)
-    spec = ctx.store.read_spec(ctx.profile_id)
-    index = await ctx.services.channel_index(ctx.profile_id, spec)
-    result = search_packages(index, " ".join(ctx.args.query), threshold=threshold, skip_stats=True)
-    local = statuses(ctx.store.read_lock(ctx.profile_id), spec.explicit)
+    text = " ".join(ctx.args.query)
+    filters = SearchFilters(with_stats=False)
+    result = await search_channels(ctx.services, ctx.profile_id, text, ctx.args.threshold, filters)
     entries = [
         SearchEntry(
-            hit.package, hit.relevance, hit.summary, hit.category, hit.channel_url, local.get(hit.package)
+            f.hit.package, f.hit.relevance, f.hit.summary, f.hit.category, f.hit.channel_url, f.status
         )
-        for hit in result.hits
+        for f in result.found
     ]
     if ctx.args.json:
         print_json(entries)

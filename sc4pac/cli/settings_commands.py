@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import BadRequest
 from ..models.profile import ProfileEntry
 from ..services.channel_config import add_channel, remove_channel
+from ..services.profile_setup import init_listed_profile
 from ..services.variant_selection import configured_variants, reset_variants, set_variants
 from ..wire import WireStruct
 from .profile_select import select_profile
@@ -161,7 +162,7 @@ async def cmd_profile_init(ctx: CommandContext) -> int:
     # Folders typed in a terminal are relative to the working directory, not to the profile dir.
     plugins = str(Path(args.plugins).expanduser().absolute())
     cache = str(Path(args.cache).expanduser().absolute())
-    config = await ctx.store.init_profile(ctx.profile_id, plugins, cache, args.temp)
+    config = await init_listed_profile(ctx.store, ctx.profile_id, plugins, cache, args.temp)
     print(f"Initialized profile {ctx.profile_id}.")
     print(f"  Plugins: {ctx.store.plugins_root(ctx.profile_id, config)}")
     print(f"  Cache:   {ctx.store.cache_root(ctx.profile_id, config)}")
