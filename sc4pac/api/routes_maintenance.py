@@ -20,10 +20,8 @@ from litestar.response import Stream
 from .. import maintenance
 from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
-from ..resolve.export import export_selection
-from ..services.package_ids import package_ids
 from ..services.plugin_selection import plugins_folder
-from ..update.metadata import ChannelMetadataProvider
+from ..update.mod_set_export import export_mod_set
 from .http import Query, package_list_body, respond
 from .scopes import needs
 from .state import server_state
@@ -87,24 +85,9 @@ async def plugins_repair(request: Request) -> Response[bytes]:
 
 @post("/plugins.export", opt=needs("read"), status_code=200)
 async def plugins_export(request: Request) -> Response[bytes]:
-    state = server_state(request)
     profile_id = Query.of(request).profile()
-    packages = package_ids(await package_list_body(request))
-    spec = state.store.read_spec(profile_id)
-    index = await state.services.channel_index(profile_id, spec)
-    cache_root = state.services.cache_root(profile_id, spec)
-    provider = ChannelMetadataProvider(
-        state.services.repository, index, spec.config.channels, cache_root, None
-    )
-
-    def first_channel_with(item_id: str, version: str) -> str | None:
-        found = provider.index.channel_with_version(item_id, version)
-        return None if found is None else found[0].url
-
-    exported = await export_selection(
-        packages, spec.config.variant, spec.config.channels, provider, first_channel_with
-    )
-    return respond(request, exported)
+    packages = await package_list_body(request)
+    return respond(request, await export_mod_set(server_state(request).services, profile_id, packages))
 
 
 # --- opening folders --------------------------------------------------------------------------
