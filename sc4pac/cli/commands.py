@@ -69,8 +69,7 @@ def add_parser(subparsers: SubParsers) -> None:
     p = sub(subparsers, "search", "Search the packages of your channels.")
     p.add_argument(
         "--threshold",
-        type=int,
-        default=DEFAULT_THRESHOLD,
+        default=DEFAULT_THRESHOLD,  # checked by the search service, as the API's parameter is
         metavar="N",
         help="minimum relevance 0-100 (default %(default)s)",
     )

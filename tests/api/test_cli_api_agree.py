@@ -157,7 +157,34 @@ def test_empty_variant_values_and_unknown_resets_give_one_error(both: Both) -> N
     assert both.agree_on("variant") == {}
 
 
-def test_search_threshold_out_of_range_gives_one_error(both: Both) -> None:
-    r = both.http.get("/packages.search", params={"profile": "2", "q": "x", "threshold": "101"})
+@pytest.mark.parametrize("threshold", ["101", "-1", "abc", ""])
+def test_search_threshold_out_of_range_gives_one_error(both: Both, threshold: str) -> None:
+    r = both.http.get("/packages.search", params={"profile": "2", "q": "x", "threshold": threshold})
     assert r.status_code == 400
-    assert both.cli("search", "--threshold", "101", "x") == r.json()["title"] == "Invalid threshold"
+    assert both.cli("search", "--threshold", threshold, "x") == r.json()["title"] == "Invalid threshold"
+
+
+def test_search_results_agree(both: Both) -> None:
+    both.capsys.readouterr()
+    assert (
+        main(
+            [
+                "search",
+                "--json",
+                "--threshold",
+                "50",
+                "street lights",
+                "--profiles-dir",
+                str(both.profiles_dir),
+            ]
+        )
+        == 0
+    )
+    cli = [(e["package"], e["relevance"]) for e in json.loads(both.capsys.readouterr().out)]
+    params = {"profile": "2", "q": "street lights", "threshold": "50"}
+    api = [
+        (e["package"], e["relevance"])
+        for e in both.http.get("/packages.search", params=params).json()["packages"]
+    ]
+    assert cli == api
+    assert cli
