@@ -28,12 +28,14 @@ class Both:
     profiles_dir: Path
     http: TestClient[Any]
     capsys: pytest.CaptureFixture[str]
+    last_output: str = ""
 
     def cli(self, *args: str) -> str | None:
         """Run a CLI command on profile 1: None on success, else the error title it printed."""
         self.capsys.readouterr()
         code = main([*args, "--profiles-dir", str(self.profiles_dir), "--profile", "1"])
-        err = self.capsys.readouterr().err
+        captured = self.capsys.readouterr()
+        self.last_output, err = captured.out, captured.err
         if code == 0:
             return None
         first = err.splitlines()[0]
@@ -165,26 +167,9 @@ def test_search_threshold_out_of_range_gives_one_error(both: Both, threshold: st
 
 
 def test_search_results_agree(both: Both) -> None:
-    both.capsys.readouterr()
-    assert (
-        main(
-            [
-                "search",
-                "--json",
-                "--threshold",
-                "50",
-                "street lights",
-                "--profiles-dir",
-                str(both.profiles_dir),
-            ]
-        )
-        == 0
-    )
-    cli = [(e["package"], e["relevance"]) for e in json.loads(both.capsys.readouterr().out)]
+    assert both.cli("search", "--json", "--threshold", "50", "street lights") is None
+    cli = [(e["package"], e["relevance"]) for e in json.loads(both.last_output)]
     params = {"profile": "2", "q": "street lights", "threshold": "50"}
-    api = [
-        (e["package"], e["relevance"])
-        for e in both.http.get("/packages.search", params=params).json()["packages"]
-    ]
-    assert cli == api
+    found = both.http.get("/packages.search", params=params).json()["packages"]
+    assert cli == [(e["package"], e["relevance"]) for e in found]
     assert cli
