@@ -7,9 +7,9 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from ..errors import BadRequest, InitBadRequest
+from ..errors import InitBadRequest
 from ..locations import platform_defaults
-from ..services.profile_setup import init_listed_profile
+from ..services.profile_setup import init_listed_profile, list_profiles
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
 from .scopes import needs
@@ -50,19 +50,10 @@ class InitBody(WireStruct):
 @get("/profiles.list", opt=needs("read"), sync_to_thread=False)
 def profiles_list(request: Request) -> Response[bytes]:
     store = server_state(request).store
-    pf = store.read_profiles()
-    include_plugins = Query.of(request).flag("includePlugins")
-    items = []
-    for p in pf.profiles:
-        plugins_root = None
-        if include_plugins:
-            try:
-                if store.spec_exists(p.id):
-                    plugins_root = store.read_spec(p.id).config.pluginsRoot
-            except BadRequest:
-                pass  # an id written by another tool that is not a plain token has no readable folder
-        items.append(ProfileListItem(p.id, p.name, plugins_root))
-    return respond(request, ProfileList(items, pf.currentProfileId, str(store.profiles_dir.absolute())))
+    listing = list_profiles(store, with_plugins_root=Query.of(request).flag("includePlugins"))
+    items = [ProfileListItem(p.id, p.name, p.plugins_root) for p in listing.profiles]
+    profiles_dir = str(store.profiles_dir.absolute())
+    return respond(request, ProfileList(items, listing.current_profile_id, profiles_dir))
 
 
 @post("/profiles.add", opt=needs("write"), status_code=200)

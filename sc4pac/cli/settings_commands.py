@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import BadRequest
 from ..models.profile import ProfileEntry
 from ..services.channel_config import add_channel, remove_channel
-from ..services.profile_setup import init_listed_profile
+from ..services.profile_setup import init_listed_profile, list_profiles
 from ..services.variant_selection import configured_variants, reset_variants, set_variants
 from ..wire import WireStruct
 from .profile_select import select_profile
@@ -122,12 +122,8 @@ class ProfileListEntry(WireStruct):
 
 async def cmd_profile_list(ctx: CommandContext) -> int:
     """The profiles of the profiles dir; the current one is marked."""
-    profiles = ctx.store.read_profiles()
-    current = profiles.currentProfileId[0] if profiles.currentProfileId else None
-    entries = [
-        ProfileListEntry(p.id, p.name, p.id == current, ctx.store.spec_exists(p.id))
-        for p in profiles.profiles
-    ]
+    listing = list_profiles(ctx.store)
+    entries = [ProfileListEntry(p.id, p.name, p.current, p.initialized) for p in listing.profiles]
     if ctx.args.json:
         print_json(entries)
         return 0

@@ -173,3 +173,16 @@ def test_search_results_agree(both: Both) -> None:
     found = both.http.get("/packages.search", params=params).json()["packages"]
     assert cli == [(e["package"], e["relevance"]) for e in found]
     assert cli
+
+
+def test_profile_lists_agree_and_tolerate_foreign_ids(both: Both) -> None:
+    # Another tool wrote an id that is no plain token: it is listed as not initialized by both.
+    path = both.profiles_dir / "sc4pac-profiles.json"
+    profiles = json.loads(path.read_text("utf-8"))
+    profiles["profiles"].append({"id": "../elsewhere", "name": "Foreign"})
+    path.write_text(json.dumps(profiles), "utf-8")
+    assert both.cli("profile", "list", "--json") is None
+    cli = [(p["id"], p["name"], p["initialized"]) for p in json.loads(both.last_output)]
+    listed = both.http.get("/profiles.list", params={"includePlugins": ""}).json()["profiles"]
+    api = [(p["id"], p["name"], "pluginsRoot" in p) for p in listed]
+    assert cli == api == [("1", "P1", True), ("2", "P2", True), ("../elsewhere", "Foreign", False)]
