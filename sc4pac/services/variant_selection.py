@@ -5,6 +5,7 @@ Both transports call these functions, so a selection the API accepts is exactly 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ..channels.index import ChannelIndex
-from ..errors import BadRequest, PackageNotFound
+from ..errors import BadRequest, ChannelsNotAvailable, PackageNotFound
 from ..models.channel import Package, VariantInfo
 from ..models.messages import VariantPrompt
 from ..models.profile import PluginsSpec
@@ -23,6 +24,8 @@ from .package_ids import package_id
 
 if TYPE_CHECKING:
     from . import Services
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ConfiguredVariant",
@@ -117,7 +120,15 @@ async def _check_offered(
         owner = explicit or _owner_of(variant_id)
         if owner is None:
             continue
-        package = await _latest(services, profile_id, spec, owner)
+        try:
+            package = await _latest(services, profile_id, spec, owner)
+        except ChannelsNotAvailable:
+            if explicit is not None:
+                raise
+            # Offline without cached channel data: setting a variant still works, as adding a package
+            # does; the update checks the value when it resolves the package.
+            log.info("Variant %s=%s not checked: channel data unavailable", variant_id, value)
+            continue
         offered = offered_values(package, variant_id) if package is not None else []
         if not offered:
             if explicit is None:
