@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,26 @@ def test_public_routes_are_left_out_of_the_table() -> None:
     assert dict(table.scopes) == {"/guarded": "read"}
     assert table.required("/open-door") is None
     assert table.required("/guarded") == "read"
+
+
+API_MD = Path(__file__).resolve().parents[2] / "api.md"
+# "### `GET /a?x`, `POST /b` (read) → …" and the websocket lines "`ws://host/update?…` (write)"
+_HEADING = re.compile(r"^(?:### |`ws://)")
+_PATH = re.compile(r"(?:GET |POST |ws://[^/`]+)(/[A-Za-z.]+)")
+_SCOPE = re.compile(r"\((open|read|write)\)")
+
+
+def _documented_scopes() -> dict[str, str]:
+    documented: dict[str, str] = {}
+    for line in API_MD.read_text("utf-8").splitlines():
+        if not _HEADING.match(line):
+            continue
+        scope = _SCOPE.search(line)
+        for path in _PATH.findall(line):
+            assert scope is not None, f"api.md names no scope for {path}: {line}"
+            documented[path] = scope.group(1)
+    return documented
+
+
+def test_api_md_documents_each_route_with_its_scope(tmp_path: Path) -> None:
+    assert _documented_scopes() == dict(create_app(_state(tmp_path)).scopes.scopes)
