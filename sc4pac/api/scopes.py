@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from litestar import Litestar
 from litestar.handlers import BaseRouteHandler, WebsocketRouteHandler
-from litestar.routes import HTTPRoute, WebSocketRoute
+from litestar.routes import ASGIRoute, HTTPRoute, WebSocketRoute
 
 Scope = Literal["open", "read", "write", "public"]
 
@@ -48,17 +48,16 @@ class ScopeTable:
 
 def _handlers(app: Litestar) -> Iterator[tuple[str, BaseRouteHandler]]:
     for route in app.routes:
-        if isinstance(route, WebSocketRoute):
-            yield route.path, route.route_handler
-        elif isinstance(route, HTTPRoute):
+        if isinstance(route, HTTPRoute):
             for handler in route.route_handlers:
                 # Litestar adds an OPTIONS handler to every HTTP route; the Gate answers preflights.
                 if handler.handler_name == "options_handler" and handler.http_methods == {"OPTIONS"}:
                     continue
                 yield route.path, handler
-        else:  # ASGI mounts such as the static files of the web-app
-            for handler in route.route_handlers:  # type: ignore[attr-defined]
-                yield route.path, handler
+        elif isinstance(route, (WebSocketRoute, ASGIRoute)):
+            yield route.path, route.route_handler
+        else:  # a kind of route this table does not know cannot be checked: refuse it
+            raise RouteScopeMissing(f"Route {route.path} is of an unknown kind ({type(route).__name__}).")
 
 
 def scope_table(app: Litestar) -> ScopeTable:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, WebSocket, asgi, get, websocket
 
 from sc4pac.api import app as app_module
 from sc4pac.api import routes_server
@@ -143,3 +143,17 @@ def _documented_scopes() -> dict[str, str]:
 
 def test_api_md_documents_each_route_with_its_scope(tmp_path: Path) -> None:
     assert _documented_scopes() == dict(create_app(_state(tmp_path)).scopes.scopes)
+
+
+def test_asgi_mounts_and_websockets_need_a_scope_too() -> None:
+    @asgi("/mounted", copy_scope=True)
+    async def mounted(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    @websocket("/socket")
+    async def socket(socket: WebSocket[Any, Any, Any]) -> None:
+        return None
+
+    for handler in (mounted, socket):
+        with pytest.raises(RouteScopeMissing):
+            scope_table(Litestar([handler], openapi_config=None))
