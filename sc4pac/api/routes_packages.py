@@ -6,9 +6,7 @@ import logging
 
 from litestar import Request, Response, get, post
 
-from ..channels.index import ChannelIndex
 from ..models.channel import Package, Stats
-from ..models.profile import PluginsSpec
 from ..models.status import InstalledStatus
 from ..services.package_info import package_details
 from ..services.package_search import (
@@ -56,12 +54,6 @@ class PackageInfo(WireStruct):
     remote: Package
 
 
-async def _index(request: Request, profile_id: str) -> tuple[PluginsSpec, ChannelIndex]:
-    state = server_state(request)
-    spec = state.store.read_spec(profile_id)
-    return spec, await state.services.channel_index(profile_id, spec)
-
-
 def _package_param(query: Query) -> str:
     return query.require("pkg", 'Query parameter "pkg" is required.', "Pass the package identifier as query.")
 
@@ -69,7 +61,8 @@ def _package_param(query: Query) -> str:
 @get("/packages.list", opt=needs("read"))
 async def packages_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    _, index = await _index(request, profile_id)
+    services = server_state(request).services
+    index = await services.channel_index(profile_id, services.store.read_spec(profile_id))
     return respond(request, index.package_listing, headers=stale_header(index))
 
 
