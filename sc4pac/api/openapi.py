@@ -35,7 +35,7 @@ from .route_docs import (
     Param,
     RouteDoc,
 )
-from .scopes import ROUTE_SCOPES
+from .scopes import ScopeTable, scope_table
 
 OPENAPI_PATH = "/schema/openapi.json"
 MESSAGES_PATH = "/schema/messages.json"
@@ -107,8 +107,8 @@ def _param(p: Param) -> dict[str, Any]:
     return result
 
 
-def _security(path: str) -> list[dict[str, list[str]]]:
-    scope = ROUTE_SCOPES.get(path)
+def _security(path: str, scopes: ScopeTable) -> list[dict[str, list[str]]]:
+    scope = scopes.required(path)
     if path == "/auth/token":
         return [{"clientSecret": []}]
     if scope is None:
@@ -118,9 +118,9 @@ def _security(path: str) -> list[dict[str, list[str]]]:
 
 
 def _operation(
-    op: HttpOperation, doc: RouteDoc, schemas: list[dict[str, Any]], slot: dict[str, int]
+    op: HttpOperation, doc: RouteDoc, schemas: list[dict[str, Any]], slot: dict[str, int], scopes: ScopeTable
 ) -> dict[str, Any]:
-    scope = ROUTE_SCOPES.get(op.path)
+    scope = scopes.required(op.path)
     description = doc.description or op.description
     if scope is not None:
         description = f"Needs a token with scope `{scope}`. {description}".strip()
@@ -131,7 +131,7 @@ def _operation(
         "summary": doc.summary,
         "description": description,
         "tags": [doc.tag],
-        "security": _security(op.path),
+        "security": _security(op.path, scopes),
     }
     params = [_param(p) for p in doc.query]
     if op.path == "/webapp/{file_path}":
@@ -200,6 +200,7 @@ def _operation(
 
 def build_openapi(app: Litestar) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``app`` (every HTTP route; websockets under ``x-websockets``)."""
+    scopes = scope_table(app)  # the scope each route declares where it is defined
     collector = _Schemas()
     error_slot = collector.ref(Error)
     oauth_slot = collector.ref(OAUTH_ERROR)
@@ -225,7 +226,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
         doc = ROUTE_DOCS.get(op.path)
         if doc is None:
             continue  # the completeness test names such routes
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, doc, schemas, slot)
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, doc, schemas, slot, scopes)
     websockets: dict[str, Any] = {}
     for path in websocket_paths(app):
         wdoc = WEBSOCKET_DOCS.get(path)
@@ -235,7 +236,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
         websockets[path] = {
             "summary": wdoc.summary,
             "description": wdoc.description,
-            "scope": ROUTE_SCOPES.get(path),
+            "scope": scopes.required(path),
             "parameters": [_param(p) for p in wdoc.query],
             "upgradeErrors": {str(s): ERROR_TEXT[s] for s in wdoc.upgrade_errors},
             "serverMessages": {"$ref": f"{MESSAGES_PATH}#/$defs/{name}ServerMessage"},

@@ -12,6 +12,7 @@ from litestar import Request, Response, get
 
 from .. import wire
 from .openapi import build_messages, build_openapi, render_page
+from .scopes import PUBLIC, needs
 
 _CACHE_KEY = "sc4pac_schema_cache"
 
@@ -28,19 +29,19 @@ def _cached(request: Request[Any, Any, Any], name: str) -> Any:
     return cache[name]
 
 
-@get("/schema/openapi.json", sync_to_thread=False)
+@get("/schema/openapi.json", sync_to_thread=False, opt=needs(PUBLIC))
 def schema_openapi(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The OpenAPI 3.1 document of this server."""
     return Response(wire.encode(_cached(request, "openapi"), 2), media_type="application/json")
 
 
-@get("/schema/messages.json", sync_to_thread=False)
+@get("/schema/messages.json", sync_to_thread=False, opt=needs(PUBLIC))
 def schema_messages(request: Request[Any, Any, Any]) -> Response[bytes]:
     """JSON Schemas of every websocket message."""
     return Response(wire.encode(_cached(request, "messages"), 2), media_type="application/json")
 
 
-@get("/schema", sync_to_thread=False)
+@get("/schema", sync_to_thread=False, opt=needs(PUBLIC))
 def schema_page(request: Request[Any, Any, Any]) -> Response[str]:
     """The endpoint list as a page that works offline."""
     return Response(_cached(request, "page"), media_type="text/html")

@@ -25,7 +25,8 @@ from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, Pro
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
 from .live_events import update_outcome
-from .state import ServerState
+from .scopes import needs
+from .state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
@@ -132,11 +133,11 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
     return ServerError(title, detail).to_wire()
 
 
-@websocket("/update")
+@websocket("/update", opt=needs("write"))
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
 
-    state: ServerState = socket.app.state.sc4pac
+    state = server_state(socket)
     query = first_wins_query(socket.scope)
     profile_id = query["profile"]
     await socket.accept()

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
+from litestar import Litestar
 from openapi_spec_validator import validate
 
 from sc4pac import wire
@@ -17,7 +18,7 @@ from sc4pac.api.app import create_app
 from sc4pac.api.auth import TokenStore
 from sc4pac.api.connections import ConnectionRegistry
 from sc4pac.api.openapi import http_operations, websocket_paths
-from sc4pac.api.scopes import ROUTE_SCOPES
+from sc4pac.api.scopes import scope_table
 from sc4pac.api.state import ServerOptions, ServerState
 from sc4pac.models.events import PluginsEvent, ProfilesEvent, UpdateEvent
 from sc4pac.models.messages import OK, OpenPackage, OpenPackageItem, PromptResponse
@@ -56,8 +57,8 @@ def messages(webapp_daemon: Daemon) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def app_routes(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[tuple[str, str]], set[str]]:
-    """(path, method) of every HTTP route and every websocket path of an app built in this process."""
+def built_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
+    """The daemon's Litestar app, with the web-app routes, built in this process."""
     root = tmp_path_factory.mktemp("app")
     (root / "webapp").mkdir()
     state = ServerState(
@@ -67,8 +68,15 @@ def app_routes(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[tuple[str,
         connections=ConnectionRegistry(auto_shutdown=False),
     )
     litestar_app = create_app(state).app
-    http = {(op.path, op.method.lower()) for op in http_operations(litestar_app)}  # type: ignore[arg-type]
-    return http, set(websocket_paths(litestar_app))  # type: ignore[arg-type]
+    assert isinstance(litestar_app, Litestar)
+    return litestar_app
+
+
+@pytest.fixture(scope="module")
+def app_routes(built_app: Litestar) -> tuple[set[tuple[str, str]], set[str]]:
+    """(path, method) of every HTTP route and every websocket path of the app."""
+    http = {(op.path, op.method.lower()) for op in http_operations(built_app)}
+    return http, set(websocket_paths(built_app))
 
 
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
@@ -97,12 +105,13 @@ def test_every_route_in_api_md_exists(document: dict[str, Any]) -> None:
         assert path in document["x-websockets"]
 
 
-def test_errors_tokens_and_bodies_are_described(document: dict[str, Any]) -> None:
+def test_errors_tokens_and_bodies_are_described(document: dict[str, Any], built_app: Litestar) -> None:
+    scopes = scope_table(built_app)
     schemes = document["components"]["securitySchemes"]
     assert schemes["bearerToken"] == {**schemes["bearerToken"], "type": "http", "scheme": "bearer"}
     for path, item in document["paths"].items():
         for op in item.values():
-            scope = ROUTE_SCOPES.get(path)
+            scope = scopes.required(path)
             if scope is not None:
                 assert {"bearerToken": [scope]} in op["security"], path
                 assert "401" in op["responses"], path
@@ -132,7 +141,8 @@ def test_wire_rules_show_in_the_schemas(document: dict[str, Any]) -> None:
     assert next(iter(prompt["properties"])) == "$type"
     assert "$type" in prompt["required"]
     # a field with a default is optional (it is omitted on the wire when default) ...
-    assert "previouslySelectedValue" not in prompt["required"]
+    assert "notFoundPackageCount" not in schemas["SearchResponse"]["required"]
+    assert schemas["SearchResponse"]["properties"]["notFoundPackageCount"]["default"] == 0
     # ... and an Option is an array
     assert prompt["properties"]["previouslySelectedValue"]["type"] == "array"
     assert schemas["ProfileList"]["properties"]["currentProfileId"]["type"] == "array"
