@@ -261,7 +261,7 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
         "plugins",
         query=(PROFILE, Param("redownload", "Download their assets again.", flag=True)),
         body=list[PackageId],
-        errors=PROFILE_ERRORS,
+        errors=(*PROFILE_ERRORS, 404),
     ),
     "/plugins.search": RouteDoc(
         "Search the installed packages.",
@@ -287,11 +287,11 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
         "Forget variant selections.", "variants", query=(PROFILE,), body=list[str], errors=PROFILE_ERRORS
     ),
     "/variants.set": RouteDoc(
-        "Set variant selections (merged).",
+        "Set variant selections (merged; values checked where the owning package is known).",
         "variants",
-        query=(PROFILE,),
+        query=(PROFILE, Param("pkg", "Check every id against this package (group:name).")),
         body=dict[str, str],
-        errors=PROFILE_ERRORS,
+        errors=(*CHANNEL_ERRORS, 404),
     ),
     # --- maintenance ---
     "/plugins.repair.scan": RouteDoc(
