@@ -24,6 +24,7 @@ from .errors import (
     InitNotAllowed,
     ProfileNotInitialized,
     ProfileReadError,
+    listing,
 )
 from .locations import platform_defaults
 from .models.profile import (
@@ -236,11 +237,14 @@ class ProfileStore:
     async def remove_explicit(self, profile_id: str, packages: list[str], *, hint: str) -> None:
         """Remove packages from the explicit list; all must be in it (else BadRequest with ``hint``)."""
 
+        unwanted = set(packages)  # sets, not lists: a bulk removal must stay linear
+
         def change(spec: PluginsSpec) -> PluginsSpec | None:
-            missing = [p for p in packages if p not in spec.explicit]
+            added = set(spec.explicit)
+            missing = [p for p in dict.fromkeys(packages) if p not in added]
             if missing:
-                raise BadRequest(f"Package is not among explicitly added plugins: {', '.join(missing)}", hint)
-            remaining = [p for p in spec.explicit if p not in set(packages)]
+                raise BadRequest(f"Package is not among explicitly added plugins: {listing(missing)}", hint)
+            remaining = [p for p in spec.explicit if p not in unwanted]
             return None if remaining == spec.explicit else msgspec.structs.replace(spec, explicit=remaining)
 
         await self.modify_spec(profile_id, change)

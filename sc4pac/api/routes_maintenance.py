@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
@@ -22,7 +21,7 @@ from ..errors import BadRequest, DownloadFailed, FileOperationsFailed, PackageNo
 from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
 from ..resolve.export import export_selection
 from ..update.metadata import ChannelMetadataProvider
-from .http import Query, canonical_package_ids, package_list_body, respond
+from .http import MalformedBody, Query, canonical_package_ids, json_body, package_list_body, respond
 from .state import ServerState
 
 IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
@@ -60,10 +59,9 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 async def plugins_repair(request: Request) -> Response[bytes]:
     state = _state(request)
     profile_id = Query.of(request).profile()
-    raw = await request.body()
     try:
-        response = msgspec.json.decode(raw, type=IncomingResponse)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        response: IncomingResponse | None = await json_body(request, IncomingResponse)
+    except MalformedBody:
         response = None
     if response is None or not response.is_response:
         raise BadRequest(

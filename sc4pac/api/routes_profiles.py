@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 
 from ..errors import BadRequest, InitBadRequest
@@ -12,7 +11,7 @@ from ..locations import platform_defaults
 from ..models.profile import ProfileConfig
 from ..profiles import ProfileStore
 from ..wire import WireStruct
-from .http import Query, body_as, ok, respond
+from .http import MalformedBody, Query, body_as, json_body, ok, respond
 
 
 class ProfileListItem(WireStruct):
@@ -111,10 +110,9 @@ async def profile_init(request: Request) -> Response[bytes]:
     store = _store(request)
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
-    raw = await request.body()
     try:
-        body = msgspec.json.decode(raw, type=InitBody)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        body = await json_body(request, InitBody)
+    except MalformedBody:
         raise InitBadRequest(
             'Parameters "plugins", "cache" and "temp" are required.',
             "Pass the locations of the folders as JSON dictionary: {plugins: <path>, cache: <path>, temp: <path>}.",
