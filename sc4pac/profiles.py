@@ -207,7 +207,8 @@ class ProfileStore:
     async def write_spec(self, profile_id: str, spec: PluginsSpec) -> None:
         """Atomically replace the profile's spec file."""
         path = self.profile_dir(profile_id) / SPEC_FILE
-        await asyncio.to_thread(atomic_write_bytes, path, encode_profile_file(spec))
+        # Encoding happens in the worker thread too: a spec of a bulk import is several MB.
+        await asyncio.to_thread(lambda: atomic_write_bytes(path, encode_profile_file(spec)))
 
     async def modify_spec(
         self,
@@ -228,18 +229,18 @@ class ProfileStore:
     async def add_explicit(self, profile_id: str, packages: list[str]) -> None:
         """Append packages to the explicit list (keeping order, without repeats)."""
 
-        def change(spec: PluginsSpec) -> PluginsSpec | None:
+        def merge(spec: PluginsSpec) -> PluginsSpec | None:
             merged = list(dict.fromkeys([*spec.explicit, *packages]))
             return None if merged == spec.explicit else msgspec.structs.replace(spec, explicit=merged)
 
-        await self.modify_spec(profile_id, change)
+        await self.modify_spec(profile_id, lambda spec: _off_loop_if_large(spec, packages, merge))
 
     async def remove_explicit(self, profile_id: str, packages: list[str], *, hint: str) -> None:
         """Remove packages from the explicit list; all must be in it (else BadRequest with ``hint``)."""
 
         unwanted = set(packages)  # sets, not lists: a bulk removal must stay linear
 
-        def change(spec: PluginsSpec) -> PluginsSpec | None:
+        def remove(spec: PluginsSpec) -> PluginsSpec | None:
             added = set(spec.explicit)
             missing = [p for p in dict.fromkeys(packages) if p not in added]
             if missing:
@@ -247,7 +248,7 @@ class ProfileStore:
             remaining = [p for p in spec.explicit if p not in unwanted]
             return None if remaining == spec.explicit else msgspec.structs.replace(spec, explicit=remaining)
 
-        await self.modify_spec(profile_id, change)
+        await self.modify_spec(profile_id, lambda spec: _off_loop_if_large(spec, packages, remove))
 
     def read_lock(self, profile_id: str) -> PluginsLock | None:
         """The profile's lock file, or None if no update has created it yet."""
@@ -271,15 +272,22 @@ class ProfileStore:
                 if not redownload:
                     return False
                 lock = empty_lock()
-            matched = False
-            installed = []
-            for entry in lock.installed:
-                if entry.id in wanted and not entry.reinstall:
-                    entry = msgspec.structs.replace(entry, reinstall=True)
-                matched = matched or entry.id in wanted
-                installed.append(entry)
-            marks = list(dict.fromkeys([*lock.redownload, *packages])) if redownload else lock.redownload
-            updated = msgspec.structs.replace(lock, installed=installed, redownload=marks)
+
+            def mark(lock: PluginsLock) -> tuple[PluginsLock, bool]:
+                matched = False
+                installed = []
+                for entry in lock.installed:
+                    if entry.id in wanted and not entry.reinstall:
+                        entry = msgspec.structs.replace(entry, reinstall=True)
+                    matched = matched or entry.id in wanted
+                    installed.append(entry)
+                marks = list(dict.fromkeys([*lock.redownload, *packages])) if redownload else lock.redownload
+                return msgspec.structs.replace(lock, installed=installed, redownload=marks), matched
+
+            if len(lock.installed) + len(packages) >= OFF_LOOP_ITEMS:
+                updated, matched = await asyncio.to_thread(mark, lock)
+            else:
+                updated, matched = mark(lock)
             if updated != lock:
                 await asyncio.to_thread(self.write_lock_sync, profile_id, updated)
             return matched
@@ -317,6 +325,19 @@ class ProfileStore:
 
     def temp_root(self, profile_id: str, config: ProfileConfig) -> Path:
         return resolve_in(self.profile_dir(profile_id), config.tempRoot)
+
+
+# Explicit lists at least this long are changed in a worker thread, keeping the event loop answering.
+OFF_LOOP_ITEMS = 2000
+
+
+def _off_loop_if_large(
+    spec: PluginsSpec, packages: list[str], change: Callable[[PluginsSpec], PluginsSpec | None]
+) -> PluginsSpec | Awaitable[PluginsSpec | None] | None:
+    """``change(spec)`` for small lists, or an awaitable running it in a thread for large ones."""
+    if len(spec.explicit) + len(packages) >= OFF_LOOP_ITEMS:
+        return asyncio.to_thread(change, spec)
+    return change(spec)
 
 
 def resolve_in(base: Path, value: str) -> Path:

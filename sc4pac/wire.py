@@ -13,9 +13,11 @@ them:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 
 T = TypeVar("T")
 
@@ -61,9 +63,31 @@ def decode_input(data: bytes | str, type: type[T]) -> T:
         value = msgspec.json.decode(data, type=type)
     except RecursionError:
         raise msgspec.ValidationError(_too_deep()) from None
-    if _nesting_exceeds(value, MAX_INPUT_DEPTH):
+    # Only free-form parts can nest without bound; a fully typed value has the depth of its type.
+    if _holds_free_json(type) and _nesting_exceeds(value, MAX_INPUT_DEPTH):
         raise msgspec.ValidationError(_too_deep())
     return value
+
+
+@functools.cache
+def _holds_free_json(type_: Any) -> bool:
+    """Whether values of ``type_`` may contain arbitrary JSON (``Any`` somewhere in the type)."""
+    seen: set[int] = set()
+    pending: list[Any] = [msgspec.inspect.type_info(type_)]
+    while pending:
+        info = pending.pop()
+        if isinstance(info, msgspec.inspect.AnyType):
+            return True
+        if id(info) in seen:
+            continue  # recursive types refer back to themselves
+        seen.add(id(info))
+        if isinstance(info, msgspec.inspect.Type):
+            pending.extend(getattr(info, name) for name in info.__struct_fields__)
+        elif isinstance(info, msgspec.inspect.Field):
+            pending.append(info.type)
+        elif isinstance(info, tuple):
+            pending.extend(info)
+    return False
 
 
 def _too_deep() -> str:

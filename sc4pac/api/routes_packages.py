@@ -20,7 +20,7 @@ from ..models.profile import PluginsSpec
 from ..models.status import InstalledStatus, installed_version, statuses
 from ..resolve.variants import conditional_choices, variant_info_for
 from ..wire import WireStruct, opt
-from .http import Query, body_as, canonical_package_ids, respond, stale_header
+from .http import Query, body_as, canonical_package_ids, off_loop_if_large, respond, stale_header
 from .state import ServerState
 
 log = logging.getLogger(__name__)
@@ -154,10 +154,11 @@ async def packages_search_id(request: Request) -> Response[bytes]:
         "Pass a \"packages\" array of strings of the form '<group>:<name>'.",
     )
     body = await body_as(request, IdSearchBody, title, detail)
-    packages = canonical_package_ids(body.packages, title, detail)
+    size = len(body.packages) + len(body.externalIds)
+    packages = await off_loop_if_large(size, canonical_package_ids, body.packages, title, detail)
     spec, index = await _index(request, profile_id)
     status = statuses(state.store.read_lock(profile_id), spec.explicit)
-    result = search_by_ids(index, packages, body.externalIds)
+    result = await off_loop_if_large(size, search_by_ids, index, packages, body.externalIds)
     items = [SearchItem(h.package, h.relevance, h.summary, status.get(h.package)) for h in result.hits]
     response = SearchResponse(
         items,

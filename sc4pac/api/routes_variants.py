@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from ..errors import BadRequest, listing
 from ..models.profile import PluginsSpec
 from ..wire import WireStruct
-from .http import Query, body_as, ok, respond
+from .http import Query, body_as, off_loop_if_large, ok, respond
 
 
 class VariantValue(WireStruct):
@@ -40,7 +40,7 @@ async def variants_reset(request: Request) -> Response[bytes]:
 
     reset = set(ids)  # a set, not the list: resetting thousands of variants must stay linear
 
-    def change(spec: PluginsSpec) -> PluginsSpec:
+    def reset_variants(spec: PluginsSpec) -> PluginsSpec:
         unknown = [i for i in dict.fromkeys(ids) if i not in spec.config.variant]
         if unknown:
             raise BadRequest(
@@ -49,6 +49,10 @@ async def variants_reset(request: Request) -> Response[bytes]:
             )
         variant = {k: v for k, v in spec.config.variant.items() if k not in reset}
         return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, variant=variant))
+
+    async def change(spec: PluginsSpec) -> PluginsSpec:
+        count = len(ids) + len(spec.config.variant)
+        return await off_loop_if_large(count, reset_variants, spec)
 
     await request.app.state.sc4pac.store.modify_spec(profile_id, change)
     return ok(request)
