@@ -86,8 +86,9 @@ def _read_secret_from_stdin() -> str | None:
 
     def read() -> None:
         try:
-            result.append(sys.stdin.readline())
-        except (OSError, ValueError):  # no stdin at all (closed descriptor)
+            # sys.stdin is None when the process was started with descriptor 0 closed.
+            result.append(sys.stdin.readline() if sys.stdin is not None else "")
+        except (OSError, ValueError):
             result.append("")
 
     reader = threading.Thread(target=read, daemon=True)
