@@ -64,7 +64,8 @@ def decode_input(data: bytes | str, type: type[T]) -> T:
     except RecursionError:
         raise msgspec.ValidationError(_too_deep()) from None
     # Only free-form parts can nest without bound; a fully typed value has the depth of its type.
-    if _holds_free_json(type) and _nesting_exceeds(value, MAX_INPUT_DEPTH):
+    free_form: bool = _holds_free_json(type)  # type: ignore[arg-type]  # (types are hashable)
+    if free_form and _nesting_exceeds(value, MAX_INPUT_DEPTH):
         raise msgspec.ValidationError(_too_deep())
     return value
 

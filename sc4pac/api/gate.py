@@ -102,7 +102,7 @@ class Gate:
 
         if self.check_host and not _addressed_here(scope):
             # A page on a foreign domain that resolves to 127.0.0.1 (DNS rebinding) lands here.
-            error = BadRequest(
+            error: Sc4pacError = BadRequest(
                 "Request refused: the Host header does not name this computer.",
                 "The sc4pac server only answers requests addressed to localhost, 127.0.0.1 or [::1].",
             )
@@ -114,8 +114,8 @@ class Gate:
                 length = declared_length(headers)
                 if length is not None and length > self.max_body:
                     raise too_large(self.max_body)
-            except BadRequest as error:
-                await self._refuse(scope, send, error, error.status, [*extra, *close])
+            except BadRequest as refusal:
+                await self._refuse(scope, send, refusal, refusal.status, [*extra, *close])
                 return
 
         preflight = kind == "http" and scope.get("method") == "OPTIONS"

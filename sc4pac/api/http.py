@@ -90,7 +90,7 @@ class MalformedBody(Exception):
         self.problem = problem
 
 
-async def read_body(request: Request, limit: int | None = None) -> bytes:
+async def read_body(request: Request[Any, Any, Any], limit: int | None = None) -> bytes:
     """The raw request body; over ``limit`` bytes (tighter than the gate's cap) it is a 413.
 
     The gate already enforces the server-wide cap on every body; this is for endpoints whose bodies
@@ -115,7 +115,7 @@ def _decode(raw: bytes, type_: type[T]) -> T:
         raise MalformedBody("the request body is empty" if not raw.strip() else str(exc)) from None
 
 
-async def json_body(request: Request, type_: type[T]) -> T:
+async def json_body(request: Request[Any, Any, Any], type_: type[T]) -> T:
     """The request body (whatever its content type) decoded as JSON into ``type_``.
 
     Every endpoint that takes a body decodes it here: malformed, mistyped and too deeply nested JSON
