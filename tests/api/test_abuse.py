@@ -419,3 +419,18 @@ def test_empty_or_closed_stdin_secret_exits_21(tmp_path: Path, stdin: bytes | No
     assert proc.returncode == 21
     assert b"No client secret on stdin" in proc.stderr
     assert b"is listening" not in proc.stdout
+
+
+# --- websocket messages -------------------------------------------------------------------------
+
+
+def test_oversized_websocket_message_closes_the_socket(hostile: Daemon) -> None:
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect as ws_connect
+
+    with ws_connect(f"{hostile.ws_base}/server.connect?token={hostile.token}", open_timeout=30) as ws:
+        ws.send("x" * (2 * MIB))
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=SOCKET_TIMEOUT)
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == 1009  # message too big
