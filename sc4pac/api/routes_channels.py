@@ -10,7 +10,7 @@ from ..errors import BadRequest
 from ..models.channel import Stats
 from ..models.profile import DEFAULT_CHANNELS, PluginsSpec
 from ..wire import WireStruct
-from .http import Query, body_as, ok, respond, stale_header
+from .http import Query, body_as, off_loop_if_large, ok, respond, stale_header
 from .state import ServerState
 
 
@@ -39,7 +39,7 @@ async def channels_set(request: Request) -> Response[bytes]:
         request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings."
     )
     try:
-        channels = sanitize_channel_urls(urls) or list(DEFAULT_CHANNELS)
+        channels = await off_loop_if_large(len(urls), sanitize_channel_urls, urls) or list(DEFAULT_CHANNELS)
     except ChannelUrlSyntaxError as exc:
         raise BadRequest(
             "Malformed channel URLs.", f"Pass channels as an array of strings. ({exc})"

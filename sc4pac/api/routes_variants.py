@@ -65,11 +65,14 @@ async def variants_set(request: Request) -> Response[bytes]:
         request, dict[str, str], "Malformed variant selections.", "Pass variants as a mapping of strings."
     )
 
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
+    def set_variants(spec: PluginsSpec) -> PluginsSpec | None:
         variant = {**spec.config.variant, **selections}
         if variant == spec.config.variant:
             return None
         return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, variant=variant))
+
+    async def change(spec: PluginsSpec) -> PluginsSpec | None:
+        return await off_loop_if_large(len(selections) + len(spec.config.variant), set_variants, spec)
 
     await request.app.state.sc4pac.store.modify_spec(profile_id, change)
     return ok(request)
