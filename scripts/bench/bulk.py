@@ -6,8 +6,11 @@ long each bulk request took and the ``/server.status`` latencies seen meanwhile 
 maximum). Figures only, no pass/fail: compare them before and after a change.
 
 Run: .venv/bin/python scripts/bench/bulk.py [--sizes 10000 200000]
-Targets on the 2-core dev machine: the bulk requests scale linearly, and no /server.status waits longer
-than about a tenth of a second while they run.
+Targets on the 2-core dev machine: the bulk requests scale linearly (200,000 packages in a few seconds),
+and /server.status keeps answering meanwhile: median near its idle latency, maximum at most a few
+tenths of a second at 200,000 (the single C-level decode or encode of a 7 MB JSON list holds the
+interpreter lock for that long). Before the fix, removing 10,000 packages blocked every request for
+the whole 3 to 40 s the removal took, and 200,000 never finished.
 """
 
 from __future__ import annotations
