@@ -130,6 +130,7 @@ class Gate:
                         (b"access-control-allow-methods", b"*"),
                         (b"access-control-allow-credentials", b"true"),
                         (b"access-control-allow-headers", allow.encode("latin-1")),
+                        *close,
                     ],
                 }
             )
