@@ -219,6 +219,19 @@ def test_idle_connection_is_closed_after_the_header_timeout(hostile: Daemon) -> 
         assert time.monotonic() - start < SOCKET_TIMEOUT
 
 
+def test_many_half_open_connections_are_all_closed(hostile: Daemon) -> None:
+    socks = [connect(hostile) for _ in range(100)]
+    try:
+        for i, sock in enumerate(socks):
+            sock.sendall(b"GET /server.status HTTP/1.1\r\n"[: i % 30])
+        with hostile.client() as client:  # the daemon keeps answering meanwhile
+            assert client.get("/server.status").status_code == 200
+        assert all(read_until_closed(sock) == b"" for sock in socks)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def test_unfinished_request_head_is_closed_after_the_header_timeout(hostile: Daemon) -> None:
     with connect(hostile) as sock:
         sock.sendall(b"GET /server.status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
