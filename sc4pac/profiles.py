@@ -36,6 +36,7 @@ from .models.profile import (
     ProfilesFile,
     empty_lock,
 )
+from .off_loop import off_loop_if_large
 
 T = TypeVar("T")
 
@@ -190,10 +191,16 @@ class ProfileStore:
         return lock
 
     def read_spec(self, profile_id: str) -> PluginsSpec:
-        """The profile's spec; 409 when not initialized, 500 when unreadable."""
+        """The profile's spec; 409 when not initialized, 400 for an unknown profile, 500 when unreadable."""
         profile_dir = self.profile_dir(profile_id)
         spec = _read(profile_dir / SPEC_FILE, PluginsSpec, f"Failed to read profile JSON file {SPEC_FILE}.")
         if spec is None:
+            if not any(p.id == profile_id for p in self.read_profiles().profiles):
+                # Only a listed profile can be initialized: suggesting folders for it would mislead.
+                raise BadRequest(
+                    f'Profile ID "{profile_id}" does not exist.',
+                    "Use an id from the profile list, or create the profile first.",
+                )
             raise ProfileNotInitialized(
                 "Profile not initialized.",
                 "Profile JSON file does not exist.",
@@ -233,7 +240,9 @@ class ProfileStore:
             merged = list(dict.fromkeys([*spec.explicit, *packages]))
             return None if merged == spec.explicit else msgspec.structs.replace(spec, explicit=merged)
 
-        await self.modify_spec(profile_id, lambda spec: _off_loop_if_large(spec, packages, merge))
+        await self.modify_spec(
+            profile_id, lambda spec: off_loop_if_large(len(spec.explicit) + len(packages), merge, spec)
+        )
 
     async def remove_explicit(self, profile_id: str, packages: list[str], *, hint: str) -> None:
         """Remove packages from the explicit list; all must be in it (else BadRequest with ``hint``)."""
@@ -248,7 +257,9 @@ class ProfileStore:
             remaining = [p for p in spec.explicit if p not in unwanted]
             return None if remaining == spec.explicit else msgspec.structs.replace(spec, explicit=remaining)
 
-        await self.modify_spec(profile_id, lambda spec: _off_loop_if_large(spec, packages, remove))
+        await self.modify_spec(
+            profile_id, lambda spec: off_loop_if_large(len(spec.explicit) + len(packages), remove, spec)
+        )
 
     def read_lock(self, profile_id: str) -> PluginsLock | None:
         """The profile's lock file, or None if no update has created it yet."""
@@ -284,10 +295,7 @@ class ProfileStore:
                 marks = list(dict.fromkeys([*lock.redownload, *packages])) if redownload else lock.redownload
                 return msgspec.structs.replace(lock, installed=installed, redownload=marks), matched
 
-            if len(lock.installed) + len(packages) >= OFF_LOOP_ITEMS:
-                updated, matched = await asyncio.to_thread(mark, lock)
-            else:
-                updated, matched = mark(lock)
+            updated, matched = await off_loop_if_large(len(lock.installed) + len(packages), mark, lock)
             if updated != lock:
                 await asyncio.to_thread(self.write_lock_sync, profile_id, updated)
             return matched
@@ -325,19 +333,6 @@ class ProfileStore:
 
     def temp_root(self, profile_id: str, config: ProfileConfig) -> Path:
         return resolve_in(self.profile_dir(profile_id), config.tempRoot)
-
-
-# Explicit lists at least this long are changed in a worker thread, keeping the event loop answering.
-OFF_LOOP_ITEMS = 2000
-
-
-def _off_loop_if_large(
-    spec: PluginsSpec, packages: list[str], change: Callable[[PluginsSpec], PluginsSpec | None]
-) -> PluginsSpec | Awaitable[PluginsSpec | None] | None:
-    """``change(spec)`` for small lists, or an awaitable running it in a thread for large ones."""
-    if len(spec.explicit) + len(packages) >= OFF_LOOP_ITEMS:
-        return asyncio.to_thread(change, spec)
-    return change(spec)
 
 
 def resolve_in(base: Path, value: str) -> Path:

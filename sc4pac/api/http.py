@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -14,6 +13,7 @@ from litestar import Request, Response
 from .. import wire
 from ..errors import BadRequest
 from .body_limit import too_large
+from .state import server_state
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ class Query:
 
 
 def indent_of(request: Request) -> int:
-    return request.app.state.sc4pac.options.indent
+    return server_state(request).options.indent
 
 
 def respond(
@@ -135,39 +135,10 @@ async def body_as(request: Request, type_: type[T], title: str, detail: str) -> 
         raise BadRequest(title, f"{detail} ({exc.problem})") from None
 
 
-def canonical_package_ids(values: list[str], title: str, detail: str) -> list[str]:
-    """Parse ``group:name`` strings into their canonical form, or fail with a 400 naming the bad one."""
-    from ..channels.ids import format_package_id, parse_package_id
-
-    result = []
-    for value in values:
-        try:
-            result.append(format_package_id(*parse_package_id(value)))
-        except ValueError as exc:
-            raise BadRequest(title, f"{detail} ({exc})") from None
-    return result
-
-
 async def package_list_body(request: Request) -> list[str]:
-    """A JSON array of package ids as the plugin endpoints take it."""
+    """A JSON array of strings as the plugin endpoints take it (the ids are checked by the services)."""
     title, detail = "Malformed package names", "Pass an array of strings of the form '<group>:<name>'."
-    values = await body_as(request, list[str], title, detail)
-    return await off_loop_if_large(len(values), canonical_package_ids, values, title, detail)
-
-
-# Lists at least this long are processed in a worker thread (see :func:`off_loop_if_large`).
-OFF_LOOP_ITEMS = 2000
-
-
-async def off_loop_if_large(count: int, func: Callable[..., T], *args: Any) -> T:
-    """``func(*args)``, in a worker thread when it works through ``count >= OFF_LOOP_ITEMS`` items.
-
-    Small inputs stay on the event loop (a thread hop costs more than the work); large ones move off
-    it so other requests, ``/server.status`` included, keep being answered meanwhile.
-    """
-    if count >= OFF_LOOP_ITEMS:
-        return await asyncio.to_thread(func, *args)
-    return func(*args)
+    return await body_as(request, list[str], title, detail)
 
 
 STALE_CHANNELS_HEADER = "X-Sc4pac-Stale-Channels"

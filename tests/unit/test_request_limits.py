@@ -18,6 +18,7 @@ from sc4pac.api.head_deadline import (
     HEADER_TIMEOUT_ENV,
     header_timeout_from_env,
 )
+from sc4pac.api.scopes import ScopeTable
 from sc4pac.errors import RequestTooLarge, listing
 from sc4pac.models.messages import IncomingResponse
 
@@ -171,6 +172,7 @@ async def no_precheck(path: str, query: dict[str, str], scope: Any) -> None:
 def gate(recorder: Recorder, limit: int) -> Gate:
     return Gate(
         recorder.app,
+        scopes=ScopeTable({}, frozenset()),
         tokens=TokenStore("s"),
         indent=-1,
         check_host=True,
