@@ -95,16 +95,21 @@ class ProfileStore:
                 return updated
             return current
 
-    async def add_profile(self, name: str) -> ProfileEntry:
-        """Create a profile with the smallest free numeric id and make it current."""
+    async def add_profile(self, name: str, *, unique_name: bool = False) -> ProfileEntry:
+        """Create a profile with the smallest free numeric id and make it current.
+
+        ``unique_name`` refuses a name another profile has (the CLI selects profiles by name; the API,
+        like the reference, selects by id and allows repeated names).
+        """
         created: list[ProfileEntry] = []
 
         def change(pf: ProfilesFile) -> ProfilesFile:
+            name_checked = _checked_profile_name(pf, name, renaming=None, unique=unique_name)
             used = {p.id for p in pf.profiles}
             n = 1
             while str(n) in used:
                 n += 1
-            entry = ProfileEntry(id=str(n), name=name)
+            entry = ProfileEntry(id=str(n), name=name_checked)
             created.append(entry)
             return msgspec.structs.replace(pf, profiles=[*pf.profiles, entry], currentProfileId=[entry.id])
 
@@ -130,12 +135,13 @@ class ProfileStore:
 
         await self._update_profiles(change)
 
-    async def rename_profile(self, profile_id: str, name: str) -> None:
-        """Rename an existing profile."""
+    async def rename_profile(self, profile_id: str, name: str, *, unique_name: bool = False) -> None:
+        """Rename an existing profile (``unique_name`` as for :meth:`add_profile`)."""
 
         def change(pf: ProfilesFile) -> ProfilesFile:
             self._require_existing(pf, profile_id, "rename")
-            profiles = [ProfileEntry(p.id, name) if p.id == profile_id else p for p in pf.profiles]
+            name_checked = _checked_profile_name(pf, name, renaming=profile_id, unique=unique_name)
+            profiles = [ProfileEntry(p.id, name_checked) if p.id == profile_id else p for p in pf.profiles]
             return msgspec.structs.replace(pf, profiles=profiles)
 
         await self._update_profiles(change)
@@ -336,3 +342,17 @@ def relativize(base: Path, path: Path) -> str:
 
 def _normalize(path: Path) -> str:
     return os.path.normpath(str(path))
+
+
+def _checked_profile_name(pf: ProfilesFile, name: str, *, renaming: str | None, unique: bool) -> str:
+    """``name`` itself; refused when blank, or (``unique``) when another profile has it (ignoring case)."""
+    stripped = name.strip()
+    if not stripped:
+        raise BadRequest("The profile name is empty.", 'Give the profile a name, e.g. "My region".')
+    for entry in pf.profiles if unique else ():
+        if entry.id != renaming and entry.name.casefold() == stripped.casefold():
+            raise BadRequest(
+                f'A profile named "{entry.name}" exists already (ID {entry.id}).',
+                "Choose another name, or switch to that profile.",
+            )
+    return name

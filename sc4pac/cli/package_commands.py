@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import msgspec
 
 from ..channels.ids import parse_package_id
 from ..channels.index import ChannelIndex
-from ..channels.search import search_packages
 from ..channels.urls import package_metadata_url
 from ..errors import BadRequest, PackageNotFound
 from ..models.channel import Info, Package
@@ -115,6 +113,8 @@ async def cmd_search(ctx: CommandContext) -> int:
         raise BadRequest("Invalid threshold.", "The threshold is a number from 0 to 100.")
     spec = ctx.store.read_spec(ctx.profile_id)
     index = await ctx.services.channel_index(ctx.profile_id, spec)
+    from ..channels.search import search_packages  # the fuzzy matcher: imported only for searches
+
     result = search_packages(index, " ".join(ctx.args.query), threshold=threshold, skip_stats=True)
     local = statuses(ctx.store.read_lock(ctx.profile_id), spec.explicit)
     entries = [
@@ -236,8 +236,3 @@ def _print_row(key: str, value: str) -> None:
     print(f"{label:<16}{lines[0]}")
     for line in lines[1:]:
         print(f"{'':<16}{line}")
-
-
-def add_package_arguments(parser: argparse.ArgumentParser) -> None:
-    """The PACKAGE... positional argument."""
-    parser.add_argument("packages", nargs="+", metavar="PACKAGE", help="package IDs (group:name)")

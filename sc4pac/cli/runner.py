@@ -22,7 +22,6 @@ from ..errors import (
 from ..profiles import ProfileStore
 from ..services import Services
 from .profile_select import profiles_dir_of, select_profile
-from .terminal_prompter import NotInteractive
 
 __all__ = [
     "EXIT_ABORTED",
@@ -82,7 +81,7 @@ def _tolerate_unencodable_output() -> None:
 
 async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int:
     try:
-        services = Services.create(profiles_dir_of(args))
+        services = Services.create(profiles_dir_of(args), long_running=False)
     except Sc4pacError as exc:
         print_error(exc)
         return EXIT_ERROR
@@ -102,6 +101,8 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
 
 def exit_code(exc: Sc4pacError) -> int:
     """The process exit status for a failed command."""
+    from .terminal_prompter import NotInteractive  # here: importing it up front slows every command
+
     if isinstance(exc, (Aborted, NotInteractive)):
         return EXIT_ABORTED
     if isinstance(exc, PublishedFilesIncomplete):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -19,9 +20,12 @@ __all__ = [
     "cmd_channel_add",
     "cmd_channel_list",
     "cmd_channel_remove",
+    "cmd_demo",
     "cmd_profile_add",
     "cmd_profile_init",
     "cmd_profile_list",
+    "cmd_profile_remove",
+    "cmd_profile_rename",
     "cmd_profile_switch",
     "cmd_variant_list",
     "cmd_variant_reset",
@@ -127,25 +131,38 @@ async def cmd_channel_add(ctx: CommandContext) -> int:
     return 0
 
 
+def _channel_forms(given: str, configured: list[str]) -> set[str]:
+    """Every way ``given`` may name a configured channel: as typed, as ``channel add`` would store it
+    (a local folder becomes its ``file:`` URL), or by its number in ``channel list``."""
+    forms = {given}
+    if given.isdigit() and 1 <= int(given) <= len(configured):
+        forms.add(configured[int(given) - 1])
+    for convert in (_channel_url, sanitize_channel_url):
+        with contextlib.suppress(BadRequest, ChannelUrlError):
+            forms.add(convert(given))
+    return forms
+
+
 async def cmd_channel_remove(ctx: CommandContext) -> int:
     """Remove a channel (the default channel comes back when none is left)."""
     given = ctx.args.url
-    try:
-        url = sanitize_channel_url(given)
-    except ChannelUrlError:
-        url = given
+    removed: list[str] = []
 
     def change(spec: PluginsSpec) -> PluginsSpec:
-        present = [c for c in spec.config.channels if c in (url, given)]
+        forms = _channel_forms(given, spec.config.channels)
+        present = [c for c in spec.config.channels if c in forms]
         if not present:
             raise BadRequest(
                 f"Channel not configured: {given}", "See `sc4pac channel list` for the channels."
             )
+        removed.extend(present)
         remaining = [c for c in spec.config.channels if c not in present]
         return _with_channels(spec, remaining or list(DEFAULT_CHANNELS))
 
-    await ctx.store.modify_spec(ctx.profile_id, change)
-    print(f"Channel removed: {url}")
+    spec = await ctx.store.modify_spec(ctx.profile_id, change)
+    print(f"Channel removed: {', '.join(removed)}")
+    if list(spec.config.channels) == list(DEFAULT_CHANNELS) and not set(removed) & set(DEFAULT_CHANNELS):
+        print(f"That was the last channel, so the default channel is used again: {DEFAULT_CHANNELS[0]}")
     return 0
 
 
@@ -155,8 +172,8 @@ async def cmd_channel_list(ctx: CommandContext) -> int:
     if ctx.args.json:
         print_json(channels)
     else:
-        for url in channels:
-            print(url)
+        for number, url in enumerate(channels, start=1):
+            print(f"{number}. {url}")
     return 0
 
 
@@ -193,7 +210,7 @@ async def cmd_profile_list(ctx: CommandContext) -> int:
 
 async def cmd_profile_add(ctx: CommandContext) -> int:
     """Create a profile and make it the current one."""
-    entry: ProfileEntry = await ctx.store.add_profile(ctx.args.name)
+    entry: ProfileEntry = await ctx.store.add_profile(ctx.args.name.strip(), unique_name=True)
     print(
         f'Created profile {entry.id} "{entry.name}" (now current). Next: `sc4pac profile init --plugins DIR --cache DIR`.'
     )
@@ -218,4 +235,44 @@ async def cmd_profile_init(ctx: CommandContext) -> int:
     print(f"Initialized profile {ctx.profile_id}.")
     print(f"  Plugins: {ctx.store.plugins_root(ctx.profile_id, config)}")
     print(f"  Cache:   {ctx.store.cache_root(ctx.profile_id, config)}")
+    return 0
+
+
+async def cmd_profile_rename(ctx: CommandContext) -> int:
+    """Give a profile (by id or name) a new, unused name."""
+    profile_id = select_profile(ctx.store, ctx.args.target)
+    await ctx.store.rename_profile(profile_id, ctx.args.name.strip(), unique_name=True)
+    print(f'Profile {profile_id} is now named "{ctx.args.name.strip()}".')
+    return 0
+
+
+async def cmd_profile_remove(ctx: CommandContext) -> int:
+    """Remove a profile's settings after confirmation; its Plugins and cache folders stay on disk."""
+    profile_id = select_profile(ctx.store, ctx.args.target)
+    entry = next(p for p in ctx.store.read_profiles().profiles if p.id == profile_id)
+    if not ctx.args.yes:
+        from .terminal_prompter import confirm
+
+        question = f'Remove profile {profile_id} "{entry.name}"? Its Plugins folder and downloads are kept.'
+        if not await confirm(question):
+            print("Nothing changed.")
+            return 0
+    await ctx.store.remove_profile(profile_id)
+    print(f'Removed profile {profile_id} "{entry.name}".')
+    current = ctx.store.read_profiles().currentProfileId
+    if current:
+        print(f"Current profile: {current[0]}")
+    return 0
+
+
+async def cmd_demo(ctx: CommandContext) -> int:
+    """Create (or reuse) the "Demo" profile on the bundled, offline demo channel and make it current."""
+    from ..demo_profile import prepare_demo
+
+    setup = await prepare_demo(ctx.store, only_if_no_profiles=False)
+    assert setup.profile is not None  # only_if_no_profiles=False always yields a profile
+    verb = "Created" if setup.created else "Using"
+    print(f'{verb} profile {setup.profile.id} "{setup.profile.name}" (now current) on the demo channel.')
+    print(f"  Plugins: {ctx.store.profile_dir(setup.profile.id) / 'plugins'}")
+    print("Next: `sc4pac search trees`, then `sc4pac add demo:starter-collection` and `sc4pac update`.")
     return 0

@@ -12,7 +12,7 @@ from .progress_display import TerminalProgress
 from .runner import CommandContext
 from .terminal_prompter import TerminalPrompter
 
-__all__ = ["SIMTROPOLIS_TOKEN_ENV", "cmd_repair", "cmd_update", "repair_available"]
+__all__ = ["SIMTROPOLIS_TOKEN_ENV", "cmd_repair", "cmd_update"]
 
 # The same variable the daemon reads, so one setting serves both.
 SIMTROPOLIS_TOKEN_ENV = "SC4PAC_SIMTROPOLIS_TOKEN"
@@ -33,15 +33,6 @@ async def cmd_update(ctx: CommandContext) -> int:
         progress.clear()
     print("Done.")
     return 0
-
-
-def repair_available() -> bool:
-    """Whether this build has the Plugins-folder repair scan."""
-    try:
-        from .. import maintenance
-    except ImportError:
-        return False
-    return hasattr(maintenance, "scan_repair") and hasattr(maintenance, "apply_repair")
 
 
 async def cmd_repair(ctx: CommandContext) -> int:

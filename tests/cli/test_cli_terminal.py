@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,7 +113,7 @@ def test_yes_never_drops_packages() -> None:
     assert _ask(conflict, "2\n")[0] == "2"
 
 
-def test_json_prompts() -> None:
+def test_json_prompts(tmp_path: Path) -> None:
     assert _ask(InitialArguments(choices=["Default"], token="", responses={}))[0] == InitialArgumentsBody()
     mirror = DownloadFailedSelectMirror(
         url="https://x/a.zip",
@@ -122,7 +123,22 @@ def test_json_prompts() -> None:
         responses={},
     )
     assert _ask(mirror, yes=True)[0] == MirrorBody(retry=False)
-    assert _ask(mirror, "2\n/tmp/a.zip\n")[0] == MirrorBody(retry=True, localMirror=["/tmp/a.zip"])
+    local = tmp_path / "a.zip"
+    local.write_bytes(b"PK")
+    assert _ask(mirror, f"2\n{local}\n")[0] == MirrorBody(retry=True, localMirror=[str(local)])
+
+
+def test_mistyped_local_file_is_asked_again(tmp_path: Path) -> None:
+    mirror = DownloadFailedSelectMirror(
+        url="https://x/a.zip", reason={}, choices=["Retry", "Cancel"], token="", responses={}
+    )
+    local = tmp_path / "a.zip"
+    local.write_bytes(b"PK")
+    answer, shown = _ask(mirror, f"2\n{tmp_path / 'typo.zip'}\n{local}\n")
+    assert answer == MirrorBody(retry=True, localMirror=[str(local)])
+    assert f"No file at {tmp_path / 'typo.zip'}" in shown
+    # An empty answer gives up instead of asking forever.
+    assert _ask(mirror, "2\n\n")[0] == MirrorBody(retry=False)
 
 
 def test_warnings_only_asked_when_present() -> None:
