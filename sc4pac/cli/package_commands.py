@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import msgspec
 
 from ..channels.ids import parse_package_id
 from ..channels.index import ChannelIndex
+from ..channels.suggest import did_you_mean
 from ..channels.urls import package_metadata_url
-from ..errors import BadRequest, PackageNotFound
+from ..errors import BadRequest, PackageNotFound, Sc4pacError
 from ..models.channel import Info, Package
 from ..models.status import InstalledStatus, statuses
 from ..wire import WireStruct
@@ -38,7 +40,24 @@ async def cmd_add(ctx: CommandContext) -> int:
     packages = _checked_ids(ctx.args.packages)
     await ctx.store.add_explicit(ctx.profile_id, packages)
     print(f"Added {', '.join(packages)}. Run `sc4pac update` to install.")
+    await _warn_unknown(ctx, packages)
     return 0
+
+
+async def _warn_unknown(ctx: CommandContext, packages: list[str]) -> None:
+    """Point out added ids that no channel has (likely typos), with similar ids that exist."""
+    spec = ctx.store.read_spec(ctx.profile_id)
+    try:
+        index = await ctx.services.channel_index(ctx.profile_id, spec)
+    except Sc4pacError as exc:  # offline: the update will tell, adding must not fail for it
+        log.info("Could not check the added packages against the channels: %s", exc.title)
+        return
+    for pkg in packages:
+        if pkg not in index:
+            print(
+                f"Warning: no channel of this profile has {pkg}.{did_you_mean(pkg, index.ids())}",
+                file=sys.stderr,
+            )
 
 
 async def cmd_remove(ctx: CommandContext) -> int:
@@ -150,7 +169,9 @@ async def cmd_info(ctx: CommandContext) -> int:
     package = await services.repository.latest_package(index, pkg_id, cache_root=cache_root)
     if package is None or located is None:
         raise PackageNotFound(
-            f"Package not found: {pkg_id}", "No channel of this profile has it (see `sc4pac search QUERY`)."
+            f"Package not found: {pkg_id}",
+            "No channel of this profile has it (see `sc4pac search QUERY`)."
+            + did_you_mean(pkg_id, index.ids()),
         )
     _, channel = located
     package = await _with_reverse_links(ctx, index, package, cache_root)

@@ -252,6 +252,16 @@ async def _prepare_demo(services: Services) -> None:
         _say(f'Created profile "Demo" (id {setup.profile.id}) using the demo channel {setup.channel_url}')
 
 
+def _drop_refused_upgrade_noise(record: logging.LogRecord) -> bool:
+    """Hide uvicorn's "ASGI callable returned without completing handshake." after a refused upgrade.
+
+    The gate refuses a websocket (401, 403, 409) by sending an HTTP response instead of the upgrade
+    (the ASGI denial-response extension); uvicorn's sans-I/O websocket protocol delivers that response
+    to the client correctly but still logs the refusal as an error.
+    """
+    return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
 async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
@@ -262,6 +272,13 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
                 announce()
                 state.connections.start_startup_timer(startup_timeout)
 
+        def handle_exit(self, sig, frame):  # type: ignore[no-untyped-def]
+            super().handle_exit(sig, frame)
+            # uvicorn raises a captured Ctrl+C or SIGTERM again once it has stopped, so the process
+            # would end "killed by a signal" (or with a KeyboardInterrupt traceback). A requested stop
+            # is a normal, clean exit here: status 0.
+            self._captured_signals.clear()
+
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -271,6 +288,7 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
         ws_max_size=16 * 1024 * 1024,
     )
     server = Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_drop_refused_upgrade_noise)
 
     def request_shutdown() -> None:
         server.should_exit = True

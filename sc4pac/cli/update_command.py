@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+import time
 
 from ..models.messages import RepairPlanPrompt
 from ..update.job import UpdateJob, UpdateRequest
 from ..update.prompts import YES
-from .progress_display import TerminalProgress
+from .progress_display import TerminalProgress, format_bytes
 from .runner import CommandContext
+from .style import Style
 from .terminal_prompter import TerminalPrompter
 
 __all__ = ["SIMTROPOLIS_TOKEN_ENV", "cmd_repair", "cmd_update"]
@@ -20,7 +23,8 @@ SIMTROPOLIS_TOKEN_ENV = "SC4PAC_SIMTROPOLIS_TOKEN"
 
 async def cmd_update(ctx: CommandContext) -> int:
     """Bring the Plugins folder in line with the explicit packages and variants of the profile."""
-    progress = TerminalProgress(stream=sys.stderr)
+    started = time.monotonic()
+    progress = TerminalProgress(stream=sys.stderr if not getattr(ctx.args, "quiet", 0) else io.StringIO())
     prompter = TerminalPrompter(assume_yes=ctx.args.yes, progress=progress)
     request = UpdateRequest(
         profile_id=ctx.profile_id,
@@ -31,8 +35,20 @@ async def cmd_update(ctx: CommandContext) -> int:
         await UpdateJob(ctx.services, request, prompter, progress).run()
     finally:
         progress.clear()
-    print("Done.")
+    print(update_summary(prompter.planned, progress.downloaded_bytes, time.monotonic() - started))
     return 0
+
+
+def update_summary(planned: tuple[int, int] | None, downloaded: int, seconds: float) -> str:
+    """One line after an update: what changed, how much was downloaded and how long it took."""
+    if planned is None or planned == (0, 0):
+        return "Done: everything was up to date."
+    installed, removed = planned
+    parts = [f"{installed} package{'s' if installed != 1 else ''} installed"] if installed else []
+    if removed:
+        parts.append(f"{removed} removed")
+    parts.append(f"{format_bytes(downloaded)} downloaded" if downloaded else "nothing downloaded")
+    return Style.paint(f"Done: {', '.join(parts)} in {seconds:.1f} s.", "green")
 
 
 async def cmd_repair(ctx: CommandContext) -> int:

@@ -196,3 +196,21 @@ def test_progress_live_line() -> None:
     assert text.endswith("\rExtracting [##########----------] 1/2 demo:a")
     progress.clear()
     assert stream.getvalue().endswith("\r")
+
+
+def test_update_summary_counts_packages_bytes_and_time() -> None:
+    from sc4pac.cli.update_command import update_summary
+
+    assert update_summary(None, 0, 0.2) == "Done: everything was up to date."
+    assert update_summary((0, 0), 0, 0.2) == "Done: everything was up to date."
+    assert update_summary((3, 1), 1536, 2.04) == "Done: 3 packages installed, 1 removed, 1.5 KiB downloaded in 2.0 s."
+    assert update_summary((1, 0), 0, 0.5) == "Done: 1 package installed, nothing downloaded in 0.5 s."
+    assert update_summary((0, 2), 0, 0.5) == "Done: 2 removed, nothing downloaded in 0.5 s."
+
+
+def test_no_rate_before_bytes_arrive() -> None:
+    stream = io.StringIO()
+    progress = TerminalProgress(stream=stream, live=True, clock=lambda: 1.0)
+    progress.emit(DownloadStarted("https://example.org/files/a.zip"))
+    assert "waiting for the server" in stream.getvalue()
+    assert "0 B/s" not in stream.getvalue()
