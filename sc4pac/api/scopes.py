@@ -18,6 +18,7 @@ ROUTE_SCOPES: dict[str, str] = {
     "/plugins.reinstall": "write",
     "/plugins.repair.scan": "read",
     "/plugins.repair": "write",
+    "/plugins.verify": "read",
     "/plugins.export": "read",
     "/plugins.folder.open": "write",
     "/variants.list": "read",

@@ -1,4 +1,4 @@
-""""Did you mean …?" for package ids that no channel has (a typo, or a group/name mixed up)."""
+""" "Did you mean …?" for package ids that no channel has (a typo, or a group/name mixed up)."""
 
 from __future__ import annotations
 

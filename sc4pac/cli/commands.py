@@ -74,6 +74,19 @@ def add_parser(subparsers: SubParsers) -> None:
     p.add_argument("--yes", "-y", action="store_true", help="repair without asking")
     p.set_defaults(run=deferred("update_command:cmd_repair"))
 
+    p = sub(
+        subparsers,
+        "verify",
+        "Check the installed files against their sizes and checksums recorded at install time.",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--reinstall",
+        action="store_true",
+        help="mark the damaged packages for reinstallation by the next update",
+    )
+    p.set_defaults(run=deferred("update_command:cmd_verify"))
+
     p = sub(subparsers, "search", "Search the packages of your channels.")
     p.add_argument(
         "--threshold",

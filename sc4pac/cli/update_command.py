@@ -11,11 +11,11 @@ from ..models.messages import RepairPlanPrompt
 from ..update.job import UpdateJob, UpdateRequest
 from ..update.prompts import YES
 from .progress_display import TerminalProgress, format_bytes
-from .runner import CommandContext
+from .runner import CommandContext, print_json
 from .style import Style
 from .terminal_prompter import TerminalPrompter
 
-__all__ = ["SIMTROPOLIS_TOKEN_ENV", "cmd_repair", "cmd_update"]
+__all__ = ["SIMTROPOLIS_TOKEN_ENV", "cmd_repair", "cmd_update", "cmd_verify", "update_summary"]
 
 # The same variable the daemon reads, so one setting serves both.
 SIMTROPOLIS_TOKEN_ENV = "SC4PAC_SIMTROPOLIS_TOKEN"
@@ -70,3 +70,41 @@ async def cmd_repair(ctx: CommandContext) -> int:
     else:
         print("Repaired.")
     return 0
+
+
+async def cmd_verify(ctx: CommandContext) -> int:
+    """Report installed files that are missing, changed or added; exit 1 when any package is damaged."""
+    from .. import maintenance
+
+    report = await maintenance.verify_plugins(ctx.store, ctx.profile_id)
+    if ctx.args.json:
+        print_json(report)
+    else:
+        for check in report.damaged:
+            print(Style.paint(f"{check.package}: damaged", "red", "bold"))
+            for label, paths in (
+                ("missing", check.missing),
+                ("changed", check.changed),
+                ("added", check.added),
+            ):
+                for path in paths:
+                    print(f"  {label}: {path}")
+        if report.unrecorded:
+            print(
+                f"{len(report.unrecorded)} package(s) were installed before files were recorded and were only "
+                "checked for missing folders; reinstall them to record their files: "
+                + ", ".join(report.unrecorded)
+            )
+        if not report.damaged:
+            print(Style.paint(f"All {report.checked} installed packages are intact.", "green"))
+    if not report.damaged:
+        return 0
+    if ctx.args.reinstall:
+        packages = await maintenance.reinstall_damaged(ctx.store, ctx.profile_id, report)
+        print(f"Marked {', '.join(packages)} for reinstallation. Run `sc4pac update` to repair them.")
+        return 0
+    print(
+        "Run `sc4pac verify --reinstall` and then `sc4pac update` to restore the damaged packages.",
+        file=sys.stderr,
+    )
+    return 1

@@ -23,7 +23,7 @@ from ..channels.index import ChannelIndex
 from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
 from ..fetch.failures import DownloadFailure
 from ..filelock import InterProcessLock
-from ..install import publish
+from ..install import manifest, publish
 from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
 from ..models.channel import Asset
 from ..models.messages import (
@@ -170,6 +170,13 @@ class UpdateJob:
             )
         finally:
             await asyncio.to_thread(_remove_quietly, staging)
+        await asyncio.to_thread(
+            manifest.record_packages,
+            store.profile_dir(pid) / manifest.MANIFEST_FILE,
+            store.plugins_root(pid, config),
+            {pkg: result.files for pkg, result in results.items()},
+            [entry.id for entry in plan.remove_packages],
+        )
         if report.failed_paths:
             raise PublishedFilesIncomplete(
                 "Failed to correctly install the following packages (manual intervention needed): "

@@ -203,7 +203,10 @@ def test_update_summary_counts_packages_bytes_and_time() -> None:
 
     assert update_summary(None, 0, 0.2) == "Done: everything was up to date."
     assert update_summary((0, 0), 0, 0.2) == "Done: everything was up to date."
-    assert update_summary((3, 1), 1536, 2.04) == "Done: 3 packages installed, 1 removed, 1.5 KiB downloaded in 2.0 s."
+    assert (
+        update_summary((3, 1), 1536, 2.04)
+        == "Done: 3 packages installed, 1 removed, 1.5 KiB downloaded in 2.0 s."
+    )
     assert update_summary((1, 0), 0, 0.5) == "Done: 1 package installed, nothing downloaded in 0.5 s."
     assert update_summary((0, 2), 0, 0.5) == "Done: 2 removed, nothing downloaded in 0.5 s."
 
