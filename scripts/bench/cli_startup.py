@@ -48,7 +48,9 @@ def main() -> int:
             "sc4pac info demo:mega-mall": [*program, *env_dir, "info", "demo:mega-mall"],
         }
         print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.runs} runs each")
-        print(f"{'command':30} {'wall best':>10} {'wall med':>10} {'cpu best':>10} {'target':>8} {'ratio':>6}")
+        print(
+            f"{'command':30} {'wall best':>10} {'wall med':>10} {'cpu best':>10} {'target':>8} {'ratio':>6}"
+        )
         for label, command in cases.items():
             runs = [timed(command) for _ in range(args.runs)]
             walls = [w for w, _ in runs]
