@@ -23,7 +23,8 @@ from ..errors import BadRequest, Sc4pacError, ServerError, UpdateAlreadyRunning
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
-from .state import ServerState
+from .scopes import needs
+from .state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
@@ -127,11 +128,11 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
     return ServerError(title, detail).to_wire()
 
 
-@websocket("/update")
+@websocket("/update", opt=needs("write"))
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
 
-    state: ServerState = socket.app.state.sc4pac
+    state = server_state(socket)
     query = first_wins_query(socket.scope)
     profile_id = query["profile"]
     await socket.accept()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..channels.search_defaults import DEFAULT_THRESHOLD
+from ..services.search_threshold import DEFAULT_THRESHOLD
 from .channel_build import channel_subparsers
 from .dispatch import deferred, deferred_plain
 from .options import common_options
@@ -90,8 +90,7 @@ def add_parser(subparsers: SubParsers) -> None:
     p = sub(subparsers, "search", "Search the packages of your channels.")
     p.add_argument(
         "--threshold",
-        type=int,
-        default=DEFAULT_THRESHOLD,
+        default=DEFAULT_THRESHOLD,  # checked by the search service, as the API's parameter is
         metavar="N",
         help="minimum relevance 0-100 (default %(default)s)",
     )
@@ -120,6 +119,11 @@ def add_parser(subparsers: SubParsers) -> None:
     p = sub(variant, "set", "Choose variants ahead of the update.")
     p.add_argument("assignments", nargs="+", metavar="ID=VALUE", help='e.g. "nightmode=dark"')
     p.set_defaults(run=deferred("settings_commands:cmd_variant_set"))
+    p.add_argument(
+        "--package",
+        metavar="PACKAGE",
+        help="check the values against this package's choices (local ids group:name:x are checked anyway)",
+    )
 
     channel = channel_subparsers(subparsers)
     p = sub(channel, "add", "Add a channel (a URL or a local channel folder).")

@@ -243,7 +243,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _prepare_demo(services: Services) -> None:
     """Generate the demo channel and, on a profiles dir without profiles, a "Demo" profile using it."""
-    from ..demo_profile import prepare_demo
+    from ..services.demo_profile import prepare_demo
 
     setup = await prepare_demo(services.store, only_if_no_profiles=True)
     if setup.profile is None:

@@ -7,14 +7,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .models.profile import PluginsSpec
-from .ports import ProgressSink
-from .profiles import ProfileStore
+from ..models.profile import PluginsSpec
+from ..ports import ProgressSink
+from ..profiles import ProfileStore
 
 if TYPE_CHECKING:
-    from .channels.index import ChannelIndex
-    from .channels.repository import ChannelRepository
-    from .fetch.download import Downloader
+    from ..channels.index import ChannelIndex
+    from ..channels.repository import ChannelRepository
+    from ..fetch.download import Downloader
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,14 @@ class Services:
     @functools.cached_property
     def downloader(self) -> Downloader:
         """The process's HTTP downloader (per-host limits, the download cache)."""
-        from .fetch.download import Downloader
+        from ..fetch.download import Downloader
 
         return Downloader(max_per_host=self._max_downloads_per_host)
 
     @functools.cached_property
     def repository(self) -> ChannelRepository:
         """Loaded channel indexes and memoised package metadata."""
-        from .channels.repository import ChannelRepository
+        from ..channels.repository import ChannelRepository
 
         return ChannelRepository(self.downloader, prepare_search_index=self._long_running)
 
@@ -79,7 +79,7 @@ class Services:
 
     def recover_publish(self, profile_id: str, spec: PluginsSpec) -> None:
         """Finish an installation interrupted by a crash, or discard its unjournaled leftovers."""
-        from .install import publish
+        from ..install import publish
 
         journal = self.store.profile_dir(profile_id) / publish.JOURNAL_FILE
         publish.recover(journal, lambda lock: self.store.write_lock_sync(profile_id, lock))

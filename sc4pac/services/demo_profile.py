@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import msgspec
-
-from .channels.demo import DEMO_LABEL, generate_demo_channel
-from .models.profile import PluginsSpec, ProfileEntry
-from .profiles import ProfileStore
+from ..channels.demo import DEMO_LABEL, generate_demo_channel
+from ..models.profile import ProfileEntry
+from ..profiles import ProfileStore
+from .channel_config import set_channels
+from .profile_setup import init_listed_profile
 
 __all__ = ["DemoSetup", "prepare_demo"]
 
@@ -47,14 +47,9 @@ async def prepare_demo(store: ProfileStore, *, only_if_no_profiles: bool) -> Dem
     fresh = not store.spec_exists(entry.id)
     if fresh:
         profile_dir = store.profile_dir(entry.id)
-        await store.init_profile(
-            entry.id, str(profile_dir / "plugins"), str(profile_dir / "cache"), "../temp"
-        )
-
-    def use_demo_channel(spec: PluginsSpec) -> PluginsSpec:
-        # A profile initialized just now would otherwise also list the default (online) channel.
-        channels = [url] if fresh else [url, *(c for c in spec.config.channels if c != url)]
-        return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=channels))
-
-    await store.modify_spec(entry.id, use_demo_channel)
+        plugins, cache = str(profile_dir / "plugins"), str(profile_dir / "cache")
+        await init_listed_profile(store, entry.id, plugins, cache, "../temp")
+    # A profile initialized just now would otherwise also list the default (online) channel.
+    others = [] if fresh else [c for c in store.read_spec(entry.id).config.channels if c != url]
+    await set_channels(store, entry.id, [url, *others])
     return DemoSetup(url, entry, created=existing is None)
