@@ -7,6 +7,10 @@ handler; the update job sends the same object as its final websocket message.
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 
@@ -167,9 +171,153 @@ class UpdateAlreadyRunning(ServerError):
     status = 409
 
 
+class ProfileBusy(UpdateAlreadyRunning):
+    """A profile cannot be removed (or changed that way) while its update runs, in any process."""
+
+
+class DiskFull(FileOperationsFailed):
+    """The disk (or the user's quota) is full: names the folder, the free space and what is needed.
+
+    Same ``$type`` as :class:`FileOperationsFailed` (the GUI knows it); the extra wire fields ``path``,
+    ``freeBytes`` and (when known) ``neededBytes`` tell the details.
+    """
+
+
+# --- operating-system errors a player can fix -------------------------------------------------------
+
+ACCESS_DENIED_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS} | ({errno.ETXTBSY} if hasattr(errno, "ETXTBSY") else set())
+)
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set()))
+# ERROR_ACCESS_DENIED, ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION, ERROR_WRITE_PROTECT
+WINDOWS_ACCESS_DENIED = frozenset({5, 19, 32, 33})
+# ERROR_HANDLE_DISK_FULL, ERROR_DISK_FULL, ERROR_DISK_QUOTA_EXCEEDED
+WINDOWS_DISK_FULL = frozenset({39, 112, 1295})
+
+# Set on an OSError (``setattr``) by code that knows how many bytes it tried to write.
+NEEDED_BYTES_ATTR = "sc4pac_needed_bytes"
+
+ACCESS_DENIED_HINT = (
+    "Make sure this folder and its files are not read-only and that your user may change them. "
+    'If the folder is inside OneDrive, mark it "Always keep on this device" or choose a folder outside '
+    "OneDrive; if an antivirus (e.g. Windows Security's controlled folder access) blocks sc4pac, allow "
+    "it there. Then try again."
+)
+
+
+def _is_kind(exc: OSError, errnos: frozenset[int], winerrors: frozenset[int]) -> bool:
+    winerror = getattr(exc, "winerror", None)
+    if winerror is not None:
+        return winerror in winerrors
+    return exc.errno in errnos
+
+
+def is_access_denied(exc: OSError) -> bool:
+    """EACCES/EPERM/EROFS (and Windows' access-denied and sharing-violation codes)."""
+    return _is_kind(exc, ACCESS_DENIED_ERRNOS, WINDOWS_ACCESS_DENIED)
+
+
+def is_disk_full(exc: OSError) -> bool:
+    """ENOSPC/EDQUOT (and Windows' disk-full codes)."""
+    return _is_kind(exc, DISK_FULL_ERRNOS, WINDOWS_DISK_FULL)
+
+
+def human_size(n: int) -> str:
+    """``1.5 GB``-style sizes for messages."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"  # pragma: no cover - unreachable
+
+
+def _free_bytes(folder: Path) -> int | None:
+    probe = folder
+    while True:
+        try:
+            return shutil.disk_usage(probe).free
+        except OSError:
+            if probe.parent == probe:
+                return None
+            probe = probe.parent
+
+
+def _involved_path(exc: OSError) -> Path | None:
+    name = exc.filename if exc.filename is not None else exc.filename2
+    if name is None:
+        return None
+    return Path(os.fsdecode(name))
+
+
+def file_access_denied(exc: OSError, path: Path | None = None) -> FileAccessDenied:
+    """The typed error for an access-denied ``exc`` (``path`` overrides the one in ``exc``)."""
+    target = path or _involved_path(exc)
+    where = str(target) if target is not None else "a file or folder"
+    return FileAccessDenied(
+        f"Access denied: {where}",
+        f"{exc.strerror or exc}. {ACCESS_DENIED_HINT}",
+        path=str(target) if target is not None else "",
+    )
+
+
+def disk_full(exc: OSError, path: Path | None = None, needed: int | None = None) -> DiskFull:
+    """The typed error for a disk-full ``exc``: which folder, how much is free and needed."""
+    target = path or _involved_path(exc)
+    folder = target.parent if target is not None and not target.is_dir() else target
+    needed = needed if needed is not None else getattr(exc, NEEDED_BYTES_ATTR, None)
+    free = _free_bytes(folder) if folder is not None else None
+    where = f"the drive of {folder}" if folder is not None else "the drive"
+    parts = [f"There is not enough free space on {where}"]
+    if free is not None:
+        parts.append(f" ({human_size(free)} free)")
+    parts.append(". ")
+    if needed is not None:
+        parts.append(f"At least {human_size(needed)} more is needed: free up space and try again.")
+    else:
+        parts.append(
+            "Free up space (an update needs room for its downloads and the extracted files) and try again."
+        )
+    extra: dict[str, Any] = {"path": str(folder) if folder is not None else ""}
+    if free is not None:
+        extra["freeBytes"] = free
+    if needed is not None:
+        extra["neededBytes"] = needed
+    return DiskFull("The disk is full.", "".join(parts), **extra)
+
+
+def _find_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
+    if depth > 8:
+        return None
+    if isinstance(exc, OSError) and (is_access_denied(exc) or is_disk_full(exc)):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find_os_error(inner, depth + 1)
+            if found is not None:
+                return found
+    cause = exc.__cause__
+    return _find_os_error(cause, depth + 1) if cause is not None else None
+
+
+def from_os_error(exc: BaseException) -> Sc4pacError | None:
+    """The typed error for an access-denied or disk-full OSError (also inside a group or as the cause)."""
+    found = _find_os_error(exc)
+    if found is None:
+        return None
+    return disk_full(found) if is_disk_full(found) else file_access_denied(found)
+
+
 UNHANDLED_TITLE = "Unhandled error. This looks like a bug. Please report it."
 
 
 def unhandled(exc: BaseException) -> ServerError:
     """Wrap an unexpected exception as the generic server error."""
     return ServerError(UNHANDLED_TITLE, f"{type(exc).__name__}: {exc}")
+
+
+def as_domain_error(exc: BaseException) -> Sc4pacError | None:
+    """``exc`` as the typed error a user can act on: itself, or an OSError they can fix; else None."""
+    if isinstance(exc, Sc4pacError):
+        return exc
+    return from_os_error(exc)

@@ -7,9 +7,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from ..errors import BadRequest, InitBadRequest
+from ..errors import BadRequest, InitBadRequest, Sc4pacError
 from ..locations import platform_defaults
-from ..models.profile import ProfileConfig
 from ..profiles import ProfileStore
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
@@ -19,6 +18,8 @@ class ProfileListItem(WireStruct):
     id: str
     name: str
     pluginsRoot: str | None = None
+    # With includePlugins: why this profile's files cannot be read (the others are still listed).
+    error: dict[str, Any] | None = None
 
 
 class ProfileList(WireStruct):
@@ -58,13 +59,15 @@ def profiles_list(request: Request) -> Response[bytes]:
     items = []
     for p in pf.profiles:
         plugins_root = None
+        error = None
         if include_plugins:
             try:
                 if store.spec_exists(p.id):
                     plugins_root = store.read_spec(p.id).config.pluginsRoot
-            except BadRequest:
-                pass  # an id written by another tool that is not a plain token has no readable folder
-        items.append(ProfileListItem(p.id, p.name, plugins_root))
+            except Sc4pacError as exc:
+                # A damaged profile (or an id that is not a plain token) must not hide the others.
+                error = exc.to_wire()
+        items.append(ProfileListItem(p.id, p.name, plugins_root, error))
     return respond(request, ProfileList(items, pf.currentProfileId, str(store.profiles_dir.absolute())))
 
 
@@ -124,8 +127,13 @@ async def profile_init(request: Request) -> Response[bytes]:
         raise BadRequest(
             f'Profile ID "{profile_id}" does not exist.', "Create the profile with /profiles.add first."
         )
-    config: ProfileConfig = await store.init_profile(profile_id, body.plugins, body.cache, body.temp)
-    return respond(request, config)
+    initialized = await store.init_profile(profile_id, body.plugins, body.cache, body.temp)
+    if not initialized.warnings:
+        return respond(request, initialized.config)
+    # The config as always, plus what is worth warning about the chosen folders.
+    answer = msgspec.to_builtins(initialized.config)
+    answer["warnings"] = initialized.warnings
+    return respond(request, answer)
 
 
 @get("/settings.all.get", sync_to_thread=False)

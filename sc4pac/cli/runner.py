@@ -18,6 +18,7 @@ from ..errors import (
     ProfileNotInitialized,
     PublishedFilesIncomplete,
     Sc4pacError,
+    from_os_error,
 )
 from ..profiles import ProfileStore
 from ..services import Services
@@ -94,6 +95,10 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
         print_error(exc)
         return exit_code(exc)
     except Exception as exc:
+        known = from_os_error(exc)  # access denied or disk full: the player can fix it
+        if known is not None:
+            print_error(known)
+            return exit_code(known)
         print_error(Sc4pacError(UNHANDLED_TITLE, "".join(traceback.format_exception(exc)).rstrip()))
         return EXIT_ERROR
     finally:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +23,7 @@ from ..fetch.failures import DownloadFailure
 from ..filelock import InterProcessLock
 from ..install import publish
 from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
+from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset
 from ..models.messages import (
     DownloadFailedSelectMirror,
@@ -44,6 +43,7 @@ from ..models.messages import (
 )
 from ..models.profile import LOCK_SCHEME, InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..ports import ProgressSink, Prompter
+from ..profiles import UPDATE_LOCK_FILE
 from ..resolve.plan import Plan, compute_plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..resolve.selection import VariantSelection
@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
-UPDATE_LOCK_FILE = ".sc4pac-update.lock"
+__all__ = ["FAULT_ENV", "UPDATE_LOCK_FILE", "UpdateJob", "UpdateRequest", "upgrade_lock"]
 # Fault injection for tests of the error path (the reference suite's items 47-48).
 FAULT_ENV = "SC4PAC_FAULT_INJECT"
 
@@ -126,8 +126,11 @@ class UpdateJob:
 
         lock = store.read_lock(pid)
         if lock is None:
-            lock = empty_lock()
-            await asyncio.to_thread(store.write_lock_sync, pid, lock)
+            async with store.profile_lock(pid):
+                lock = store.read_lock(pid)
+                if lock is None:
+                    lock = empty_lock()
+                    await asyncio.to_thread(store.write_lock_sync, pid, lock)
         elif lock.scheme < LOCK_SCHEME:
             lock = upgrade_lock(lock, index, store.plugins_root(pid, config))
         started_lock = lock
@@ -158,8 +161,8 @@ class UpdateJob:
             return
 
         fetched = await self._download(plan, provider, cache_root)
-        temp_root = store.temp_root(pid, config)
-        staging = temp_root / f"staging-process{secrets.token_hex(6)}"
+        staging_folder = StagingFolder(store.temp_root(pid, config)).claim()
+        staging = staging_folder.path
         try:
             results = await self._stage(
                 plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock
@@ -169,7 +172,7 @@ class UpdateJob:
                 plan, results, started_lock, staging, store.plugins_root(pid, config)
             )
         finally:
-            await asyncio.to_thread(_remove_quietly, staging)
+            await asyncio.to_thread(staging_folder.discard)
         if report.failed_paths:
             raise PublishedFilesIncomplete(
                 "Failed to correctly install the following packages (manual intervention needed): "
@@ -447,12 +450,3 @@ def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str
         updatedAt=now,
         iniFiles=result.ini_files,
     )
-
-
-def _remove_quietly(path: Path) -> None:
-    try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        log.warning("Could not delete the staging folder %s: %s", path, exc)
