@@ -68,7 +68,8 @@ def test_damaged_profiles_file_is_recovered_from_backup(tmp_path: Path, damage: 
         with notices.collecting() as collected:
             listed = store.read_profiles()
         assert [p.name for p in listed.profiles] == ["One"]  # the previous good version
-        assert collected and "recovered from its backup" in collected[0]
+        assert collected
+        assert "recovered from its backup" in collected[0]
         assert msgspec.json.decode(path.read_bytes())["profiles"][0]["name"] == "One"  # restored in place
         assert (store.profiles_dir / (PROFILES_FILE + ".damaged")).read_bytes() == DAMAGES[damage]
 
@@ -103,7 +104,8 @@ def test_damaged_file_without_backup_names_file_and_fix(tmp_path: Path) -> None:
     error = caught.value.to_wire()
     assert error["$type"] == "/error/profile-read-error"
     assert str(tmp_path / PROFILES_FILE) in error["detail"]
-    assert "delet" in error["detail"] and "backup" in error["detail"]
+    assert "delet" in error["detail"]
+    assert "backup" in error["detail"]
 
 
 def test_unreadable_file_is_access_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,13 +228,15 @@ def test_startup_cleans_leftovers_of_killed_processes(tmp_path: Path) -> None:
     installed = InstalledData(group="g", name="gone", variant={}, version="1", files=["g.gone.sc4pac"])
     store.write_lock_sync("1", PluginsLock(scheme=2, installed=[installed], assets=[]))
     services.recover_all()
-    assert not list(profile_dir.glob("*.tmp")) and not list(store.profiles_dir.glob(".*.tmp"))
+    assert not list(profile_dir.glob("*.tmp"))
+    assert not list(store.profiles_dir.glob(".*.tmp"))
     assert sorted(p.name for p in temp.iterdir()) == sorted([running.path.name, f".{running.path.name}.lock"])
     assert not work.exists()
     assert not (profile_dir / publish.JOURNAL_FILE).exists()
     assert (profile_dir / (publish.JOURNAL_FILE + ".damaged")).exists()
     lock = store.read_lock("1")
-    assert lock is not None and lock.installed[0].reinstall  # its files are missing: reinstalled next time
+    assert lock is not None
+    assert lock.installed[0].reinstall
     running.discard()
     assert list(temp.iterdir()) == []
     assert remove_abandoned(temp) == []
@@ -260,14 +264,15 @@ def test_access_errors_map_to_file_access_denied(code: int) -> None:
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
 def test_disk_full_maps_to_file_operations_failed(code: int, tmp_path: Path) -> None:
     exc = _os_error(code, str(tmp_path / "f.bin"))
-    setattr(exc, "sc4pac_needed_bytes", 5 * 1024 * 1024)
+    exc.sc4pac_needed_bytes = 5 * 1024 * 1024  # type: ignore[attr-defined]
     error = from_os_error(ExceptionGroup("download", [ValueError("x"), exc]))
     assert isinstance(error, DiskFull)
     wire = error.to_wire()
     assert wire["$type"] == "/error/file-operations-failed"
     assert wire["title"] == "The disk is full."
     assert wire["path"] == str(tmp_path)
-    assert wire["neededBytes"] == 5 * 1024 * 1024 and wire["freeBytes"] > 0
+    assert wire["neededBytes"] == 5 * 1024 * 1024
+    assert wire["freeBytes"] > 0
     assert "5.0 MB" in wire["detail"]
 
 
@@ -292,7 +297,7 @@ def test_disk_full_while_writing_a_profile_file(tmp_path: Path, monkeypatch: pyt
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".x.tmp"))
 
     monkeypatch.setattr("sc4pac.atomic._write_new", full)
-    with pytest.raises(OSError) as caught:
+    with pytest.raises(OSError, match="No space") as caught:
         asyncio.run(store.add_profile("x"))
     error = from_os_error(caught.value)
     assert isinstance(error, DiskFull)
