@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .errors import NEEDED_BYTES_ATTR, is_disk_full
+
 log = logging.getLogger(__name__)
 
 BACKUP_SUFFIX = ".bak"
@@ -55,6 +57,11 @@ def atomic_write_bytes(
         if backup:
             _keep_previous(path, previous_ok)
         _replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            setattr(exc, NEEDED_BYTES_ATTR, 2 * len(data))  # the new file and the backup
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
