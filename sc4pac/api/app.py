@@ -39,15 +39,20 @@ log = logging.getLogger(__name__)
 WARNINGS_HEADER = "X-Sc4pac-Warnings"
 
 
-def _start_notices(request: Request[Any, Any, Any]) -> None:
-    notices.start()
+async def _start_notices(request: Request[Any, Any, Any]) -> None:
+    notices.start()  # async, like _with_notices, so it runs in the request's own context
 
 
-def _with_notices(response: Response[Any]) -> Response[Any]:
+def _add_notices(response: Response[Any]) -> Response[Any]:
     collected = notices.collected()
     if collected:
         response.headers[WARNINGS_HEADER] = json.dumps(collected, ensure_ascii=True)
     return response
+
+
+async def _with_notices(response: Response[Any]) -> Response[Any]:
+    # Async on purpose: Litestar runs sync hooks in a worker thread, outside the request's context.
+    return _add_notices(response)
 
 
 def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
@@ -55,7 +60,7 @@ def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status:
     response = Response(
         content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
     )
-    return _with_notices(response)
+    return _add_notices(response)  # type: ignore[return-value]
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:
