@@ -59,6 +59,8 @@ def atomic_write_bytes(
         _replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write() names no file: the folder is what the user needs
+            exc.filename = str(tmp)
         if is_disk_full(exc):
             setattr(exc, NEEDED_BYTES_ATTR, 2 * len(data))  # the new file and the backup
         raise

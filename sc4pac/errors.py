@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -286,9 +287,39 @@ def disk_full(exc: OSError, path: Path | None = None, needed: int | None = None)
     return DiskFull("The disk is full.", "".join(parts), **extra)
 
 
+_COPY_ERROR = re.compile(r"\[(Errno|WinError) (\d+)\] ([^:]*)")
+
+
+def _from_copy_errors(exc: shutil.Error) -> OSError | None:
+    """``shutil.copytree`` collects its failures as text: recover the first fixable one as an OSError."""
+    items = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+    for item in items:
+        if not (isinstance(item, tuple) and len(item) == 3):
+            continue
+        match = _COPY_ERROR.search(str(item[2]))
+        if match is None:
+            continue
+        code = int(match[2])
+        if match[1] == "WinError":
+            if code in WINDOWS_DISK_FULL:
+                code = errno.ENOSPC
+            elif code in WINDOWS_ACCESS_DENIED:
+                code = errno.EACCES
+            else:
+                continue
+        candidate = OSError(code, match[3], str(item[1]))
+        if is_access_denied(candidate) or is_disk_full(candidate):
+            return candidate
+    return None
+
+
 def _find_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
     if depth > 8:
         return None
+    if isinstance(exc, shutil.Error):
+        found = _from_copy_errors(exc)
+        if found is not None:
+            return found
     if isinstance(exc, OSError) and (is_access_denied(exc) or is_disk_full(exc)):
         return exc
     if isinstance(exc, BaseExceptionGroup):

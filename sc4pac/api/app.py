@@ -60,7 +60,7 @@ def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status:
     response = Response(
         content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
     )
-    return _add_notices(response)  # type: ignore[return-value]
+    return _add_notices(response)
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:

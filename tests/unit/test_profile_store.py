@@ -303,3 +303,17 @@ def test_disk_full_while_writing_a_profile_file(tmp_path: Path, monkeypatch: pyt
     assert isinstance(error, DiskFull)
     assert error.to_wire()["path"] == str(tmp_path)
     assert json.loads(json.dumps(error.to_wire()))["title"] == "The disk is full."
+
+
+def test_copytree_errors_are_mapped(tmp_path: Path) -> None:
+    import shutil
+
+    full = shutil.Error(
+        [(str(tmp_path / "a"), str(tmp_path / "b"), "[Errno 28] No space left on device: 'b'")]
+    )
+    assert isinstance(from_os_error(full), DiskFull)
+    denied = shutil.Error([("a", "C:\\P\\b", "[WinError 5] Access is denied: 'C:\\\\P\\\\b'")])
+    error = from_os_error(denied)
+    assert isinstance(error, FileAccessDenied)
+    assert error.to_wire()["path"] == "C:\\P\\b"
+    assert from_os_error(shutil.Error([("a", "b", "[Errno 5] Input/output error")])) is None
