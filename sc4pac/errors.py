@@ -347,8 +347,22 @@ def unhandled(exc: BaseException) -> ServerError:
     return ServerError(UNHANDLED_TITLE, f"{type(exc).__name__}: {exc}")
 
 
+def refine(error: Sc4pacError) -> Sc4pacError:
+    """``error``, or the access-denied / disk-full error behind it when it was raised from one (e.g. an
+    extraction or a download that failed because the disk is full says so, not just "failed")."""
+    if isinstance(error, (FileAccessDenied, DiskFull)) or error.__cause__ is None:
+        return error
+    found = _find_os_error(error.__cause__)
+    if found is None:
+        return error
+    mapped = disk_full(found) if is_disk_full(found) else file_access_denied(found)
+    mapped.detail = f"{error.title} {mapped.detail}"
+    return mapped
+
+
 def as_domain_error(exc: BaseException) -> Sc4pacError | None:
-    """``exc`` as the typed error a user can act on: itself, or an OSError they can fix; else None."""
+    """``exc`` as the typed error a user can act on (see :func:`refine`), or an OSError they can fix;
+    None for anything else (a bug)."""
     if isinstance(exc, Sc4pacError):
-        return exc
+        return refine(exc)
     return from_os_error(exc)

@@ -14,7 +14,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from .. import notices, wire
-from ..errors import BadRequest, Sc4pacError, as_domain_error, unhandled
+from ..errors import BadRequest, Sc4pacError, as_domain_error, refine, unhandled
 from . import (
     routes_channels,
     routes_maintenance,
@@ -64,7 +64,8 @@ def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status:
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:
-    return _error_response(request, exc, exc.status)
+    error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
+    return _error_response(request, error, error.status)
 
 
 def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -19,6 +19,7 @@ from ..errors import (
     PublishedFilesIncomplete,
     Sc4pacError,
     from_os_error,
+    refine,
 )
 from ..profiles import ProfileStore
 from ..services import Services
@@ -92,8 +93,9 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
         result = await work(CommandContext(args, services, profile_id))
         return int(result or 0)
     except Sc4pacError as exc:
-        print_error(exc)
-        return exit_code(exc)
+        error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
+        print_error(error)
+        return exit_code(error)
     except Exception as exc:
         known = from_os_error(exc)  # access denied or disk full: the player can fix it
         if known is not None:

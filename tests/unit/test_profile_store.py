@@ -317,3 +317,19 @@ def test_copytree_errors_are_mapped(tmp_path: Path) -> None:
     assert isinstance(error, FileAccessDenied)
     assert error.to_wire()["path"] == "C:\\P\\b"
     assert from_os_error(shutil.Error([("a", "b", "[Errno 5] Input/output error")])) is None
+
+
+def test_typed_errors_caused_by_a_full_disk_say_so(tmp_path: Path) -> None:
+    from sc4pac.errors import ExtractionFailed, as_domain_error
+
+    try:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.dat"))
+        except OSError as cause:
+            raise ExtractionFailed('Failed to extract "a.zip".', "x.dat: no space") from cause
+    except ExtractionFailed as exc:
+        error = as_domain_error(exc)
+    assert isinstance(error, DiskFull)
+    assert error.detail.startswith('Failed to extract "a.zip". There is not enough free space')
+    plain = ExtractionFailed("Failed.", "corrupt")
+    assert as_domain_error(plain) is plain
