@@ -9,6 +9,7 @@ folder changes before the last confirmation; publishing cannot be cancelled once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -18,7 +19,14 @@ from pathlib import Path
 import msgspec
 
 from ..channels.index import ChannelIndex
-from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
+from ..errors import (
+    NEEDED_BYTES_ATTR,
+    Aborted,
+    DownloadFailed,
+    PublishedFilesIncomplete,
+    UpdateAlreadyRunning,
+    is_disk_full,
+)
 from ..fetch.failures import DownloadFailure
 from ..filelock import InterProcessLock
 from ..install import publish
@@ -395,7 +403,13 @@ class UpdateJob:
             on_disk = store.read_lock(pid) or started
             new_lock = self._next_lock(plan, results, started, on_disk)
             plugins_root.mkdir(parents=True, exist_ok=True)
-            work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            staged_bytes = _tree_size(staging / "plugins")
+            try:
+                work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            except OSError as exc:
+                if is_disk_full(exc):  # temp on another drive: the files are copied, so all must fit
+                    setattr(exc, NEEDED_BYTES_ATTR, staged_bytes)
+                raise
             return publish.publish(
                 journal,
                 plugins_root,
@@ -450,3 +464,13 @@ def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str
         updatedAt=now,
         iniFiles=result.ini_files,
     )
+
+
+def _tree_size(folder: Path) -> int:
+    """Bytes of the regular files below ``folder`` (what copying it to another drive needs)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total

@@ -125,6 +125,7 @@ def test_disk_full_during_an_update_names_the_folder(demo_profile: DemoProfile) 
     assert "Error: The disk is full." in result.stderr
     assert str(plugins) in result.stderr
     assert "free" in result.stderr
+    assert "more is needed" in result.stderr  # what the staged packages take
 
 
 def test_disk_full_while_writing_a_profile_file(demo_profile: DemoProfile) -> None:
