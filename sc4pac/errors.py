@@ -244,11 +244,19 @@ def _free_bytes(folder: Path) -> int | None:
             probe = probe.parent
 
 
+# Folders sc4pac creates for its own work: a player should hear about the folder that holds them.
+_INTERNAL_PREFIXES = (".sc4pac-publish-", "staging-process", ".sc4pac-")
+
+
 def _involved_path(exc: OSError) -> Path | None:
     name = exc.filename if exc.filename is not None else exc.filename2
     if name is None:
         return None
-    return Path(os.fsdecode(name))
+    path = Path(os.fsdecode(name))
+    for i, part in enumerate(path.parts):
+        if part.startswith(_INTERNAL_PREFIXES) or (part.startswith(".") and part.endswith(".tmp")):
+            return Path(*path.parts[:i]) if i else path
+    return path
 
 
 def file_access_denied(exc: OSError, path: Path | None = None) -> FileAccessDenied:
@@ -313,7 +321,9 @@ def _from_copy_errors(exc: shutil.Error) -> OSError | None:
     return None
 
 
-def _find_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
+def find_fixable_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
+    """The access-denied or disk-full OSError in ``exc``, its group members, its cause or its
+    ``shutil.copytree`` error list; None when there is none."""
     if depth > 8:
         return None
     if isinstance(exc, shutil.Error):
@@ -324,16 +334,16 @@ def _find_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
         return exc
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            found = _find_os_error(inner, depth + 1)
+            found = find_fixable_os_error(inner, depth + 1)
             if found is not None:
                 return found
     cause = exc.__cause__
-    return _find_os_error(cause, depth + 1) if cause is not None else None
+    return find_fixable_os_error(cause, depth + 1) if cause is not None else None
 
 
 def from_os_error(exc: BaseException) -> Sc4pacError | None:
     """The typed error for an access-denied or disk-full OSError (also inside a group or as the cause)."""
-    found = _find_os_error(exc)
+    found = find_fixable_os_error(exc)
     if found is None:
         return None
     return disk_full(found) if is_disk_full(found) else file_access_denied(found)
@@ -352,7 +362,7 @@ def refine(error: Sc4pacError) -> Sc4pacError:
     extraction or a download that failed because the disk is full says so, not just "failed")."""
     if isinstance(error, (FileAccessDenied, DiskFull)) or error.__cause__ is None:
         return error
-    found = _find_os_error(error.__cause__)
+    found = find_fixable_os_error(error.__cause__)
     if found is None:
         return error
     mapped = disk_full(found) if is_disk_full(found) else file_access_denied(found)

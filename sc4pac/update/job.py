@@ -20,11 +20,12 @@ import msgspec
 
 from ..channels.index import ChannelIndex
 from ..errors import (
-    NEEDED_BYTES_ATTR,
     Aborted,
     DownloadFailed,
     PublishedFilesIncomplete,
     UpdateAlreadyRunning,
+    disk_full,
+    find_fixable_os_error,
     is_disk_full,
 )
 from ..fetch.failures import DownloadFailure
@@ -407,8 +408,10 @@ class UpdateJob:
             try:
                 work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
             except OSError as exc:
-                if is_disk_full(exc):  # temp on another drive: the files are copied, so all must fit
-                    setattr(exc, NEEDED_BYTES_ATTR, staged_bytes)
+                found = find_fixable_os_error(exc)
+                if found is not None and is_disk_full(found):
+                    # Temp on another drive: the staged files are copied, so all of them must fit.
+                    raise disk_full(found, needed=staged_bytes) from exc
                 raise
             return publish.publish(
                 journal,
