@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-if os.name == "nt":
+# sys.platform (not os.name) so that type checkers see which branch applies: `mypy --platform win32`
+# checks the Windows one.
+if sys.platform == "win32":
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

@@ -333,3 +333,24 @@ def test_typed_errors_caused_by_a_full_disk_say_so(tmp_path: Path) -> None:
     assert error.detail.startswith('Failed to extract "a.zip". There is not enough free space')
     plain = ExtractionFailed("Failed.", "corrupt")
     assert as_domain_error(plain) is plain
+
+
+def _try_lock(path: str) -> None:
+    sys.exit(0 if InterProcessLock(Path(path)).try_acquire() else 3)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork start method")
+def test_os_lock_excludes_other_handles_and_processes(tmp_path: Path) -> None:
+    path = tmp_path / "x.lock"
+    first = InterProcessLock(path)
+    assert first.try_acquire()
+    assert not InterProcessLock(path).try_acquire()  # a second handle in the same process
+    other = multiprocessing.get_context("fork").Process(target=_try_lock, args=(str(path),))
+    other.start()
+    other.join(30)
+    assert other.exitcode == 3
+    first.release()
+    second = InterProcessLock(path)
+    assert second.try_acquire()
+    second.release()
+    assert not path.exists()
