@@ -72,6 +72,20 @@ class ConflictingPackages(Sc4pacError):
     status = 400
 
 
+class PackageFileCollision(ConflictingPackages):
+    """Two packages would install the same file; carries ``conflict: [a, b]`` and the ``path``."""
+
+    def __init__(self, first: str, second: str, path: str) -> None:
+        super().__init__(
+            f'The packages "{first}" and "{second}" both install the file "{path}".',
+            "Installing both would overwrite one package's file with the other's, and removing either "
+            "would break the other. Remove one of the two packages, then update again; please also "
+            "report the conflict to the maintainers of the package metadata.",
+            conflict=[first, second],
+            path=path,
+        )
+
+
 class AssetNotFound(Sc4pacError):
     type = "/error/asset-not-found"
     status = 404
@@ -158,6 +172,20 @@ class FileOperationsFailed(Sc4pacError):
     status = 500
 
 
+class DiskFull(FileOperationsFailed):
+    """No space left on the drive of a folder sc4pac writes to (or the user's disk quota is used up).
+
+    Same ``$type`` as :class:`FileOperationsFailed` (the GUI knows it); the detail names the folder, the
+    free space and what is needed, also as the extra wire fields ``path``, ``freeBytes`` and (when known)
+    ``neededBytes``.
+    """
+
+    @classmethod
+    def for_folder(cls, folder: object, needed_bytes: int | None = None) -> DiskFull:
+        """The error for a write into ``folder`` that found the disk full."""
+        return disk_full_in(Path(str(folder)) if folder is not None else None, needed_bytes)
+
+
 class ChannelBuildError(ServerError):
     """Channel sources that cannot be built: every malformed YAML document, named by file and index."""
 
@@ -174,14 +202,6 @@ class UpdateAlreadyRunning(ServerError):
 
 class ProfileBusy(UpdateAlreadyRunning):
     """A profile cannot be removed (or changed that way) while its update runs, in any process."""
-
-
-class DiskFull(FileOperationsFailed):
-    """The disk (or the user's quota) is full: names the folder, the free space and what is needed.
-
-    Same ``$type`` as :class:`FileOperationsFailed` (the GUI knows it); the extra wire fields ``path``,
-    ``freeBytes`` and (when known) ``neededBytes`` tell the details.
-    """
 
 
 # --- operating-system errors a player can fix -------------------------------------------------------
@@ -275,14 +295,23 @@ def disk_full(exc: OSError, path: Path | None = None, needed: int | None = None)
     target = path or _involved_path(exc)
     folder = target.parent if target is not None and not target.is_dir() else target
     needed = needed if needed is not None else getattr(exc, NEEDED_BYTES_ATTR, None)
+    return disk_full_in(folder, needed)
+
+
+def _size_text(n: int) -> str:
+    return f"{n:,} bytes" if n < 1024 else f"{human_size(n)} ({n:,} bytes)"
+
+
+def disk_full_in(folder: Path | None, needed: int | None = None) -> DiskFull:
+    """The disk-full error for writes into ``folder`` (``needed``: bytes the write needs, if known)."""
     free = _free_bytes(folder) if folder is not None else None
     where = f"the drive of {folder}" if folder is not None else "the drive"
     parts = [f"There is not enough free space on {where}"]
     if free is not None:
         parts.append(f" ({human_size(free)} free)")
     parts.append(". ")
-    if needed is not None:
-        parts.append(f"At least {human_size(needed)} more is needed: free up space and try again.")
+    if needed:
+        parts.append(f"At least {_size_text(needed)} more is needed: free up space and try again.")
     else:
         parts.append(
             "Free up space (an update needs room for its downloads and the extracted files) and try again."
@@ -290,7 +319,7 @@ def disk_full(exc: OSError, path: Path | None = None, needed: int | None = None)
     extra: dict[str, Any] = {"path": str(folder) if folder is not None else ""}
     if free is not None:
         extra["freeBytes"] = free
-    if needed is not None:
+    if needed:
         extra["neededBytes"] = needed
     return DiskFull("The disk is full.", "".join(parts), **extra)
 
