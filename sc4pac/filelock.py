@@ -10,6 +10,7 @@ handle in the same process, and it is released by the OS when a killed process's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -104,10 +105,9 @@ class InterProcessLock:
         finally:
             os.close(fd)
         if os.name == "nt":
-            try:
+            # Another process may have it open; whoever releases last removes it.
+            with contextlib.suppress(OSError):
                 self.path.unlink(missing_ok=True)
-            except OSError:
-                pass  # another process has it open and will remove it later
 
     async def acquire(self, poll_interval: float = 0.1, max_interval: float = 1.0) -> None:
         """Wait (without blocking the event loop) until the lock is ours."""
