@@ -18,6 +18,8 @@ from ..errors import (
     ProfileNotInitialized,
     PublishedFilesIncomplete,
     Sc4pacError,
+    from_os_error,
+    refine,
 )
 from ..profiles import ProfileStore
 from ..services import Services
@@ -90,9 +92,14 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
         result = await work(CommandContext(args, services, profile_id))
         return int(result or 0)
     except Sc4pacError as exc:
-        print_error(exc)
-        return exit_code(exc)
+        error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
+        print_error(error)
+        return exit_code(error)
     except Exception as exc:
+        known = from_os_error(exc)  # access denied or disk full: the player can fix it
+        if known is not None:
+            print_error(known)
+            return exit_code(known)
         print_error(Sc4pacError(UNHANDLED_TITLE, "".join(traceback.format_exception(exc)).rstrip()))
         return EXIT_ERROR
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..errors import BadRequest
@@ -173,10 +174,13 @@ async def cmd_profile_init(ctx: CommandContext) -> int:
     # Folders typed in a terminal are relative to the working directory, not to the profile dir.
     plugins = str(Path(args.plugins).expanduser().absolute())
     cache = str(Path(args.cache).expanduser().absolute())
-    config = await init_listed_profile(ctx.store, ctx.profile_id, plugins, cache, args.temp)
+    initialized = await init_listed_profile(ctx.store, ctx.profile_id, plugins, cache, args.temp)
+    config = initialized.config
     print(f"Initialized profile {ctx.profile_id}.")
     print(f"  Plugins: {ctx.store.plugins_root(ctx.profile_id, config)}")
     print(f"  Cache:   {ctx.store.cache_root(ctx.profile_id, config)}")
+    for warning in initialized.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
     return 0
 
 
