@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -237,3 +238,17 @@ def test_listing_keeps_messages_short() -> None:
     text = listing(names)
     assert text.startswith("p0, p1,")
     assert text.endswith("and 199990 more")
+
+
+# --- one decoding place -------------------------------------------------------------------------
+
+API_DIR = Path(__file__).resolve().parents[2] / "sc4pac" / "api"
+RAW_READS = ("request.body(", "request.stream(", ".receive_bytes(", "msgspec.json.decode", "json.loads")
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in API_DIR.glob("*.py") if p.name != "http.py"))
+def test_request_bodies_are_decoded_only_in_http_module(module: str) -> None:
+    # Bodies and websocket messages go through api/http.py (size, depth and error rules) or
+    # wire.decode_input; a route reading or parsing raw input itself would bypass them.
+    source = (API_DIR / module).read_text(encoding="utf-8")
+    assert [token for token in RAW_READS if token in source] == []
