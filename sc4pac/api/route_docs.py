@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..channels.index import PackageListEntry
+from ..maintenance import VerifyReport
 from ..models.events import Event
 from ..models.messages import (
     OpenPackage,
@@ -299,6 +300,13 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
         "maintenance",
         query=(PROFILE,),
         response=RepairPlanPrompt,
+        errors=PROFILE_ERRORS,
+    ),
+    "/plugins.verify": RouteDoc(
+        "Compare the installed packages' files with the sizes and sha256 recorded at install time.",
+        "maintenance",
+        query=(PROFILE,),
+        response=VerifyReport,
         errors=PROFILE_ERRORS,
     ),
     "/plugins.repair": RouteDoc(

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
@@ -22,7 +21,7 @@ from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import OK, IncomingResponse, PromptResponse, RepairPlanPrompt, Result
 from ..services.plugin_selection import plugins_folder
 from ..update.mod_set_export import export_mod_set
-from .http import Query, package_list_body, respond
+from .http import MalformedBody, Query, json_body, package_list_body, respond
 from .scopes import needs
 from .state import server_state
 
@@ -57,10 +56,9 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 async def plugins_repair(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
-    raw = await request.body()
     try:
-        response = msgspec.json.decode(raw, type=IncomingResponse)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        response: IncomingResponse | None = await json_body(request, IncomingResponse)
+    except MalformedBody:
         response = None
     if response is None or not response.is_response:
         raise BadRequest(
@@ -78,6 +76,17 @@ async def plugins_repair(request: Request) -> Response[bytes]:
     del state.repair_plans[profile_id]
     update_needed = await maintenance.apply_repair(state.store, profile_id, prompt.plan)
     return respond(request, Result(ok=not update_needed))
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+@get("/plugins.verify", opt=needs("read"))
+async def plugins_verify(request: Request) -> Response[bytes]:
+    """Compare the installed packages' files with their sizes and sha256 recorded at install time."""
+    state = server_state(request)
+    report = await maintenance.verify_plugins(state.store, Query.of(request).profile())
+    return respond(request, report)
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -162,4 +171,11 @@ async def image_fetch(request: Request) -> Response[bytes] | Stream:
     return Stream(body(), status_code=upstream.status_code, headers=headers)
 
 
-ROUTES = [plugins_repair_scan, plugins_repair, plugins_export, plugins_folder_open, image_fetch]
+ROUTES = [
+    plugins_repair_scan,
+    plugins_repair,
+    plugins_verify,
+    plugins_export,
+    plugins_folder_open,
+    image_fetch,
+]

@@ -11,7 +11,7 @@ from ..errors import InitBadRequest
 from ..locations import platform_defaults
 from ..services.profile_setup import init_listed_profile, list_profiles
 from ..wire import WireStruct
-from .http import Query, body_as, ok, respond
+from .http import MalformedBody, Query, body_as, json_body, ok, respond
 from .scopes import needs
 from .state import server_state
 
@@ -20,6 +20,8 @@ class ProfileListItem(WireStruct):
     id: str
     name: str
     pluginsRoot: str | None = None
+    # With includePlugins: why this profile's files cannot be read (the others are still listed).
+    error: dict[str, Any] | None = None
 
 
 class ProfileList(WireStruct):
@@ -51,7 +53,7 @@ class InitBody(WireStruct):
 def profiles_list(request: Request) -> Response[bytes]:
     store = server_state(request).store
     listing = list_profiles(store, with_plugins_root=Query.of(request).flag("includePlugins"))
-    items = [ProfileListItem(p.id, p.name, p.plugins_root) for p in listing.profiles]
+    items = [ProfileListItem(p.id, p.name, p.plugins_root, p.error) for p in listing.profiles]
     profiles_dir = str(store.profiles_dir.absolute())
     return respond(request, ProfileList(items, listing.current_profile_id, profiles_dir))
 
@@ -99,17 +101,21 @@ async def profile_init(request: Request) -> Response[bytes]:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
-    raw = await request.body()
     try:
-        body = msgspec.json.decode(raw, type=InitBody)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        body = await json_body(request, InitBody)
+    except MalformedBody:
         raise InitBadRequest(
             'Parameters "plugins", "cache" and "temp" are required.',
             "Pass the locations of the folders as JSON dictionary: {plugins: <path>, cache: <path>, temp: <path>}.",
             platformDefaults=defaults,
         ) from None
-    config = await init_listed_profile(store, profile_id, body.plugins, body.cache, body.temp)
-    return respond(request, config)
+    initialized = await init_listed_profile(store, profile_id, body.plugins, body.cache, body.temp)
+    if not initialized.warnings:
+        return respond(request, initialized.config)
+    # The config as always, plus what is worth warning about the chosen folders.
+    answer = msgspec.to_builtins(initialized.config)
+    answer["warnings"] = initialized.warnings
+    return respond(request, answer)
 
 
 @get("/settings.all.get", opt=needs("write"), sync_to_thread=False)

@@ -19,7 +19,7 @@ import msgspec
 from litestar import WebSocket, websocket
 
 from .. import wire
-from ..errors import BadRequest, Sc4pacError, ServerError, UpdateAlreadyRunning
+from ..errors import BadRequest, ServerError, UpdateAlreadyRunning, as_domain_error
 from ..models.events import UpdateOutcome
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
@@ -34,8 +34,6 @@ UNEXPECTED_TITLE = "Unexpected error during Update. This looks like a bug. Pleas
 
 # Close code of a socket whose update has ended (its final message says how): a normal closure.
 CLOSE_DONE = 1000
-
-_response_decoder = msgspec.json.Decoder(IncomingResponse)
 
 
 class WebsocketPrompter:
@@ -88,7 +86,7 @@ class WebsocketPrompter:
 
     def _offer(self, text: str) -> None:
         try:
-            response = _response_decoder.decode(text)
+            response = wire.decode_input(text, IncomingResponse)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.info("Discarding a message that is no prompt response: %s", exc)
             return
@@ -123,8 +121,11 @@ async def precheck_update(state: ServerState, query: dict[str, str]) -> None:
 
 
 def _final_error(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, Sc4pacError):
-        return exc.to_wire()
+    known = as_domain_error(exc)  # a typed error, or an access-denied / disk-full OSError
+    if known is not None:
+        if known is not exc:
+            log.warning("Update failed: %s", known)
+        return known.to_wire()
     log.error("Unexpected error during update:\n%s", "".join(traceback.format_exception(exc)))
     title = UNEXPECTED_TITLE
     if not isinstance(exc, Exception):
