@@ -41,6 +41,8 @@ T = TypeVar("T")
 PROFILES_FILE = "sc4pac-profiles.json"
 SPEC_FILE = "sc4pac-plugins.json"
 LOCK_FILE = "sc4pac-plugins-lock.json"
+# Kept generations of removed package folders (sc4pac.history.generations); removed with the profile.
+KEPT_FOLDER = "sc4pac-kept"
 
 # Profile ids become directory names, so only plain tokens are allowed (the reference uses "1", "2", ...).
 _PROFILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -147,7 +149,11 @@ class ProfileStore:
             self._require_existing(pf, profile_id, "remove")
             profile_dir = self.profiles_dir / profile_id
             if profile_dir.is_dir():
-                subdirs = [p for p in profile_dir.iterdir() if p.is_dir() and not p.is_symlink()]
+                subdirs = [
+                    p
+                    for p in profile_dir.iterdir()
+                    if p.is_dir() and not p.is_symlink() and p.name != KEPT_FOLDER
+                ]
                 if subdirs:
                     raise FileAccessDenied(
                         "File access denied. Check that you have permissions to access the file or directory.",

@@ -16,6 +16,7 @@ from .. import wire
 from ..errors import BadRequest, Sc4pacError, unhandled
 from . import (
     routes_channels,
+    routes_history,
     routes_maintenance,
     routes_packages,
     routes_plugins,
@@ -69,6 +70,7 @@ _ROUTE_MODULES = (
     routes_plugins,
     routes_variants,
     routes_maintenance,
+    routes_history,
     update_ws,
 )
 

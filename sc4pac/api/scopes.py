@@ -20,6 +20,8 @@ ROUTE_SCOPES: dict[str, str] = {
     "/plugins.repair": "write",
     "/plugins.export": "read",
     "/plugins.folder.open": "write",
+    "/plugins.history": "read",
+    "/plugins.plan": "read",
     "/variants.list": "read",
     "/variants.reset": "write",
     "/variants.set": "write",

@@ -114,6 +114,12 @@ async def precheck_update(state: ServerState, query: dict[str, str]) -> None:
     if profile_id is None:
         raise BadRequest('URL query parameter "profile" is required.', "Pass the profile ID as query.")
     state.store.read_spec(profile_id)
+    revert_to = query.get("revertTo")
+    if revert_to is not None:
+        # An unknown transaction is refused before the upgrade, like an unknown profile.
+        from ..history.service import ProfileHistory
+
+        await asyncio.to_thread(ProfileHistory(state.store, profile_id).state, revert_to)
 
 
 def _final_error(exc: BaseException) -> dict[str, Any]:
@@ -130,6 +136,7 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
 @websocket("/update")
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
+    from ..update.revert import RevertJob
 
     state: ServerState = socket.app.state.sc4pac
     query = first_wins_query(socket.scope)
@@ -153,7 +160,11 @@ async def update(socket: WebSocket) -> None:
         await socket.close()
         return
     running.add(profile_id)
-    job = UpdateJob(state.services, request, prompter, prompter)
+    revert_to = query.get("revertTo")
+    if revert_to is None:
+        job = UpdateJob(state.services, request, prompter, prompter)
+    else:
+        job = RevertJob(state.services, request, prompter, prompter, revert_to)
     job_task = asyncio.create_task(job.run())
     receiver = asyncio.create_task(prompter.receive_loop())
     try:

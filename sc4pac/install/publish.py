@@ -50,6 +50,10 @@ class Journal(WireStruct):
     removals: list[str]
     installs: list[str]
     lock: PluginsLock
+    # Undo (sc4pac.history): installs taken from kept folders outside Plugins instead of ``new/``, and
+    # where the removed paths are kept instead of deleted. Empty for a plain update.
+    sources: dict[str, str] = {}
+    keep_dir: str = ""
 
 
 @dataclass
@@ -124,9 +128,23 @@ def publish(
     installs: list[str],
     new_lock: PluginsLock,
     write_lock: LockWriter,
+    *,
+    sources: dict[str, Path] | None = None,
+    keep_dir: Path | None = None,
 ) -> PublishReport:
-    """Record the journal, then apply it (see the module docstring)."""
-    journal = Journal(str(plugins_root), str(work_dir), removals, installs, new_lock)
+    """Record the journal, then apply it (see the module docstring).
+
+    ``sources`` maps install paths to folders outside the Plugins root that are moved in instead of
+    staged files; with ``keep_dir`` the removed paths are moved there instead of being deleted."""
+    journal = Journal(
+        str(plugins_root),
+        str(work_dir),
+        removals,
+        installs,
+        new_lock,
+        sources={rel: str(path) for rel, path in (sources or {}).items()},
+        keep_dir=str(keep_dir) if keep_dir is not None else "",
+    )
     atomic_write_bytes(journal_path, msgspec.json.encode(journal))
     return _apply(journal_path, journal, write_lock)
 
@@ -151,6 +169,7 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     work = Path(journal.work_dir)
     new, trash = work / "new", work / "trash"
     installs = set(journal.installs)
+    _gather_sources(journal, new, report)
     for rel in journal.removals:
         if not rel.strip("/"):
             continue  # an empty path would mean the whole Plugins folder
@@ -178,6 +197,7 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
         _pause()
     write_lock(journal.lock)
     _pause()
+    _keep_removed(trash, journal.keep_dir, report)
     try:
         remove_path(work)
     except OSError as exc:
@@ -186,6 +206,34 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     for warning in report.warnings:
         log.warning(warning)
     return report
+
+
+def _gather_sources(journal: Journal, new: Path, report: PublishReport) -> None:
+    # Idempotent: a path already gathered (or already installed) has no source left.
+    for rel, source in journal.sources.items():
+        src = Path(source)
+        if not _exists(new / rel) and _exists(src):
+            try:
+                _move(src, new / rel)
+            except OSError as exc:
+                report.warnings.append(f"Failed to restore {rel} from {src}: {exc}")
+            _pause()
+
+
+def _keep_removed(trash: Path, keep_dir: str, report: PublishReport) -> None:
+    # Idempotent: once the trash is renamed it is gone; a copy across volumes interrupted by a crash
+    # is merged into the partial target by the next run.
+    if not keep_dir or not _exists(trash):
+        return
+    keep = Path(keep_dir)
+    try:
+        if not _exists(keep):
+            _move(trash, keep)
+        else:
+            for child in list(trash.iterdir()):
+                _move(child, keep / child.name)
+    except OSError as exc:
+        report.warnings.append(f"Could not keep the removed package folders for undo: {exc}")
 
 
 def discard_unjournaled_work(plugins_root: Path, journal_path: Path) -> None:

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +24,10 @@ from ..channels.index import ChannelIndex
 from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
 from ..fetch.failures import DownloadFailure
 from ..filelock import InterProcessLock
+from ..history.service import ProfileHistory, outcome_of
 from ..install import publish
 from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
-from ..models.channel import Asset
+from ..models.channel import Asset, Package
 from ..models.messages import (
     DownloadFailedSelectMirror,
     Extraction,
@@ -36,6 +38,7 @@ from ..models.messages import (
     InstallingDlls,
     InstallingScripts,
     MirrorBody,
+    PlanItem,
     PlanPrompt,
     RemoveConflicting,
     RemoveUnresolvable,
@@ -68,6 +71,7 @@ class UpdateRequest:
     profile_id: str
     simtropolis_token: str | None = None
     refresh_channels: bool = False
+    client: str = "gui"  # recorded in the update history: gui, cli or another client's name
 
 
 def _now() -> str:
@@ -85,6 +89,11 @@ class UpdateJob:
         self.prompter = prompter
         self.progress = progress
         self.simtropolis_token = request.simtropolis_token
+        # Undo support (sc4pac.history): the transaction recorded once the plan is reached, and where
+        # the package folders it removes are kept.
+        self.history = ProfileHistory(services.store, request.profile_id)
+        self.transaction: str | None = None
+        self.keep_dir: Path | None = None
 
     async def _confirm(self, prompt: object) -> None:
         if await self.prompter.ask(prompt) != YES:  # type: ignore[arg-type]
@@ -103,8 +112,47 @@ class UpdateJob:
             )
         try:
             await self._run()
+        except BaseException as exc:
+            await self._end_transaction(exc)
+            raise
+        else:
+            await self._end_transaction(None)
         finally:
             guard.release()
+
+    # --- history hooks (sc4pac.history) -----------------------------------------------------------
+
+    async def _begin_transaction(
+        self,
+        spec: PluginsSpec,
+        lock: PluginsLock,
+        installed: list[PlanItem],
+        removed: Sequence[InstalledData],
+        revert_to: str = "",
+        plan: Plan | None = None,
+    ) -> None:
+        def begin() -> str:
+            return self.history.begin(
+                spec,
+                lock,
+                client=self.request.client,
+                installed=installed,
+                removed_entries=removed,
+                revert_to=revert_to,
+                metadata=installed_metadata(plan) if plan is not None else (),
+            )
+
+        self.transaction = await asyncio.to_thread(begin)
+        self.keep_dir = self.history.generations(spec).folder(self.transaction)
+
+    async def _end_transaction(self, exc: BaseException | None) -> None:
+        if self.transaction is None:
+            return
+        txid, self.transaction = self.transaction, None
+        if isinstance(exc, asyncio.CancelledError):
+            self.history.finish(txid, outcome_of(exc))  # no more awaiting in a cancelled task
+        else:
+            await asyncio.to_thread(self.history.finish, txid, outcome_of(exc))
 
     async def _run(self) -> None:
         if os.environ.get(FAULT_ENV) == "update-start":
@@ -113,6 +161,7 @@ class UpdateJob:
         pid = self.request.profile_id
         spec = store.read_spec(pid)
         await asyncio.to_thread(self.services.recover_publish, pid, spec)
+        await self.history.recover()
         config = spec.config
         cache_root = store.cache_root(pid, config)
         index = await self.services.channel_index(
@@ -144,6 +193,10 @@ class UpdateJob:
             self._ask_remove_conflicting,
         )
         plan = compute_plan(resolution, lock)
+        if not plan.up_to_date:
+            await self._begin_transaction(
+                spec, started_lock, plan.to_install_items(), plan.remove_packages, plan=plan
+            )
         await self._confirm(
             PlanPrompt(
                 toRemove=plan.to_remove_items(),
@@ -401,6 +454,7 @@ class UpdateJob:
                 installs,
                 new_lock,
                 lambda lock: store.write_lock_sync(pid, lock),
+                keep_dir=self.keep_dir,
             )
 
         async with store.profile_lock(pid):
@@ -411,6 +465,12 @@ class UpdateJob:
             except asyncio.CancelledError:
                 await asyncio.wait({task})  # the publish runs to its end before the job stops
                 raise
+
+
+def installed_metadata(plan: Plan) -> list[tuple[Package, list[Asset]]]:
+    """The channel metadata of each package the plan installs, with the assets of its variant."""
+    assets = {a.assetId: a for a in plan.install_assets}
+    return [(rp.package, [assets[a] for a in rp.asset_ids if a in assets]) for rp in plan.install_packages]
 
 
 def upgrade_lock(lock: PluginsLock, index: ChannelIndex, plugins_root: Path) -> PluginsLock:
