@@ -9,7 +9,8 @@ from . import package_commands as pkg
 from . import settings_commands as settings
 from .channel_build import channel_subparsers
 from .profile_select import common_options
-from .runner import command
+from .runner import CommandContext, command
+from .undo_commands import cmd_dry_run, cmd_history, cmd_revert
 from .update_command import cmd_repair, cmd_update, repair_available
 
 __all__ = ["add_parser"]
@@ -22,6 +23,10 @@ def _group(subparsers: SubParsers, name: str, help_text: str, dest: str) -> SubP
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(run=lambda _args: (parser.print_help(), 2)[1])
     return parser.add_subparsers(dest=dest, metavar=dest.upper())
+
+
+async def _update_or_dry_run(ctx: CommandContext) -> int:
+    return await (cmd_dry_run(ctx) if ctx.args.dry_run else cmd_update(ctx))
 
 
 def add_parser(subparsers: SubParsers) -> None:
@@ -48,7 +53,22 @@ def add_parser(subparsers: SubParsers) -> None:
         "--yes", "-y", action="store_true", help="accept the defaults; fail instead of asking for a choice"
     )
     p.add_argument("--refresh-channels", action="store_true", help="check the channels for new packages now")
-    p.set_defaults(run=command(cmd_update))
+    p.add_argument("--dry-run", action="store_true", help="only show what the update would do")
+    p.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    p.set_defaults(run=command(_update_or_dry_run))
+
+    p = sub(subparsers, "history", "Show the update history (newest first); ids are what revert takes.")
+    p.add_argument("--json", action="store_true", help="print the history as JSON")
+    p.set_defaults(run=command(cmd_history))
+
+    p = sub(
+        subparsers,
+        "revert",
+        "Return the Plugins folder, package list and variants to the state right after a transaction.",
+    )
+    p.add_argument("txid", nargs="?", metavar="TXID", help="transaction id (default: undo the newest change)")
+    p.add_argument("--yes", "-y", action="store_true", help="revert without asking")
+    p.set_defaults(run=command(cmd_revert))
 
     p = sub(subparsers, "reinstall", "Mark installed packages for reinstallation by the next update.")
     p.add_argument(
