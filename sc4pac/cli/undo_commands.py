@@ -6,8 +6,8 @@ import os
 import sys
 
 from ..history.records import Transaction
-from ..models.messages import PlanItem
 from ..history.service import ProfileHistory
+from ..models.messages import PlanItem
 from ..update.dry_run import PlanPreview, preview_update
 from ..update.job import UpdateRequest
 from ..update.revert import RevertJob

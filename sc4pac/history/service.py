@@ -227,7 +227,9 @@ class ProfileHistory:
     def installed_metadata(self, pkg_id: str, version: str) -> InstalledMetadata | None:
         """The newest recorded channel metadata of ``pkg_id`` at ``version``, if any."""
         try:
-            records = journal_file.read_lines(self._dir / METADATA_FILE, InstalledMetadata)
+            records: list[InstalledMetadata] = journal_file.read_lines(
+                self._dir / METADATA_FILE, InstalledMetadata
+            )
         except ProfileReadError:
             journal_file.set_aside(self._dir / METADATA_FILE)
             return None

@@ -19,7 +19,8 @@ def test_dry_run_history_revert_and_redo(
     dry = p.json_of(capsys, "update", "--dry-run", "--json")
     assert isinstance(dry, dict)
     assert [i["package"] for i in dry["toInstall"]] == ["demo:park-bench-props"]
-    assert dry["toRemove"] == [] and dry["variantQuestions"] == []
+    assert dry["toRemove"] == []
+    assert dry["variantQuestions"] == []
     assert _package_folders(p) == []  # the dry run changed nothing
     assert p.run("update", "--dry-run") == 0
     assert "Packages to install:\n  demo:park-bench-props" in capsys.readouterr().out
@@ -39,20 +40,24 @@ def test_dry_run_history_revert_and_redo(
     capsys.readouterr()
     assert p.run("history") == 0
     text = capsys.readouterr().out
-    assert transactions[0]["id"] in text and "installed: demo:mega-mall" in text
+    assert transactions[0]["id"] in text
+    assert "installed: demo:mega-mall" in text
 
     # Undo the newest change: mega-mall goes, and so does it from the package list.
     assert p.run("revert", "--yes") == 0
     out = capsys.readouterr().out
-    assert "Packages to remove:" in out and "demo:mega-mall" in out
+    assert "Packages to remove:" in out
+    assert "demo:mega-mall" in out
     assert _package_folders(p) == first
     listed = p.json_of(capsys, "list", "--json")
-    assert isinstance(listed, dict) and list(listed) == ["demo:park-bench-props"]
+    assert isinstance(listed, dict)
+    assert list(listed) == ["demo:park-bench-props"]
     # Redo by id.
     assert p.run("revert", transactions[0]["id"], "--yes") == 0
     assert _package_folders(p) == both
     newest = p.json_of(capsys, "history", "--json")["transactions"][0]  # type: ignore[index]
-    assert newest["revertTo"] == transactions[0]["id"] and newest["client"] == "cli"
+    assert newest["revertTo"] == transactions[0]["id"]
+    assert newest["client"] == "cli"
 
 
 def test_revert_unknown_id_and_nothing_to_undo(

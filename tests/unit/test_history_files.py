@@ -43,7 +43,8 @@ def test_a_damaged_line_in_the_middle_is_a_profile_read_error(tmp_path: Path) ->
         journal_file.read_lines(path, Finished)
     assert "h.jsonl" in caught.value.title
     moved = journal_file.set_aside(path)
-    assert not path.exists() and moved.exists()
+    assert not path.exists()
+    assert moved.exists()
     assert journal_file.read_lines(path, Finished) == []
 
 
