@@ -43,6 +43,9 @@ MIN_KEPT_TRANSACTIONS = 3
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", re.IGNORECASE)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _PRUNING = ".pruning-"
+# Bytes per package (by identity), measured once, so that keeping, restoring and pruning never walk
+# package folders on the way.
+_SIZES_FILE = "package-sizes"
 
 
 def budget_from_env() -> int:
@@ -102,11 +105,35 @@ class Generations:
     def _manifest_path(self, txid: str) -> Path:
         return self.root / f"{txid}.json"
 
-    def record(self, txid: str, entries: Sequence[InstalledData]) -> None:
-        """Write the manifest of ``txid`` before its publish moves the folders in."""
+    def record(self, txid: str, entries: Sequence[InstalledData], plugins_root: Path) -> None:
+        """Write the manifest of ``txid`` (with the entries' sizes) before its publish moves the
+        folders in."""
         if entries:
-            data = msgspec.json.encode(KeptManifest(id=txid, entries=list(entries)))
-            atomic_write_bytes(self._manifest_path(txid), data)
+            sizes = self.measure(entries, plugins_root)
+            manifest = KeptManifest(
+                id=txid, entries=list(entries), sizes=[sizes[_size_key(e)] for e in entries]
+            )
+            atomic_write_bytes(self._manifest_path(txid), msgspec.json.encode(manifest))
+
+    def measure(self, entries: Iterable[InstalledData], plugins_root: Path) -> dict[str, int]:
+        """The size of each installed entry (keyed by identity): from the size cache, measuring in
+        the Plugins folder only what was never measured before."""
+        path = self.root / _SIZES_FILE
+        try:
+            cache = msgspec.json.decode(path.read_bytes(), type=dict[str, int])
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            cache = {}
+        result: dict[str, int] = {}
+        measured = False
+        for entry in entries:
+            key = _size_key(entry)
+            if key not in cache:
+                cache[key] = sum(_tree_size(plugins_root / rel) for rel in entry.files if rel.strip("/"))
+                measured = True
+            result[key] = cache[key]
+        if measured:
+            atomic_write_bytes(path, msgspec.json.encode(cache))
+        return result
 
     def manifests(self) -> dict[str, KeptManifest]:
         """Every readable manifest by transaction id (unreadable ones are skipped: they only cost reuse)."""
@@ -143,8 +170,19 @@ class Generations:
         return found
 
     def size(self, txid: str) -> int:
-        """Bytes held by the generation of ``txid``."""
+        """Bytes held by the generation of ``txid`` (measured now)."""
         return _tree_size(self.folder(txid))
+
+    def _kept_bytes(self, manifest: KeptManifest) -> int:
+        # Entries restored by a revert have left the folder; one lstat per entry tells.
+        if len(manifest.sizes) != len(manifest.entries):
+            return self.size(manifest.id)
+        base = self.folder(manifest.id)
+        return sum(
+            size
+            for entry, size in zip(manifest.entries, manifest.sizes, strict=True)
+            if any(_exists(base / rel) for rel in entry.files if rel.strip("/"))
+        )
 
     def prune(self, oldest_first: Sequence[str], budget: int) -> list[str]:
         """Delete the oldest generations until the rest fit ``budget``; returns the pruned ids.
@@ -158,7 +196,7 @@ class Generations:
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
         order = sorted(set(manifests) - set(known)) + known
-        sizes = {t: self.size(t) for t in order}
+        sizes = {t: self._kept_bytes(manifests[t]) for t in order}
         total = sum(sizes.values())
         pruned: list[str] = []
         for txid in order:
@@ -189,8 +227,15 @@ class Generations:
     def _discard_leftovers(self) -> None:
         manifests = {p.stem for p in self.root.glob("*.json")}
         for child in self.root.iterdir():
+            if child.name == _SIZES_FILE:
+                continue
             if child.name.startswith(_PRUNING) or (child.is_dir() and child.name not in manifests):
                 remove_path(child)
+
+
+def _size_key(entry: InstalledData) -> str:
+    variant = ",".join(f"{k}={v}" for k, v in sorted(entry.variant.items()))
+    return f"{entry.id}@{entry.version}#{variant}"
 
 
 def _exists(path: Path) -> bool:

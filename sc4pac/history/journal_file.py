@@ -48,6 +48,22 @@ def read_lines(path: Path, type_: Any) -> list[Any]:
     return records
 
 
+def last_line_starting(path: Path, prefix: bytes) -> bytes | None:
+    """The last complete line of ``path`` that starts with ``prefix`` (without decoding the others:
+    state snapshots hold whole lock files, and a revert needs one of them)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    end = data.rfind(b"\n")  # a torn last line does not count
+    while end > 0:
+        start = data.rfind(b"\n", 0, end) + 1
+        if data.startswith(prefix, start):
+            return data[start:end]
+        end = start - 1
+    return None
+
+
 def _damaged(path: Path, what: str) -> ProfileReadError:
     return ProfileReadError(
         f"Failed to read the update history file {path.name}.",

@@ -58,6 +58,7 @@ class KeptManifest(WireStruct, kw_only=True):
 
     id: str
     entries: list[InstalledData]
+    sizes: list[int] = []  # bytes of each entry's files, in the order of ``entries``
 
 
 class InstalledMetadata(WireStruct, kw_only=True):

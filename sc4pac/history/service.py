@@ -102,14 +102,17 @@ class ProfileHistory:
             journal_file.set_aside(self.history_path)
             return []
 
-    def _states(self) -> dict[str, StateSnapshot]:
+    def _state_of(self, txid: str) -> StateSnapshot | None:
+        # Snapshots are encoded with ``id`` first, so one line is found without decoding the others.
+        prefix = b'{"id":' + msgspec.json.encode(txid) + b","
+        line = journal_file.last_line_starting(self.states_path, prefix)
+        if line is None:
+            return None
         try:
-            snapshots = journal_file.read_lines(self.states_path, StateSnapshot)
-        except ProfileReadError:
-            # Only reverts need the states; updates must go on recording.
-            journal_file.set_aside(self.states_path)
-            return {}
-        return {s.id: s for s in snapshots}  # the last snapshot of an id wins
+            return msgspec.json.decode(line, type=StateSnapshot)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("The recorded state of transaction %s is damaged: %s", txid, exc)
+            return None
 
     def transactions(self, spec: PluginsSpec) -> list[Transaction]:
         """Finished transactions, newest first (``ProfileReadError`` when the history is damaged)."""
@@ -174,7 +177,7 @@ class ProfileHistory:
                     "The update history of this profile has no change before the current state.",
                 )
             txid = finished[changed[-1] - 1].id
-        snapshot = self._states().get(txid) if any(line.id == txid for line in finished) else None
+        snapshot = self._state_of(txid) if any(line.id == txid for line in finished) else None
         if snapshot is None:
             raise TransactionNotFound(
                 f'Unknown transaction "{txid}".',
@@ -208,7 +211,8 @@ class ProfileHistory:
             # The state before the first recorded change, so that it can be undone too.
             self._write_baseline(spec, lock)
         txid = _new_id()
-        self.generations(spec).record(txid, removed_entries)
+        plugins = self.store.plugins_root(self.profile_id, spec.config)
+        self.generations(spec).record(txid, removed_entries, plugins)
         start = Begun(
             id=txid,
             startedAt=_now(),
@@ -266,6 +270,9 @@ class ProfileHistory:
         journal_file.append_lines(self.history_path, [Finished(id=txid, finishedAt=_now(), outcome=outcome)])
         generations = self.generations(spec)
         try:
+            if outcome == OK:
+                # Packages installed now are measured once here, not when a revert is in a hurry.
+                generations.measure(lock.installed, self.store.plugins_root(self.profile_id, spec.config))
             generations.discard_if_empty(txid)
             pruned = generations.prune(self.finished_ids(), budget_from_env())
         except OSError as exc:  # pruning is housekeeping: never fail a finished transaction over it
@@ -292,7 +299,7 @@ class ProfileHistory:
 
     def state_or_none(self, txid: str) -> StateSnapshot | None:
         """The recorded state of ``txid``, if any."""
-        return self._states().get(txid)
+        return self._state_of(txid)
 
     async def restore_choices(self, snapshot: StateSnapshot | None) -> None:
         """Make the explicit packages and variant choices those of ``snapshot``."""

@@ -169,11 +169,10 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     work = Path(journal.work_dir)
     new, trash = work / "new", work / "trash"
     installs = set(journal.installs)
-    _gather_sources(journal, new, report)
     for rel in journal.removals:
         if not rel.strip("/"):
             continue  # an empty path would mean the whole Plugins folder
-        if rel in installs and not _exists(new / rel):
+        if rel in installs and _pending_source(journal, new, rel) is None:
             continue  # already replaced by the new version in an earlier run
         target = plugins / rel
         if _exists(target):
@@ -186,8 +185,8 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
         elif not rel.lower().endswith(".ini"):
             report.warnings.append(f"removal failed as file did not exist: {target}")
     for rel in journal.installs:
-        source = new / rel
-        if not _exists(source):
+        source = _pending_source(journal, new, rel)
+        if source is None:
             continue  # installed in an earlier run, or nothing was staged under this name
         try:
             _move(source, plugins / rel)
@@ -208,16 +207,13 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     return report
 
 
-def _gather_sources(journal: Journal, new: Path, report: PublishReport) -> None:
-    # Idempotent: a path already gathered (or already installed) has no source left.
-    for rel, source in journal.sources.items():
-        src = Path(source)
-        if not _exists(new / rel) and _exists(src):
-            try:
-                _move(src, new / rel)
-            except OSError as exc:
-                report.warnings.append(f"Failed to restore {rel} from {src}: {exc}")
-            _pause()
+def _pending_source(journal: Journal, new: Path, rel: str) -> Path | None:
+    """Where the install ``rel`` still waits: staged in ``new/``, or kept outside Plugins (undo)."""
+    staged = new / rel
+    if _exists(staged):
+        return staged
+    kept = journal.sources.get(rel)
+    return Path(kept) if kept and _exists(Path(kept)) else None
 
 
 def _keep_removed(trash: Path, keep_dir: str, report: PublishReport) -> None:

@@ -59,7 +59,7 @@ def test_budget_prunes_oldest_first_but_keeps_the_last_three(tmp_path: Path) -> 
     gens = Generations(tmp_path / "kept")
     ids = [f"t{n}" for n in range(6)]
     for n, txid in enumerate(ids):
-        gens.record(txid, [_entry(f"p{n}", 1000, gens.root, txid)])
+        gens.record(txid, [_entry(f"p{n}", 1000, gens.root, txid)], gens.root / txid)
     # 6000 bytes kept, budget 2500: prune t0, t1, t2 (oldest); t3-t5 are the last three and stay
     # even though they alone exceed the budget.
     assert gens.prune(ids, budget=2500) == ["t0", "t1", "t2"]
@@ -68,16 +68,16 @@ def test_budget_prunes_oldest_first_but_keeps_the_last_three(tmp_path: Path) -> 
     assert gens.prune(ids, budget=0) == []
     # A larger budget prunes only what is needed.
     more = [*ids, "t6", "t7"]
-    gens.record("t6", [_entry("p6", 1000, gens.root, "t6")])
-    gens.record("t7", [_entry("p7", 1000, gens.root, "t7")])
+    gens.record("t6", [_entry("p6", 1000, gens.root, "t6")], gens.root / "t6")
+    gens.record("t7", [_entry("p7", 1000, gens.root, "t7")], gens.root / "t7")
     assert gens.prune(more, budget=4000) == ["t3"]
 
 
 def test_locate_finds_complete_kept_packages_newest_first(tmp_path: Path) -> None:
     gens = Generations(tmp_path / "kept")
     old = _entry("p", 10, gens.root, "t1")
-    gens.record("t1", [old])
-    gens.record("t2", [_entry("p", 10, gens.root, "t2")])
+    gens.record("t1", [old], gens.root / "t1")
+    gens.record("t2", [_entry("p", 10, gens.root, "t2")], gens.root / "t2")
     assert gens.locate([old], ["t2", "t1"]) == {"gen:p": gens.root / "t2"}
     (gens.root / "t2" / old.files[0] / "f.dat").unlink()
     (gens.root / "t2" / old.files[0]).rmdir()
