@@ -210,3 +210,29 @@ def test_reference_lock_without_history_gets_a_baseline(setup: Setup) -> None:
     assert [i["package"] for i in history[1]["installed"]] == ["gen:p1"]
     lock = json.loads((setup.profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
     assert {e["name"] for e in lock["installed"]} == {"p1", "p2"}
+
+
+def test_budget_keeps_only_the_last_three_transactions(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles", env={"SC4PAC_KEEP_BUDGET": "0"})
+    try:
+        d.authenticate()
+        with undo_channel(tmp_path / "channel") as channel, d.client() as http:
+            channel.publish({"p1": "1"})
+            pid = init_profile(http, "budget", [channel.url])
+            s = Setup(d, channel, http, pid)
+            s.post("/plugins.add", ["gen:p1"])
+            assert s.update()[-1] == OK
+            for version in ("2", "3", "4", "5"):
+                channel.publish({"p1": version})
+                assert s.update(query="&refreshChannels")[-1] == OK
+            history = s.history()
+            assert [t["outcome"] for t in history] == ["ok"] * 5 + ["baseline"]
+            kept = s.profile / "sc4pac-kept"
+            # Versions 2, 3 and 4 were replaced by the last three updates and stay kept; version 1
+            # (replaced by the fourth-newest update) is pruned with a budget of 0 bytes.
+            assert sorted(p.name for p in kept.glob("*/150-mods/*")) == [
+                f"gen.p1.{v}.sc4pac" for v in ("2", "3", "4")
+            ]
+            assert [t["revertible"] for t in history] == [True, True, True, True, False, True]
+    finally:
+        d.stop()
