@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import traceback
 from typing import Any
@@ -133,6 +134,14 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
     return ServerError(title, detail).to_wire()
 
 
+_CLIENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+def _client_name(value: str | None) -> str:
+    """The name recorded in the update history: ``gui`` unless the client names itself plainly."""
+    return value if value is not None and _CLIENT_NAME.fullmatch(value) else "gui"
+
+
 @websocket("/update")
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
@@ -148,6 +157,7 @@ async def update(socket: WebSocket) -> None:
         profile_id=profile_id,
         simtropolis_token=query.get("simtropolisToken") or state.options.simtropolis_token,
         refresh_channels="refreshChannels" in query,
+        client=_client_name(query.get("client")),
     )
     running = state.running_updates
     if profile_id in running:

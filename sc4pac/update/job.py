@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from ..channels.index import ChannelIndex
-from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
+from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, Sc4pacError, UpdateAlreadyRunning
 from ..fetch.failures import DownloadFailure
 from ..filelock import InterProcessLock
 from ..history.service import ProfileHistory, outcome_of
@@ -142,17 +142,24 @@ class UpdateJob:
                 metadata=installed_metadata(plan) if plan is not None else (),
             )
 
-        self.transaction = await asyncio.to_thread(begin)
+        try:
+            self.transaction = await asyncio.to_thread(begin)
+        except (OSError, Sc4pacError) as exc:  # no history must never mean no update
+            log.error("Could not record the update in the profile's history: %s", exc)
+            return
         self.keep_dir = self.history.generations(spec).folder(self.transaction)
 
     async def _end_transaction(self, exc: BaseException | None) -> None:
         if self.transaction is None:
             return
         txid, self.transaction = self.transaction, None
-        if isinstance(exc, asyncio.CancelledError):
-            self.history.finish(txid, outcome_of(exc))  # no more awaiting in a cancelled task
-        else:
-            await asyncio.to_thread(self.history.finish, txid, outcome_of(exc))
+        try:
+            if isinstance(exc, asyncio.CancelledError):
+                self.history.finish(txid, outcome_of(exc))  # no more awaiting in a cancelled task
+            else:
+                await asyncio.to_thread(self.history.finish, txid, outcome_of(exc))
+        except (OSError, Sc4pacError) as error:  # the update's own outcome stands
+            log.error("Could not record the end of update %s in the profile's history: %s", txid, error)
 
     async def _run(self) -> None:
         if os.environ.get(FAULT_ENV) == "update-start":

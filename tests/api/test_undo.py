@@ -106,8 +106,9 @@ def test_revert_restores_a_byte_for_byte_without_downloads_and_redo(setup: Setup
     assert revert["revertTo"] == tx_a["id"]
     assert revert["outcome"] == "ok"
     # Redo: back to B, again only renames.
-    assert setup.update(query=f"&revertTo={tx_b['id']}")[-1] == OK
+    assert setup.update(query=f"&revertTo={tx_b['id']}&client=curl")[-1] == OK
     assert state_of(setup.profile) == b
+    assert setup.history()[0]["client"] == "curl"
     assert len(setup.channel.asset_requests()) == downloads
     # An empty revertTo undoes the newest change (the redo), back to A.
     assert setup.update(query="&revertTo=")[-1] == OK
