@@ -187,14 +187,16 @@ class Generations:
     def prune(self, oldest_first: Sequence[str], budget: int) -> list[str]:
         """Delete the oldest generations until the rest fit ``budget``; returns the pruned ids.
 
-        The generations of the newest :data:`MIN_KEPT_TRANSACTIONS` transactions are never pruned."""
+        The newest :data:`MIN_KEPT_TRANSACTIONS` generations are never pruned, so the last three
+        changes can always be undone without downloads."""
         if not self.root.is_dir():
             return []
         self._discard_leftovers()
         manifests = self.manifests()
-        protected = set(oldest_first[-MIN_KEPT_TRANSACTIONS:])
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
+        # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
+        protected = set(known[-MIN_KEPT_TRANSACTIONS:])
         order = sorted(set(manifests) - set(known)) + known
         sizes = {t: self._kept_bytes(manifests[t]) for t in order}
         total = sum(sizes.values())

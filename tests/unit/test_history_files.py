@@ -71,6 +71,8 @@ def test_budget_prunes_oldest_first_but_keeps_the_last_three(tmp_path: Path) -> 
     gens.record("t6", [_entry("p6", 1000, gens.root, "t6")], gens.root / "t6")
     gens.record("t7", [_entry("p7", 1000, gens.root, "t7")], gens.root / "t7")
     assert gens.prune(more, budget=4000) == ["t3"]
+    # Transactions that kept nothing (aborted, installs only) do not use up the protected slots.
+    assert gens.prune([*more, "t8", "t9", "t10"], budget=0) == ["t4"]
 
 
 def test_locate_finds_complete_kept_packages_newest_first(tmp_path: Path) -> None:
