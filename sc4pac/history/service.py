@@ -26,7 +26,6 @@ from ..models.channel import Asset, Package
 from ..models.messages import PlanItem
 from ..models.profile import InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..profiles import LOCK_FILE, ProfileStore
-from ..resolve.plan import installed_identity
 from . import journal_file
 from .generations import Generations, budget_from_env, store_location
 from .records import ABORTED, BASELINE, OK, Begun, Finished, InstalledMetadata, StateSnapshot, Transaction
@@ -120,7 +119,8 @@ class ProfileHistory:
         begun = {line.id: line for line in lines if isinstance(line, Begun)}
         finished = [line for line in lines if isinstance(line, Finished) and line.id in begun]
         try:
-            states = {s.id: s for s in journal_file.read_lines(self.states_path, StateSnapshot)}
+            # Only the package identities of each state: decoding skips the rest of the lock files.
+            states = {s.id: s for s in journal_file.read_lines(self.states_path, _StatePackages)}
         except ProfileReadError:
             states = {}
         available = self._available(spec, [f.id for f in reversed(finished)])
@@ -315,6 +315,21 @@ class ProfileHistory:
         await self.store.modify_spec(self.profile_id, change)
 
 
-def _key(entry: InstalledData) -> tuple[object, ...]:
-    identity = installed_identity(entry)
-    return (identity.group, identity.name, identity.version, identity.variant)
+class _Identity(msgspec.Struct):
+    group: str
+    name: str
+    version: str
+    variant: dict[str, str]
+
+
+class _LockPackages(msgspec.Struct):
+    installed: list[_Identity]
+
+
+class _StatePackages(msgspec.Struct):
+    id: str
+    lock: _LockPackages
+
+
+def _key(entry: InstalledData | _Identity) -> tuple[object, ...]:
+    return (entry.group, entry.name, entry.version, frozenset(entry.variant.items()))
