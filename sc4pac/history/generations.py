@@ -161,11 +161,12 @@ class Generations:
         )
         for txid in order:
             base = self.folder(txid)
+            present = _Listing(base)
             for kept in manifests[txid].entries:
                 entry = wanted.get(installed_identity(kept))
                 if entry is None or entry.id in found:
                     continue
-                if all(_exists(base / rel) for rel in entry.files if rel.strip("/")):
+                if all(present.has(rel) for rel in entry.files if rel.strip("/")):
                     found[entry.id] = base
         return found
 
@@ -173,16 +174,20 @@ class Generations:
         """Bytes held by the generation of ``txid`` (measured now)."""
         return _tree_size(self.folder(txid))
 
-    def _kept_bytes(self, manifest: KeptManifest) -> int:
-        # Entries restored by a revert have left the folder; one lstat per entry tells.
+    def _kept_bytes(self, manifest: KeptManifest) -> int | None:
+        """Bytes of the entries still kept; None when every entry was restored since."""
+        # Entries restored by a revert have left the folder: one directory listing per subfolder tells.
+        present = _Listing(self.folder(manifest.id))
+        remaining = [
+            n
+            for n, entry in enumerate(manifest.entries)
+            if any(present.has(rel) for rel in entry.files if rel.strip("/"))
+        ]
+        if not remaining:
+            return None
         if len(manifest.sizes) != len(manifest.entries):
             return self.size(manifest.id)
-        base = self.folder(manifest.id)
-        return sum(
-            size
-            for entry, size in zip(manifest.entries, manifest.sizes, strict=True)
-            if any(_exists(base / rel) for rel in entry.files if rel.strip("/"))
-        )
+        return sum(manifest.sizes[n] for n in remaining)
 
     def prune(self, oldest_first: Sequence[str], budget: int) -> list[str]:
         """Delete the oldest generations until the rest fit ``budget``; returns the pruned ids.
@@ -198,7 +203,11 @@ class Generations:
         # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
         protected = set(known[-MIN_KEPT_TRANSACTIONS:])
         order = sorted(set(manifests) - set(known)) + known
-        sizes = {t: self._kept_bytes(manifests[t]) for t in order}
+        kept = {t: self._kept_bytes(manifests[t]) for t in order}
+        for txid in [t for t in order if kept[t] is None and t not in protected]:
+            self.discard(txid)  # everything it kept was restored since: nothing left to prune later
+            order.remove(txid)
+        sizes = {t: kept[t] or 0 for t in order}
         total = sum(sizes.values())
         pruned: list[str] = []
         for txid in order:
@@ -233,6 +242,26 @@ class Generations:
                 continue
             if child.name.startswith(_PRUNING) or (child.is_dir() and child.name not in manifests):
                 remove_path(child)
+
+
+class _Listing:
+    """Which paths exist below a folder, from one directory listing per parent folder (kept package
+    folders sit side by side in a few subfolders, so this beats one lstat per package)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._names: dict[str, frozenset[str]] = {}
+
+    def has(self, rel: str) -> bool:
+        parent, _, name = rel.rstrip("/").rpartition("/")
+        names = self._names.get(parent)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(self.base / parent))
+            except OSError:
+                names = frozenset()
+            self._names[parent] = names
+        return name in names
 
 
 def _size_key(entry: InstalledData) -> str:

@@ -108,3 +108,17 @@ def test_store_is_never_inside_a_folder_the_game_loads(tmp_path: Path) -> None:
     nested.mkdir(parents=True)
     chosen = store_location(nested, tmp_path / "docs" / "sc4-plugins")
     assert "plugins" not in [p.lower() for p in chosen.parts]
+
+
+def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Path) -> None:
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(5)]
+    entries = {t: _entry(f"p{n}", 10, gens.root, t) for n, t in enumerate(ids)}
+    for t in ids:
+        gens.record(t, [entries[t]], gens.root / t)
+    # A revert renamed t0's and t4's package back into Plugins.
+    for t in ("t0", "t4"):
+        (gens.root / t / entries[t].files[0] / "f.dat").unlink()
+        (gens.root / t / entries[t].files[0]).rmdir()
+    assert gens.prune(ids, budget=10**9) == []
+    assert sorted(gens.manifests()) == ["t1", "t2", "t3", "t4"]  # t4 is among the newest three
