@@ -34,8 +34,9 @@ from sc4pac.update.revert import RevertJob
 TARGET_SECONDS = 1.0
 TARGET_RATIO = 2.0
 # What a revert writes durably (fsync) for crash safety: kept-generation manifest, history begin line,
-# publish journal, lock file, state snapshot, history end line, spec file.
-DURABLE_WRITES = 7
+# publish journal, lock file, state snapshot, history end line (the spec file too when the package
+# list or variants differ, which they do not here).
+DURABLE_WRITES = 6
 
 
 class _Yes:
