@@ -67,6 +67,20 @@ class ConflictingPackages(Sc4pacError):
     status = 400
 
 
+class PackageFileCollision(ConflictingPackages):
+    """Two packages would install the same file; carries ``conflict: [a, b]`` and the ``path``."""
+
+    def __init__(self, first: str, second: str, path: str) -> None:
+        super().__init__(
+            f'The packages "{first}" and "{second}" both install the file "{path}".',
+            "Installing both would overwrite one package's file with the other's, and removing either "
+            "would break the other. Remove one of the two packages, then update again; please also "
+            "report the conflict to the maintainers of the package metadata.",
+            conflict=[first, second],
+            path=path,
+        )
+
+
 class AssetNotFound(Sc4pacError):
     type = "/error/asset-not-found"
     status = 404
@@ -151,6 +165,20 @@ class Unauthorized(Sc4pacError):
 class FileOperationsFailed(Sc4pacError):
     type = "/error/file-operations-failed"
     status = 500
+
+
+class DiskFull(FileOperationsFailed):
+    """No space left on the drive of a folder sc4pac writes to."""
+
+    @classmethod
+    def for_folder(cls, folder: object, needed_bytes: int | None = None) -> DiskFull:
+        """The error for a write into ``folder`` that found the disk full."""
+        need = f" About {needed_bytes:,} bytes more are needed." if needed_bytes else ""
+        return cls(
+            "The disk is full.",
+            f"There is not enough free space on the drive of {folder}.{need} Free up some space, then try "
+            "again.",
+        )
 
 
 class ChannelBuildError(ServerError):

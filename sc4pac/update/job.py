@@ -21,12 +21,25 @@ from pathlib import Path
 import msgspec
 
 from ..channels.index import ChannelIndex
-from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, Sc4pacError, UpdateAlreadyRunning
-from ..fetch.failures import DownloadFailure
+from ..errors import (
+    Aborted,
+    DownloadFailed,
+    PublishedFilesIncomplete,
+    Sc4pacError,
+    UpdateAlreadyRunning,
+)
+from ..fetch.failures import DownloadFailure, refuse_local_asset
 from ..filelock import InterProcessLock
 from ..history.service import ProfileHistory, outcome_of
 from ..install import publish
-from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
+from ..install.stage import (
+    FetchedAsset,
+    StageInput,
+    StageResult,
+    claimed_paths,
+    path_key,
+    stage_package,
+)
 from ..models.channel import Asset, Package
 from ..models.messages import (
     DownloadFailedSelectMirror,
@@ -300,6 +313,10 @@ class UpdateJob:
         """Fetch every asset of the plan, offering a mirror for failed downloads."""
         mirrored: set[str] = set()
         assets = list(reversed(plan.install_assets))
+        for asset in assets:
+            refuse_local_asset(
+                asset.url, provider.metadata_url(f"sc4pacAsset:{asset.assetId}", asset.version)
+            )
         forced = plan.redownload_asset_ids
         while True:
             try:
@@ -342,6 +359,8 @@ class UpdateJob:
                     )
                 # A retry reuses what is cached by now, including files re-downloaded in the first round.
                 forced = frozenset()
+            except* Sc4pacError as group_error:  # e.g. a full disk: no mirror can help
+                raise group_error.exceptions[0] from None
 
     async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool):  # type: ignore[no-untyped-def]
         return await self.services.downloader.fetch(
@@ -371,6 +390,8 @@ class UpdateJob:
         resolved_ids = frozenset(p.id for p in resolution.packages)
         total = len(plan.install_packages)
         results: dict[str, StageResult] = {}
+        # Who owns which path after this update: packages that stay, then each package staged so far.
+        claimed = claimed_paths({e.id: e.files for e in plan.kept_lock_packages(lock)})
         for n, rp in enumerate(plan.install_packages, start=1):
             self.progress.emit(Extraction(package=rp.id, progress=Fraction(numerator=n, denominator=total)))
             inp = StageInput(
@@ -383,8 +404,11 @@ class UpdateJob:
                 plugins_root=plugins_root,
                 previous_ini_files=previous_inis,
                 resolved_package_ids=resolved_ids,
+                claimed=dict(claimed),
             )
-            results[rp.id] = await asyncio.to_thread(stage_package, inp)
+            result = results[rp.id] = await asyncio.to_thread(stage_package, inp)
+            for rel in result.files:
+                claimed.setdefault(path_key(rel), rp.id)
         return results
 
     async def _confirm_installation(self, results: dict[str, StageResult], resolution: Resolution) -> None:
@@ -444,7 +468,10 @@ class UpdateJob:
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
-        removals = [f for entry in plan.remove_packages for f in entry.files]
+        # A path a remaining package also lists (possible in locks written before collisions were
+        # refused) is never deleted with the package that goes.
+        kept = {path_key(f) for e in plan.kept_lock_packages(started) for f in e.files}
+        removals = [f for entry in plan.remove_packages for f in entry.files if path_key(f) not in kept]
         installs = [f for r in results.values() for f in r.files]
         journal = store.profile_dir(pid) / publish.JOURNAL_FILE
 

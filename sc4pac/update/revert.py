@@ -19,7 +19,7 @@ from ..errors import PublishedFilesIncomplete, VersionNotFound
 from ..history.records import StateSnapshot
 from ..history.service import plan_items
 from ..install import publish
-from ..install.stage import StageResult
+from ..install.stage import StageResult, path_key
 from ..models.channel import Asset, Package
 from ..models.messages import PlanPrompt, Warnings
 from ..models.profile import InstalledData, PluginsLock, PluginsSpec, empty_lock
@@ -79,14 +79,20 @@ class RevertJob(UpdateJob):
         plugins_root = store.plugins_root(pid, spec.config)
         staging = store.temp_root(pid, spec.config) / f"staging-process{secrets.token_hex(6)}"
         try:
-            staged = await self._stage_missing(spec, missing, staging, plugins_root, lock) if missing else {}
+            staged = (
+                await self._stage_missing(spec, missing, to_remove, staging, plugins_root, lock)
+                if missing
+                else {}
+            )
             warnings = {p: r.warnings for p, r in staged.items() if r.warnings}
             await self._confirm(Warnings(warnings=warnings, choices=list(YES_NO), token="", responses={}))
             sources = {
                 rel: kept[e.id] / rel for e in to_install if e.id in kept for rel in e.files if rel.strip("/")
             }
             new_lock = _restored_lock(target, staged)
-            report = await self._publish_revert(plugins_root, staging, to_remove, staged, sources, new_lock)
+            report = await self._publish_revert(
+                plugins_root, staging, to_remove, staged, sources, new_lock, lock
+            )
         finally:
             await asyncio.to_thread(_remove_quietly, staging)
         await self.history.restore_choices(target)
@@ -101,6 +107,7 @@ class RevertJob(UpdateJob):
         self,
         spec: PluginsSpec,
         missing: list[InstalledData],
+        to_remove: list[InstalledData],
         staging: Path,
         plugins_root: Path,
         lock: PluginsLock,
@@ -131,7 +138,7 @@ class RevertJob(UpdateJob):
         plan = Plan(
             install_packages=resolution.packages,
             install_assets=resolution.assets,
-            remove_packages=(),
+            remove_packages=tuple(to_remove),  # their paths are free for the restaged packages
             remove_assets=(),
             reinstall=frozenset(),
             redownload_asset_ids=frozenset(),
@@ -165,10 +172,16 @@ class RevertJob(UpdateJob):
         staged: dict[str, StageResult],
         sources: dict[str, Path],
         new_lock: PluginsLock,
+        lock: PluginsLock,
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
-        removals = [f for entry in to_remove for f in entry.files]
+        # Never remove a path that a package staying installed also owns (as an update does).
+        leaving = {installed_identity(e) for e in to_remove}
+        staying = {
+            path_key(f) for e in lock.installed if installed_identity(e) not in leaving for f in e.files
+        }
+        removals = [f for entry in to_remove for f in entry.files if path_key(f) not in staying]
         staged_files = [f for r in staged.values() for f in r.files]
         installs = list(dict.fromkeys([*sources, *staged_files]))
         journal = store.profile_dir(pid) / publish.JOURNAL_FILE
