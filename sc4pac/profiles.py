@@ -195,10 +195,16 @@ class ProfileStore:
         return lock
 
     def read_spec(self, profile_id: str) -> PluginsSpec:
-        """The profile's spec; 409 when not initialized, 500 when unreadable."""
+        """The profile's spec; 409 when not initialized, 400 for an unknown profile, 500 when unreadable."""
         profile_dir = self.profile_dir(profile_id)
         spec = _read(profile_dir / SPEC_FILE, PluginsSpec, f"Failed to read profile JSON file {SPEC_FILE}.")
         if spec is None:
+            if not any(p.id == profile_id for p in self.read_profiles().profiles):
+                # Only a listed profile can be initialized: suggesting folders for it would mislead.
+                raise BadRequest(
+                    f'Profile ID "{profile_id}" does not exist.',
+                    "Use an id from the profile list, or create the profile first.",
+                )
             raise ProfileNotInitialized(
                 "Profile not initialized.",
                 "Profile JSON file does not exist.",

@@ -26,7 +26,8 @@ from . import (
     update_ws,
 )
 from .gate import Gate
-from .state import ServerState
+from .scopes import PUBLIC, needs, scope_table
+from .state import ServerState, attach_state, server_state
 
 # A websocket route's check before the upgrade: raise an Sc4pacError to refuse with that error.
 WebsocketPrecheck = Callable[[ServerState, dict[str, str]], Awaitable[None]]
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
-    indent = request.app.state.sc4pac.options.indent
+    indent = server_state(request).options.indent
     return Response(
         content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
     )
@@ -86,15 +87,21 @@ def _route_modules() -> tuple[list[Any], dict[str, WebsocketPrecheck]]:
 
 
 def _webapp_routes(web_app_dir: Path) -> list[Any]:
-    @get("/", sync_to_thread=False)
+    @get("/", sync_to_thread=False, opt=needs(PUBLIC))
     def root() -> Redirect:
         return Redirect("webapp/", status_code=308)
 
-    return [root, create_static_files_router(path="/webapp", directories=[web_app_dir], html_mode=True)]
+    static = create_static_files_router(
+        path="/webapp", directories=[web_app_dir], html_mode=True, opt=needs(PUBLIC)
+    )
+    return [root, static]
 
 
 def create_app(state: ServerState) -> Gate:
-    """Build the daemon's ASGI app around ``state``."""
+    """Build the daemon's ASGI app around ``state``.
+
+    Raises :class:`~sc4pac.api.scopes.RouteScopeMissing` when a route declares no token scope.
+    """
     handlers, prechecks = _route_modules()
     if state.options.web_app_dir is not None:
         handlers.extend(_webapp_routes(state.options.web_app_dir))
@@ -109,7 +116,7 @@ def create_app(state: ServerState) -> Gate:
         logging_config=None,
         request_max_body_size=None,
     )
-    app.state.sc4pac = state
+    attach_state(app.state, state)
 
     async def precheck(path: str, query: dict[str, str], scope: Any) -> None:
         check = prechecks.get(path)
@@ -118,6 +125,7 @@ def create_app(state: ServerState) -> Gate:
 
     return Gate(
         app,
+        scopes=scope_table(app),
         tokens=state.tokens,
         indent=state.options.indent,
         check_host=state.options.check_host,

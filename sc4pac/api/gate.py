@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from .. import wire
 from ..errors import BadRequest, Sc4pacError, Unauthorized
 from .auth import TokenStore, bearer_token
-from .scopes import ROUTE_SCOPES, WEBSOCKET_ROUTES
+from .scopes import ScopeTable
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -70,12 +70,14 @@ class Gate:
         self,
         app: ASGIApp,
         *,
+        scopes: ScopeTable,
         tokens: TokenStore,
         indent: int,
         check_host: bool,
         websocket_precheck: WebsocketPrecheck,
     ) -> None:
         self.app = app
+        self.scopes = scopes
         self.tokens = tokens
         self.indent = indent
         self.check_host = check_host
@@ -118,11 +120,11 @@ class Gate:
                 await send({"type": "http.response.body", "body": b""})
                 return
 
-        required = ROUTE_SCOPES.get(path)
+        required = self.scopes.required(path)
         query: dict[str, str] | None = None
         if required is not None:
             bearer = bearer_token(headers.get("authorization"))
-            is_ws_route = path in WEBSOCKET_ROUTES
+            is_ws_route = path in self.scopes.query_token_paths
             if bearer is None and is_ws_route:
                 query = first_wins_query(scope)
                 bearer = query.get("token") or None

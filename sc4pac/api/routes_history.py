@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from litestar import Request, Response, get
 
@@ -12,21 +11,17 @@ from ..history.service import ProfileHistory
 from ..update.dry_run import preview_update
 from ..wire import WireStruct
 from .http import Query, respond
-from .state import ServerState
+from .scopes import needs
+from .state import server_state
 
 
 class HistoryBody(WireStruct):
     transactions: list[Transaction]
 
 
-def _state(request: Request[Any, Any, Any]) -> ServerState:
-    state: ServerState = request.app.state.sc4pac
-    return state
-
-
-@get("/plugins.history")
-async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state = _state(request)
+@get("/plugins.history", opt=needs("read"))
+async def plugins_history(request: Request) -> Response[bytes]:
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)
     history = ProfileHistory(state.store, profile_id)
@@ -34,9 +29,9 @@ async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
     return respond(request, HistoryBody(transactions=transactions))
 
 
-@get("/plugins.plan")
-async def plugins_plan(request: Request[Any, Any, Any]) -> Response[bytes]:
-    state = _state(request)
+@get("/plugins.plan", opt=needs("read"))
+async def plugins_plan(request: Request) -> Response[bytes]:
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     return respond(request, await preview_update(state.services, profile_id))
 

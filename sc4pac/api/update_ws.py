@@ -24,7 +24,8 @@ from ..errors import BadRequest, Sc4pacError, ServerError, UpdateAlreadyRunning
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
-from .state import ServerState
+from .scopes import needs
+from .state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +143,12 @@ def _client_name(value: str | None) -> str:
     return value if value is not None and _CLIENT_NAME.fullmatch(value) else "gui"
 
 
-@websocket("/update")
+@websocket("/update", opt=needs("write"))
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
     from ..update.revert import RevertJob
 
-    state: ServerState = socket.app.state.sc4pac
+    state = server_state(socket)
     query = first_wins_query(socket.scope)
     profile_id = query["profile"]
     await socket.accept()

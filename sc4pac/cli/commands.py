@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..channels.search import DEFAULT_THRESHOLD
+from ..services.search_threshold import DEFAULT_THRESHOLD
 from . import package_commands as pkg
 from . import settings_commands as settings
 from .channel_build import channel_subparsers
@@ -89,8 +89,7 @@ def add_parser(subparsers: SubParsers) -> None:
     p = sub(subparsers, "search", "Search the packages of your channels.")
     p.add_argument(
         "--threshold",
-        type=int,
-        default=DEFAULT_THRESHOLD,
+        default=DEFAULT_THRESHOLD,  # checked by the search service, as the API's parameter is
         metavar="N",
         help="minimum relevance 0-100 (default %(default)s)",
     )
@@ -118,6 +117,11 @@ def add_parser(subparsers: SubParsers) -> None:
     p.set_defaults(run=command(settings.cmd_variant_reset))
     p = sub(variant, "set", "Choose variants ahead of the update.")
     p.add_argument("assignments", nargs="+", metavar="ID=VALUE", help='e.g. "nightmode=dark"')
+    p.add_argument(
+        "--package",
+        metavar="PACKAGE",
+        help="check the values against this package's choices (local ids group:name:x are checked anyway)",
+    )
     p.set_defaults(run=command(settings.cmd_variant_set))
 
     channel = channel_subparsers(subparsers)

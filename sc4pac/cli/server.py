@@ -238,6 +238,8 @@ def run(args: argparse.Namespace) -> int:
 async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
     """Generate the demo channel and, on a profiles dir without profiles, a "Demo" profile using it."""
     from ..channels.demo import generate_demo_channel
+    from ..services.channel_config import set_channels
+    from ..services.profile_setup import init_listed_profile
 
     store = services.store
     channel_dir = await asyncio.to_thread(generate_demo_channel, store.profiles_dir / "demo-channel")
@@ -247,14 +249,9 @@ async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
         return
     entry = await store.add_profile("Demo")
     profile_dir = store.profile_dir(entry.id)
-    await store.init_profile(entry.id, str(profile_dir / "plugins"), str(profile_dir / "cache"), "../temp")
-
-    def use_demo_channel(spec):  # type: ignore[no-untyped-def]
-        import msgspec
-
-        return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=[url]))
-
-    await store.modify_spec(entry.id, use_demo_channel)
+    plugins, cache = str(profile_dir / "plugins"), str(profile_dir / "cache")
+    await init_listed_profile(store, entry.id, plugins, cache, "../temp")
+    await set_channels(store, entry.id, [url])
     _say(f'Created profile "Demo" (id {entry.id}) using the demo channel {url}')
 
 

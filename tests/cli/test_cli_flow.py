@@ -92,7 +92,7 @@ def test_remove_of_a_package_not_added_fails(
 
 def test_add_refuses_malformed_ids(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
     assert demo_profile.run("add", "not-an-id") == 1
-    assert "Error: Invalid package ID: not-an-id" in capsys.readouterr().err
+    assert "Error: Malformed package names" in capsys.readouterr().err
 
 
 def test_declined_plan_aborts_with_21(

@@ -39,6 +39,8 @@ def _variant_prompt(default: list[str]) -> VariantPrompt:
         info=VariantInfo(
             description="Your night mode.", valueDescriptions={"dark": "needs a mod"}, default=default
         ),
+        previouslySelectedValue=[],
+        importedValues=[],
         token="",
         responses={},
     )

@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from .channels.index import ChannelIndex
-from .channels.repository import ChannelRepository
-from .fetch.download import Downloader
-from .install import publish
-from .models.profile import PluginsSpec
-from .ports import ProgressSink
-from .profiles import ProfileStore
+from ..channels.index import ChannelIndex
+from ..channels.repository import ChannelRepository
+from ..fetch.download import Downloader
+from ..install import publish
+from ..models.profile import PluginsSpec
+from ..ports import ProgressSink
+from ..profiles import ProfileStore
 
 log = logging.getLogger(__name__)
 
