@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from litestar import Request, Response, get
 
@@ -20,7 +21,7 @@ class HistoryBody(WireStruct):
 
 
 @get("/plugins.history", opt=needs("read"))
-async def plugins_history(request: Request) -> Response[bytes]:
+async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)
@@ -30,7 +31,7 @@ async def plugins_history(request: Request) -> Response[bytes]:
 
 
 @get("/plugins.plan", opt=needs("read"))
-async def plugins_plan(request: Request) -> Response[bytes]:
+async def plugins_plan(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     return respond(request, await preview_update(state.services, profile_id))
