@@ -53,6 +53,9 @@ def _cookie(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
 def cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
     """The headers the reference adds to every response of a request carrying an ``Origin``."""
     return [
@@ -90,7 +93,9 @@ class Gate:
             return
         headers = _headers(scope)
         origin = headers.get("origin") if kind == "http" else None
-        extra = cors_headers(origin) if origin else []
+        # Every HTTP answer varies with Origin (CORS headers come and go with it): without saying so, a
+        # browser reuses a cached answer to a same-origin request for a cross-origin one, which then fails.
+        extra = [*cors_headers(origin), VARY_ORIGIN] if origin else [VARY_ORIGIN] if kind == "http" else []
         path: str = scope.get("path", "")
 
         if self.check_host and _host_name(headers.get("host", "localhost")) not in LOOPBACK_HOSTS:
@@ -114,6 +119,7 @@ class Gate:
                             (b"access-control-allow-methods", b"*"),
                             (b"access-control-allow-credentials", b"true"),
                             (b"access-control-allow-headers", allow.encode("latin-1")),
+                            VARY_ORIGIN,
                         ],
                     }
                 )

@@ -80,6 +80,17 @@ async def plugins_repair(request: Request) -> Response[bytes]:
     return respond(request, {"$type": "/result", "ok": not update_needed})
 
 
+# --- verify -----------------------------------------------------------------------------------
+
+
+@get("/plugins.verify", opt=needs("read"))
+async def plugins_verify(request: Request) -> Response[bytes]:
+    """Compare the installed packages' files with their sizes and sha256 recorded at install time."""
+    state = server_state(request)
+    report = await maintenance.verify_plugins(state.store, Query.of(request).profile())
+    return respond(request, report)
+
+
 # --- export -----------------------------------------------------------------------------------
 
 
@@ -162,4 +173,11 @@ async def image_fetch(request: Request) -> Response[bytes] | Stream:
     return Stream(body(), status_code=upstream.status_code, headers=headers)
 
 
-ROUTES = [plugins_repair_scan, plugins_repair, plugins_export, plugins_folder_open, image_fetch]
+ROUTES = [
+    plugins_repair_scan,
+    plugins_repair,
+    plugins_verify,
+    plugins_export,
+    plugins_folder_open,
+    image_fetch,
+]

@@ -20,6 +20,8 @@ class ProfileListItem(WireStruct):
     id: str
     name: str
     pluginsRoot: str | None = None
+    # With includePlugins: why this profile's files cannot be read (the others are still listed).
+    error: dict[str, Any] | None = None
 
 
 class ProfileList(WireStruct):
@@ -51,7 +53,7 @@ class InitBody(WireStruct):
 def profiles_list(request: Request) -> Response[bytes]:
     store = server_state(request).store
     listing = list_profiles(store, with_plugins_root=Query.of(request).flag("includePlugins"))
-    items = [ProfileListItem(p.id, p.name, p.plugins_root) for p in listing.profiles]
+    items = [ProfileListItem(p.id, p.name, p.plugins_root, p.error) for p in listing.profiles]
     profiles_dir = str(store.profiles_dir.absolute())
     return respond(request, ProfileList(items, listing.current_profile_id, profiles_dir))
 
@@ -108,8 +110,13 @@ async def profile_init(request: Request) -> Response[bytes]:
             "Pass the locations of the folders as JSON dictionary: {plugins: <path>, cache: <path>, temp: <path>}.",
             platformDefaults=defaults,
         ) from None
-    config = await init_listed_profile(store, profile_id, body.plugins, body.cache, body.temp)
-    return respond(request, config)
+    initialized = await init_listed_profile(store, profile_id, body.plugins, body.cache, body.temp)
+    if not initialized.warnings:
+        return respond(request, initialized.config)
+    # The config as always, plus what is worth warning about the chosen folders.
+    answer = msgspec.to_builtins(initialized.config)
+    answer["warnings"] = initialized.warnings
+    return respond(request, answer)
 
 
 @get("/settings.all.get", opt=needs("write"), sync_to_thread=False)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
+from ..channels.suggest import did_you_mean
 from ..channels.urls import package_metadata_url
-from ..errors import PackageNotFound
+from ..errors import PackageNotFound, Sc4pacError
 from ..models.channel import Package
 from ..models.status import InstalledStatus, statuses
 from ..services.package_info import package_details
@@ -24,7 +26,26 @@ async def cmd_add(ctx: CommandContext) -> int:
     """Add packages to the explicit list (installed by the next ``update``)."""
     packages = await add_packages(ctx.store, ctx.profile_id, ctx.args.packages)
     print(f"Added {', '.join(packages)}. Run `sc4pac update` to install.")
+    for pkg in packages:
+        hint = await _suggestions(ctx, pkg)
+        if hint:  # likely a typo: the update would report the package as not found
+            print(f"Warning: no channel of this profile has {pkg}.{hint}", file=sys.stderr)
     return 0
+
+
+async def _suggestions(ctx: CommandContext, pkg: str) -> str:
+    """ " Did you mean …?" for a package id no channel has; "" when a channel has it or none is close.
+
+    Channels that cannot be loaded now (offline) give no suggestion rather than an error.
+    """
+    try:
+        index = await ctx.services.channel_index(ctx.profile_id, ctx.store.read_spec(ctx.profile_id))
+    except Sc4pacError as exc:
+        log.info("Could not compare %s with the channels: %s", pkg, exc.title)
+        return ""
+    if pkg in index:
+        return ""
+    return did_you_mean(pkg, index.ids()) or " No channel of this profile has a package of a similar name."
 
 
 async def cmd_remove(ctx: CommandContext) -> int:
@@ -112,7 +133,11 @@ async def cmd_search(ctx: CommandContext) -> int:
 
 async def cmd_info(ctx: CommandContext) -> int:
     """Show the metadata of a package's latest version."""
-    details = await package_details(ctx.services, ctx.profile_id, ctx.args.package)
+    try:
+        details = await package_details(ctx.services, ctx.profile_id, ctx.args.package)
+    except PackageNotFound as exc:
+        exc.detail = f"{exc.detail}.{await _suggestions(ctx, exc.detail)}"
+        raise
     package, index = details.package, details.index
     located = index.latest(package.id)
     if located is None:  # package_details found it, so a channel lists it

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..errors import BadRequest
-from ..models.profile import ProfileEntry
+from ..models.profile import DEFAULT_CHANNELS, ProfileEntry
 from ..services.channel_config import add_channel, remove_channel
 from ..services.profile_setup import init_listed_profile, list_profiles
 from ..services.variant_selection import configured_variants, reset_variants, set_variants
@@ -17,9 +18,12 @@ __all__ = [
     "cmd_channel_add",
     "cmd_channel_list",
     "cmd_channel_remove",
+    "cmd_demo",
     "cmd_profile_add",
     "cmd_profile_init",
     "cmd_profile_list",
+    "cmd_profile_remove",
+    "cmd_profile_rename",
     "cmd_profile_switch",
     "cmd_variant_list",
     "cmd_variant_reset",
@@ -91,9 +95,21 @@ async def cmd_channel_add(ctx: CommandContext) -> int:
 
 
 async def cmd_channel_remove(ctx: CommandContext) -> int:
-    """Remove a channel (the default channel comes back when none is left)."""
-    url = await remove_channel(ctx.store, ctx.profile_id, ctx.args.url)
+    """Remove a channel given as to ``channel add`` or by its number in ``channel list``.
+
+    The default channel comes back when none is left.
+    """
+    given: str = ctx.args.url
+    configured = ctx.store.read_spec(ctx.profile_id).config.channels
+    if given.isdigit() and 1 <= int(given) <= len(configured):
+        given = configured[int(given) - 1]
+    url = await remove_channel(ctx.store, ctx.profile_id, _channel_argument(given))
     print(f"Channel removed: {url}")
+    remaining = ctx.store.read_spec(ctx.profile_id).config.channels
+    if list(remaining) == list(DEFAULT_CHANNELS) and url not in DEFAULT_CHANNELS:
+        print(
+            f"That was the last channel, so the default channel is used again: {', '.join(DEFAULT_CHANNELS)}"
+        )
     return 0
 
 
@@ -103,8 +119,8 @@ async def cmd_channel_list(ctx: CommandContext) -> int:
     if ctx.args.json:
         print_json(channels)
     else:
-        for url in channels:
-            print(url)
+        for number, url in enumerate(channels, start=1):
+            print(f"{number}. {url}")
     return 0
 
 
@@ -137,7 +153,7 @@ async def cmd_profile_list(ctx: CommandContext) -> int:
 
 async def cmd_profile_add(ctx: CommandContext) -> int:
     """Create a profile and make it the current one."""
-    entry: ProfileEntry = await ctx.store.add_profile(ctx.args.name)
+    entry: ProfileEntry = await ctx.store.add_profile(ctx.args.name.strip(), unique_name=True)
     print(
         f'Created profile {entry.id} "{entry.name}" (now current). Next: `sc4pac profile init --plugins DIR --cache DIR`.'
     )
@@ -158,8 +174,51 @@ async def cmd_profile_init(ctx: CommandContext) -> int:
     # Folders typed in a terminal are relative to the working directory, not to the profile dir.
     plugins = str(Path(args.plugins).expanduser().absolute())
     cache = str(Path(args.cache).expanduser().absolute())
-    config = await init_listed_profile(ctx.store, ctx.profile_id, plugins, cache, args.temp)
+    initialized = await init_listed_profile(ctx.store, ctx.profile_id, plugins, cache, args.temp)
+    config = initialized.config
     print(f"Initialized profile {ctx.profile_id}.")
     print(f"  Plugins: {ctx.store.plugins_root(ctx.profile_id, config)}")
     print(f"  Cache:   {ctx.store.cache_root(ctx.profile_id, config)}")
+    for warning in initialized.warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    return 0
+
+
+async def cmd_profile_rename(ctx: CommandContext) -> int:
+    """Give a profile (by id or name) a new, unused name."""
+    profile_id = select_profile(ctx.store, ctx.args.target)
+    await ctx.store.rename_profile(profile_id, ctx.args.name.strip(), unique_name=True)
+    print(f'Profile {profile_id} is now named "{ctx.args.name.strip()}".')
+    return 0
+
+
+async def cmd_profile_remove(ctx: CommandContext) -> int:
+    """Remove a profile's settings after confirmation; its Plugins and cache folders stay on disk."""
+    profile_id = select_profile(ctx.store, ctx.args.target)
+    entry = next(p for p in ctx.store.read_profiles().profiles if p.id == profile_id)
+    if not ctx.args.yes:
+        from .terminal_prompter import confirm
+
+        question = f'Remove profile {profile_id} "{entry.name}"? Its Plugins folder and downloads are kept.'
+        if not await confirm(question):
+            print("Nothing changed.")
+            return 0
+    await ctx.store.remove_profile(profile_id)
+    print(f'Removed profile {profile_id} "{entry.name}".')
+    current = ctx.store.read_profiles().currentProfileId
+    if current:
+        print(f"Current profile: {current[0]}")
+    return 0
+
+
+async def cmd_demo(ctx: CommandContext) -> int:
+    """Create (or reuse) the "Demo" profile on the bundled, offline demo channel and make it current."""
+    from ..services.demo_profile import prepare_demo
+
+    setup = await prepare_demo(ctx.store, only_if_no_profiles=False)
+    assert setup.profile is not None  # only_if_no_profiles=False always yields a profile
+    verb = "Created" if setup.created else "Using"
+    print(f'{verb} profile {setup.profile.id} "{setup.profile.name}" (now current) on the demo channel.')
+    print(f"  Plugins: {ctx.store.profile_dir(setup.profile.id) / 'plugins'}")
+    print("Next: `sc4pac search trees`, then `sc4pac add demo:starter-collection` and `sc4pac update`.")
     return 0

@@ -16,7 +16,7 @@ from .progress_display import TerminalProgress
 from .runner import CommandContext, print_json
 from .terminal_prompter import TerminalPrompter, format_plan_item
 
-__all__ = ["cmd_dry_run", "cmd_history", "cmd_revert"]
+__all__ = ["cmd_dry_run", "cmd_history", "cmd_revert", "cmd_update_or_dry_run"]
 
 # The same variable the update command reads.
 _SIMTROPOLIS_TOKEN_ENV = "SC4PAC_SIMTROPOLIS_TOKEN"
@@ -69,6 +69,15 @@ async def cmd_revert(ctx: CommandContext) -> int:
         progress.clear()
     print("Done.")
     return 0
+
+
+async def cmd_update_or_dry_run(ctx: CommandContext) -> int:
+    """``update``, or with ``--dry-run`` only what it would do."""
+    if ctx.args.dry_run:
+        return await cmd_dry_run(ctx)
+    from .update_command import cmd_update
+
+    return await cmd_update(ctx)
 
 
 async def cmd_dry_run(ctx: CommandContext) -> int:

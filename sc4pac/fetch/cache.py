@@ -180,7 +180,7 @@ def encode_check_file(check: CheckFile) -> bytes:
 
 def write_check_file(path: Path, check: CheckFile) -> None:
     """Write (and thereby freshen) the check file of cached file ``path``."""
-    atomic_write_bytes(check_file_path(path), encode_check_file(check))
+    atomic_write_bytes(check_file_path(path), encode_check_file(check), backup=False)
 
 
 def touch_check_file(path: Path) -> None:

@@ -113,7 +113,7 @@ class Generations:
             manifest = KeptManifest(
                 id=txid, entries=list(entries), sizes=[sizes[_size_key(e)] for e in entries]
             )
-            atomic_write_bytes(self._manifest_path(txid), msgspec.json.encode(manifest))
+            atomic_write_bytes(self._manifest_path(txid), msgspec.json.encode(manifest), backup=False)
 
     def measure(self, entries: Iterable[InstalledData], plugins_root: Path) -> dict[str, int]:
         """The size of each installed entry (keyed by identity): from the size cache, measuring in
@@ -132,7 +132,7 @@ class Generations:
                 measured = True
             result[key] = cache[key]
         if measured:
-            atomic_write_bytes(path, msgspec.json.encode(cache))
+            atomic_write_bytes(path, msgspec.json.encode(cache), backup=False)
         return result
 
     def manifests(self) -> dict[str, KeptManifest]:

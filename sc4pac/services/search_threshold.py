@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from ..channels.search_defaults import DEFAULT_THRESHOLD
 from ..errors import BadRequest
 
 __all__ = ["DEFAULT_THRESHOLD", "search_threshold"]
-
-DEFAULT_THRESHOLD = 80
 
 
 def search_threshold(value: str | int | None) -> int:

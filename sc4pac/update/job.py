@@ -9,10 +9,9 @@ folder changes before the last confirmation; publishing cannot be cancelled once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import secrets
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,11 +26,14 @@ from ..errors import (
     PublishedFilesIncomplete,
     Sc4pacError,
     UpdateAlreadyRunning,
+    disk_full,
+    find_fixable_os_error,
+    is_disk_full,
 )
 from ..fetch.failures import DownloadFailure, refuse_local_asset
 from ..filelock import InterProcessLock
 from ..history.service import ProfileHistory, outcome_of
-from ..install import publish
+from ..install import manifest, publish
 from ..install.stage import (
     FetchedAsset,
     StageInput,
@@ -40,6 +42,7 @@ from ..install.stage import (
     path_key,
     stage_package,
 )
+from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset, Package
 from ..models.messages import (
     DownloadFailedSelectMirror,
@@ -60,6 +63,7 @@ from ..models.messages import (
 )
 from ..models.profile import LOCK_SCHEME, InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..ports import ProgressSink, Prompter
+from ..profiles import UPDATE_LOCK_FILE
 from ..resolve.plan import Plan, compute_plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..resolve.selection import VariantSelection
@@ -74,7 +78,7 @@ log = logging.getLogger(__name__)
 
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
-UPDATE_LOCK_FILE = ".sc4pac-update.lock"
+__all__ = ["FAULT_ENV", "UPDATE_LOCK_FILE", "UpdateJob", "UpdateRequest", "upgrade_lock"]
 # Fault injection for tests of the error path (the reference suite's items 47-48).
 FAULT_ENV = "SC4PAC_FAULT_INJECT"
 
@@ -195,8 +199,11 @@ class UpdateJob:
 
         lock = store.read_lock(pid)
         if lock is None:
-            lock = empty_lock()
-            await asyncio.to_thread(store.write_lock_sync, pid, lock)
+            async with store.profile_lock(pid):
+                lock = store.read_lock(pid)
+                if lock is None:
+                    lock = empty_lock()
+                    await asyncio.to_thread(store.write_lock_sync, pid, lock)
         elif lock.scheme < LOCK_SCHEME:
             lock = upgrade_lock(lock, index, store.plugins_root(pid, config))
         started_lock = lock
@@ -231,8 +238,8 @@ class UpdateJob:
             return
 
         fetched = await self._download(plan, provider, cache_root)
-        temp_root = store.temp_root(pid, config)
-        staging = temp_root / f"staging-process{secrets.token_hex(6)}"
+        staging_folder = StagingFolder(store.temp_root(pid, config)).claim()
+        staging = staging_folder.path
         try:
             results = await self._stage(
                 plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock
@@ -242,7 +249,14 @@ class UpdateJob:
                 plan, results, started_lock, staging, store.plugins_root(pid, config)
             )
         finally:
-            await asyncio.to_thread(_remove_quietly, staging)
+            await asyncio.to_thread(staging_folder.discard)
+        await asyncio.to_thread(
+            manifest.record_packages,
+            store.profile_dir(pid) / manifest.MANIFEST_FILE,
+            store.plugins_root(pid, config),
+            {pkg: result.files for pkg, result in results.items()},
+            [entry.id for entry in plan.remove_packages],
+        )
         if report.failed_paths:
             raise PublishedFilesIncomplete(
                 "Failed to correctly install the following packages (manual intervention needed): "
@@ -479,7 +493,15 @@ class UpdateJob:
             on_disk = store.read_lock(pid) or started
             new_lock = self._next_lock(plan, results, started, on_disk)
             plugins_root.mkdir(parents=True, exist_ok=True)
-            work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            staged_bytes = _tree_size(staging / "plugins")
+            try:
+                work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            except OSError as exc:
+                found = find_fixable_os_error(exc)
+                if found is not None and is_disk_full(found):
+                    # Temp on another drive: the staged files are copied, so all of them must fit.
+                    raise disk_full(found, needed=staged_bytes) from exc
+                raise
             return publish.publish(
                 journal,
                 plugins_root,
@@ -543,10 +565,11 @@ def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str
     )
 
 
-def _remove_quietly(path: Path) -> None:
-    try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        log.warning("Could not delete the staging folder %s: %s", path, exc)
+def _tree_size(folder: Path) -> int:
+    """Bytes of the regular files below ``folder`` (what copying it to another drive needs)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total

@@ -10,7 +10,6 @@ downloaded, exactly as an update does. The revert is itself a transaction, so it
 from __future__ import annotations
 
 import asyncio
-import secrets
 from pathlib import Path
 
 import msgspec
@@ -18,8 +17,9 @@ import msgspec
 from ..errors import PublishedFilesIncomplete, VersionNotFound
 from ..history.records import StateSnapshot
 from ..history.service import plan_items
-from ..install import publish
+from ..install import manifest, publish
 from ..install.stage import StageResult, path_key
+from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset, Package
 from ..models.messages import PlanPrompt, Warnings
 from ..models.profile import InstalledData, PluginsLock, PluginsSpec, empty_lock
@@ -27,7 +27,7 @@ from ..ports import ProgressSink, Prompter
 from ..resolve.plan import Plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..services import Services
-from .job import UpdateJob, UpdateRequest, _remove_quietly
+from .job import UpdateJob, UpdateRequest
 from .metadata import ChannelMetadataProvider
 from .prompts import YES_NO
 
@@ -77,7 +77,8 @@ class RevertJob(UpdateJob):
         missing = [e for e in to_install if e.id not in kept]
 
         plugins_root = store.plugins_root(pid, spec.config)
-        staging = store.temp_root(pid, spec.config) / f"staging-process{secrets.token_hex(6)}"
+        staging_folder = StagingFolder(store.temp_root(pid, spec.config)).claim()
+        staging = staging_folder.path
         try:
             staged = (
                 await self._stage_missing(spec, missing, to_remove, staging, plugins_root, lock)
@@ -94,8 +95,18 @@ class RevertJob(UpdateJob):
                 plugins_root, staging, to_remove, staged, sources, new_lock, lock
             )
         finally:
-            await asyncio.to_thread(_remove_quietly, staging)
+            await asyncio.to_thread(staging_folder.discard)
         await self.history.restore_choices(target)
+        # The file records of verify: restaged packages are hashed as an update does; packages renamed
+        # back from kept folders are not re-hashed (that would cost what renaming saves), so verify
+        # treats them like packages installed before recording began.
+        await asyncio.to_thread(
+            manifest.record_packages,
+            store.profile_dir(pid) / manifest.MANIFEST_FILE,
+            plugins_root,
+            {pkg: result.files for pkg, result in staged.items()},
+            [e.id for e in [*to_remove, *to_install]],
+        )
         if report.failed_paths:
             raise PublishedFilesIncomplete(
                 "Failed to correctly restore the following packages (manual intervention needed): "

@@ -35,6 +35,7 @@ EXPECTED_SCOPES = {
     "/plugins.reinstall": "write",
     "/plugins.repair.scan": "read",
     "/plugins.repair": "write",
+    "/plugins.verify": "read",
     "/plugins.export": "read",
     "/plugins.folder.open": "write",
     "/plugins.history": "read",
