@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from tests.cli.conftest import DemoProfile
@@ -69,3 +71,19 @@ def test_revert_unknown_id_and_nothing_to_undo(
     assert 'Error: Unknown transaction "no-such-id".' in capsys.readouterr().err
     assert demo_profile.run("history") == 0
     assert "No updates recorded yet." in capsys.readouterr().out
+
+
+def test_profile_with_kept_folders_can_be_removed(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = demo_profile
+    assert p.run("add", "demo:park-bench-props") == 0
+    assert p.run("update", "--yes") == 0
+    assert p.run("remove", "demo:park-bench-props") == 0
+    assert p.run("update", "--yes") == 0
+    kept = p.profiles_dir / "1" / "sc4pac-kept"
+    assert any(kept.rglob("*.sc4pac"))  # the removed package folder is kept for undo
+    # The profile's default temp folder would block the removal on its own (a rule of the reference).
+    shutil.rmtree(p.profiles_dir / "1" / "temp", ignore_errors=True)
+    assert p.run("profile", "remove", "1", "--yes") == 0
+    assert not kept.exists()
