@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
@@ -22,7 +21,7 @@ from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
 from ..services.plugin_selection import plugins_folder
 from ..update.mod_set_export import export_mod_set
-from .http import Query, package_list_body, respond
+from .http import MalformedBody, Query, json_body, package_list_body, respond
 from .scopes import needs
 from .state import server_state
 
@@ -57,10 +56,9 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 async def plugins_repair(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
-    raw = await request.body()
     try:
-        response = msgspec.json.decode(raw, type=IncomingResponse)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        response: IncomingResponse | None = await json_body(request, IncomingResponse)
+    except MalformedBody:
         response = None
     if response is None or not response.is_response:
         raise BadRequest(

@@ -13,9 +13,12 @@ from ..errors import GuiNotConnected
 from ..models.messages import OpenPackage, OpenPackageItem
 from ..wire import WireStruct
 from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
-from .http import body_as, ok, respond
+from .http import body_as, ok, read_body, respond
 from .scopes import PUBLIC, needs
 from .state import server_state
+
+# A token request is one short form field; nothing legitimate comes near this.
+TOKEN_BODY_LIMIT = 4096
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _COOKIE_MAX_AGE = 432000
@@ -57,9 +60,13 @@ def server_status(request: Request) -> Response[bytes]:
 @post("/auth/token", opt=needs(PUBLIC), status_code=200)
 async def auth_token(request: Request) -> Response[bytes]:
     state = server_state(request)
-    body = await request.body()
+    authorization = request.headers.get("authorization")
     try:
-        issued = state.tokens.exchange(request.headers.get("authorization"), body)
+        # Credentials first: without the secret the body is never read (the gate then closes the
+        # connection instead of draining it).
+        state.tokens.check_client(authorization)
+        body = await read_body(request, TOKEN_BODY_LIMIT)
+        issued = state.tokens.exchange(authorization, body)
     except OAuthError as exc:
         headers = dict(_NO_STORE)
         if exc.status == 401:

@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 UNEXPECTED_TITLE = "Unexpected error during Update. This looks like a bug. Please report it."
 
-_response_decoder = msgspec.json.Decoder(IncomingResponse)
-
 
 class WebsocketPrompter:
     """Prompter and progress sink writing to one websocket."""
@@ -84,7 +82,7 @@ class WebsocketPrompter:
 
     def _offer(self, text: str) -> None:
         try:
-            response = _response_decoder.decode(text)
+            response = wire.decode_input(text, IncomingResponse)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             log.info("Discarding a message that is no prompt response: %s", exc)
             return
