@@ -17,6 +17,7 @@ from .. import notices, wire
 from ..errors import BadRequest, Sc4pacError, as_domain_error, refine, unhandled
 from . import (
     routes_channels,
+    routes_history,
     routes_maintenance,
     routes_packages,
     routes_plugins,
@@ -101,6 +102,7 @@ _ROUTE_MODULES = (
     routes_variants,
     routes_maintenance,
     routes_schema,
+    routes_history,
     update_ws,
 )
 

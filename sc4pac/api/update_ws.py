@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import traceback
 from typing import Any
@@ -118,6 +119,12 @@ async def precheck_update(state: ServerState, query: dict[str, str]) -> None:
     if profile_id is None:
         raise BadRequest('URL query parameter "profile" is required.', "Pass the profile ID as query.")
     state.store.read_spec(profile_id)
+    revert_to = query.get("revertTo")
+    if revert_to is not None:
+        # An unknown transaction is refused before the upgrade, like an unknown profile.
+        from ..history.service import ProfileHistory
+
+        await asyncio.to_thread(ProfileHistory(state.store, profile_id).state, revert_to)
 
 
 def _final_error(exc: BaseException) -> dict[str, Any]:
@@ -134,9 +141,18 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
     return ServerError(title, detail).to_wire()
 
 
+_CLIENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+def _client_name(value: str | None) -> str:
+    """The name recorded in the update history: ``gui`` unless the client names itself plainly."""
+    return value if value is not None and _CLIENT_NAME.fullmatch(value) else "gui"
+
+
 @websocket("/update", opt=needs("write"))
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
+    from ..update.revert import RevertJob
 
     state = server_state(socket)
     query = first_wins_query(socket.scope)
@@ -148,6 +164,7 @@ async def update(socket: WebSocket) -> None:
         profile_id=profile_id,
         simtropolis_token=query.get("simtropolisToken") or state.options.simtropolis_token,
         refresh_channels="refreshChannels" in query,
+        client=_client_name(query.get("client")),
     )
     running = state.running_updates
     if profile_id in running:
@@ -168,7 +185,11 @@ async def update(socket: WebSocket) -> None:
     forget_socket = state.connections.track(close)
     if state.events is not None:
         state.events.update_started(profile_id)
-    job = UpdateJob(state.services, request, prompter, prompter)
+    revert_to = query.get("revertTo")
+    if revert_to is None:
+        job = UpdateJob(state.services, request, prompter, prompter)
+    else:
+        job = RevertJob(state.services, request, prompter, prompter, revert_to)
     job_task = asyncio.create_task(job.run())
     receiver = asyncio.create_task(prompter.receive_loop())
     try:

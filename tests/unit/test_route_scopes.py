@@ -38,6 +38,8 @@ EXPECTED_SCOPES = {
     "/plugins.verify": "read",
     "/plugins.export": "read",
     "/plugins.folder.open": "write",
+    "/plugins.history": "read",
+    "/plugins.plan": "read",
     "/variants.list": "read",
     "/variants.reset": "write",
     "/variants.set": "write",
