@@ -212,7 +212,7 @@ async def update(socket: WebSocket) -> None:
         forget_socket()
         running.discard(profile_id)
         if state.events is not None:
-            state.events.update_finished(profile_id, *outcome)
+            state.events.update_finished(profile_id, *outcome, transaction=job.recorded_transaction)
         for task in (sender, receiver, job_task):
             if not task.done():
                 task.cancel()

@@ -109,6 +109,8 @@ class UpdateJob:
         # Undo support (sc4pac.history): the transaction recorded once the plan is reached, and where
         # the package folders it removes are kept.
         self.history = ProfileHistory(services.store, request.profile_id)
+        self.recorded_transaction = ""
+        """The id of this run's history entry, once it reached the plan ("" before, or without history)."""
         self.transaction: str | None = None
         self.keep_dir: Path | None = None
 
@@ -164,6 +166,7 @@ class UpdateJob:
         except (OSError, Sc4pacError) as exc:  # no history must never mean no update
             log.error("Could not record the update in the profile's history: %s", exc)
             return
+        self.recorded_transaction = self.transaction
         self.keep_dir = self.history.generations(spec).folder(self.transaction)
 
     async def _end_transaction(self, exc: BaseException | None) -> None:
