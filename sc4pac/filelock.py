@@ -7,6 +7,7 @@ file at once. Waiting is done by polling with ``asyncio.sleep`` so the event loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,10 +92,9 @@ class InterProcessLock:
         finally:
             os.close(fd)
         if os.name == "nt":
-            try:
+            # Another process may have it open; it removes the file later.
+            with contextlib.suppress(OSError):
                 self.path.unlink(missing_ok=True)
-            except OSError:
-                pass  # another process has it open and will remove it later
 
     async def acquire(self, poll_interval: float = 0.1, max_interval: float = 1.0) -> None:
         """Wait (without blocking the event loop) until the lock is ours."""

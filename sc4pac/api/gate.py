@@ -100,23 +100,23 @@ class Gate:
             await self._refuse(scope, send, error, 403, extra)
             return
 
-        if kind == "http" and scope.get("method") == "OPTIONS":
-            if origin and "access-control-request-method" in headers:
-                allow = headers.get("access-control-request-headers", "*") or "*"
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 204,
-                        "headers": [
-                            (b"access-control-allow-origin", origin.encode("latin-1")),
-                            (b"access-control-allow-methods", b"*"),
-                            (b"access-control-allow-credentials", b"true"),
-                            (b"access-control-allow-headers", allow.encode("latin-1")),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b""})
-                return
+        preflight = kind == "http" and scope.get("method") == "OPTIONS"
+        if preflight and origin and "access-control-request-method" in headers:
+            allow = headers.get("access-control-request-headers", "*") or "*"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        (b"access-control-allow-origin", origin.encode("latin-1")),
+                        (b"access-control-allow-methods", b"*"),
+                        (b"access-control-allow-credentials", b"true"),
+                        (b"access-control-allow-headers", allow.encode("latin-1")),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         required = ROUTE_SCOPES.get(path)
         query: dict[str, str] | None = None

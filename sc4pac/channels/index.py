@@ -165,7 +165,7 @@ class ChannelIndex:
 
     def channel_stats(self) -> list[tuple[LoadedChannel, Stats]]:
         """Each channel with its stats, in channel order."""
-        return list(zip(self.channels, self._channel_stats))
+        return list(zip(self.channels, self._channel_stats, strict=True))
 
     def stats(self, channel_url: str | None = None) -> Stats | None:
         """Stats of one channel (``None`` if no such channel), or combined over all when no URL."""

@@ -116,10 +116,8 @@ def score_text(tokens: Sequence[str], text: str, threshold: int) -> int:
         return 0
     total = 0
     for token in tokens:
-        if token in text:  # an empty token is always contained
-            r = 100
-        else:
-            r = _round_half_up(fuzz.partial_ratio(token, text))
+        # An empty token is always contained.
+        r = 100 if token in text else _round_half_up(fuzz.partial_ratio(token, text))
         if r >= threshold:
             total += r
     return _mean_half_up(total, len(tokens))
@@ -184,7 +182,7 @@ class SearchCorpus:
         if fuzzy and self.texts:
             ratios = _partial_ratios(fuzzy, self.chunks, cutoff)
             rounded = np.floor(ratios + (0.5 + 1e-9)).astype(np.uint8)
-            for t, row in zip(fuzzy, rounded):
+            for t, row in zip(fuzzy, rounded, strict=True):
                 cached[t] = row
         if missing:
             with self._rows_lock:
@@ -250,7 +248,7 @@ def _text_scores(corpus: SearchCorpus, tokens: list[str], threshold: int) -> np.
     if fuzzy_tokens and len(corpus):
         # Scores >= threshold - 0.5 round up to >= threshold; lower ones would not count anyway.
         cutoff = max(0.0, threshold - 0.5)
-        for token, row in zip(fuzzy_tokens, corpus.token_rows(fuzzy_tokens, cutoff)):
+        for token, row in zip(fuzzy_tokens, corpus.token_rows(fuzzy_tokens, cutoff), strict=True):
             contribution = row.astype(np.int64)
             contribution[contribution < threshold] = 0
             total += multiplicity[token] * contribution
@@ -321,7 +319,7 @@ def search_packages(
     selected = selected[np.lexsort((corpus.lex_rank[selected], -scores[selected]))]
     hits: list[SearchHit] = []
     seen: set[str] = set()
-    for i, relevance in zip(selected.tolist(), scores[selected].tolist()):
+    for i, relevance in zip(selected.tolist(), scores[selected].tolist(), strict=True):
         pkg_id = corpus.ids[i]
         if pkg_id in seen or pkg_id in drop_ids:
             continue

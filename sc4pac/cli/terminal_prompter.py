@@ -7,6 +7,7 @@ those that would drop packages from the user's list, which are declined.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from collections.abc import Sequence
@@ -316,10 +317,8 @@ async def _read_line(stream: TextIO) -> str | None:
             value, error = (line if line else None), None
         except (OSError, ValueError) as exc:  # a closed or detached stdin
             value, error = None, exc
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop has finished meanwhile
             loop.call_soon_threadsafe(deliver, value, error)
-        except RuntimeError:  # the loop has finished meanwhile
-            pass
 
     threading.Thread(target=read, name="sc4pac-stdin", daemon=True).start()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -81,7 +80,7 @@ async def test_loader_repository_reloads_after_ttl(server: LocalServer, tmp_path
         repo = ChannelRepository(d, ttl=0.05)
         urls = [server.base + "/"]
         first = await repo.index(urls, tmp_path)
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)  # let the TTL expire
         second = await repo.index(urls, tmp_path)
     assert second is not first
     # TTL 0.05 s also applies to the cached contents file: revalidated by a second request.
