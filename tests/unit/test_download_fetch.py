@@ -307,7 +307,8 @@ async def test_download_client_errors_are_not_retried(
     failure = info.value
     assert isinstance(failure, DownloadFailure)
     assert failure.reason is reason
-    assert failure.status == status
+    assert failure.upstream_status == status
+    assert failure.status == 502  # the API answers "bad gateway", whatever the file server said
     assert failure.url == server.url("/x")
     assert not failure.prompt_for_simtropolis_token
     if title is not None:
@@ -317,11 +318,13 @@ async def test_download_client_errors_are_not_retried(
 
 
 async def test_download_metadata_titles() -> None:
-    failure = DownloadFailure("t", "d", url="http://x", reason=FailureReason.NOT_FOUND, status=404)
+    failure = DownloadFailure("t", "d", url="http://x", reason=FailureReason.NOT_FOUND, upstream_status=404)
     meta = failure.for_metadata()
     assert meta.title == "Failed to download some metadata files. Check your internet connection."
     assert meta.url is None
     assert meta.detail == "d"
+    assert meta.upstream_status == 404
+    assert meta.status == 502
 
 
 class _Streamed(httpx.AsyncByteStream):
