@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-if os.name == "nt":
+if sys.platform == "win32":  # (not os.name: type checkers understand only sys.platform)
     import msvcrt
 
     def _try_lock(fd: int) -> bool:

@@ -24,7 +24,7 @@ from . import (
     routes_variants,
     update_ws,
 )
-from .gate import Gate
+from .gate import ASGIApp, Gate
 from .state import ServerState
 
 # A websocket route's check before the upgrade: raise an Sc4pacError to refuse with that error.
@@ -114,8 +114,10 @@ def create_app(state: ServerState) -> Gate:
         if check is not None:
             await check(state, query)
 
+    # Litestar's __call__ names its own TypedDict scopes; the Gate passes the server's scope on unchanged.
+    asgi: ASGIApp = app  # type: ignore[assignment]
     return Gate(
-        app,
+        asgi,
         tokens=state.tokens,
         indent=state.options.indent,
         check_host=state.options.check_host,

@@ -6,7 +6,7 @@ It sits in front of the Litestar app because a refusal of a websocket must be an
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -93,7 +93,7 @@ class Gate:
 
         if self.check_host and _host_name(headers.get("host", "localhost")) not in LOOPBACK_HOSTS:
             # A page on a foreign domain that resolves to 127.0.0.1 (DNS rebinding) lands here.
-            error = BadRequest(
+            error: Sc4pacError = BadRequest(
                 "Request refused: the Host header does not name this computer.",
                 "The sc4pac server only answers requests addressed to localhost, 127.0.0.1 or [::1].",
             )
@@ -183,7 +183,7 @@ class Gate:
         await send({"type": "http.response.body", "body": body})
 
 
-def first_wins_query(scope: Scope) -> dict[str, str]:
+def first_wins_query(scope: Mapping[str, Any]) -> dict[str, str]:
     """Query parameters, first occurrence of each key winning, keys without ``=`` mapped to ``""``."""
     raw = scope.get("query_string", b"").decode("utf-8", "replace")
     result: dict[str, str] = {}

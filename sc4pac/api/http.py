@@ -22,7 +22,7 @@ class Query:
     pairs: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, request: Request) -> Query:
+    def of(cls, request: Request[Any, Any, Any]) -> Query:
         raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
         return cls(tuple(parse_qsl(raw, keep_blank_values=True)))
 
@@ -51,12 +51,13 @@ class Query:
         )
 
 
-def indent_of(request: Request) -> int:
-    return request.app.state.sc4pac.options.indent
+def indent_of(request: Request[Any, Any, Any]) -> int:
+    indent: int = request.app.state.sc4pac.options.indent
+    return indent
 
 
 def respond(
-    request: Request, obj: Any, status: int = 200, headers: dict[str, str] | None = None
+    request: Request[Any, Any, Any], obj: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
     """A JSON response encoded with the wire rules and the server's ``--indent``."""
     return Response(
@@ -67,14 +68,14 @@ def respond(
     )
 
 
-def ok(request: Request) -> Response[bytes]:
+def ok(request: Request[Any, Any, Any]) -> Response[bytes]:
     """``{"$type":"/result","ok":true}``."""
     from ..models.messages import OK
 
     return respond(request, OK)
 
 
-async def body_as(request: Request, type_: type[T], title: str, detail: str) -> T:
+async def body_as(request: Request[Any, Any, Any], type_: type[T], title: str, detail: str) -> T:
     """Decode the raw request body (whatever its content type) or fail with a 400 naming the problem."""
     raw = await request.body()
     try:
@@ -97,7 +98,7 @@ def canonical_package_ids(values: list[str], title: str, detail: str) -> list[st
     return result
 
 
-async def package_list_body(request: Request) -> list[str]:
+async def package_list_body(request: Request[Any, Any, Any]) -> list[str]:
     """A JSON array of package ids as the plugin endpoints take it."""
     title, detail = "Malformed package names", "Pass an array of strings of the form '<group>:<name>'."
     values = await body_as(request, list[str], title, detail)

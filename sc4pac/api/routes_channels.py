@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Request, Response, get, post
 
@@ -26,14 +28,14 @@ class ChannelStatsResponse(WireStruct):
 
 
 @get("/channels.list", sync_to_thread=False)
-def channels_list(request: Request) -> Response[bytes]:
+def channels_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     spec = request.app.state.sc4pac.store.read_spec(profile_id)
     return respond(request, spec.config.channels)
 
 
 @post("/channels.set", status_code=200)
-async def channels_set(request: Request) -> Response[bytes]:
+async def channels_set(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     urls = await body_as(
         request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings."
@@ -57,7 +59,7 @@ async def channels_set(request: Request) -> Response[bytes]:
 
 
 @get("/channels.stats")
-async def channels_stats(request: Request) -> Response[bytes]:
+async def channels_stats(request: Request[Any, Any, Any]) -> Response[bytes]:
     state: ServerState = request.app.state.sc4pac
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import msgspec
@@ -35,15 +35,16 @@ if TYPE_CHECKING:
     pass
 
 
-def _state(request: Request) -> ServerState:
-    return request.app.state.sc4pac
+def _state(request: Request[Any, Any, Any]) -> ServerState:
+    state: ServerState = request.app.state.sc4pac
+    return state
 
 
 # --- repair -----------------------------------------------------------------------------------
 
 
 @get("/plugins.repair.scan")
-async def plugins_repair_scan(request: Request) -> Response[bytes]:
+async def plugins_repair_scan(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     profile_id = Query.of(request).profile()
     plan = await maintenance.scan_repair(state.store, profile_id)
@@ -57,7 +58,7 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.repair", status_code=200)
-async def plugins_repair(request: Request) -> Response[bytes]:
+async def plugins_repair(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     profile_id = Query.of(request).profile()
     raw = await request.body()
@@ -87,7 +88,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.export", status_code=200)
-async def plugins_export(request: Request) -> Response[bytes]:
+async def plugins_export(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
@@ -127,7 +128,7 @@ def _open_folder(folder: Path) -> None:
 
 
 @post("/plugins.folder.open", status_code=200)
-async def plugins_folder_open(request: Request) -> Response[bytes]:
+async def plugins_folder_open(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     query = Query.of(request)
     profile_id = query.profile()
@@ -158,7 +159,7 @@ _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 
 
 @get("/image.fetch")
-async def image_fetch(request: Request) -> Response[bytes] | Stream:
+async def image_fetch(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     import httpx
 
     state = _state(request)

@@ -55,11 +55,12 @@ class PackageInfo(WireStruct):
     remote: Package
 
 
-def _state(request: Request) -> ServerState:
-    return request.app.state.sc4pac
+def _state(request: Request[Any, Any, Any]) -> ServerState:
+    state: ServerState = request.app.state.sc4pac
+    return state
 
 
-async def _index(request: Request, profile_id: str) -> tuple[PluginsSpec, ChannelIndex]:
+async def _index(request: Request[Any, Any, Any], profile_id: str) -> tuple[PluginsSpec, ChannelIndex]:
     state = _state(request)
     spec = state.store.read_spec(profile_id)
     return spec, await state.services.channel_index(profile_id, spec)
@@ -88,7 +89,9 @@ class _PackageLookup:
     package: Package | None  # latest version's metadata; None when no channel has the package
 
 
-async def _lookup_package(request: Request, query: Query) -> tuple[ServerState, _PackageLookup]:
+async def _lookup_package(
+    request: Request[Any, Any, Any], query: Query
+) -> tuple[ServerState, _PackageLookup]:
     """The profile, the ``pkg`` query parameter and that package's latest metadata."""
     state = _state(request)
     profile_id = query.profile()
@@ -108,14 +111,14 @@ def _single_package(query: Query, key: str = "pkg") -> str:
 
 
 @get("/packages.list")
-async def packages_list(request: Request) -> Response[bytes]:
+async def packages_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     _, index = await _index(request, profile_id)
     return respond(request, index.package_listing, headers=stale_header(index))
 
 
 @get("/packages.search")
-async def packages_search(request: Request) -> Response[bytes]:
+async def packages_search(request: Request[Any, Any, Any]) -> Response[bytes]:
     from ..channels.search import search_packages  # numpy and rapidfuzz load on first search only
 
     state = _state(request)
@@ -144,7 +147,7 @@ async def packages_search(request: Request) -> Response[bytes]:
 
 
 @post("/packages.search.id", status_code=200)
-async def packages_search_id(request: Request) -> Response[bytes]:
+async def packages_search_id(request: Request[Any, Any, Any]) -> Response[bytes]:
     from ..channels.search import search_by_ids
 
     state = _state(request)
@@ -168,7 +171,7 @@ async def packages_search_id(request: Request) -> Response[bytes]:
 
 
 @get("/plugins.search", sync_to_thread=False)
-def plugins_search(request: Request) -> Response[bytes]:
+def plugins_search(request: Request[Any, Any, Any]) -> Response[bytes]:
     from ..channels.search import search_installed
 
     state = _state(request)
@@ -223,7 +226,7 @@ async def _reverse_links(state: ServerState, index: ChannelIndex, pkg: Package, 
 
 
 @get("/packages.info")
-async def packages_info(request: Request) -> Response[bytes]:
+async def packages_info(request: Request[Any, Any, Any]) -> Response[bytes]:
     state, found = await _lookup_package(request, Query.of(request))
     pkg, index, spec = found.package, found.index, found.spec
     if pkg is None:
@@ -239,7 +242,7 @@ async def packages_info(request: Request) -> Response[bytes]:
 
 
 @get("/variants.choices")
-async def variants_choices(request: Request) -> Response[bytes]:
+async def variants_choices(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     variant_id = query.require(
         "variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query."

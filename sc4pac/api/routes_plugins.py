@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get, post
 
 from ..models.status import InstalledItem
@@ -9,18 +11,19 @@ from ..profiles import ProfileStore
 from .http import Query, ok, package_list_body, respond
 
 
-def _store(request: Request) -> ProfileStore:
-    return request.app.state.sc4pac.store
+def _store(request: Request[Any, Any, Any]) -> ProfileStore:
+    store: ProfileStore = request.app.state.sc4pac.store
+    return store
 
 
 @get("/plugins.added.list", sync_to_thread=False)
-def plugins_added_list(request: Request) -> Response[bytes]:
+def plugins_added_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     return respond(request, _store(request).read_spec(profile_id).explicit)
 
 
 @get("/plugins.installed.list", sync_to_thread=False)
-def plugins_installed_list(request: Request) -> Response[bytes]:
+def plugins_installed_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = _store(request)
     profile_id = Query.of(request).profile()
     explicit = set(store.read_spec(profile_id).explicit)
@@ -30,7 +33,7 @@ def plugins_installed_list(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.add", status_code=200)
-async def plugins_add(request: Request) -> Response[bytes]:
+async def plugins_add(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
     # Unlike the reference, adding needs no channel data, so it also works offline.
@@ -39,7 +42,7 @@ async def plugins_add(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.remove", status_code=200)
-async def plugins_remove(request: Request) -> Response[bytes]:
+async def plugins_remove(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
     await _store(request).remove_explicit(
@@ -49,7 +52,7 @@ async def plugins_remove(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.reinstall", status_code=200)
-async def plugins_reinstall(request: Request) -> Response[bytes]:
+async def plugins_reinstall(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     packages = await package_list_body(request)

@@ -46,12 +46,13 @@ class InitBody(WireStruct):
     temp: str
 
 
-def _store(request: Request) -> ProfileStore:
-    return request.app.state.sc4pac.store
+def _store(request: Request[Any, Any, Any]) -> ProfileStore:
+    store: ProfileStore = request.app.state.sc4pac.store
+    return store
 
 
 @get("/profiles.list", sync_to_thread=False)
-def profiles_list(request: Request) -> Response[bytes]:
+def profiles_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = _store(request)
     pf = store.read_profiles()
     include_plugins = Query.of(request).flag("includePlugins")
@@ -69,21 +70,21 @@ def profiles_list(request: Request) -> Response[bytes]:
 
 
 @post("/profiles.add", status_code=200)
-async def profiles_add(request: Request) -> Response[bytes]:
+async def profiles_add(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(request, NameBody, "Missing profile name.", 'Pass the "name" of the new profile.')
     entry = await _store(request).add_profile(body.name)
     return respond(request, entry)
 
 
 @post("/profiles.remove", status_code=200)
-async def profiles_remove(request: Request) -> Response[bytes]:
+async def profiles_remove(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to remove.')
     await _store(request).remove_profile(body.id)
     return ok(request)
 
 
 @post("/profiles.switch", status_code=200)
-async def profiles_switch(request: Request) -> Response[bytes]:
+async def profiles_switch(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(
         request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
     )
@@ -92,7 +93,7 @@ async def profiles_switch(request: Request) -> Response[bytes]:
 
 
 @post("/profiles.rename", status_code=200)
-async def profiles_rename(request: Request) -> Response[bytes]:
+async def profiles_rename(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(
         request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
     )
@@ -101,13 +102,13 @@ async def profiles_rename(request: Request) -> Response[bytes]:
 
 
 @get("/profile.read", sync_to_thread=False)
-def profile_read(request: Request) -> Response[bytes]:
+def profile_read(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     return respond(request, _store(request).read_spec(profile_id).config)
 
 
 @post("/profile.init", status_code=200)
-async def profile_init(request: Request) -> Response[bytes]:
+async def profile_init(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = _store(request)
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
@@ -129,12 +130,12 @@ async def profile_init(request: Request) -> Response[bytes]:
 
 
 @get("/settings.all.get", sync_to_thread=False)
-def settings_get(request: Request) -> Response[bytes]:
+def settings_get(request: Request[Any, Any, Any]) -> Response[bytes]:
     return respond(request, _store(request).read_settings())
 
 
 @post("/settings.all.set", status_code=200)
-async def settings_set(request: Request) -> Response[bytes]:
+async def settings_set(request: Request[Any, Any, Any]) -> Response[bytes]:
     settings = await body_as(
         request, Any, "Missing settings", "Pass the settings as JSON body of the request."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from typing import Any
 
 from litestar import Request, Response, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -45,7 +46,7 @@ _STATUS: ServerStatus | None = None
 
 
 @get("/server.status", sync_to_thread=False)
-def server_status(request: Request) -> Response[bytes]:
+def server_status(request: Request[Any, Any, Any]) -> Response[bytes]:
     global _STATUS
     if _STATUS is None:
         _STATUS = _status()
@@ -53,7 +54,7 @@ def server_status(request: Request) -> Response[bytes]:
 
 
 @post("/auth/token", status_code=200)
-async def auth_token(request: Request) -> Response[bytes]:
+async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = request.app.state.sc4pac
     body = await request.body()
     try:
@@ -85,7 +86,7 @@ async def auth_token(request: Request) -> Response[bytes]:
 
 
 @websocket("/server.connect")
-async def server_connect(socket: WebSocket) -> None:
+async def server_connect(socket: WebSocket[Any, Any, Any]) -> None:
     registry = socket.app.state.sc4pac.connections
     await socket.accept()
     registry.opened(socket.send_text)
@@ -100,7 +101,7 @@ async def server_connect(socket: WebSocket) -> None:
 
 
 @post("/packages.open", status_code=200)
-async def packages_open(request: Request) -> Response[bytes]:
+async def packages_open(request: Request[Any, Any, Any]) -> Response[bytes]:
     items = await body_as(
         request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Request, Response, get, post
 
@@ -21,7 +23,7 @@ class VariantList(WireStruct):
 
 
 @get("/variants.list", sync_to_thread=False)
-def variants_list(request: Request) -> Response[bytes]:
+def variants_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = request.app.state.sc4pac.store
     profile_id = Query.of(request).profile()
     spec = store.read_spec(profile_id)
@@ -32,7 +34,7 @@ def variants_list(request: Request) -> Response[bytes]:
 
 
 @post("/variants.reset", status_code=200)
-async def variants_reset(request: Request) -> Response[bytes]:
+async def variants_reset(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     ids = await body_as(
         request, list[str], "Malformed variant labels.", "Pass variants as an array of strings."
@@ -53,7 +55,7 @@ async def variants_reset(request: Request) -> Response[bytes]:
 
 
 @post("/variants.set", status_code=200)
-async def variants_set(request: Request) -> Response[bytes]:
+async def variants_set(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     selections = await body_as(
         request, dict[str, str], "Malformed variant selections.", "Pass variants as a mapping of strings."

@@ -35,7 +35,7 @@ _response_decoder = msgspec.json.Decoder(IncomingResponse)
 class WebsocketPrompter:
     """Prompter and progress sink writing to one websocket."""
 
-    def __init__(self, socket: WebSocket, indent: int) -> None:
+    def __init__(self, socket: WebSocket[Any, Any, Any], indent: int) -> None:
         self.socket = socket
         self.indent = indent
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -75,7 +75,7 @@ class WebsocketPrompter:
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
-            if text is None:
+            if not isinstance(text, str):
                 log.info("Discarding a binary frame on /update.")
                 continue
             self._offer(text)
@@ -128,7 +128,7 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
 
 
 @websocket("/update")
-async def update(socket: WebSocket) -> None:
+async def update(socket: WebSocket[Any, Any, Any]) -> None:
     from ..update.job import UpdateJob, UpdateRequest
 
     state: ServerState = socket.app.state.sc4pac

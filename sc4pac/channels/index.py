@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import msgspec
 
@@ -167,6 +167,10 @@ class ChannelIndex:
         """Each channel with its stats, in channel order."""
         return list(zip(self.channels, self._channel_stats, strict=True))
 
+    @overload
+    def stats(self) -> Stats: ...
+    @overload
+    def stats(self, channel_url: str | None) -> Stats | None: ...
     def stats(self, channel_url: str | None = None) -> Stats | None:
         """Stats of one channel (``None`` if no such channel), or combined over all when no URL."""
         if channel_url is None:

@@ -164,9 +164,10 @@ class ChannelLoader:
                     location, cache_root=self.cache_root, changing_ttl=ttl, force=forced, progress=progress
                 )
             except DownloadFailed as exc:
-                file = self._cached_copy(location)
-                if file is None:
+                cached = self._cached_copy(location)
+                if cached is None:
                     raise channel_not_available(url, exc.detail or exc.title) from exc
+                file = cached
                 stale_reason = exc.detail or exc.title
                 log.warning(
                     "Using the cached copy of channel %s, since refreshing it failed: %s", url, stale_reason

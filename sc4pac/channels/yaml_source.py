@@ -433,4 +433,5 @@ def channel_from_yaml_text(
         raise ChannelBuildError(format_issues(issues), issues=issues)
     assembled = assemble_channel(parsed.records)
     contents = channel_contents(assembled, info=None)
-    return contents, {record_key(r): r for r in (*assembled.packages, *assembled.assets)}
+    records: list[ChannelRecord] = [*assembled.packages, *assembled.assets]
+    return contents, {record_key(r): r for r in records}

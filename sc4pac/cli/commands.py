@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from typing import TypeAlias
 
 from ..channels.search import DEFAULT_THRESHOLD
 from . import package_commands as pkg
 from . import settings_commands as settings
 from .channel_build import channel_subparsers
 from .profile_select import common_options
-from .runner import command
+from .runner import command, help_of
 from .update_command import cmd_repair, cmd_update, repair_available
 
 __all__ = ["add_parser"]
 
-SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+# A string: argparse._SubParsersAction is generic only in the type stubs.
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _group(subparsers: SubParsers, name: str, help_text: str, dest: str) -> SubParsers:
     """A command with sub-commands of its own (``variant set``); alone it prints its help."""
     parser = subparsers.add_parser(name, help=help_text, description=help_text)
-    parser.set_defaults(run=lambda _args: (parser.print_help(), 2)[1])
+    parser.set_defaults(run=help_of(parser))
     return parser.add_subparsers(dest=dest, metavar=dest.upper())
 
 

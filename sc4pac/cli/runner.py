@@ -56,6 +56,16 @@ class CommandContext:
 Work = Callable[[CommandContext], Awaitable[int | None]]
 
 
+def help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The action of a command group run without a sub-command: print the group's help, exit status 2."""
+
+    def run(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return run
+
+
 def command(work: Work, *, needs_profile: bool = True) -> Callable[[argparse.Namespace], int]:
     """The ``run`` callable of a subcommand: runs ``work`` in an event loop and reports its errors."""
 

@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from .. import SC4PAC_VERSION
@@ -44,10 +45,10 @@ def _unquote(text: str) -> str:
     return text
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``sc4pac server`` and its options."""
     p = subparsers.add_parser("server", help="Start the local sc4pac daemon (API server).")
-    flag = {"nargs": "?", "const": True, "type": parse_bool, "metavar": "BOOL"}
+    flag: dict[str, Any] = {"nargs": "?", "const": True, "type": parse_bool, "metavar": "BOOL"}
     p.add_argument("--port", type=int, default=51515, help="listening port (default 51515)")
     p.add_argument(
         "--host",

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import py7zr
 
@@ -204,7 +204,7 @@ def _bomb(archive_label: str, what: str) -> ExtractionFailed:
 # --- readers ------------------------------------------------------------------------------------
 
 
-def _copy_stream(src, destination: Path) -> None:
+def _copy_stream(src: IO[bytes], destination: Path) -> None:
     _prepare_destination(destination)
     with open(destination, "wb") as dst:
         shutil.copyfileobj(src, dst, _COPY_CHUNK)

@@ -132,7 +132,8 @@ async def drive(steps: ResolutionSteps, provider: MetadataProvider) -> Resolutio
         while True:
             request = steps.send(await _fetch(request, provider))
     except StopIteration as stop:
-        return stop.value
+        resolution: Resolution = stop.value
+        return resolution
 
 
 async def _fetch(request: Lookup, provider: MetadataProvider) -> LookupResults:

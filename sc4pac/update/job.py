@@ -195,11 +195,13 @@ class UpdateJob:
             token="",
             responses={},
         )
-        return await self.prompter.ask(prompt)
+        choice: str = await self.prompter.ask(prompt)  # the prompters return one of prompt.choices
+        return choice
 
     async def _ask_remove_unresolvable(self, packages: list[str]) -> bool:
         prompt = RemoveUnresolvable(packages=packages, choices=list(YES_NO), token="", responses={})
-        return await self.prompter.ask(prompt) == YES
+        answer: str = await self.prompter.ask(prompt)
+        return answer == YES
 
     async def _ask_remove_conflicting(
         self, conflict: tuple[str, str], explicit1: list[str], explicit2: list[str]
@@ -211,7 +213,8 @@ class UpdateJob:
             token="",
             responses={},
         )
-        return await self.prompter.ask(prompt)
+        answer: ConflictAnswer = await self.prompter.ask(prompt)
+        return answer
 
     async def _save_choices(
         self, spec: PluginsSpec, selection: VariantSelection, explicit: list[str]
