@@ -26,7 +26,6 @@ from .http import Query, canonical_package_ids, package_list_body, respond
 from .state import ServerState
 
 IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
-IMAGE_USER_AGENT = "sc4pac/0.10"
 # Overrides the desktop's "open folder" command (tests, unusual desktops); the folder is appended.
 OPEN_FOLDER_ENV = "SC4PAC_OPEN_FOLDER_CMD"
 

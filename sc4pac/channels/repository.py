@@ -111,10 +111,6 @@ class ChannelRepository:
         asyncio.get_running_loop().run_in_executor(None, _prepare_search, index)
         return index
 
-    def invalidate(self) -> None:
-        """Forget every loaded index (e.g. after the channel list or the cache root changed)."""
-        self._entries.clear()
-
     def _cache_root_of(self, index: ChannelIndex) -> Path:
         for entry in self._entries.values():
             if entry.index is index:

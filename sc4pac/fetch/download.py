@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
-ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
 
 
 class _Transient(Exception):

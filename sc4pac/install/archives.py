@@ -266,7 +266,6 @@ class FolderReader:
     """A directory of already extracted files (7z, 7-Zip or Clickteam output in a private scratch dir)."""
 
     def __init__(self, root: Path, *, label: str) -> None:
-        self._root = root
         self._entries: list[ArchiveEntry] = []
         self._files: dict[str, Path] = {}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
