@@ -216,13 +216,12 @@ class ProfileStore:
         """Read-modify-write the spec under the profile lock; ``change`` returns None for no write."""
         async with self.profile_lock(profile_id):
             spec = self.read_spec(profile_id)
-            updated = change(spec)
-            if asyncio.iscoroutine(updated):
-                updated = await updated
+            changed = change(spec)
+            updated = await changed if isinstance(changed, Awaitable) else changed
             if updated is None:
                 return spec
-            await self.write_spec(profile_id, updated)  # type: ignore[arg-type]
-            return updated  # type: ignore[return-value]
+            await self.write_spec(profile_id, updated)
+            return updated
 
     async def add_explicit(self, profile_id: str, packages: list[str]) -> None:
         """Append packages to the explicit list (keeping order, without repeats)."""

@@ -116,7 +116,7 @@ def _open_folder(folder: Path) -> None:
     if override:
         subprocess.run([*shlex.split(override), str(folder)], check=True, timeout=30)
     elif sys.platform == "win32":
-        os.startfile(folder)  # type: ignore[attr-defined]
+        os.startfile(folder)  # type: ignore[attr-defined]  # only Windows has os.startfile
     elif sys.platform == "darwin":
         subprocess.run(["open", str(folder)], check=True, timeout=30)
     else:

@@ -146,10 +146,12 @@ class ChannelLoader:
         results = await asyncio.gather(
             *(self.load(url, ttl=ttl, progress=progress) for url in channel_urls), return_exceptions=True
         )
+        loaded: list[LoadedChannel] = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return list(results)  # type: ignore[arg-type]
+            loaded.append(result)
+        return loaded
 
     async def load(
         self, url: str, *, ttl: float = CONTENTS_TTL, progress: ProgressSink | None = None

@@ -167,12 +167,14 @@ class SearchCorpus:
 
     def token_rows(self, tokens: list[str], cutoff: float) -> list[np.ndarray]:
         """Rounded partial ratios (0 below ``cutoff``) of each non-empty token against every text."""
+        cached: dict[str, np.ndarray] = {}
         with self._rows_lock:
-            cached = {t: self._rows.get((t, cutoff)) for t in tokens}
-            for t, row in cached.items():
+            for t in tokens:
+                row = self._rows.get((t, cutoff))
                 if row is not None:
                     self._rows.move_to_end((t, cutoff))
-        missing = [t for t, row in cached.items() if row is None]
+                    cached[t] = row
+        missing = [t for t in dict.fromkeys(tokens) if t not in cached]
         single_chars = [t for t in missing if len(t) == 1]
         fuzzy = [t for t in missing if len(t) > 1]
         for t in single_chars:
@@ -187,10 +189,10 @@ class SearchCorpus:
         if missing:
             with self._rows_lock:
                 for t in missing:
-                    self._rows[(t, cutoff)] = cached[t]  # type: ignore[assignment]
+                    self._rows[(t, cutoff)] = cached[t]
                 while len(self._rows) > _CACHED_ROWS:
                     self._rows.popitem(last=False)
-        return [cached[t] for t in tokens]  # type: ignore[misc]
+        return [cached[t] for t in tokens]
 
     def __len__(self) -> int:
         return len(self.items)

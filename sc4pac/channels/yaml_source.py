@@ -60,6 +60,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
+# The base is chosen at import (libyaml's C loader when present), which a type checker cannot follow.
 class _ChannelLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader with the reference's scalar typing: numbers as strings, timestamps as their text."""
 

@@ -10,12 +10,20 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import SC4PAC_VERSION
 from ..errors import ObtainingUserDirsFailed
+
+# The daemon's modules load only once the arguments are parsed (a fast --help and error exit).
+if TYPE_CHECKING:
+    from ..api.gate import Gate
+    from ..api.state import ServerState
+    from ..models.profile import PluginsSpec
+    from ..services import Services
 
 EXIT_ABORTED = 21
 EXIT_PORT_IN_USE = 56
@@ -236,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(app, sockets, state, announce, timeout))
 
 
-async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
+async def _prepare_demo(services: Services) -> None:
     """Generate the demo channel and, on a profiles dir without profiles, a "Demo" profile using it."""
     from ..channels.demo import generate_demo_channel
 
@@ -250,7 +258,7 @@ async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
     profile_dir = store.profile_dir(entry.id)
     await store.init_profile(entry.id, str(profile_dir / "plugins"), str(profile_dir / "cache"), "../temp")
 
-    def use_demo_channel(spec):  # type: ignore[no-untyped-def]
+    def use_demo_channel(spec: PluginsSpec) -> PluginsSpec:
         import msgspec
 
         return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=[url]))
@@ -259,11 +267,17 @@ async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
     _say(f'Created profile "Demo" (id {entry.id}) using the demo channel {url}')
 
 
-async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
+async def _serve(
+    app: Gate,
+    sockets: list[socket.socket],
+    state: ServerState,
+    announce: Callable[[], None],
+    startup_timeout: float,
+) -> int:
     import uvicorn
 
     class Server(uvicorn.Server):
-        async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if not self.should_exit:
                 announce()

@@ -188,6 +188,7 @@ class CompactChannelItem(ChannelItem, gc=False):
     channel's memory; a 50,000-package channel fits in far less this way. Encodes like a ChannelItem.
     """
 
+    # A narrower field type than the base's on purpose: msgspec decodes by the subclass's annotation.
     checksums: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
 
 
@@ -217,6 +218,7 @@ class Contents(WireStruct):
 class CompactContents(Contents):
     """Contents decoded with :class:`CompactChannelItem` items (what the daemon holds in memory)."""
 
+    # Item types narrowed on purpose (see CompactChannelItem); lists are invariant for mypy.
     packages: list[CompactChannelItem] = []  # type: ignore[assignment]
     assets: list[CompactChannelItem] = []  # type: ignore[assignment]
 

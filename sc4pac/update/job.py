@@ -21,6 +21,7 @@ import msgspec
 
 from ..channels.index import ChannelIndex
 from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
+from ..fetch.download import CachedFile
 from ..fetch.failures import DownloadFailure
 from ..filelock import InterProcessLock
 from ..install import publish
@@ -37,6 +38,7 @@ from ..models.messages import (
     InstallingScripts,
     MirrorBody,
     PlanPrompt,
+    Prompt,
     RemoveConflicting,
     RemoveUnresolvable,
     VariantPrompt,
@@ -86,8 +88,8 @@ class UpdateJob:
         self.progress = progress
         self.simtropolis_token = request.simtropolis_token
 
-    async def _confirm(self, prompt: object) -> None:
-        if await self.prompter.ask(prompt) != YES:  # type: ignore[arg-type]
+    async def _confirm(self, prompt: Prompt) -> None:
+        if await self.prompter.ask(prompt) != YES:
             raise Aborted()
 
     # --- the run ----------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ class UpdateJob:
                 # A retry reuses what is cached by now, including files re-downloaded in the first round.
                 forced = frozenset()
 
-    async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool):  # type: ignore[no-untyped-def]
+    async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool) -> CachedFile:
         return await self.services.downloader.fetch(
             asset.url,
             cache_root=cache_root,
