@@ -139,7 +139,10 @@ def test_export(demo: tuple[Daemon, httpx.Client]) -> None:
 
 
 def test_folder_open(demo: tuple[Daemon, httpx.Client], tmp_path: Path) -> None:
-    _, http = demo
+    d, http = demo
+    assert d.token
+    http.post("/plugins.add", params={"profile": "1"}, json=["demo:park-bench-props"])
+    assert run_update(d.ws_base, d.token, "1", answering({}))[-1]["$type"] == "/result"
     r = http.post("/plugins.folder.open", params={"profile": "1"})
     assert r.status_code == 200
     r = http.post("/plugins.folder.open", params={"profile": "1", "pkg": "demo:park-bench-props"})
