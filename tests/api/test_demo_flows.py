@@ -46,10 +46,16 @@ def _install_starter_collection(demo: tuple[Daemon, httpx.Client, str]) -> None:
     assert _update(demo, answering(answers))[-1] == OK
 
 
-def test_quickstart_creates_the_demo_profile(demo_daemon: tuple[Daemon, httpx.Client]) -> None:
-    _, http = demo_daemon
-    listing = http.get("/profiles.list").json()
-    assert listing["profiles"][0] == {"id": "1", "name": "Demo"}
+def test_quickstart_creates_the_demo_profile(tmp_path: Path) -> None:
+    # A daemon of its own: the module's daemon gains profiles (and a new current one) from other tests.
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    try:
+        d.authenticate()
+        with d.client() as http:
+            listing = http.get("/profiles.list").json()
+    finally:
+        d.stop()
+    assert [(p["id"], p["name"]) for p in listing["profiles"]] == [("1", "Demo")]
     assert listing["currentProfileId"] == ["1"]
 
 
