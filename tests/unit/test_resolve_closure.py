@@ -213,11 +213,19 @@ async def test_conflict_with_unreached_package_is_ignored() -> None:
     assert [p.id for p in res.packages] == ["a:a"]
 
 
-async def test_reference_channel_demo_package() -> None:
+@pytest.fixture(params=["mini", pytest.param("reference", marks=pytest.mark.shared_twin)])
+def demo_channel(request: pytest.FixtureRequest) -> InMemoryProvider:
+    """The in-memory channel shaped like the reference test channel, and the reference channel itself."""
+    if request.param == "mini":
+        return mini_channel()
     provider = reference_channel()
     if provider is None:
         pytest.skip("reference test channel not available")
-    res = await resolve(["memo:demo-package"], VariantSelection(initial={"driveside": "right"}), provider)
+    return provider
+
+
+async def test_reference_channel_demo_package(demo_channel: InMemoryProvider) -> None:
+    res = await resolve(["memo:demo-package"], VariantSelection(initial={"driveside": "right"}), demo_channel)
     assert [(p.id, p.version, dict(p.variant)) for p in res.packages] == [
         ("memo:demo-package", "1.0", {}),
         ("memo:package-template-basic", "2.0", {}),

@@ -28,7 +28,7 @@ CONFLICTING = "memo:conflicting-package"
 CONDITIONAL = "test:conditional-variants"
 
 
-@pytest.fixture(params=["mini", "reference"])
+@pytest.fixture(params=["mini", pytest.param("reference", marks=pytest.mark.shared_twin)])
 def channel(request: pytest.FixtureRequest) -> InMemoryProvider:
     if request.param == "mini":
         return mini_channel()
