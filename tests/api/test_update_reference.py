@@ -1,9 +1,10 @@
-"""The reference update scenarios (api-spec section 10 items 24-46) against the reference test channel.
+"""The reference update scenarios (api-spec section 10 items 24-46) on two channels.
 
-The channel's metadata hard-codes http://localhost:8090/, so it is served on 127.0.0.1:8090. The
-reference suite runs the scenarios in order on one profile; here every test gets a fresh profile and
-first sets up the state its scenario starts from (e.g. an installed ``memo:demo-package``), so each
-passes alone and in any order. Skipped when ../shared is absent.
+Each test runs on the generated scenario channel (tests/scenario_channel.py: our own packages of the same
+kinds) and on the reference test channel from ../shared, whose metadata hard-codes
+http://localhost:8090/ (served on 127.0.0.1:8090 by tests/conftest.py). The reference suite runs the
+scenarios in order on one profile; here every test gets a fresh profile and first sets up the state its
+scenario starts from (e.g. an installed bundle package), so each passes alone and in any order.
 """
 
 from __future__ import annotations
@@ -20,19 +21,29 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.api.conftest import init_profile
-from tests.daemon import SHARED, Daemon, start_daemon
+from tests.daemon import Daemon, start_daemon
+from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
 from tests.update_client import answering, non_progress, run_update, yes_to_all
 
-CHANNEL_JSON = SHARED / "data" / "sc4pac-test-channel" / "json"
-CHANNEL_URL = "http://localhost:8090/"
 OK = {"$type": "/result", "ok": True}
 
-pytestmark = pytest.mark.skipif(not CHANNEL_JSON.is_dir(), reason="../shared test channel not available")
+
+@pytest.fixture(
+    scope="module", params=["generated", pytest.param("reference", marks=pytest.mark.shared_twin)]
+)
+def scen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """The channel the module's tests run on: generated here, or the reference test channel."""
+    if request.param == "reference":
+        request.getfixturevalue("reference_channel")
+        yield REFERENCE
+        return
+    with scenario_channel(tmp_path_factory.mktemp("scenario-channel")) as scenario:
+        yield scenario
 
 
 @pytest.fixture(scope="module")
-def channel_server(reference_channel: str) -> str:
-    return reference_channel
+def channel_server(scen: Scenario) -> str:
+    return scen.url
 
 
 @pytest.fixture(scope="module")
@@ -50,33 +61,35 @@ def ref_daemon(
 
 @pytest.fixture
 def env(
-    ref_daemon: tuple[Daemon, httpx.Client], request: pytest.FixtureRequest
+    ref_daemon: tuple[Daemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
 ) -> tuple[Daemon, httpx.Client, str]:
     """A fresh profile on the reference channel, its channel index already loaded (as after item 24)."""
     d, http = ref_daemon
-    pid = init_profile(http, request.node.name, [CHANNEL_URL])
+    pid = init_profile(http, request.node.name, [scen.url])
     assert http.get("/channels.stats", params={"profile": pid}).status_code == 200
     return d, http, pid
 
 
 @pytest.fixture
-def own_daemon_env(channel_server: str, tmp_path: Path) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+def own_daemon_env(scen: Scenario, tmp_path: Path) -> Iterator[tuple[Daemon, httpx.Client, str]]:
     """Like ``env`` on a daemon of its own: nothing fetched before (the daemon keeps metadata in memory)."""
     d = start_daemon(tmp_path / "profiles", extra_args=["--indent", "1"])
     try:
         d.authenticate()
         with d.client() as http:
-            pid = init_profile(http, "own", [CHANNEL_URL])
+            pid = init_profile(http, "own", [scen.url])
             assert http.get("/channels.stats", params={"profile": pid}).status_code == 200
             yield d, http, pid
     finally:
         d.stop()
 
 
-def _install_demo_package(env: tuple[Daemon, httpx.Client, str], driveside: str = "right") -> None:
-    """The state after item 31: memo:demo-package installed with its dependencies."""
+def _install_demo_package(
+    env: tuple[Daemon, httpx.Client, str], scen: Scenario, driveside: str = "right"
+) -> None:
+    """The state after item 31: the bundle package installed with its dependencies."""
     _, http, pid = env
-    assert http.post("/plugins.add", params={"profile": pid}, json=["memo:demo-package"]).json() == OK
+    assert http.post("/plugins.add", params={"profile": pid}, json=[scen.bundle]).json() == OK
     assert _update(env, answering({"driveside": driveside}))[-1] == OK
 
 
@@ -90,25 +103,25 @@ def _types(messages: list[dict[str, Any]]) -> Counter[str]:
     return Counter(m["$type"] for m in messages)
 
 
-def test_24_channel_stats(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_24_channel_stats(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     stats = http.get("/channels.stats", params={"profile": pid}).json()
     assert stats["combined"]["totalPackageCount"] >= 5
     assert len(stats["channels"]) == 1
-    assert stats["channels"][0]["url"].startswith("http://localhost:")
+    assert stats["channels"][0]["url"] == scen.url
 
 
-def test_25_27_added_list(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_25_27_added_list(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     assert http.get("/plugins.added.list", params=q).json() == []
-    assert http.post("/plugins.add", params=q, json=["memo:demo-package"]).json() == OK
-    assert http.post("/plugins.add", params=q, json=["memo:demo-package"]).json() == OK
-    assert http.get("/plugins.added.list", params=q).json() == ["memo:demo-package"]
-    assert http.post("/plugins.remove", params=q, json=["memo:demo-package"]).json() == OK
+    assert http.post("/plugins.add", params=q, json=[scen.bundle]).json() == OK
+    assert http.post("/plugins.add", params=q, json=[scen.bundle]).json() == OK
+    assert http.get("/plugins.added.list", params=q).json() == [scen.bundle]
+    assert http.post("/plugins.remove", params=q, json=[scen.bundle]).json() == OK
 
 
-def test_28_unauthorized_websocket(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_28_unauthorized_websocket(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     d, _, pid = env
     url = f"{d.ws_base}/update?profile={pid}"
     for extra, headers in (
@@ -121,7 +134,9 @@ def test_28_unauthorized_websocket(env: tuple[Daemon, httpx.Client, str]) -> Non
         assert info.value.response.status_code == 401
 
 
-def test_28b_uninitialized_profile_refused_before_upgrade(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_28b_uninitialized_profile_refused_before_upgrade(
+    env: tuple[Daemon, httpx.Client, str], scen: Scenario
+) -> None:
     d, http, _ = env
     other = http.post("/profiles.add", json={"name": "uninit"}).json()["id"]
     with pytest.raises(InvalidStatus) as info:
@@ -133,7 +148,7 @@ def test_28b_uninitialized_profile_refused_before_upgrade(env: tuple[Daemon, htt
     assert info.value.response.status_code == 400
 
 
-def test_29_empty_plan_no(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_29_empty_plan_no(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     messages = _update(env, answering({"plan": "No"}))
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -147,7 +162,7 @@ def test_29_empty_plan_no(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert messages[-1] == {"$type": "/error/aborted", "title": "Operation aborted.", "detail": ""}
 
 
-def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     messages = _update(env)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -157,10 +172,10 @@ def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert messages[-1] == OK
 
 
-def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     env = own_daemon_env
     _d, http, pid = env
-    assert http.post("/plugins.add", params={"profile": pid}, json=["memo:demo-package"]).json() == OK
+    assert http.post("/plugins.add", params={"profile": pid}, json=[scen.bundle]).json() == OK
     messages = _update(env, answering({"driveside": "right"}))
     kinds = [m["$type"] for m in messages]
     assert kinds[0] == "/prompt/json/update/initial-arguments"
@@ -171,7 +186,7 @@ def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str
     )
     variant = messages[variant_at]
     assert (variant["package"], variant["variantId"], variant["choices"]) == (
-        "memo:package-template-variants",
+        scen.lanes,
         "driveside",
         ["right", "left"],
     )
@@ -195,26 +210,22 @@ def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str
     assert _types(downloads)["/progress/download/started"] == 6
     assert _types(downloads)["/progress/update/extraction"] == 3
     warnings = messages[warnings_at]["warnings"]
-    assert list(warnings) == ["memo:package-template-basic"]
-    assert len(warnings["memo:package-template-basic"]) == 2
+    assert list(warnings) == [scen.base]
+    assert len(warnings[scen.base]) == 2
     assert kinds[warnings_at + 1 :] == ["/prompt/confirmation/update/installing-dlls", "/result"]
 
 
-def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    _install_demo_package(env, "right")
+    _install_demo_package(env, scen, "right")
     q = {"profile": pid}
     installed = http.get("/plugins.installed.list", params=q).json()
-    assert sorted(installed, key=lambda e: e["package"]) == [
-        {"package": "memo:demo-package", "version": "1.0", "variant": {}, "explicit": True},
-        {"package": "memo:package-template-basic", "version": "2.0", "variant": {}, "explicit": False},
-        {
-            "package": "memo:package-template-variants",
-            "version": "1.0",
-            "variant": {"driveside": "right"},
-            "explicit": False,
-        },
+    expected = [
+        {"package": scen.bundle, "version": "1.0", "variant": {}, "explicit": True},
+        {"package": scen.base, "version": "2.0", "variant": {}, "explicit": False},
+        {"package": scen.lanes, "version": "1.0", "variant": {"driveside": "right"}, "explicit": False},
     ]
+    assert sorted(installed, key=lambda e: e["package"]) == sorted(expected, key=lambda e: e["package"])
     assert http.get("/variants.list", params=q).json() == {
         "variants": {"driveside": {"value": "right", "unused": False}}
     }
@@ -223,9 +234,9 @@ def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str]) -> 
     assert http.get("/variants.list", params=q).json() == {"variants": {}}
 
 
-def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    _install_demo_package(env, "right")
+    _install_demo_package(env, scen, "right")
     assert http.post("/variants.reset", params={"profile": pid}, json=["driveside"]).json() == OK
     messages = _update(env, answering({"driveside": "left"}))
     assert non_progress(messages) == [
@@ -247,20 +258,13 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert _types(messages)["/progress/update/extraction"] == 1
 
 
-def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     # As after item 35: driveside is already chosen, so it is not asked again.
     assert http.post("/variants.set", params=q, json={"driveside": "left"}).json() == OK
-    assert http.post("/plugins.add", params=q, json=["test:conditional-variants"]).json() == OK
-    table = {
-        "nightmode": "standard",
-        "driveside": "left",
-        "style": "style1",
-        "capacity": "standard",
-        "CAM": "no",
-        "roadstyle": "US",
-    }
+    assert http.post("/plugins.add", params=q, json=[scen.conditional]).json() == OK
+    table = scen.conditional_answers
     asked: list[str] = []
 
     def policy(prompt: dict[str, Any]) -> Any:
@@ -279,10 +283,10 @@ def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
     assert len(plan["toRemove"]) == 0
     assert len(plan["toInstall"]) == 1
-    assert http.post("/plugins.remove", params=q, json=["test:conditional-variants"]).json() == OK
+    assert http.post("/plugins.remove", params=q, json=[scen.conditional]).json() == OK
 
 
-def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     assert http.post("/plugins.add", params=q, json=["test:nonexistent"]).json() == OK
@@ -306,11 +310,11 @@ def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert "test:nonexistent" not in http.get("/plugins.added.list", params=q).json()
 
 
-def test_38_conflicting(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_38_conflicting(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    _install_demo_package(env)
+    _install_demo_package(env, scen)
     q = {"profile": pid}
-    assert http.post("/plugins.add", params=q, json=["memo:conflicting-package"]).json() == OK
+    assert http.post("/plugins.add", params=q, json=[scen.clashing]).json() == OK
     messages = _update(env, answering({"remove-conflicting-packages": "Cancel"}))
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -318,54 +322,49 @@ def test_38_conflicting(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/error/conflicting-packages",
     ]
     prompt = next(m for m in messages if m["$type"].endswith("remove-conflicting-packages"))
-    assert set(prompt["conflict"]) == {"memo:conflicting-package", "memo:package-template-variants"}
-    assert sorted(prompt["explicitPackages"]) == [["memo:conflicting-package"], ["memo:demo-package"]]
+    assert set(prompt["conflict"]) == {scen.clashing, scen.lanes}
+    assert sorted(prompt["explicitPackages"]) == [[scen.clashing], [scen.bundle]]
     assert set(messages[-1]["conflict"]) == set(prompt["conflict"])
-    assert "memo:conflicting-package" in http.get("/plugins.added.list", params=q).json()
+    assert scen.clashing in http.get("/plugins.added.list", params=q).json()
 
     def pick_conflicting_side(p: dict[str, Any]) -> Any:
         if p["$type"].endswith("remove-conflicting-packages"):
-            return str(p["explicitPackages"].index(["memo:conflicting-package"]) + 1)
+            return str(p["explicitPackages"].index([scen.clashing]) + 1)
         return yes_to_all(p)
 
     messages = _update(env, pick_conflicting_side)
     assert non_progress(messages)[-2:] == ["/prompt/confirmation/update/plan", "/result"]
-    assert "memo:conflicting-package" not in http.get("/plugins.added.list", params=q).json()
+    assert scen.clashing not in http.get("/plugins.added.list", params=q).json()
 
 
 def _started(messages: list[dict[str, Any]]) -> int:
     return _types(messages)["/progress/download/started"]
 
 
-def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    _install_demo_package(env)
+    _install_demo_package(env, scen)
     q = {"profile": pid}
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
     assert plan["toInstall"] == []
     assert plan["toRemove"] == []
     assert _started(messages) == 0
-    assert http.post("/plugins.reinstall", params=q, json=["memo:demo-package"]).json() == OK
+    assert http.post("/plugins.reinstall", params=q, json=[scen.bundle]).json() == OK
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
     assert (
-        [i["package"] for i in plan["toInstall"]]
-        == ["memo:demo-package"]
-        == [i["package"] for i in plan["toRemove"]]
+        [i["package"] for i in plan["toInstall"]] == [scen.bundle] == [i["package"] for i in plan["toRemove"]]
     )
     assert _started(messages) == 0
     assert messages[-1] == OK
     plan = next(m for m in _update(env) if m["$type"].endswith("/plan"))
     assert plan["toInstall"] == []
     assert plan["toRemove"] == []
-    assert (
-        http.post("/plugins.reinstall", params={**q, "redownload": ""}, json=["memo:demo-package"]).json()
-        == OK
-    )
+    assert http.post("/plugins.reinstall", params={**q, "redownload": ""}, json=[scen.bundle]).json() == OK
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
-    assert [i["package"] for i in plan["toInstall"]] == ["memo:demo-package"]
+    assert [i["package"] for i in plan["toInstall"]] == [scen.bundle]
     assert _started(messages) == 3
     assert messages[-1] == OK
     plan = next(m for m in _update(env) if m["$type"].endswith("/plan"))
@@ -384,8 +383,8 @@ def _add_update_remove(
     return messages
 
 
-def test_40_wrong_asset_checksum(env: tuple[Daemon, httpx.Client, str]) -> None:
-    messages = _add_update_remove(env, "test:wrong-asset-checksum")
+def test_40_wrong_asset_checksum(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+    messages = _add_update_remove(env, scen.asset_bad)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
         "/prompt/confirmation/update/plan",
@@ -394,8 +393,8 @@ def test_40_wrong_asset_checksum(env: tuple[Daemon, httpx.Client, str]) -> None:
     _update(env)
 
 
-def test_41_wrong_dll_checksum(env: tuple[Daemon, httpx.Client, str]) -> None:
-    messages = _add_update_remove(env, "test:dll-wrong-checksum")
+def test_41_wrong_dll_checksum(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+    messages = _add_update_remove(env, scen.dll_bad)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
         "/prompt/confirmation/update/plan",
@@ -409,9 +408,9 @@ def _plugins(env: tuple[Daemon, httpx.Client, str]) -> Path:
     return d.profiles_dir / pid / "plugins"
 
 
-def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    assert http.post("/plugins.add", params={"profile": pid}, json=["test:dll"]).json() == OK
+    assert http.post("/plugins.add", params={"profile": pid}, json=[scen.dll]).json() == OK
     messages = _update(env)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -423,23 +422,25 @@ def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str]) -> None:
     dlls = next(m for m in messages if m["$type"].endswith("installing-dlls"))
     assert dlls["choices"] == ["Yes", "No"]
     [item] = dlls["dllsInstalled"]
-    assert item["url"] == "http://localhost:8090/files/magic.dll"
-    assert item["assetMetadataUrl"] == "http://localhost:8090/metadata/sc4pacAsset/test-magic-dll/1/pkg.json"
-    assert item["packageMetadataUrl"] == "http://localhost:8090/metadata/test/dll/1/pkg.json"
+    assert item["url"] == scen.file_url(scen.dll_name)
+    assert item["assetMetadataUrl"] == f"{scen.url}metadata/sc4pacAsset/{scen.dll_asset_id}/1/pkg.json"
+    group, name = scen.dll.split(":")
+    assert item["packageMetadataUrl"] == f"{scen.url}metadata/{group}/{name}/1/pkg.json"
     assert set(item["checksum"]) == {"sha256"}
-    dll = _plugins(env) / "magic.dll"
+    dll = _plugins(env) / scen.dll_name
     assert dll.is_symlink()
     assert dll.resolve().is_file()
-    assert http.post("/plugins.remove", params={"profile": pid}, json=["test:dll"]).json() == OK
+    assert http.post("/plugins.remove", params={"profile": pid}, json=[scen.dll]).json() == OK
     assert _update(env)[-1] == OK
     assert not dll.exists()
     assert not dll.is_symlink()
 
 
-def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_43_44_ini(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     plugins = _plugins(env)
+    new_ini, final_ini = f"{scen.ini_name}_sc4pacnew.ini", f"{scen.ini_name}.ini"
 
     def ini_and_final(messages: list[dict[str, Any]]) -> list[str]:
         return [
@@ -448,7 +449,7 @@ def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
             if t.endswith("ini-manual-edit") or t == "/result" or t.startswith("/error/")
         ]
 
-    assert http.post("/plugins.add", params=q, json=["test:ini"]).json() == OK
+    assert http.post("/plugins.add", params=q, json=[scen.ini]).json() == OK
     messages = _update(env)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -458,29 +459,27 @@ def test_43_44_ini(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/result",
     ]
     edit = next(m for m in messages if m["$type"].endswith("ini-manual-edit"))
-    assert edit["iniFiles"] == [
-        {"tmpIni": "magic_sc4pacnew.ini", "finalName": "magic.ini", "package": "test:ini"}
-    ]
+    assert edit["iniFiles"] == [{"tmpIni": new_ini, "finalName": final_ini, "package": scen.ini}]
     assert edit["choices"] == ["Yes"]
-    assert (plugins / "magic_sc4pacnew.ini").exists()
+    assert (plugins / new_ini).exists()
 
-    shutil.copy(plugins / "magic_sc4pacnew.ini", plugins / "magic.ini")
-    assert http.post("/plugins.reinstall", params=q, json=["test:ini"]).json() == OK
+    shutil.copy(plugins / new_ini, plugins / final_ini)
+    assert http.post("/plugins.reinstall", params=q, json=[scen.ini]).json() == OK
     assert ini_and_final(_update(env)) == ["/result"]
-    (plugins / "magic_sc4pacnew.ini").unlink()
-    assert http.post("/plugins.reinstall", params=q, json=["test:ini"]).json() == OK
+    (plugins / new_ini).unlink()
+    assert http.post("/plugins.reinstall", params=q, json=[scen.ini]).json() == OK
     assert ini_and_final(_update(env)) == ["/result"]
-    assert not (plugins / "magic_sc4pacnew.ini").exists()
-    (plugins / "magic.ini").unlink()
-    assert http.post("/plugins.reinstall", params=q, json=["test:ini"]).json() == OK
+    assert not (plugins / new_ini).exists()
+    (plugins / final_ini).unlink()
+    assert http.post("/plugins.reinstall", params=q, json=[scen.ini]).json() == OK
     assert ini_and_final(_update(env)) == ["/prompt/confirmation/update/ini-manual-edit", "/result"]
-    assert http.post("/plugins.remove", params=q, json=["test:ini"]).json() == OK
+    assert http.post("/plugins.remove", params=q, json=[scen.ini]).json() == OK
     assert _update(env)[-1] == OK
 
 
-def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, _http, _pid = env
-    messages = _add_update_remove(env, "test:lua")
+    messages = _add_update_remove(env, scen.lua)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
         "/prompt/confirmation/update/plan",
@@ -490,21 +489,21 @@ def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str]) -> None:
     ]
     scripts = next(m for m in messages if m["$type"].endswith("installing-scripts"))
     [item] = scripts["scriptsInstalled"]
-    assert item["url"] == "http://localhost:8090/files/lua.dat"
-    assert item["file"] == "150-mods/test.lua.1.sc4pac/lua.dat"
-    assert item["package"] == "test:lua"
+    assert item["url"] == scen.file_url(scen.lua_url_file)
+    assert item["file"] == scen.lua_file
+    assert item["package"] == scen.lua
     assert item["tgis"] == ["T:0xCA63E2A3, G:0x4A5E8EF6, I:0x00000001"]
     assert scripts["luaSandboxInstalled"] is False
     assert scripts["choices"] == ["Yes", "No"]
     assert _update(env)[-1] == OK
 
 
-def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
-    _install_demo_package(env)
+    _install_demo_package(env, scen)
     added = http.get("/plugins.added.list", params=q).json()
-    assert added == ["memo:demo-package"]
+    assert added == [scen.bundle]
     assert http.post("/plugins.remove", params=q, json=added).json() == OK
     assert _update(env)[-1] == OK
     assert http.get("/plugins.added.list", params=q).json() == []
@@ -516,7 +515,7 @@ def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert leftovers == []
 
 
-def test_42_dll_without_symlinks(channel_server: str, tmp_path: Path) -> None:
+def test_42_dll_without_symlinks(scen: Scenario, tmp_path: Path) -> None:
     """Where symlinks cannot be created (Windows without privilege) the DLL is moved to the root."""
     d = start_daemon(tmp_path / "profiles", env={"SC4PAC_DISABLE_SYMLINKS": "1"})
     try:
@@ -528,14 +527,14 @@ def test_42_dll_without_symlinks(channel_server: str, tmp_path: Path) -> None:
                 params={"profile": pid},
                 json={"plugins": "plugins", "cache": "cache", "temp": "../temp"},
             )
-            http.post("/channels.set", params={"profile": pid}, json=[CHANNEL_URL])
-            http.post("/plugins.add", params={"profile": pid}, json=["test:dll"])
+            http.post("/channels.set", params={"profile": pid}, json=[scen.url])
+            http.post("/plugins.add", params={"profile": pid}, json=[scen.dll])
             messages = run_update(d.ws_base, token, pid)
             assert non_progress(messages)[-2:] == ["/prompt/confirmation/update/installing-dlls", "/result"]
-            dll = d.profiles_dir / pid / "plugins" / "magic.dll"
+            dll = d.profiles_dir / pid / "plugins" / scen.dll_name
             assert dll.is_file()
             assert not dll.is_symlink()
-            http.post("/plugins.remove", params={"profile": pid}, json=["test:dll"])
+            http.post("/plugins.remove", params={"profile": pid}, json=[scen.dll])
             assert run_update(d.ws_base, token, pid)[-1] == OK
             assert not dll.exists()
     finally:
