@@ -52,6 +52,7 @@ class Scenario:
     base_summary: str
     typo_query: str  # a misspelled search for ``bundle``
     typo_relevance: int
+    base_query: str  # a search that finds ``base`` at threshold 50
     style_choices: list[str] = field(default_factory=list)
     conditional_answers: dict[str, str] = field(default_factory=dict)  # driveside left + five more ids
 
@@ -81,6 +82,7 @@ REFERENCE = Scenario(
     base_summary="One-line summary",
     typo_query="demo pacakge",
     typo_relevance=93,
+    base_query="template",
     style_choices=["style1", "style2"],
     conditional_answers={
         "nightmode": "standard",
@@ -375,7 +377,8 @@ def build_scenario_channel(root: Path, base: str) -> Scenario:
         driveside_info="Which side of the road",
         base_summary="Base textures for the scenario channel",
         typo_query="startr bundle",
-        typo_relevance=0,  # measured below by the tests that need it
+        typo_relevance=92,  # one letter missing, as rapidfuzz scores it
+        base_query="textures",
         style_choices=["a", "b"],
         conditional_answers={
             "nightmode": "dark",

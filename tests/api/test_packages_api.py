@@ -1,4 +1,8 @@
-"""Package queries against the reference test channel (api-spec 3.3-3.6, 3.10, 3.21) and bad inputs."""
+"""Package queries (api-spec 3.3-3.6, 3.10, 3.21) and bad inputs.
+
+Each test runs on the generated scenario channel (tests/scenario_channel.py) and on the reference test
+channel from ../shared.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,26 @@ import pytest
 
 from tests.api.conftest import init_profile
 from tests.daemon import Daemon, start_daemon
+from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
 from tests.update_client import run_update
+
+
+@pytest.fixture(
+    scope="module", params=["generated", pytest.param("reference", marks=pytest.mark.shared_twin)]
+)
+def scen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    """The channel the module's tests run on: generated here, or the reference test channel."""
+    if request.param == "reference":
+        request.getfixturevalue("reference_channel")
+        yield REFERENCE
+        return
+    with scenario_channel(tmp_path_factory.mktemp("scenario-channel")) as scenario:
+        yield scenario
 
 
 @pytest.fixture(scope="module")
 def pkgs_daemon(
-    reference_channel: str, tmp_path_factory: pytest.TempPathFactory
+    scen: Scenario, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Daemon, httpx.Client]]:
     d = start_daemon(tmp_path_factory.mktemp("profiles"))
     try:
@@ -27,39 +45,39 @@ def pkgs_daemon(
 
 @pytest.fixture
 def env(
-    pkgs_daemon: tuple[Daemon, httpx.Client], reference_channel: str, request: pytest.FixtureRequest
+    pkgs_daemon: tuple[Daemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
 ) -> tuple[Daemon, httpx.Client, str]:
-    """A fresh profile on the reference channel: no test sees what another installed or chose."""
+    """A fresh profile on the module's channel: no test sees what another installed or chose."""
     d, http = pkgs_daemon
-    return d, http, init_profile(http, request.node.name, [reference_channel])
+    return d, http, init_profile(http, request.node.name, [scen.url])
 
 
-def test_packages_list(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_packages_list(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     listing = http.get("/packages.list", params={"profile": pid}).json()
-    entry = next(e for e in listing if e["package"] == "memo:package-template-basic")
+    entry = next(e for e in listing if e["package"] == scen.base)
     assert entry == {
-        "package": "memo:package-template-basic",
+        "package": scen.base,
         "version": "2.0",
-        "summary": "One-line summary",
+        "summary": scen.base_summary,
         "category": ["100-props-textures"],
     }
     assert all(isinstance(e["summary"], str) for e in listing)
     assert not any(e["package"].startswith("sc4pacAsset:") for e in listing)
 
 
-def test_packages_search(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_packages_search(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    r = http.get("/packages.search", params={"profile": pid, "q": "demo pacakge"})
+    r = http.get("/packages.search", params={"profile": pid, "q": scen.typo_query})
     body = r.json()
-    assert body["packages"][0]["package"] == "memo:demo-package"
-    assert body["packages"][0]["relevance"] == 93
+    assert body["packages"][0]["package"] == scen.bundle
+    assert body["packages"][0]["relevance"] == scen.typo_relevance
     assert body["stats"]["totalPackageCount"] >= 1
     # Empty query plus a category lists the whole category; stats are computed for q="" (one empty token).
     body = http.get(
         "/packages.search", params={"profile": pid, "q": "", "category": "100-props-textures"}
     ).json()
-    assert {p["package"] for p in body["packages"]} == {"memo:demo-package", "memo:package-template-basic"}
+    assert {p["package"] for p in body["packages"]} == {scen.bundle, scen.base}
     assert all(p["relevance"] == 100 and isinstance(p["summary"], str) for p in body["packages"])
     body = http.get("/packages.search", params={"profile": pid, "q": " "}).json()
     assert body["packages"] == []
@@ -68,7 +86,7 @@ def test_packages_search(env: tuple[Daemon, httpx.Client, str]) -> None:
         "/packages.search", params={"profile": pid, "q": "", "notCategory": ["100-props-textures"]}
     ).json()
     assert body["packages"]
-    assert all(p["package"] not in ("memo:demo-package",) for p in body["packages"])
+    assert all(p["package"] != scen.bundle for p in body["packages"])
     body = http.get(
         "/packages.search", params={"profile": pid, "q": "demo", "channel": "http://other/"}
     ).json()
@@ -81,18 +99,20 @@ def test_packages_search(env: tuple[Daemon, httpx.Client, str]) -> None:
     "params",
     [{}, {"q": "x", "threshold": "101"}, {"q": "x", "threshold": "-1"}, {"q": "x", "threshold": "abc"}],
 )
-def test_packages_search_bad_inputs(env: tuple[Daemon, httpx.Client, str], params: dict[str, str]) -> None:
+def test_packages_search_bad_inputs(
+    env: tuple[Daemon, httpx.Client, str], scen: Scenario, params: dict[str, str]
+) -> None:
     _, http, pid = env
     r = http.get("/packages.search", params={"profile": pid, **params})
     assert r.status_code == 400
     assert r.json()["$type"] == "/error/bad-request"
 
 
-def test_packages_search_id(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_packages_search_id(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    body = {"packages": ["memo:demo-package", "memo:unknown"], "externalIds": [["stex", "999999"]]}
+    body = {"packages": [scen.bundle, "memo:unknown"], "externalIds": [["stex", "999999"]]}
     result = http.post("/packages.search.id", params={"profile": pid}, json=body).json()
-    assert [p["package"] for p in result["packages"]] == ["memo:demo-package", "memo:unknown"]
+    assert [p["package"] for p in result["packages"]] == [scen.bundle, "memo:unknown"]
     assert all(p["relevance"] == 100 for p in result["packages"])
     assert result["packages"][1]["summary"] == ""
     assert result["notFoundPackageCount"] == 1
@@ -103,14 +123,14 @@ def test_packages_search_id(env: tuple[Daemon, httpx.Client, str]) -> None:
         assert r.json()["title"] == "Malformed package names"
 
 
-def test_packages_info(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_packages_info(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    info = http.get("/packages.info", params={"profile": pid, "pkg": "memo:package-template-variants"}).json()
+    info = http.get("/packages.info", params={"profile": pid, "pkg": scen.lanes}).json()
     remote = info["remote"]
     assert remote["$type"] == "Package"
     assert remote["version"] == "1.0"
-    assert remote["channelLabel"] == ["Test-Local"]
-    assert remote["info"]["requiredBy"] == ["memo:package-template-basic"]
+    assert remote["channelLabel"] == [scen.label]
+    assert remote["info"]["requiredBy"] == [scen.base]
     assert remote["variantChoices"] == [{"variantId": "driveside", "choices": ["right", "left"]}]
     assert info["local"] == {"statuses": {}}
     r = http.get("/packages.info", params={"profile": pid, "pkg": "memo:nope"})
@@ -129,32 +149,32 @@ def test_packages_info(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert r.json()["title"] == "Malformed package name: bad"
 
 
-def test_variants_choices(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_variants_choices(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
-    q = {"profile": pid, "pkg": "memo:package-template-variants", "variantId": "driveside"}
+    q = {"profile": pid, "pkg": scen.lanes, "variantId": "driveside"}
     prompt = http.get("/variants.choices", params=q).json()
     assert prompt["$type"] == "/prompt/choice/update/variant"
     assert prompt["choices"] == ["right", "left"]
     assert prompt["responses"] == {}
-    assert prompt["info"]["description"].startswith("Pick the driveside")
+    assert prompt["info"]["description"].startswith(scen.driveside_info)
     # Both Option fields are always sent, empty included (api.md; the reference does the same).
     assert (prompt["previouslySelectedValue"], prompt["importedValues"]) == ([], [])
     http.post("/variants.set", params={"profile": pid}, json={"driveside": "left"})
     assert http.get("/variants.choices", params=q).json()["previouslySelectedValue"] == ["left"]
     http.post("/variants.reset", params={"profile": pid}, json=["driveside"])
-    cond = http.get(
-        "/variants.choices", params={**q, "pkg": "test:conditional-variants", "variantId": "style"}
-    ).json()
-    assert cond["choices"] == ["style1", "style2"]
+    cond = http.get("/variants.choices", params={**q, "pkg": scen.conditional, "variantId": "style"}).json()
+    assert cond["choices"] == scen.style_choices
     r = http.get("/variants.choices", params={**q, "variantId": "nightmode"})
     assert r.status_code == 404
     assert r.json()["title"] == "Variant ID nightmode not found for package."
     assert http.get("/variants.choices", params={"profile": pid, "pkg": "memo:x"}).status_code == 400
 
 
-def test_plugins_search_and_status_after_install(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_plugins_search_and_status_after_install(
+    env: tuple[Daemon, httpx.Client, str], scen: Scenario
+) -> None:
     d, http, pid = env
-    http.post("/plugins.add", params={"profile": pid}, json=["memo:package-template-basic"])
+    http.post("/plugins.add", params={"profile": pid}, json=[scen.base])
     assert d.token
     assert (
         run_update(
@@ -167,34 +187,33 @@ def test_plugins_search_and_status_after_install(env: tuple[Daemon, httpx.Client
     )
     result = http.get("/plugins.search", params={"profile": pid, "q": ""}).json()
     assert result["stats"]["totalPackageCount"] == 2
-    basic = next(p for p in result["packages"] if p["package"] == "memo:package-template-basic")
+    basic = next(p for p in result["packages"] if p["package"] == scen.base)
     assert basic["status"]["explicit"] is True
     assert basic["status"]["installed"]["version"] == "2.0"
-    assert basic["summary"] == "One-line summary"
-    dep = next(p for p in result["packages"] if p["package"] == "memo:package-template-variants")
+    assert basic["summary"] == scen.base_summary
+    dep = next(p for p in result["packages"] if p["package"] == scen.lanes)
     assert dep["status"]["explicit"] is False
     assert http.get("/plugins.search", params={"profile": pid, "q": "zzzz"}).json()["packages"] == []
-    search = http.get("/packages.search", params={"profile": pid, "q": "template", "threshold": "50"}).json()
-    assert next(p for p in search["packages"] if p["package"] == "memo:package-template-basic")["status"][
-        "installed"
-    ]
+    search = http.get(
+        "/packages.search", params={"profile": pid, "q": scen.base_query, "threshold": "50"}
+    ).json()
+    assert next(p for p in search["packages"] if p["package"] == scen.base)["status"]["installed"]
     ignored = http.get(
-        "/packages.search", params={"profile": pid, "q": "template", "threshold": "50", "ignoreInstalled": ""}
+        "/packages.search",
+        params={"profile": pid, "q": scen.base_query, "threshold": "50", "ignoreInstalled": ""},
     ).json()
-    assert "memo:package-template-basic" not in {p["package"] for p in ignored["packages"]}
-    info = http.get("/packages.info", params={"profile": pid, "pkg": "memo:package-template-variants"}).json()
-    assert set(info["local"]["statuses"]) == {"memo:package-template-variants", "memo:package-template-basic"}
-    exported = http.post(
-        "/plugins.export", params={"profile": pid}, json=["memo:package-template-basic"]
-    ).json()
+    assert scen.base not in {p["package"] for p in ignored["packages"]}
+    info = http.get("/packages.info", params={"profile": pid, "pkg": scen.lanes}).json()
+    assert set(info["local"]["statuses"]) == {scen.lanes, scen.base}
+    exported = http.post("/plugins.export", params={"profile": pid}, json=[scen.base]).json()
     assert exported == {
-        "explicit": ["memo:package-template-basic"],
+        "explicit": [scen.base],
         "variants": {"driveside": "right"},
-        "channels": ["http://localhost:8090/"],
+        "channels": [scen.url],
     }
 
 
-def test_channels_not_available(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_channels_not_available(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, _ = env
     pid = init_profile(http, "offline", ["http://127.0.0.1:9/nowhere/"])
     r = http.get("/packages.search", params={"profile": pid, "q": "x"})
