@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from sc4pac.channels.build import write_channel
 from sc4pac.channels.demo import dbpf_bytes
 from sc4pac.channels.yaml_source import parse_yaml_source
@@ -53,6 +55,9 @@ class Scenario:
     typo_query: str  # a misspelled search for ``bundle``
     typo_relevance: int
     base_query: str  # a search that finds ``base`` at threshold 50
+    weak_query: str  # finds only ``bundle``, with ``weak_relevance``, at threshold 60
+    weak_relevance: int
+    package_count: int
     style_choices: list[str] = field(default_factory=list)
     conditional_answers: dict[str, str] = field(default_factory=dict)  # driveside left + five more ids
 
@@ -83,6 +88,9 @@ REFERENCE = Scenario(
     typo_query="demo pacakge",
     typo_relevance=93,
     base_query="template",
+    weak_query="demo  xyz",
+    weak_relevance=67,
+    package_count=10,
     style_choices=["style1", "style2"],
     conditional_answers={
         "nightmode": "standard",
@@ -379,6 +387,9 @@ def build_scenario_channel(root: Path, base: str) -> Scenario:
         typo_query="startr bundle",
         typo_relevance=92,  # one letter missing, as rapidfuzz scores it
         base_query="textures",
+        weak_query="starter  xyz",
+        weak_relevance=67,
+        package_count=10,
         style_choices=["a", "b"],
         conditional_answers={
             "nightmode": "dark",
@@ -389,6 +400,17 @@ def build_scenario_channel(root: Path, base: str) -> Scenario:
             "roadstyle": "EU",
         },
     )
+
+
+def scenario_contents_file(scen_root: Path, param: str) -> tuple[Scenario, Path]:
+    """For unit tests: the scenario and its channel contents file, generated into ``scen_root`` (not
+    served) or, for ``param == "reference"``, the reference test channel's (skips when absent)."""
+    if param == "reference":
+        if not REFERENCE_JSON.is_dir():
+            pytest.skip("shared test data not available (../shared/data/sc4pac-test-channel)")
+        return REFERENCE, REFERENCE_JSON / "sc4pac-channel-contents.json"
+    scen = build_scenario_channel(scen_root, "http://127.0.0.1:9/")
+    return scen, scen_root / "sc4pac-channel-contents.json"
 
 
 @contextmanager

@@ -199,13 +199,16 @@ def test_external_sources() -> None:
     assert idx.external_sources("ext:none") == []
 
 
-def test_test_channel_contents() -> None:
-    path = SHARED / "data" / "sc4pac-test-channel" / "json" / "sc4pac-channel-contents.json"
-    if not path.is_file():
-        pytest.skip("shared test data not available (../shared/data/sc4pac-test-channel)")
+@pytest.mark.parametrize("param", ["generated", pytest.param("reference", marks=pytest.mark.shared_twin)])
+def test_test_channel_contents(param: str, tmp_path: Path) -> None:
+    """The index of the generated scenario channel and of the reference test channel (../shared)."""
+    from tests.scenario_channel import scenario_contents_file
+
+    scen, path = scenario_contents_file(tmp_path, param)
     contents = decode(path.read_bytes(), Contents)
-    idx = ChannelIndex([LoadedChannel(url="http://localhost:8090/", contents=contents)])
-    assert idx.latest("memo:demo-package")[0] == "1.0"  # type: ignore[index]
-    assert idx.latest(f"{ASSET_GROUP}:memo-testing-file-d-zip")[0] == "1.0-1"  # type: ignore[index]
+    idx = ChannelIndex([LoadedChannel(url=scen.url, contents=contents)])
+    assert idx.latest(scen.bundle)[0] == "1.0"  # type: ignore[index]
+    assert idx.latest(scen.base)[0] == "2.0"  # type: ignore[index]
+    assert idx.latest(f"{ASSET_GROUP}:{scen.dll_asset_id}")[0] == "1"  # type: ignore[index]
     assert idx.stats() == contents.stats
-    assert idx.stats().totalPackageCount == 10  # type: ignore[union-attr]
+    assert idx.stats().totalPackageCount == scen.package_count  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from rapidfuzz import fuzz
@@ -341,24 +342,22 @@ def test_repeated_queries_give_the_same_answer(index: ChannelIndex) -> None:
     assert {h.package for h in other_threshold.hits} <= {h.package for h in first.hits}
 
 
-def test_shared_test_channel() -> None:
-    from pathlib import Path
-
+@pytest.mark.parametrize("param", ["generated", pytest.param("reference", marks=pytest.mark.shared_twin)])
+def test_shared_test_channel(param: str, tmp_path: Path) -> None:
+    """Searches on the generated scenario channel and on the reference test channel (../shared)."""
     from sc4pac.wire import decode
+    from tests.scenario_channel import scenario_contents_file
 
-    shared = Path(__file__).resolve().parents[2].parent / "shared"
-    path = shared / "data" / "sc4pac-test-channel" / "json" / "sc4pac-channel-contents.json"
-    if not path.is_file():
-        pytest.skip("shared test data not available (../shared/data/sc4pac-test-channel)")
+    scen, path = scenario_contents_file(tmp_path, param)
     contents = decode(path.read_bytes(), Contents)
-    idx = ChannelIndex([LoadedChannel(url="http://localhost:8090/", contents=contents)])
-    result = search_packages(idx, "demo pacakge")
-    assert [(h.package, h.relevance) for h in result.hits] == [("memo:demo-package", 93)]
+    idx = ChannelIndex([LoadedChannel(url=scen.url, contents=contents)])
+    result = search_packages(idx, scen.typo_query)
+    assert [(h.package, h.relevance) for h in result.hits] == [(scen.bundle, scen.typo_relevance)]
     everything = search_packages(idx, "")
-    assert len(everything.hits) == 10
+    assert len(everything.hits) == scen.package_count
     assert everything.stats == contents.stats
-    low = search_packages(idx, "demo  xyz", threshold=60)
-    assert [(h.package, h.relevance) for h in low.hits] == [("memo:demo-package", 67)]
+    low = search_packages(idx, scen.weak_query, threshold=60)
+    assert [(h.package, h.relevance) for h in low.hits] == [(scen.bundle, scen.weak_relevance)]
 
 
 def test_similar_package_ids_for_typos() -> None:
