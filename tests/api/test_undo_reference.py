@@ -1,23 +1,33 @@
-"""Undo on the reference test channel: variants, a DLL (installed as a symlink) and an INI file are
-kept and restored exactly; skipped when ../shared is absent."""
+"""Undo with variants, a DLL (installed as a symlink) and an INI file: kept and restored exactly.
+
+Runs on the generated scenario channel (tests/scenario_channel.py) and on the reference test channel
+from ../shared."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.api.conftest import REFERENCE_CHANNEL_JSON, init_profile
+from tests.api.conftest import init_profile
 from tests.daemon import start_daemon
+from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
 from tests.update_client import answering, non_progress, run_update
 
 OK = {"$type": "/result", "ok": True}
 
-pytestmark = pytest.mark.skipif(
-    not REFERENCE_CHANNEL_JSON.is_dir(), reason="../shared test channel not available"
-)
+
+@pytest.fixture(params=["generated", pytest.param("reference", marks=pytest.mark.shared_twin)])
+def scen(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Scenario]:
+    if request.param == "reference":
+        request.getfixturevalue("reference_channel")
+        yield REFERENCE
+        return
+    with scenario_channel(tmp_path / "scenario-channel") as scenario:
+        yield scenario
 
 
 def _state(profile: Path) -> dict[str, Any]:
@@ -36,22 +46,22 @@ def _state(profile: Path) -> dict[str, Any]:
     }
 
 
-def test_revert_and_redo_with_variants_dll_and_ini(reference_channel: str, tmp_path: Path) -> None:
+def test_revert_and_redo_with_variants_dll_and_ini(scen: Scenario, tmp_path: Path) -> None:
     d = start_daemon(tmp_path / "profiles")
     try:
         token = d.authenticate()
         with d.client() as http:
-            pid = init_profile(http, "ref-undo", [reference_channel])
+            pid = init_profile(http, "ref-undo", [scen.url])
             q = {"profile": pid}
             profile = d.profiles_dir / pid
-            http.post("/plugins.add", params=q, json=["memo:demo-package", "test:dll"])
+            http.post("/plugins.add", params=q, json=[scen.bundle, scen.dll])
             assert run_update(d.ws_base, token, pid, answering({"driveside": "right"}))[-1] == OK
             a = _state(profile)
             assert any(isinstance(v, tuple) for v in a["plugins"].values())  # the DLL symlink
 
             http.post("/variants.reset", params=q, json=["driveside"])
-            http.post("/plugins.remove", params=q, json=["test:dll"])
-            http.post("/plugins.add", params=q, json=["test:ini"])
+            http.post("/plugins.remove", params=q, json=[scen.dll])
+            http.post("/plugins.add", params=q, json=[scen.ini])
             assert run_update(d.ws_base, token, pid, answering({"driveside": "left"}))[-1] == OK
             b = _state(profile)
 
@@ -73,6 +83,6 @@ def test_revert_and_redo_with_variants_dll_and_ini(reference_channel: str, tmp_p
             # packages added but not installed.
             assert run_update(d.ws_base, token, pid, query=f"&revertTo={history[2]['id']}")[-1] == OK
             assert _state(profile)["plugins"] == {}
-            assert http.get("/plugins.added.list", params=q).json() == ["memo:demo-package", "test:dll"]
+            assert http.get("/plugins.added.list", params=q).json() == [scen.bundle, scen.dll]
     finally:
         d.stop()
