@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -302,6 +304,7 @@ def test_lua_script_is_reported(tmp_path: Path) -> None:
     assert (script.package, script.packageVersion) == ("test:lua", "1")
 
 
+@pytest.mark.shared_twin  # test_lua_script_is_reported is its twin on a generated file
 def test_fixture_lua_file(tmp_path: Path) -> None:
     source = FIXTURE_FILES / "lua.dat"
     if not source.is_file():
@@ -426,12 +429,49 @@ def test_hostile_subfolder_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "outside").exists()
 
 
-@pytest.mark.parametrize("file_name", ["package-aFile3.zip", "package-d.zip"])
+def _hello_zip(*, with_directories: bool) -> bytes:
+    """A deflated ZIP of two ``hello-world.dat`` files below a prefix folder, plus a text file."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        if with_directories:
+            zf.writestr("prefix/", b"")
+            zf.writestr("prefix/sub/", b"")
+        zf.writestr("prefix/hello-world.dat", DBPF)
+        zf.writestr("prefix/sub/hello-world.dat", DBPF)
+        zf.writestr("notes.txt", b"not a plugin file\n")
+    return buffer.getvalue()
+
+
+def _jar_in_zip() -> bytes:
+    """A ZIP whose only member is a ``.jar`` archive holding the plugin files (extracted recursively)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("installer.jar", _hello_zip(with_directories=False))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "file_name",
+    [
+        "generated-flat.zip",
+        "generated-jar-in.zip",
+        pytest.param("package-aFile3.zip", marks=pytest.mark.shared_twin),
+        pytest.param("package-d.zip", marks=pytest.mark.shared_twin),
+    ],
+)
 def test_fixture_archives_install_hello_world(tmp_path: Path, file_name: str) -> None:
-    source = FIXTURE_FILES / file_name
-    if not source.is_file():
-        pytest.skip(f"test channel files not available at {FIXTURE_FILES}")
-    asset = fetched(tmp_path, "a", file_name, source.read_bytes())
+    generated = {
+        "generated-flat.zip": lambda: _hello_zip(with_directories=True),
+        "generated-jar-in.zip": _jar_in_zip,
+    }
+    if file_name in generated:
+        content = generated[file_name]()
+    else:
+        source = FIXTURE_FILES / file_name
+        if not source.is_file():
+            pytest.skip(f"test channel files not available at {FIXTURE_FILES}")
+        content = source.read_bytes()
+    asset = fetched(tmp_path, "a", file_name, content)
     result, staging = stage(
         tmp_path, pkg("memo", "demo", "1.0", "100-props-textures", [AssetReference(assetId="a")]), [asset]
     )
