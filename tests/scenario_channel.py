@@ -353,15 +353,20 @@ url: {u}script.dat
 """
 
 
+def scenario_yaml(base: str) -> str:
+    """The channel's YAML source, its assets at ``<base>files/`` (checksums of the generated files)."""
+    sha = {name: hashlib.sha256(data).hexdigest() for name, data in _files().items()}
+    sha["settings.ini"] = hashlib.sha256(b"[Scenario]\nEnabled=1\n").hexdigest()
+    return _yaml(base, sha)
+
+
 def build_scenario_channel(root: Path, base: str) -> Scenario:
     """Write the asset files and the JSON channel (assets at ``base``) into ``root``."""
     files = _files()
     (root / "files").mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (root / "files" / name).write_bytes(data)
-    sha = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    sha["settings.ini"] = hashlib.sha256(b"[Scenario]\nEnabled=1\n").hexdigest()
-    parsed = parse_yaml_source(_yaml(base, sha), "scenario.yaml")
+    parsed = parse_yaml_source(scenario_yaml(base), "scenario.yaml")
     assert parsed.issues == [], parsed.issues
     write_channel(parsed.records, root, label="Scenario")
     return Scenario(

@@ -54,14 +54,23 @@ def test_test_channel_matches_the_reference_byte_for_byte(tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need developer mode on Windows")
-def test_default_indentation_and_latest_links(tmp_path: Path) -> None:
-    needs(TEST_CHANNEL)
-    report = build_channel([TEST_CHANNEL / "yaml"], tmp_path)
-    contents = (tmp_path / "sc4pac-channel-contents.json").read_bytes()
+@pytest.mark.parametrize("source", ["generated", pytest.param("reference", marks=pytest.mark.shared_twin)])
+def test_default_indentation_and_latest_links(tmp_path: Path, source: str) -> None:
+    if source == "reference":
+        needs(TEST_CHANNEL)
+        yaml_dir, package = TEST_CHANNEL / "yaml", ("memo", "demo-package")
+    else:
+        from tests.scenario_channel import scenario_yaml
+
+        yaml_dir, package = tmp_path / "yaml", ("scen", "starter-bundle")
+        write(yaml_dir, "scen/scenario.yaml", scenario_yaml("https://example.invalid/"))
+    out = tmp_path / "out"
+    report = build_channel([yaml_dir], out)
+    contents = (out / "sc4pac-channel-contents.json").read_bytes()
     assert contents.startswith(b'{"scheme":9,"stats":')  # compact, no label -> no info
-    pkg = (tmp_path / "metadata" / "memo" / "demo-package" / "1.0" / "pkg.json").read_bytes()
+    pkg = (out / "metadata" / package[0] / package[1] / "1.0" / "pkg.json").read_bytes()
     assert pkg.startswith(b'{\n "$type": "Package",\n')
-    latest = tmp_path / "metadata" / "memo" / "demo-package" / "latest"
+    latest = out / "metadata" / package[0] / package[1] / "latest"
     assert not report.warnings
     assert latest.is_symlink()
     assert os.readlink(latest) == "1.0"
