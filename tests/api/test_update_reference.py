@@ -225,7 +225,7 @@ def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str], sce
         {"package": scen.base, "version": "2.0", "variant": {}, "explicit": False},
         {"package": scen.lanes, "version": "1.0", "variant": {"driveside": "right"}, "explicit": False},
     ]
-    assert sorted(installed, key=lambda e: e["package"]) == sorted(expected, key=lambda e: e["package"])
+    assert sorted(installed, key=lambda e: e["package"]) == sorted(expected, key=lambda e: str(e["package"]))
     assert http.get("/variants.list", params=q).json() == {
         "variants": {"driveside": {"value": "right", "unused": False}}
     }
