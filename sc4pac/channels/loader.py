@@ -161,7 +161,12 @@ class ChannelLoader:
         for forced in (False, True):
             try:
                 file = await self.downloader.fetch(
-                    location, cache_root=self.cache_root, changing_ttl=ttl, force=forced, progress=progress
+                    location,
+                    cache_root=self.cache_root,
+                    changing_ttl=ttl,
+                    force=forced,
+                    progress=progress,
+                    metadata=True,
                 )
             except DownloadFailed as exc:
                 file = self._cached_copy(location)
@@ -270,6 +275,7 @@ class ChannelLoader:
                     redownload_on_mismatch=True,
                     force=forced,
                     progress=progress,
+                    metadata=True,
                 )
             except ChecksumMismatch as exc:
                 raise exc.retitled(title_metadata_checksum(pkg_id)) from exc

@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
+MAX_REDIRECTS = 10
+METADATA_PER_HOST = 16  # small metadata files (contents, pkg.json) in flight per host
+KEEPALIVE_CONNECTIONS = 64  # idle connections kept open: metadata bursts reuse them
 ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
 
 
@@ -63,6 +66,14 @@ class _Transient(Exception):
 
 class _Restart(Exception):
     """The server did not honour the resume request: start over from byte 0 (costs no attempt)."""
+
+
+class _Redirect(Exception):
+    """The server sent the file elsewhere: fetch ``location`` under that host's limit (costs no attempt)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -185,6 +196,15 @@ def _read_tail(path: Path, size: int) -> bytes:
         return f.read(size)
 
 
+def _http2_available() -> bool:
+    # HTTP/2 (negotiated over TLS, e.g. by GitHub Pages) needs the optional ``h2`` package.
+    try:
+        import h2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _looks_like_html(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(64)
@@ -192,25 +212,32 @@ def _looks_like_html(path: Path) -> bool:
 
 
 class Downloader:
-    """Downloads into the cache, at most ``max_per_host`` requests per host at a time."""
+    """Downloads into the cache, at most ``max_per_host`` requests per host at a time.
+
+    Metadata files (``metadata=True``) have their own, higher limit ``max_metadata_per_host``, so the
+    many small ``pkg.json`` requests of a resolution never queue behind the asset downloads. Redirects
+    are followed here, each hop under the limit of the host it goes to.
+    """
 
     def __init__(
         self,
         *,
         max_per_host: int = 2,
+        max_metadata_per_host: int = METADATA_PER_HOST,
         timeout: float = 60.0,
         attempts: int = 4,
         retry_backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.max_per_host = max_per_host
+        self.max_metadata_per_host = max_metadata_per_host
         self.timeout = timeout
         self.attempts = attempts
         self.retry_backoff = retry_backoff
         self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_slots: dict[tuple[str, bool], asyncio.Semaphore] = {}
         self._file_locks = _KeyedLocks()
         # When each cache file was last downloaded by this process: a forced fetch that had to wait for
         # a running download of the same file is satisfied by it.
@@ -244,20 +271,22 @@ class Downloader:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 http1=True,
-                http2=False,
+                http2=_http2_available(),
                 timeout=httpx.Timeout(self.timeout),
-                follow_redirects=True,
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE_CONNECTIONS),
+                follow_redirects=False,  # followed by _download, see _host_slot
                 headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
                 transport=self._transport,
                 trust_env=True,
             )
         return self._client
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
-        slot = self._host_slots.get(host)
+    def _host_slot(self, url: str, metadata: bool) -> asyncio.Semaphore:
+        key = ((urlsplit(url).hostname or "").lower(), metadata)
+        slot = self._host_slots.get(key)
         if slot is None:
-            slot = self._host_slots[host] = asyncio.Semaphore(self.max_per_host)
+            limit = self.max_metadata_per_host if metadata else self.max_per_host
+            slot = self._host_slots[key] = asyncio.Semaphore(limit)
         return slot
 
     # --- public -----------------------------------------------------------------------------------
@@ -274,8 +303,12 @@ class Downloader:
         force: bool = False,
         progress: ProgressSink | None = None,
         simtropolis_token: str | None = None,
+        metadata: bool = False,
     ) -> CachedFile:
-        """Return the cached file of ``url``, downloading it first when the refresh policy says so."""
+        """Return the cached file of ``url``, downloading it first when the refresh policy says so.
+
+        ``metadata`` marks a small channel file: it counts against the metadata limit of its host.
+        """
         self._bind_loop()
         if cache.is_file_url(url):
             path = cache.local_path_of_file_url(url)
@@ -303,14 +336,16 @@ class Downloader:
                             path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
                         )
                     if download:
-                        fresh = await self._download(url, path, conditional, progress, simtropolis_token)
+                        fresh = await self._download(
+                            url, path, conditional, progress, simtropolis_token, metadata
+                        )
                         if (
                             not fresh
                             and redownload_on_mismatch
                             and expected
                             and not self._matches(path, expected)
                         ):
-                            await self._download(url, path, False, progress, simtropolis_token)
+                            await self._download(url, path, False, progress, simtropolis_token, metadata)
                         self._completed[key] = time.monotonic()
             return self._verified(url, path, expected)
 
@@ -399,6 +434,7 @@ class Downloader:
         conditional: bool,
         sink: ProgressSink | None,
         token: str | None,
+        metadata: bool = False,
     ) -> bool:
         """Download ``url`` to ``path`` with retries; ``False`` when the server said 304 Not Modified."""
         etag = None
@@ -407,16 +443,26 @@ class Downloader:
             etag = unopt(check.etag) if check is not None else None
         progress = _Progress(url, sink)
         part = cache.part_file_path(path)
-        attempt = 0
+        attempt = redirects = 0
+        target = url  # where the current request goes (after redirects)
         try:
             while True:
                 attempt += 1
                 try:
-                    async with self._host_slot(url):
-                        return await self._attempt(url, path, part, etag, progress, token)
+                    async with self._host_slot(target, metadata):
+                        return await self._attempt(url, target, path, part, etag, progress, token)
+                except _Redirect as hop:
+                    attempt -= 1
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS:
+                        raise _failure(
+                            FailureReason.HTTP_ERROR, url, f"Too many redirects for {url}"
+                        ) from None
+                    target = hop.location
                 except _Restart:
                     attempt -= 1
                 except _Transient as exc:
+                    target = url  # redirect targets may be short-lived (signed URLs): ask again
                     if attempt >= self.attempts:
                         raise exc.failure from exc
                     log.info("Retrying download of %s after: %s", url, exc.failure.detail)
@@ -448,6 +494,7 @@ class Downloader:
     async def _attempt(
         self,
         url: str,
+        target: str,
         path: Path,
         part: Path,
         etag: str | None,
@@ -461,7 +508,7 @@ class Downloader:
         except FileNotFoundError:
             have = 0
         resume_from = have - RESUME_OVERLAP if have > RESUME_OVERLAP else 0
-        request = self._request(url, etag, resume_from, token)
+        request = self._request(target, etag, resume_from, token)
         try:
             response = await self._http().send(request, stream=True)
         except httpx.TimeoutException as exc:
@@ -472,6 +519,8 @@ class Downloader:
             raise _failure(FailureReason.IO_ERROR, url, repr(exc)) from exc
         try:
             status = response.status_code
+            if response.has_redirect_location:
+                raise _Redirect(str(response.url.join(response.headers["Location"])))
             if status == 304 and etag:
                 cache.touch_check_file(path)
                 return False

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +53,8 @@ from ..resolve.variants import VariantQuestion
 from ..services import Services
 from ..wire import opt
 from .metadata import ChannelMetadataProvider
+from .overlap import StagingPipeline, staging_order
+from .pipelined import PipelinedProvider
 from .prompts import CANCEL, DEFAULT, RETRY, YES, YES_NO, dll_description, scripts_description
 
 log = logging.getLogger(__name__)
@@ -135,14 +138,18 @@ class UpdateJob:
         provider = ChannelMetadataProvider(
             self.services.repository, index, config.channels, cache_root, self.progress
         )
-        resolution, explicit = await resolve_interactively(
-            spec.explicit,
-            selection,
-            provider,
-            self._ask_variant,
-            self._ask_remove_unresolvable,
-            self._ask_remove_conflicting,
-        )
+        pipelined = PipelinedProvider(provider, selection, self.progress)
+        try:
+            resolution, explicit = await resolve_interactively(
+                spec.explicit,
+                selection,
+                pipelined,
+                self._ask_variant,
+                self._ask_remove_unresolvable,
+                self._ask_remove_conflicting,
+            )
+        finally:
+            await pipelined.aclose()
         plan = compute_plan(resolution, lock)
         await self._confirm(
             PlanPrompt(
@@ -157,18 +164,23 @@ class UpdateJob:
         if plan.up_to_date:
             return
 
-        fetched = await self._download(plan, provider, cache_root)
         temp_root = store.temp_root(pid, config)
         staging = temp_root / f"staging-process{secrets.token_hex(6)}"
+        # Staging overlaps the downloads (into the private staging folder only); the Extraction
+        # messages still follow the last download.
+        stager = self._staging_pipeline(
+            plan, resolution, provider, staging, store.plugins_root(pid, config), lock
+        )
         try:
-            results = await self._stage(
-                plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock
-            )
+            stager.start()
+            await self._download(plan, provider, cache_root, stager.asset_ready)
+            results = await self._stage(plan, stager)
             await self._confirm_installation(results, resolution)
             report = await self._publish(
                 plan, results, started_lock, staging, store.plugins_root(pid, config)
             )
         finally:
+            await stager.aclose()
             await asyncio.to_thread(_remove_quietly, staging)
         if report.failed_paths:
             raise PublishedFilesIncomplete(
@@ -235,28 +247,29 @@ class UpdateJob:
     # --- downloads --------------------------------------------------------------------------------
 
     async def _download(
-        self, plan: Plan, provider: ChannelMetadataProvider, cache_root: Path
+        self,
+        plan: Plan,
+        provider: ChannelMetadataProvider,
+        cache_root: Path,
+        on_fetched: Callable[[str, FetchedAsset], None] | None = None,
     ) -> dict[str, FetchedAsset]:
-        """Fetch every asset of the plan, offering a mirror for failed downloads."""
+        """Fetch every asset of the plan, offering a mirror for failed downloads.
+
+        ``on_fetched`` hears of each asset as soon as it is in the cache.
+        """
         mirrored: set[str] = set()
-        assets = list(reversed(plan.install_assets))
+        assets = _download_order(plan)
         forced = plan.redownload_asset_ids
         while True:
             try:
                 async with asyncio.TaskGroup() as group:
                     tasks = {
-                        a.assetId: group.create_task(self._fetch_asset(a, cache_root, a.assetId in forced))
+                        a.assetId: group.create_task(
+                            self._fetched_asset(a, provider, cache_root, a.assetId in forced, on_fetched)
+                        )
                         for a in assets
                     }
-                return {
-                    asset_id: FetchedAsset(
-                        asset=asset,
-                        path=task.result().path,
-                        content_disposition_name=task.result().filename,
-                        metadata_url=provider.metadata_url(f"sc4pacAsset:{asset_id}", asset.version),
-                    )
-                    for (asset_id, task), asset in zip(tasks.items(), assets, strict=True)
-                }
+                return {asset_id: task.result() for asset_id, task in tasks.items()}
             except* DownloadFailed as group_error:
                 failure = group_error.exceptions[0]
                 if not isinstance(failure, DownloadFailure) or failure.url is None or failure.url in mirrored:
@@ -283,6 +296,25 @@ class UpdateJob:
                 # A retry reuses what is cached by now, including files re-downloaded in the first round.
                 forced = frozenset()
 
+    async def _fetched_asset(
+        self,
+        asset: Asset,
+        provider: ChannelMetadataProvider,
+        cache_root: Path,
+        force: bool,
+        on_fetched: Callable[[str, FetchedAsset], None] | None,
+    ) -> FetchedAsset:
+        cached = await self._fetch_asset(asset, cache_root, force)
+        fetched = FetchedAsset(
+            asset=asset,
+            path=cached.path,
+            content_disposition_name=cached.filename,
+            metadata_url=provider.metadata_url(f"sc4pacAsset:{asset.assetId}", asset.version),
+        )
+        if on_fetched is not None:
+            on_fetched(asset.assetId, fetched)
+        return fetched
+
     async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool):  # type: ignore[no-untyped-def]
         return await self.services.downloader.fetch(
             asset.url,
@@ -297,34 +329,46 @@ class UpdateJob:
 
     # --- staging ----------------------------------------------------------------------------------
 
-    async def _stage(
+    def _staging_pipeline(
         self,
         plan: Plan,
         resolution: Resolution,
         provider: ChannelMetadataProvider,
-        fetched: dict[str, FetchedAsset],
         staging: Path,
         plugins_root: Path,
         lock: PluginsLock,
-    ) -> dict[str, StageResult]:
+    ) -> StagingPipeline:
         previous_inis = [ini for entry in lock.installed for ini in entry.iniFiles]
         resolved_ids = frozenset(p.id for p in resolution.packages)
-        total = len(plan.install_packages)
-        results: dict[str, StageResult] = {}
-        for n, rp in enumerate(plan.install_packages, start=1):
-            self.progress.emit(Extraction(package=rp.id, progress=Fraction(numerator=n, denominator=total)))
+        by_id = {rp.id: rp for rp in plan.install_packages}
+        metadata_urls = {rp.id: provider.metadata_url(rp.id, rp.version) for rp in plan.install_packages}
+
+        def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
+            rp = by_id[pkg_id]
             inp = StageInput(
                 package=rp.package,
                 variant=rp.variant,
-                package_metadata_url=provider.metadata_url(rp.id, rp.version),
-                assets={aid: fetched[aid] for aid in rp.asset_ids if aid in fetched},
+                package_metadata_url=metadata_urls[pkg_id],
+                assets=dict(fetched),
                 staging_plugins=staging / "plugins",
                 nested_dir=staging / "nested",
                 plugins_root=plugins_root,
                 previous_ini_files=previous_inis,
                 resolved_package_ids=resolved_ids,
             )
-            results[rp.id] = await asyncio.to_thread(stage_package, inp)
+            return stage_package(inp)
+
+        download_ids = [a.assetId for a in _download_order(plan)]
+        order = staging_order([(rp.id, rp.asset_ids) for rp in plan.install_packages], download_ids)
+        return StagingPipeline(order, stage)
+
+    async def _stage(self, plan: Plan, stager: StagingPipeline) -> dict[str, StageResult]:
+        """Report the staging of each package in plan order (most are staged during the downloads)."""
+        total = len(plan.install_packages)
+        results: dict[str, StageResult] = {}
+        for n, rp in enumerate(plan.install_packages, start=1):
+            self.progress.emit(Extraction(package=rp.id, progress=Fraction(numerator=n, denominator=total)))
+            results[rp.id] = await stager.result(rp.id)
         return results
 
     async def _confirm_installation(self, results: dict[str, StageResult], resolution: Resolution) -> None:
@@ -427,6 +471,11 @@ def upgrade_lock(lock: PluginsLock, index: ChannelIndex, plugins_root: Path) -> 
             )
         installed.append(entry)
     return msgspec.structs.replace(lock, scheme=LOCK_SCHEME, installed=installed)
+
+
+def _download_order(plan: Plan) -> list[Asset]:
+    # The order downloads are queued in (the reference's); staging follows it.
+    return list(reversed(plan.install_assets))
 
 
 def _instant(timestamp: float) -> str:

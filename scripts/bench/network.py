@@ -219,7 +219,9 @@ class Figures:
 
 
 def server_stats(bases: dict[str, str], reset: bool = False) -> dict[str, dict[str, int]]:
-    data: dict[str, dict[str, int]] = httpx.get(f"{bases['channel']}/{'__reset' if reset else '__stats'}").json()
+    data: dict[str, dict[str, int]] = httpx.get(
+        f"{bases['channel']}/{'__reset' if reset else '__stats'}"
+    ).json()
     return data
 
 
@@ -228,7 +230,9 @@ def timed_update(daemon: Daemon, profile: str, bases: dict[str, str]) -> Figures
     assert daemon.token
     run: UpdateRun = run_update_timed(daemon.ws_base, daemon.token, profile)
     plan = run.first_prompt("/update/plan")
-    downloads = [t for t, m in run.messages if m["$type"] == "/progress/download/finished" and "/files/" in m["url"]]
+    downloads = [
+        t for t, m in run.messages if m["$type"] == "/progress/download/finished" and "/files/" in m["url"]
+    ]
     return Figures(
         plan=(plan or run.ended) - run.started,
         last_download=(max(downloads) - run.started) if downloads else 0.0,
@@ -240,7 +244,11 @@ def timed_update(daemon: Daemon, profile: str, bases: dict[str, str]) -> Figures
 def new_profile(daemon: Daemon, name: str, tmp: Path, cache: Path, channel: str, explicit: list[str]) -> str:
     with daemon.client() as http:
         pid: str = http.post("/profiles.add", json={"name": name}).json()["id"]
-        body = {"plugins": str(tmp / f"plugins-{name}"), "cache": str(cache), "temp": str(tmp / f"temp-{name}")}
+        body = {
+            "plugins": str(tmp / f"plugins-{name}"),
+            "cache": str(cache),
+            "temp": str(tmp / f"temp-{name}"),
+        }
         http.post("/profile.init", params={"profile": pid}, json=body).raise_for_status()
         http.post("/channels.set", params={"profile": pid}, json=[channel]).raise_for_status()
         if explicit:
@@ -323,8 +331,13 @@ def main() -> int:
     res_limit = resolution_limit(gen)
     dl_limit = download_limit(gen)
     rtt = HOSTS[0].latency
-    print(f"\nNetwork benchmark: {gen.packages} packages, {len(gen.assets)} assets, {total_mb:.1f} MB (scale {args.scale})")
-    print("  hosts: " + ", ".join(f"{h.name} {h.latency * 1000:.0f} ms {h.bandwidth / MB:.0f} MB/s" for h in HOSTS))
+    print(
+        f"\nNetwork benchmark: {gen.packages} packages, {len(gen.assets)} assets, {total_mb:.1f} MB (scale {args.scale})"
+    )
+    print(
+        "  hosts: "
+        + ", ".join(f"{h.name} {h.latency * 1000:.0f} ms {h.bandwidth / MB:.0f} MB/s" for h in HOSTS)
+    )
     print(f"  local zipfile extraction {extraction_s:.2f} s; 2-per-host download limit {dl_limit:.2f} s")
     print("  cold cache")
     print(ratio_line("resolution (open -> plan prompt)", cold.plan, res_limit, TARGET_RESOLUTION))
@@ -339,8 +352,10 @@ def main() -> int:
     print("  no-op update")
     print(ratio_line("to result", noop.result, rtt))
     print_stats(noop.stats)
-    print(f"  first /packages.search after start (cold cache): {search_s:.2f} s, {found} results   "
-          f"target <= {TARGET_SEARCH_S + rtt:.2f} s  {'PASS' if search_s <= TARGET_SEARCH_S + rtt else 'MISS'}")
+    print(
+        f"  first /packages.search after start (cold cache): {search_s:.2f} s, {found} results   "
+        f"target <= {TARGET_SEARCH_S + rtt:.2f} s  {'PASS' if search_s <= TARGET_SEARCH_S + rtt else 'MISS'}"
+    )
     print("  (2 shared cores: figures vary with the machine's load)")
     return 0
 
