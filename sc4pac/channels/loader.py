@@ -282,7 +282,8 @@ class ChannelLoader:
             except DownloadFailure as exc:
                 raise exc.for_metadata() from exc
             try:
-                data = await asyncio.to_thread(file.path.read_bytes)
+                # A pkg.json is small: reading it on the loop is cheaper than a thread hop.
+                data = file.path.read_bytes()
                 return decoder.decode(data)
             except (msgspec.DecodeError, OSError) as exc:
                 # One forced re-download repairs a corrupt cached copy; file: channels have no copy.

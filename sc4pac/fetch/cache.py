@@ -145,9 +145,9 @@ def encode_check_file(check: CheckFile) -> bytes:
     return _check_encoder.encode(body)
 
 
-def write_check_file(path: Path, check: CheckFile) -> None:
+def write_check_file(path: Path, check: CheckFile, *, durable: bool = True) -> None:
     """Write (and thereby freshen) the check file of cached file ``path``."""
-    atomic_write_bytes(check_file_path(path), encode_check_file(check))
+    atomic_write_bytes(check_file_path(path), encode_check_file(check), durable=durable)
 
 
 def touch_check_file(path: Path) -> None:

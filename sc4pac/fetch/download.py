@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +54,11 @@ RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file st
 MAX_REDIRECTS = 10
 METADATA_PER_HOST = 16  # small metadata files (contents, pkg.json) in flight per host
 KEEPALIVE_CONNECTIONS = 64  # idle connections kept open: metadata bursts reuse them
+
+# Whether the download under way is fsynced. Metadata files are not: each is checked against the
+# checksum listed in the channel contents and re-fetched when it does not decode, and two fsyncs for
+# each of hundreds of small pkg.json files would cost seconds on a slow disk.
+_durable: ContextVar[bool] = ContextVar("sc4pac_download_durable", default=True)
 ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
 
 
@@ -443,6 +449,7 @@ class Downloader:
             etag = unopt(check.etag) if check is not None else None
         progress = _Progress(url, sink)
         part = cache.part_file_path(path)
+        durable = _durable.set(not metadata)  # read by _receive and _publish (in their threads too)
         attempt = redirects = 0
         target = url  # where the current request goes (after redirects)
         try:
@@ -475,6 +482,8 @@ class Downloader:
         except DownloadFailure:
             progress.finish(False)
             raise
+        finally:
+            _durable.reset(durable)
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
 
@@ -520,6 +529,7 @@ class Downloader:
         try:
             status = response.status_code
             if response.has_redirect_location:
+                await response.aread()  # the (small) body read, so the connection is reused
                 raise _Redirect(str(response.url.join(response.headers["Location"])))
             if status == 304 and etag:
                 cache.touch_check_file(path)
@@ -606,7 +616,8 @@ class Downloader:
                 out.flush()
                 # The check file written next records this file's checksum without re-hashing it later, so
                 # the bytes must be on disk first; fsync in a worker keeps the event loop responsive.
-                await asyncio.to_thread(os.fsync, out.fileno())
+                if _durable.get():
+                    await asyncio.to_thread(os.fsync, out.fileno())
         except httpx.TimeoutException as exc:
             raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
@@ -640,9 +651,12 @@ class Downloader:
         try:
             # In a worker (renames and the check file's fsync can be slow); if the task is cancelled
             # meanwhile, the thread still completes, so the file and its check file stay consistent.
-            await asyncio.to_thread(
-                self._publish, part, path, check, last_modified=response.headers.get("Last-Modified")
-            )
+            # Without fsyncs (metadata) it is a few quick calls: a thread hop would cost more.
+            last_modified = response.headers.get("Last-Modified")
+            if _durable.get():
+                await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified)
+            else:
+                self._publish(part, path, check, last_modified=last_modified)
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
             raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
         progress.done(size)
@@ -657,4 +671,4 @@ class Downloader:
             with contextlib.suppress(TypeError, ValueError, OverflowError, OSError):
                 stamp = email.utils.parsedate_to_datetime(last_modified).timestamp()
                 os.utime(path, (time.time(), stamp))
-        cache.write_check_file(path, check)
+        cache.write_check_file(path, check, durable=_durable.get())
