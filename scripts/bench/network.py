@@ -336,6 +336,7 @@ def main() -> int:
         server_stats(bases, reset=True)
         start = time.perf_counter()
         daemon = started(profiles, stack)
+        ready_s = time.perf_counter() - start
         with daemon.client() as http:
             answer = http.get("/packages.search", params={"profile": search_pid, "q": "textures"})
         search_s = time.perf_counter() - start
@@ -380,7 +381,8 @@ def main() -> int:
     print(ratio_line("to result", noop.result, rtt))
     print_stats(noop.stats)
     print(
-        f"  first /packages.search after start (cold cache): {search_s:.2f} s, {found} results   "
+        f"  first /packages.search after start (cold cache): {search_s:.2f} s ({ready_s:.2f} s to the "
+        f"startup line and a token), {found} results   "
         f"target <= {TARGET_SEARCH_S + rtt:.2f} s  {'PASS' if search_s <= TARGET_SEARCH_S + rtt else 'MISS'}"
     )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
