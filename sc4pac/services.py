@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .channels.index import ChannelIndex
 from .channels.repository import ChannelRepository
-from .fetch.download import Downloader
+from .fetch.download import METADATA_PER_HOST, Downloader
 from .install import publish
 from .models.profile import PluginsSpec
 from .ports import ProgressSink
 from .profiles import ProfileStore
 
 log = logging.getLogger(__name__)
+
+METADATA_PER_HOST_ENV = "SC4PAC_METADATA_PER_HOST"
+
+
+def _metadata_limit_from_env() -> int:
+    raw = os.environ.get(METADATA_PER_HOST_ENV, "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        if raw:
+            log.warning("Ignoring %s=%r (expected a positive number)", METADATA_PER_HOST_ENV, raw)
+        return METADATA_PER_HOST
+    return value
 
 
 @dataclass
@@ -26,8 +42,18 @@ class Services:
     repository: ChannelRepository
 
     @classmethod
-    def create(cls, profiles_dir: Path, *, max_downloads_per_host: int = 2) -> Services:
-        downloader = Downloader(max_per_host=max_downloads_per_host)
+    def create(
+        cls,
+        profiles_dir: Path,
+        *,
+        max_downloads_per_host: int = 2,
+        max_metadata_per_host: int | None = None,
+    ) -> Services:
+        """The services of one process; the metadata limit defaults to ``$SC4PAC_METADATA_PER_HOST``."""
+        downloader = Downloader(
+            max_per_host=max_downloads_per_host,
+            max_metadata_per_host=max_metadata_per_host or _metadata_limit_from_env(),
+        )
         return cls(ProfileStore(profiles_dir), downloader, ChannelRepository(downloader))
 
     async def aclose(self) -> None:

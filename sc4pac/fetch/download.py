@@ -55,10 +55,13 @@ MAX_REDIRECTS = 10
 METADATA_PER_HOST = 16  # small metadata files (contents, pkg.json) in flight per host
 KEEPALIVE_CONNECTIONS = 64  # idle connections kept open: metadata bursts reuse them
 
-# Whether the download under way is fsynced. Metadata files are not: each is checked against the
-# checksum listed in the channel contents and re-fetched when it does not decode, and two fsyncs for
-# each of hundreds of small pkg.json files would cost seconds on a slow disk.
-_durable: ContextVar[bool] = ContextVar("sc4pac_download_durable", default=True)
+# Whether the download under way is a metadata file (read deep in the receive path and its threads).
+# Metadata goes through its own client, which speaks HTTP/2 where offered (one connection carries all
+# requests), while assets keep HTTP/1.1: two downloads from a host throttling each connection need two
+# connections. Metadata is not fsynced: each file is checked against the checksum in the channel
+# contents and re-fetched when it does not decode, and fsyncs for hundreds of small pkg.json files
+# would cost seconds on a slow disk.
+_metadata: ContextVar[bool] = ContextVar("sc4pac_metadata_download", default=False)
 ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
 
 
@@ -243,6 +246,7 @@ class Downloader:
         self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
+        self._metadata_client: httpx.AsyncClient | None = None
         self._host_slots: dict[tuple[str, bool], asyncio.Semaphore] = {}
         self._file_locks = _KeyedLocks()
         # When each cache file was last downloaded by this process: a forced fetch that had to wait for
@@ -257,9 +261,11 @@ class Downloader:
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        clients = (self._client, self._metadata_client)
+        self._client = self._metadata_client = None
+        for client in clients:
+            if client is not None:
+                await client.aclose()
 
     def _bind_loop(self) -> None:
         # Connections, semaphores and locks belong to one event loop; a CLI calling asyncio.run twice
@@ -267,25 +273,35 @@ class Downloader:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
-            self._client = None
+            self._client = self._metadata_client = None
             self._host_slots.clear()
             self._file_locks = _KeyedLocks()
 
     def _http(self) -> httpx.AsyncClient:
+        metadata = _metadata.get()
+        client = self._metadata_client if metadata else self._client
+        if client is None:
+            client = self._new_client(http2=metadata and _http2_available())
+            if metadata:
+                self._metadata_client = client
+            else:
+                self._client = client
+        return client
+
+    def _new_client(self, *, http2: bool) -> httpx.AsyncClient:
         import httpx
 
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                http1=True,
-                http2=_http2_available(),
-                timeout=httpx.Timeout(self.timeout),
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE_CONNECTIONS),
-                follow_redirects=False,  # followed by _download, see _host_slot
-                headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
-                transport=self._transport,
-                trust_env=True,
-            )
-        return self._client
+        return httpx.AsyncClient(
+            http1=True,
+            http2=http2,
+            timeout=httpx.Timeout(self.timeout),
+            # The host limits bound the connections; idle ones are kept so bursts reuse them.
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=KEEPALIVE_CONNECTIONS),
+            follow_redirects=False,  # followed by _download, each hop under its host's limit
+            headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
+            transport=self._transport,
+            trust_env=True,
+        )
 
     def _host_slot(self, url: str, metadata: bool) -> asyncio.Semaphore:
         key = ((urlsplit(url).hostname or "").lower(), metadata)
@@ -449,7 +465,7 @@ class Downloader:
             etag = unopt(check.etag) if check is not None else None
         progress = _Progress(url, sink)
         part = cache.part_file_path(path)
-        durable = _durable.set(not metadata)  # read by _receive and _publish (in their threads too)
+        kind = _metadata.set(metadata)  # read by _http, _receive and _publish (in their threads too)
         attempt = redirects = 0
         target = url  # where the current request goes (after redirects)
         try:
@@ -483,7 +499,7 @@ class Downloader:
             progress.finish(False)
             raise
         finally:
-            _durable.reset(durable)
+            _metadata.reset(kind)
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
 
@@ -616,7 +632,7 @@ class Downloader:
                 out.flush()
                 # The check file written next records this file's checksum without re-hashing it later, so
                 # the bytes must be on disk first; fsync in a worker keeps the event loop responsive.
-                if _durable.get():
+                if not _metadata.get():
                     await asyncio.to_thread(os.fsync, out.fileno())
         except httpx.TimeoutException as exc:
             raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
@@ -653,7 +669,7 @@ class Downloader:
             # meanwhile, the thread still completes, so the file and its check file stay consistent.
             # Without fsyncs (metadata) it is a few quick calls: a thread hop would cost more.
             last_modified = response.headers.get("Last-Modified")
-            if _durable.get():
+            if not _metadata.get():
                 await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified)
             else:
                 self._publish(part, path, check, last_modified=last_modified)
@@ -671,4 +687,4 @@ class Downloader:
             with contextlib.suppress(TypeError, ValueError, OverflowError, OSError):
                 stamp = email.utils.parsedate_to_datetime(last_modified).timestamp()
                 os.utime(path, (time.time(), stamp))
-        cache.write_check_file(path, check, durable=_durable.get())
+        cache.write_check_file(path, check, durable=not _metadata.get())
