@@ -131,7 +131,8 @@ async def test_metadata_files_skip_fsync_assets_do_not(
         assert synced == []
         asset = await d.fetch("http://host.test/asset.zip", cache_root=tmp_path)
     assert synced  # the asset and its check file are on disk before they are used
-    assert meta.sha256 and asset.sha256
+    assert meta.sha256
+    assert asset.sha256
 
 
 # --- pipelined metadata --------------------------------------------------------------------------
@@ -300,3 +301,14 @@ async def test_closing_waits_for_the_package_being_staged() -> None:
     release.set()
     await closing
     assert finished.is_set()
+
+
+async def test_the_short_gil_switch_interval_lasts_while_staging() -> None:
+    import sys
+
+    before = sys.getswitchinterval()
+    pipeline = StagingPipeline([], lambda pkg_id, fetched: _result(pkg_id))
+    pipeline.start()
+    assert sys.getswitchinterval() <= 0.001
+    await pipeline.aclose()
+    assert sys.getswitchinterval() == before
