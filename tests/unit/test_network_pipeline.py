@@ -78,7 +78,7 @@ async def test_metadata_has_its_own_higher_limit(tmp_path: Path) -> None:
         peaks.enter(kind)
         try:
             if kind == "meta":
-                if peaks.active["meta"] == 8:
+                if peaks.active["meta"] == 6:
                     all_metadata_in_flight.set()
                 await asyncio.wait_for(all_metadata_in_flight.wait(), 10)
             else:
@@ -89,10 +89,10 @@ async def test_metadata_has_its_own_higher_limit(tmp_path: Path) -> None:
 
     async with Downloader(max_per_host=2, transport=httpx.MockTransport(handler)) as d:
         await asyncio.gather(
-            *(d.fetch(f"http://host.test/meta/{i}", cache_root=tmp_path, metadata=True) for i in range(8)),
+            *(d.fetch(f"http://host.test/meta/{i}", cache_root=tmp_path, metadata=True) for i in range(6)),
             *(d.fetch(f"http://host.test/asset/{i}", cache_root=tmp_path) for i in range(5)),
         )
-    assert peaks.peak["meta"] == 8
+    assert peaks.peak["meta"] == 6
     assert peaks.peak["asset"] == 2
 
 
@@ -112,6 +112,29 @@ async def test_metadata_limit_is_configurable(tmp_path: Path) -> None:
             *(d.fetch(f"http://host.test/m{i}", cache_root=tmp_path, metadata=True) for i in range(9))
         )
     assert peaks.peak["meta"] <= 3
+
+
+async def test_a_host_answering_in_http2_gets_twice_the_metadata_limit(tmp_path: Path) -> None:
+    peaks = _Peaks()
+    four_in_flight = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/first":
+            peaks.enter("meta")
+            try:
+                if peaks.active["meta"] == 4:
+                    four_in_flight.set()
+                await asyncio.wait_for(four_in_flight.wait(), 10)
+            finally:
+                peaks.leave("meta")
+        return httpx.Response(200, stream=httpx.ByteStream(b"{}"), extensions={"http_version": b"HTTP/2"})
+
+    async with Downloader(max_metadata_per_host=2, transport=httpx.MockTransport(handler)) as d:
+        await d.fetch("http://h2.test/first", cache_root=tmp_path, metadata=True)
+        await asyncio.gather(
+            *(d.fetch(f"http://h2.test/m{i}", cache_root=tmp_path, metadata=True) for i in range(8))
+        )
+    assert peaks.peak["meta"] == 4
 
 
 async def test_metadata_files_skip_fsync_assets_do_not(
