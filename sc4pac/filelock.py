@@ -1,18 +1,25 @@
 """An inter-process lock on a file, portable to Windows (msvcrt) and POSIX (fcntl).
 
-Two sc4pac processes may share one download cache; this lock keeps them from writing the same cached
-file at once. Waiting is done by polling with ``asyncio.sleep`` so the event loop never blocks.
+Two sc4pac processes may share one download cache and one profiles folder; this lock keeps them from
+writing the same cached file or profile file at once. Waiting is done by polling with ``asyncio.sleep``
+so the event loop never blocks. On Windows ``msvcrt.locking`` locks one byte of the (empty) file, which
+Windows allows beyond the end of a file; the lock belongs to the handle, so it also excludes a second
+handle in the same process, and it is released by the OS when a killed process's handles close.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-if os.name == "nt":
+# sys.platform (not os.name) so that type checkers see which branch applies: `mypy --platform win32`
+# checks the Windows one.
+if sys.platform == "win32":
     import msvcrt
 
     def _try_lock(fd: int) -> bool:
@@ -57,7 +64,14 @@ class InterProcessLock:
         if self._fd is not None:
             raise RuntimeError(f"lock already held: {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            # Windows: the holder is deleting the file or a scanner has it open; try again later. A
+            # folder we may not write to at all has no lock file, and that error goes to the caller.
+            if os.name == "nt" and self.path.exists():
+                return False
+            raise
         try:
             if not _try_lock(fd):
                 os.close(fd)
@@ -91,10 +105,9 @@ class InterProcessLock:
         finally:
             os.close(fd)
         if os.name == "nt":
-            try:
+            # Another process may have it open; whoever releases last removes it.
+            with contextlib.suppress(OSError):
                 self.path.unlink(missing_ok=True)
-            except OSError:
-                pass  # another process has it open and will remove it later
 
     async def acquire(self, poll_interval: float = 0.1, max_interval: float = 1.0) -> None:
         """Wait (without blocking the event loop) until the lock is ours."""

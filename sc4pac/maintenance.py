@@ -1,4 +1,4 @@
-"""Plugins-folder repair: find orphaned package folders and incompletely installed packages."""
+"""Plugins-folder maintenance: repair (orphaned folders, incomplete packages) and verify (file records)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import os
 from pathlib import Path, PurePosixPath
 
 from .errors import FileOperationsFailed
+from .install import manifest
+from .install.manifest import Manifest, PackageCheck
 from .install.publish import remove_path
 from .models.messages import RepairPlan
 from .models.profile import PluginsLock
 from .profiles import ProfileStore
+from .wire import WireStruct
 
 MAX_SCAN_DEPTH = 8
 PACKAGE_FOLDER_SUFFIX = ".sc4pac"
@@ -95,3 +98,49 @@ async def apply_repair(store: ProfileStore, profile_id: str, plan: RepairPlan) -
     if not plan.incompletePackages:
         return False
     return await store.mark_for_reinstall(profile_id, plan.incompletePackages, redownload=False)
+
+
+# --- verify -------------------------------------------------------------------------------------
+
+
+class VerifyReport(WireStruct, kw_only=True):
+    """The outcome of comparing the installed packages' files with what was recorded at install time.
+
+    ``damaged`` lists packages with missing, changed or added files; ``unrecorded`` the packages installed
+    before files were recorded (by the reference server or an older version), checked only for missing
+    package folders.
+    """
+
+    checked: int
+    damaged: list[PackageCheck]
+    unrecorded: list[str]
+
+
+def verify(plugins_root: Path, lock: PluginsLock | None, recorded: Manifest) -> VerifyReport:
+    """Compare every installed package's files with ``recorded`` (reads and hashes the files)."""
+    damaged: list[PackageCheck] = []
+    unrecorded: list[str] = []
+    installed = lock.installed if lock is not None else []
+    for entry in installed:
+        check = manifest.check_package(plugins_root, entry.id, entry.files, recorded.packages.get(entry.id))
+        if not check.recorded:
+            unrecorded.append(entry.id)
+        if check.damaged:
+            damaged.append(check)
+    return VerifyReport(checked=len(installed), damaged=damaged, unrecorded=sorted(unrecorded))
+
+
+async def verify_plugins(store: ProfileStore, profile_id: str) -> VerifyReport:
+    """Verify a profile's installed packages (off the event loop: it reads every installed file)."""
+    spec = store.read_spec(profile_id)
+    lock = store.read_lock(profile_id)
+    recorded = manifest.read_manifest(store.profile_dir(profile_id) / manifest.MANIFEST_FILE)
+    return await asyncio.to_thread(verify, store.plugins_root(profile_id, spec.config), lock, recorded)
+
+
+async def reinstall_damaged(store: ProfileStore, profile_id: str, report: VerifyReport) -> list[str]:
+    """Mark the damaged packages of ``report`` for reinstallation by the next update; returns their ids."""
+    packages = [check.package for check in report.damaged]
+    if packages:
+        await store.mark_for_reinstall(profile_id, packages, redownload=False)
+    return packages

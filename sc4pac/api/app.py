@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,8 +13,8 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from .. import wire
-from ..errors import BadRequest, Sc4pacError, unhandled
+from .. import notices, wire
+from ..errors import BadRequest, Sc4pacError, as_domain_error, refine, unhandled
 from . import (
     routes_channels,
     routes_maintenance,
@@ -25,7 +26,8 @@ from . import (
     update_ws,
 )
 from .gate import Gate
-from .state import ServerState
+from .scopes import PUBLIC, needs, scope_table
+from .state import ServerState, attach_state, server_state
 
 # A websocket route's check before the upgrade: raise an Sc4pacError to refuse with that error.
 WebsocketPrecheck = Callable[[ServerState, dict[str, str]], Awaitable[None]]
@@ -33,15 +35,38 @@ WebsocketPrecheck = Callable[[ServerState, dict[str, str]], Awaitable[None]]
 log = logging.getLogger(__name__)
 
 
+# Notices collected while a request ran (e.g. a damaged profile file recovered from its backup): a JSON
+# array of strings, ASCII-escaped so any path fits in a header.
+WARNINGS_HEADER = "X-Sc4pac-Warnings"
+
+
+async def _start_notices(request: Request[Any, Any, Any]) -> None:
+    notices.start()  # async, like _with_notices, so it runs in the request's own context
+
+
+def _add_notices(response: Response[Any]) -> Response[Any]:
+    collected = notices.collected()
+    if collected:
+        response.headers[WARNINGS_HEADER] = json.dumps(collected, ensure_ascii=True)
+    return response
+
+
+async def _with_notices(response: Response[Any]) -> Response[Any]:
+    # Async on purpose: Litestar runs sync hooks in a worker thread, outside the request's context.
+    return _add_notices(response)
+
+
 def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
-    indent = request.app.state.sc4pac.options.indent
-    return Response(
+    indent = server_state(request).options.indent
+    response = Response(
         content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
     )
+    return _add_notices(response)
 
 
 def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:
-    return _error_response(request, exc, exc.status)
+    error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
+    return _error_response(request, error, error.status)
 
 
 def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
@@ -57,6 +82,10 @@ def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respo
 
 
 def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    known = as_domain_error(exc)
+    if known is not None:  # e.g. access denied or disk full: something the player can fix
+        log.warning("%s %s: %s", request.method, request.url.path, known)
+        return _error_response(request, known, known.status)
     log.exception("Unhandled error in %s %s", request.method, request.url.path)
     return _error_response(request, unhandled(exc), 500)
 
@@ -84,15 +113,21 @@ def _route_modules() -> tuple[list[Any], dict[str, WebsocketPrecheck]]:
 
 
 def _webapp_routes(web_app_dir: Path) -> list[Any]:
-    @get("/", sync_to_thread=False)
+    @get("/", sync_to_thread=False, opt=needs(PUBLIC))
     def root() -> Redirect:
         return Redirect("webapp/", status_code=308)
 
-    return [root, create_static_files_router(path="/webapp", directories=[web_app_dir], html_mode=True)]
+    static = create_static_files_router(
+        path="/webapp", directories=[web_app_dir], html_mode=True, opt=needs(PUBLIC)
+    )
+    return [root, static]
 
 
 def create_app(state: ServerState) -> Gate:
-    """Build the daemon's ASGI app around ``state``."""
+    """Build the daemon's ASGI app around ``state``.
+
+    Raises :class:`~sc4pac.api.scopes.RouteScopeMissing` when a route declares no token scope.
+    """
     handlers, prechecks = _route_modules()
     if state.options.web_app_dir is not None:
         handlers.extend(_webapp_routes(state.options.web_app_dir))
@@ -106,8 +141,10 @@ def create_app(state: ServerState) -> Gate:
         openapi_config=None,
         logging_config=None,
         request_max_body_size=None,
+        before_request=_start_notices,
+        after_request=_with_notices,
     )
-    app.state.sc4pac = state
+    attach_state(app.state, state)
 
     async def precheck(path: str, query: dict[str, str], scope: Any) -> None:
         check = prechecks.get(path)
@@ -116,6 +153,7 @@ def create_app(state: ServerState) -> Gate:
 
     return Gate(
         app,
+        scopes=scope_table(app),
         tokens=state.tokens,
         indent=state.options.indent,
         check_host=state.options.check_host,

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from .. import wire
 from ..errors import BadRequest, Sc4pacError, Unauthorized
 from .auth import TokenStore, bearer_token
-from .scopes import ROUTE_SCOPES, WEBSOCKET_ROUTES
+from .scopes import ScopeTable
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,6 +53,9 @@ def _cookie(headers: dict[str, str], name: str) -> str | None:
     return None
 
 
+VARY_ORIGIN = (b"vary", b"Origin")
+
+
 def cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
     """The headers the reference adds to every response of a request carrying an ``Origin``."""
     return [
@@ -70,12 +73,14 @@ class Gate:
         self,
         app: ASGIApp,
         *,
+        scopes: ScopeTable,
         tokens: TokenStore,
         indent: int,
         check_host: bool,
         websocket_precheck: WebsocketPrecheck,
     ) -> None:
         self.app = app
+        self.scopes = scopes
         self.tokens = tokens
         self.indent = indent
         self.check_host = check_host
@@ -88,7 +93,9 @@ class Gate:
             return
         headers = _headers(scope)
         origin = headers.get("origin") if kind == "http" else None
-        extra = cors_headers(origin) if origin else []
+        # Every HTTP answer varies with Origin (CORS headers come and go with it): without saying so, a
+        # browser reuses a cached answer to a same-origin request for a cross-origin one, which then fails.
+        extra = [*cors_headers(origin), VARY_ORIGIN] if origin else [VARY_ORIGIN] if kind == "http" else []
         path: str = scope.get("path", "")
 
         if self.check_host and _host_name(headers.get("host", "localhost")) not in LOOPBACK_HOSTS:
@@ -112,17 +119,18 @@ class Gate:
                             (b"access-control-allow-methods", b"*"),
                             (b"access-control-allow-credentials", b"true"),
                             (b"access-control-allow-headers", allow.encode("latin-1")),
+                            VARY_ORIGIN,
                         ],
                     }
                 )
                 await send({"type": "http.response.body", "body": b""})
                 return
 
-        required = ROUTE_SCOPES.get(path)
+        required = self.scopes.required(path)
         query: dict[str, str] | None = None
         if required is not None:
             bearer = bearer_token(headers.get("authorization"))
-            is_ws_route = path in WEBSOCKET_ROUTES
+            is_ws_route = path in self.scopes.query_token_paths
             if bearer is None and is_ws_route:
                 query = first_wins_query(scope)
                 bearer = query.get("token") or None

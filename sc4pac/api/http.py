@@ -11,6 +11,7 @@ from litestar import Request, Response
 
 from .. import wire
 from ..errors import BadRequest
+from .state import server_state
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ class Query:
 
 
 def indent_of(request: Request) -> int:
-    return request.app.state.sc4pac.options.indent
+    return server_state(request).options.indent
 
 
 def respond(
@@ -84,24 +85,10 @@ async def body_as(request: Request, type_: type[T], title: str, detail: str) -> 
         raise BadRequest(title, f"{detail} ({problem})") from None
 
 
-def canonical_package_ids(values: list[str], title: str, detail: str) -> list[str]:
-    """Parse ``group:name`` strings into their canonical form, or fail with a 400 naming the bad one."""
-    from ..channels.ids import format_package_id, parse_package_id
-
-    result = []
-    for value in values:
-        try:
-            result.append(format_package_id(*parse_package_id(value)))
-        except ValueError as exc:
-            raise BadRequest(title, f"{detail} ({exc})") from None
-    return result
-
-
 async def package_list_body(request: Request) -> list[str]:
-    """A JSON array of package ids as the plugin endpoints take it."""
+    """A JSON array of strings as the plugin endpoints take it (the ids are checked by the services)."""
     title, detail = "Malformed package names", "Pass an array of strings of the form '<group>:<name>'."
-    values = await body_as(request, list[str], title, detail)
-    return canonical_package_ids(values, title, detail)
+    return await body_as(request, list[str], title, detail)
 
 
 STALE_CHANNELS_HEADER = "X-Sc4pac-Stale-Channels"

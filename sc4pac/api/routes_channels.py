@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Request, Response, get, post
 
-from ..channels.urls import ChannelUrlError, ChannelUrlSyntaxError, sanitize_channel_urls
-from ..errors import BadRequest
 from ..models.channel import Stats
-from ..models.profile import DEFAULT_CHANNELS, PluginsSpec
+from ..services.channel_config import set_channels
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond, stale_header
-from .state import ServerState
+from .scopes import needs
+from .state import server_state
 
 
 class ChannelStatsEntry(WireStruct):
@@ -25,40 +23,26 @@ class ChannelStatsResponse(WireStruct):
     channels: list[ChannelStatsEntry]
 
 
-@get("/channels.list", sync_to_thread=False)
+@get("/channels.list", opt=needs("read"), sync_to_thread=False)
 def channels_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    spec = request.app.state.sc4pac.store.read_spec(profile_id)
+    spec = server_state(request).store.read_spec(profile_id)
     return respond(request, spec.config.channels)
 
 
-@post("/channels.set", status_code=200)
+@post("/channels.set", opt=needs("write"), status_code=200)
 async def channels_set(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     urls = await body_as(
         request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings."
     )
-    try:
-        channels = sanitize_channel_urls(urls) or list(DEFAULT_CHANNELS)
-    except ChannelUrlSyntaxError as exc:
-        raise BadRequest(
-            "Malformed channel URLs.", f"Pass channels as an array of strings. ({exc})"
-        ) from None
-    except ChannelUrlError as exc:
-        raise BadRequest("Malformed channel URL.", str(exc)) from None
-
-    def change(spec: PluginsSpec) -> PluginsSpec | None:
-        if spec.config.channels == channels:
-            return None
-        return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=channels))
-
-    await request.app.state.sc4pac.store.modify_spec(profile_id, change)
+    await set_channels(server_state(request).store, profile_id, urls)
     return ok(request)
 
 
-@get("/channels.stats")
+@get("/channels.stats", opt=needs("read"))
 async def channels_stats(request: Request) -> Response[bytes]:
-    state: ServerState = request.app.state.sc4pac
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)
     index = await state.services.channel_index(profile_id, spec)

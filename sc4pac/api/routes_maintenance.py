@@ -18,12 +18,13 @@ from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from .. import maintenance
-from ..errors import BadRequest, DownloadFailed, FileOperationsFailed, PackageNotFound
+from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
-from ..resolve.export import export_selection
-from ..update.metadata import ChannelMetadataProvider
-from .http import Query, canonical_package_ids, package_list_body, respond
-from .state import ServerState
+from ..services.plugin_selection import plugins_folder
+from ..update.mod_set_export import export_mod_set
+from .http import Query, package_list_body, respond
+from .scopes import needs
+from .state import server_state
 
 IMAGE_SIZE_LIMIT = 32 * 1024 * 1024
 IMAGE_USER_AGENT = "sc4pac/0.10"
@@ -35,16 +36,12 @@ if TYPE_CHECKING:
     pass
 
 
-def _state(request: Request) -> ServerState:
-    return request.app.state.sc4pac
-
-
 # --- repair -----------------------------------------------------------------------------------
 
 
-@get("/plugins.repair.scan")
+@get("/plugins.repair.scan", opt=needs("read"))
 async def plugins_repair_scan(request: Request) -> Response[bytes]:
-    state = _state(request)
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     plan = await maintenance.scan_repair(state.store, profile_id)
     token = f"{secrets.randbits(32):x}"
@@ -56,9 +53,9 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
     return respond(request, prompt)
 
 
-@post("/plugins.repair", status_code=200)
+@post("/plugins.repair", opt=needs("write"), status_code=200)
 async def plugins_repair(request: Request) -> Response[bytes]:
-    state = _state(request)
+    state = server_state(request)
     profile_id = Query.of(request).profile()
     raw = await request.body()
     try:
@@ -83,29 +80,25 @@ async def plugins_repair(request: Request) -> Response[bytes]:
     return respond(request, {"$type": "/result", "ok": not update_needed})
 
 
+# --- verify -----------------------------------------------------------------------------------
+
+
+@get("/plugins.verify", opt=needs("read"))
+async def plugins_verify(request: Request) -> Response[bytes]:
+    """Compare the installed packages' files with their sizes and sha256 recorded at install time."""
+    state = server_state(request)
+    report = await maintenance.verify_plugins(state.store, Query.of(request).profile())
+    return respond(request, report)
+
+
 # --- export -----------------------------------------------------------------------------------
 
 
-@post("/plugins.export", status_code=200)
+@post("/plugins.export", opt=needs("read"), status_code=200)
 async def plugins_export(request: Request) -> Response[bytes]:
-    state = _state(request)
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
-    spec = state.store.read_spec(profile_id)
-    index = await state.services.channel_index(profile_id, spec)
-    cache_root = state.services.cache_root(profile_id, spec)
-    provider = ChannelMetadataProvider(
-        state.services.repository, index, spec.config.channels, cache_root, None
-    )
-
-    def first_channel_with(item_id: str, version: str) -> str | None:
-        found = provider.index.channel_with_version(item_id, version)
-        return None if found is None else found[0].url
-
-    exported = await export_selection(
-        packages, spec.config.variant, spec.config.channels, provider, first_channel_with
-    )
-    return respond(request, exported)
+    return respond(request, await export_mod_set(server_state(request).services, profile_id, packages))
 
 
 # --- opening folders --------------------------------------------------------------------------
@@ -126,25 +119,10 @@ def _open_folder(folder: Path) -> None:
         subprocess.Popen(["xdg-open", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@post("/plugins.folder.open", status_code=200)
+@post("/plugins.folder.open", opt=needs("write"), status_code=200)
 async def plugins_folder_open(request: Request) -> Response[bytes]:
-    state = _state(request)
     query = Query.of(request)
-    profile_id = query.profile()
-    spec = state.store.read_spec(profile_id)
-    plugins_root = state.store.plugins_root(profile_id, spec.config)
-    folder = plugins_root
-    pkg = query.get("pkg")
-    if pkg is not None:
-        [pkg_id] = canonical_package_ids(
-            [pkg], f"Malformed package name: {pkg}", "Pass the package as <group>:<name>."
-        )
-        lock = state.store.read_lock(profile_id)
-        entry = next((e for e in (lock.installed if lock else []) if e.id == pkg_id), None)
-        sub = next((f for f in (entry.files if entry else []) if f.endswith(".sc4pac")), None)
-        if sub is None:
-            raise PackageNotFound("Package is not installed.", pkg_id)
-        folder = plugins_root / sub
+    folder = plugins_folder(server_state(request).store, query.profile(), query.get("pkg"))
     try:
         await asyncio.to_thread(_open_folder, folder)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -157,11 +135,11 @@ async def plugins_folder_open(request: Request) -> Response[bytes]:
 _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 
 
-@get("/image.fetch")
+@get("/image.fetch", opt=needs("write"))
 async def image_fetch(request: Request) -> Response[bytes] | Stream:
     import httpx
 
-    state = _state(request)
+    state = server_state(request)
     url = Query.of(request).require(
         "url", 'Query parameter "url" is required.', "Pass the remote image url as parameter."
     )
@@ -195,4 +173,11 @@ async def image_fetch(request: Request) -> Response[bytes] | Stream:
     return Stream(body(), status_code=upstream.status_code, headers=headers)
 
 
-ROUTES = [plugins_repair_scan, plugins_repair, plugins_export, plugins_folder_open, image_fetch]
+ROUTES = [
+    plugins_repair_scan,
+    plugins_repair,
+    plugins_verify,
+    plugins_export,
+    plugins_folder_open,
+    image_fetch,
+]

@@ -5,23 +5,21 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 
 from ..models.status import InstalledItem
-from ..profiles import ProfileStore
+from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
 from .http import Query, ok, package_list_body, respond
+from .scopes import needs
+from .state import server_state
 
 
-def _store(request: Request) -> ProfileStore:
-    return request.app.state.sc4pac.store
-
-
-@get("/plugins.added.list", sync_to_thread=False)
+@get("/plugins.added.list", opt=needs("read"), sync_to_thread=False)
 def plugins_added_list(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    return respond(request, _store(request).read_spec(profile_id).explicit)
+    return respond(request, server_state(request).store.read_spec(profile_id).explicit)
 
 
-@get("/plugins.installed.list", sync_to_thread=False)
+@get("/plugins.installed.list", opt=needs("read"), sync_to_thread=False)
 def plugins_installed_list(request: Request) -> Response[bytes]:
-    store = _store(request)
+    store = server_state(request).store
     profile_id = Query.of(request).profile()
     explicit = set(store.read_spec(profile_id).explicit)
     lock = store.read_lock(profile_id)
@@ -29,33 +27,27 @@ def plugins_installed_list(request: Request) -> Response[bytes]:
     return respond(request, [InstalledItem(e.id, e.version, e.variant, e.id in explicit) for e in entries])
 
 
-@post("/plugins.add", status_code=200)
+@post("/plugins.add", opt=needs("write"), status_code=200)
 async def plugins_add(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    packages = await package_list_body(request)
-    # Unlike the reference, adding needs no channel data, so it also works offline.
-    await _store(request).add_explicit(profile_id, packages)
+    await add_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
-@post("/plugins.remove", status_code=200)
+@post("/plugins.remove", opt=needs("write"), status_code=200)
 async def plugins_remove(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    packages = await package_list_body(request)
-    await _store(request).remove_explicit(
-        profile_id, packages, hint="Get /plugins.added.list for the removable packages."
-    )
+    await remove_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
-@post("/plugins.reinstall", status_code=200)
+@post("/plugins.reinstall", opt=needs("write"), status_code=200)
 async def plugins_reinstall(request: Request) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     packages = await package_list_body(request)
-    store = _store(request)
-    store.read_spec(profile_id)  # 409 when not initialized
-    await store.mark_for_reinstall(profile_id, packages, redownload=query.flag("redownload"))
+    store = server_state(request).store
+    await mark_for_reinstall(store, profile_id, packages, redownload=query.flag("redownload"))
     return ok(request)
 
 

@@ -7,18 +7,21 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 
-from ..errors import BadRequest, InitBadRequest
+from ..errors import InitBadRequest
 from ..locations import platform_defaults
-from ..models.profile import ProfileConfig
-from ..profiles import ProfileStore
+from ..services.profile_setup import init_listed_profile, list_profiles
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
+from .scopes import needs
+from .state import server_state
 
 
 class ProfileListItem(WireStruct):
     id: str
     name: str
     pluginsRoot: str | None = None
+    # With includePlugins: why this profile's files cannot be read (the others are still listed).
+    error: dict[str, Any] | None = None
 
 
 class ProfileList(WireStruct):
@@ -46,69 +49,56 @@ class InitBody(WireStruct):
     temp: str
 
 
-def _store(request: Request) -> ProfileStore:
-    return request.app.state.sc4pac.store
-
-
-@get("/profiles.list", sync_to_thread=False)
+@get("/profiles.list", opt=needs("read"), sync_to_thread=False)
 def profiles_list(request: Request) -> Response[bytes]:
-    store = _store(request)
-    pf = store.read_profiles()
-    include_plugins = Query.of(request).flag("includePlugins")
-    items = []
-    for p in pf.profiles:
-        plugins_root = None
-        if include_plugins:
-            try:
-                if store.spec_exists(p.id):
-                    plugins_root = store.read_spec(p.id).config.pluginsRoot
-            except BadRequest:
-                pass  # an id written by another tool that is not a plain token has no readable folder
-        items.append(ProfileListItem(p.id, p.name, plugins_root))
-    return respond(request, ProfileList(items, pf.currentProfileId, str(store.profiles_dir.absolute())))
+    store = server_state(request).store
+    listing = list_profiles(store, with_plugins_root=Query.of(request).flag("includePlugins"))
+    items = [ProfileListItem(p.id, p.name, p.plugins_root, p.error) for p in listing.profiles]
+    profiles_dir = str(store.profiles_dir.absolute())
+    return respond(request, ProfileList(items, listing.current_profile_id, profiles_dir))
 
 
-@post("/profiles.add", status_code=200)
+@post("/profiles.add", opt=needs("write"), status_code=200)
 async def profiles_add(request: Request) -> Response[bytes]:
     body = await body_as(request, NameBody, "Missing profile name.", 'Pass the "name" of the new profile.')
-    entry = await _store(request).add_profile(body.name)
+    entry = await server_state(request).store.add_profile(body.name)
     return respond(request, entry)
 
 
-@post("/profiles.remove", status_code=200)
+@post("/profiles.remove", opt=needs("write"), status_code=200)
 async def profiles_remove(request: Request) -> Response[bytes]:
     body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to remove.')
-    await _store(request).remove_profile(body.id)
+    await server_state(request).store.remove_profile(body.id)
     return ok(request)
 
 
-@post("/profiles.switch", status_code=200)
+@post("/profiles.switch", opt=needs("write"), status_code=200)
 async def profiles_switch(request: Request) -> Response[bytes]:
     body = await body_as(
         request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
     )
-    await _store(request).switch_profile(body.id)
+    await server_state(request).store.switch_profile(body.id)
     return ok(request)
 
 
-@post("/profiles.rename", status_code=200)
+@post("/profiles.rename", opt=needs("write"), status_code=200)
 async def profiles_rename(request: Request) -> Response[bytes]:
     body = await body_as(
         request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
     )
-    await _store(request).rename_profile(body.id, body.name)
+    await server_state(request).store.rename_profile(body.id, body.name)
     return ok(request)
 
 
-@get("/profile.read", sync_to_thread=False)
+@get("/profile.read", opt=needs("read"), sync_to_thread=False)
 def profile_read(request: Request) -> Response[bytes]:
     profile_id = Query.of(request).profile()
-    return respond(request, _store(request).read_spec(profile_id).config)
+    return respond(request, server_state(request).store.read_spec(profile_id).config)
 
 
-@post("/profile.init", status_code=200)
+@post("/profile.init", opt=needs("write"), status_code=200)
 async def profile_init(request: Request) -> Response[bytes]:
-    store = _store(request)
+    store = server_state(request).store
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
     raw = await request.body()
@@ -120,25 +110,26 @@ async def profile_init(request: Request) -> Response[bytes]:
             "Pass the locations of the folders as JSON dictionary: {plugins: <path>, cache: <path>, temp: <path>}.",
             platformDefaults=defaults,
         ) from None
-    if not any(p.id == profile_id for p in store.read_profiles().profiles):
-        raise BadRequest(
-            f'Profile ID "{profile_id}" does not exist.', "Create the profile with /profiles.add first."
-        )
-    config: ProfileConfig = await store.init_profile(profile_id, body.plugins, body.cache, body.temp)
-    return respond(request, config)
+    initialized = await init_listed_profile(store, profile_id, body.plugins, body.cache, body.temp)
+    if not initialized.warnings:
+        return respond(request, initialized.config)
+    # The config as always, plus what is worth warning about the chosen folders.
+    answer = msgspec.to_builtins(initialized.config)
+    answer["warnings"] = initialized.warnings
+    return respond(request, answer)
 
 
-@get("/settings.all.get", sync_to_thread=False)
+@get("/settings.all.get", opt=needs("write"), sync_to_thread=False)
 def settings_get(request: Request) -> Response[bytes]:
-    return respond(request, _store(request).read_settings())
+    return respond(request, server_state(request).store.read_settings())
 
 
-@post("/settings.all.set", status_code=200)
+@post("/settings.all.set", opt=needs("write"), status_code=200)
 async def settings_set(request: Request) -> Response[bytes]:
     settings = await body_as(
         request, Any, "Missing settings", "Pass the settings as JSON body of the request."
     )
-    await _store(request).write_settings(settings)
+    await server_state(request).store.write_settings(settings)
     return ok(request)
 
 

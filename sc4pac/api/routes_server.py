@@ -14,6 +14,8 @@ from ..models.messages import OpenPackage, OpenPackageItem
 from ..wire import WireStruct
 from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
 from .http import body_as, ok, respond
+from .scopes import PUBLIC, needs
+from .state import server_state
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _COOKIE_MAX_AGE = 432000
@@ -44,7 +46,7 @@ def _status() -> ServerStatus:
 _STATUS: ServerStatus | None = None
 
 
-@get("/server.status", sync_to_thread=False)
+@get("/server.status", opt=needs("read"), sync_to_thread=False)
 def server_status(request: Request) -> Response[bytes]:
     global _STATUS
     if _STATUS is None:
@@ -52,9 +54,9 @@ def server_status(request: Request) -> Response[bytes]:
     return respond(request, _STATUS)
 
 
-@post("/auth/token", status_code=200)
+@post("/auth/token", opt=needs(PUBLIC), status_code=200)
 async def auth_token(request: Request) -> Response[bytes]:
-    state = request.app.state.sc4pac
+    state = server_state(request)
     body = await request.body()
     try:
         issued = state.tokens.exchange(request.headers.get("authorization"), body)
@@ -84,9 +86,9 @@ async def auth_token(request: Request) -> Response[bytes]:
     return response
 
 
-@websocket("/server.connect")
+@websocket("/server.connect", opt=needs("write"))
 async def server_connect(socket: WebSocket) -> None:
-    registry = socket.app.state.sc4pac.connections
+    registry = server_state(socket).connections
     await socket.accept()
     registry.opened(socket.send_text)
     try:
@@ -99,12 +101,12 @@ async def server_connect(socket: WebSocket) -> None:
         registry.closed(socket.send_text)
 
 
-@post("/packages.open", status_code=200)
+@post("/packages.open", opt=needs("open"), status_code=200)
 async def packages_open(request: Request) -> Response[bytes]:
     items = await body_as(
         request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."
     )
-    state = request.app.state.sc4pac
+    state = server_state(request)
     text = wire.encode(OpenPackage(packages=items), state.options.indent).decode("utf-8")
     if not await state.connections.send_to_gui(text):
         raise GuiNotConnected(

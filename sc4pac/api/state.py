@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
+
+from litestar.connection import ASGIConnection
 
 from ..models.messages import RepairPlanPrompt
 from ..profiles import ProfileStore
@@ -31,7 +33,7 @@ class ServerOptions:
 
 @dataclass
 class ServerState:
-    """Shared by all requests; stored as ``app.state.sc4pac``."""
+    """Shared by all requests; stored as ``app.state.sc4pac`` and read through :func:`server_state`."""
 
     options: ServerOptions
     tokens: TokenStore
@@ -62,3 +64,16 @@ class ServerState:
     @property
     def store(self) -> ProfileStore:
         return self.services.store
+
+
+STATE_KEY = "sc4pac"
+
+
+def attach_state(app_state: Any, state: ServerState) -> None:
+    """Store the daemon state on a Litestar app's ``state``."""
+    setattr(app_state, STATE_KEY, state)
+
+
+def server_state(connection: ASGIConnection[Any, Any, Any, Any]) -> ServerState:
+    """The daemon state of the app serving a request or websocket: the one typed way to reach it."""
+    return cast(ServerState, getattr(connection.app.state, STATE_KEY))

@@ -19,11 +19,12 @@ import msgspec
 from litestar import WebSocket, websocket
 
 from .. import wire
-from ..errors import BadRequest, Sc4pacError, ServerError, UpdateAlreadyRunning
+from ..errors import BadRequest, ServerError, UpdateAlreadyRunning, as_domain_error
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
-from .state import ServerState
+from .scopes import needs
+from .state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,11 @@ async def precheck_update(state: ServerState, query: dict[str, str]) -> None:
 
 
 def _final_error(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, Sc4pacError):
-        return exc.to_wire()
+    known = as_domain_error(exc)  # a typed error, or an access-denied / disk-full OSError
+    if known is not None:
+        if known is not exc:
+            log.warning("Update failed: %s", known)
+        return known.to_wire()
     log.error("Unexpected error during update:\n%s", "".join(traceback.format_exception(exc)))
     title = UNEXPECTED_TITLE
     if not isinstance(exc, Exception):
@@ -127,11 +131,11 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
     return ServerError(title, detail).to_wire()
 
 
-@websocket("/update")
+@websocket("/update", opt=needs("write"))
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
 
-    state: ServerState = socket.app.state.sc4pac
+    state = server_state(socket)
     query = first_wins_query(socket.scope)
     profile_id = query["profile"]
     await socket.accept()

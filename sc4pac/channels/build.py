@@ -245,7 +245,7 @@ def write_channel(
         contents_bytes = encode(contents, DEFAULT_CONTENTS_INDENT if indent is None else indent)
         if stamped:
             _replace_metadata(output, staging / "metadata", staging)
-        atomic_write_bytes(output / CONTENTS_FILENAME, contents_bytes)
+        atomic_write_bytes(output / CONTENTS_FILENAME, contents_bytes, backup=False)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return BuildReport(

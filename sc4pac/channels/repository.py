@@ -53,9 +53,13 @@ class ChannelRepository:
         *,
         ttl: float = CONTENTS_TTL,
         index_factory: Callable[[list[LoadedChannel]], ChannelIndex] | None = None,
+        prepare_search_index: bool = True,
     ) -> None:
         self.downloader = downloader
         self.ttl = ttl
+        # A long-running daemon builds the search corpus ahead of the first search; a one-shot CLI
+        # command would only pay for it (numpy, rapidfuzz) without using it.
+        self._prepare_search_index = prepare_search_index
         self._index_factory = index_factory or _default_index_factory
         self._entries: dict[_IndexKey, _Entry] = {}
         self._loading: dict[tuple[_IndexKey, bool], asyncio.Task[Any]] = {}
@@ -106,8 +110,9 @@ class ChannelRepository:
         channels = await self.loader(cache_root).load_all(urls, ttl=ttl, progress=progress)
         index = self._index_factory(channels)
         self._entries[key] = _Entry(index=index, cache_root=cache_root, loaded_at=time.monotonic())
-        # Build the search corpus in the background so the first search does not pay for it.
-        asyncio.get_running_loop().run_in_executor(None, _prepare_search, index)
+        if self._prepare_search_index:
+            # Build the search corpus in the background so the first search does not pay for it.
+            asyncio.get_running_loop().run_in_executor(None, _prepare_search, index)
         return index
 
     def invalidate(self) -> None:

@@ -32,6 +32,7 @@ from ..gc_pause import gc_paused
 from ..models.channel import ChannelItem, Stats
 from ..models.profile import InstalledData
 from .index import ChannelIndex
+from .search_defaults import DEFAULT_THRESHOLD
 from .stats import stats_from_counts
 from .urls import external_id_from_url
 
@@ -50,8 +51,6 @@ __all__ = [
     "search_packages",
     "split_query",
 ]
-
-DEFAULT_THRESHOLD = 80
 
 
 class SearchHit(msgspec.Struct, frozen=True, gc=False):  # only atoms inside: no cycles possible

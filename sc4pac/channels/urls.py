@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from ..models.channel import ASSET_GROUP
 
 __all__ = [
+    "CHANNEL_SCHEMES",
     "CONTENTS_FILENAME",
     "ChannelUrlError",
     "ChannelUrlSyntaxError",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 CONTENTS_FILENAME = "sc4pac-channel-contents.json"
+
+# The schemes a channel can be loaded from; anything else (ftp:, gopher:, mailto:) is refused up front.
+CHANNEL_SCHEMES = frozenset({"http", "https", "file"})
 
 
 class ChannelUrlError(ValueError):
@@ -162,7 +166,7 @@ def _parse_hierarchical(text: str, start: int) -> tuple[int, str, str | None]:
 def sanitize_channel_url(url: str) -> str:
     """Validate a channel URL and normalise it (``/`` appended unless it ends in ``/`` or ``.yaml``)."""
     parts = _parse_uri(url)
-    if parts.scheme is None or parts.path is None:
+    if parts.scheme is None or parts.path is None or parts.scheme.lower() not in CHANNEL_SCHEMES:
         raise ChannelUrlError(f"channel URL must start with https://, http:// or file:/// ({url})")
     if parts.query is not None:
         raise ChannelUrlError(f"channel URL must not have query: {url}")

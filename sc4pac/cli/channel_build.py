@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..channels.build import build_channel
 from ..errors import Sc4pacError
 
 __all__ = ["add_parser", "channel_subparsers", "run"]
@@ -51,6 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def run(args: argparse.Namespace) -> int:
     """Build the channel; errors go to stderr with exit status 1."""
+    from ..channels.build import build_channel  # YAML and regex support: imported only for builds
+
     try:
         report = build_channel(
             list(args.inputs),

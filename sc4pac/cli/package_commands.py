@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
+import sys
 
-import msgspec
-
-from ..channels.ids import parse_package_id
-from ..channels.index import ChannelIndex
-from ..channels.search import search_packages
+from ..channels.suggest import did_you_mean
 from ..channels.urls import package_metadata_url
-from ..errors import BadRequest, PackageNotFound
-from ..models.channel import Info, Package
+from ..errors import PackageNotFound, Sc4pacError
+from ..models.channel import Package
 from ..models.status import InstalledStatus, statuses
+from ..services.package_info import package_details
+from ..services.package_search import SearchFilters, search_channels
+from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
 from ..wire import WireStruct
 from .runner import CommandContext, print_json
 
@@ -23,47 +22,44 @@ log = logging.getLogger(__name__)
 __all__ = ["SearchEntry", "cmd_add", "cmd_info", "cmd_list", "cmd_reinstall", "cmd_remove", "cmd_search"]
 
 
-def _checked_ids(ids: list[str]) -> list[str]:
-    """The ids in order without repeats; malformed ones are refused before anything is written."""
-    for pkg in ids:
-        try:
-            parse_package_id(pkg)
-        except ValueError as exc:
-            raise BadRequest(
-                f"Invalid package ID: {pkg}", f"Package IDs have the form group:name ({exc})."
-            ) from None
-    return list(dict.fromkeys(ids))
-
-
 async def cmd_add(ctx: CommandContext) -> int:
     """Add packages to the explicit list (installed by the next ``update``)."""
-    packages = _checked_ids(ctx.args.packages)
-    await ctx.store.add_explicit(ctx.profile_id, packages)
+    packages = await add_packages(ctx.store, ctx.profile_id, ctx.args.packages)
     print(f"Added {', '.join(packages)}. Run `sc4pac update` to install.")
+    for pkg in packages:
+        hint = await _suggestions(ctx, pkg)
+        if hint:  # likely a typo: the update would report the package as not found
+            print(f"Warning: no channel of this profile has {pkg}.{hint}", file=sys.stderr)
     return 0
+
+
+async def _suggestions(ctx: CommandContext, pkg: str) -> str:
+    """ " Did you mean …?" for a package id no channel has; "" when a channel has it or none is close.
+
+    Channels that cannot be loaded now (offline) give no suggestion rather than an error.
+    """
+    try:
+        index = await ctx.services.channel_index(ctx.profile_id, ctx.store.read_spec(ctx.profile_id))
+    except Sc4pacError as exc:
+        log.info("Could not compare %s with the channels: %s", pkg, exc.title)
+        return ""
+    if pkg in index:
+        return ""
+    return did_you_mean(pkg, index.ids()) or " No channel of this profile has a package of a similar name."
 
 
 async def cmd_remove(ctx: CommandContext) -> int:
     """Remove packages from the explicit list (uninstalled by the next ``update``)."""
-    packages = _checked_ids(ctx.args.packages)
-    await ctx.store.remove_explicit(
-        ctx.profile_id, packages, hint="See `sc4pac list` for the packages you added."
-    )
+    packages = await remove_packages(ctx.store, ctx.profile_id, ctx.args.packages)
     print(f"Removed {', '.join(packages)}. Run `sc4pac update` to uninstall.")
     return 0
 
 
 async def cmd_reinstall(ctx: CommandContext) -> int:
     """Mark installed packages for reinstallation by the next ``update``."""
-    packages = _checked_ids(ctx.args.packages)
-    ctx.store.read_spec(ctx.profile_id)  # fails clearly when the profile is not initialized
-    matched = await ctx.store.mark_for_reinstall(ctx.profile_id, packages, redownload=ctx.args.redownload)
-    if not matched and not ctx.args.redownload:
-        raise BadRequest(
-            f"Not installed: {', '.join(packages)}",
-            "Only installed packages can be reinstalled (see `sc4pac list`).",
-        )
-    what = "reinstallation with fresh downloads" if ctx.args.redownload else "reinstallation"
+    redownload: bool = ctx.args.redownload
+    packages = await mark_for_reinstall(ctx.store, ctx.profile_id, ctx.args.packages, redownload=redownload)
+    what = "reinstallation with fresh downloads" if redownload else "reinstallation"
     print(f"Marked {', '.join(packages)} for {what}. Run `sc4pac update` to reinstall.")
     return 0
 
@@ -110,18 +106,14 @@ class SearchEntry(WireStruct):
 
 async def cmd_search(ctx: CommandContext) -> int:
     """Search the packages of the profile's channels."""
-    threshold: int = ctx.args.threshold
-    if not 0 <= threshold <= 100:
-        raise BadRequest("Invalid threshold.", "The threshold is a number from 0 to 100.")
-    spec = ctx.store.read_spec(ctx.profile_id)
-    index = await ctx.services.channel_index(ctx.profile_id, spec)
-    result = search_packages(index, " ".join(ctx.args.query), threshold=threshold, skip_stats=True)
-    local = statuses(ctx.store.read_lock(ctx.profile_id), spec.explicit)
+    text = " ".join(ctx.args.query)
+    filters = SearchFilters(with_stats=False)
+    result = await search_channels(ctx.services, ctx.profile_id, text, ctx.args.threshold, filters)
     entries = [
         SearchEntry(
-            hit.package, hit.relevance, hit.summary, hit.category, hit.channel_url, local.get(hit.package)
+            f.hit.package, f.hit.relevance, f.hit.summary, f.hit.category, f.hit.channel_url, f.status
         )
-        for hit in result.hits
+        for f in result.found
     ]
     if ctx.args.json:
         print_json(entries)
@@ -141,19 +133,16 @@ async def cmd_search(ctx: CommandContext) -> int:
 
 async def cmd_info(ctx: CommandContext) -> int:
     """Show the metadata of a package's latest version."""
-    (pkg_id,) = _checked_ids([ctx.args.package])
-    spec = ctx.store.read_spec(ctx.profile_id)
-    services = ctx.services
-    cache_root = services.cache_root(ctx.profile_id, spec)
-    index = await services.channel_index(ctx.profile_id, spec)
-    located = index.latest(pkg_id)
-    package = await services.repository.latest_package(index, pkg_id, cache_root=cache_root)
-    if package is None or located is None:
-        raise PackageNotFound(
-            f"Package not found: {pkg_id}", "No channel of this profile has it (see `sc4pac search QUERY`)."
-        )
+    try:
+        details = await package_details(ctx.services, ctx.profile_id, ctx.args.package)
+    except PackageNotFound as exc:
+        exc.detail = f"{exc.detail}.{await _suggestions(ctx, exc.detail)}"
+        raise
+    package, index = details.package, details.index
+    located = index.latest(package.id)
+    if located is None:  # package_details found it, so a channel lists it
+        raise PackageNotFound(f"Package not found: {package.id}", "No channel of this profile has it.")
     _, channel = located
-    package = await _with_reverse_links(ctx, index, package, cache_root)
     if ctx.args.json:
         print_json(package)
         return 0
@@ -163,32 +152,10 @@ async def cmd_info(ctx: CommandContext) -> int:
         else package_metadata_url(channel.url, package.group, package.name, package.version)
     )
     label = package.channelLabel[0] if package.channelLabel else channel.label
-    status = statuses(ctx.store.read_lock(ctx.profile_id), spec.explicit).get(pkg_id)
+    status = details.related_statuses.get(package.id)
     for key, value in _info_rows(package, label or channel.url, metadata_url, status):
         _print_row(key, value)
     return 0
-
-
-async def _with_reverse_links(
-    ctx: CommandContext, index: ChannelIndex, package: Package, cache_root: Path
-) -> Package:
-    """The package with the "required by" and "conflicting" links that other channels declare."""
-    loader = ctx.services.repository.loader(cache_root)
-    required_by = set(package.info.requiredBy)
-    conflicting = set(package.info.reverseConflictingPackages)
-    for channel in index.channels:
-        try:
-            external = await loader.fetch_external_package(channel, package.id)
-        except Exception as exc:
-            log.info("No reverse links for %s from %s: %s", package.id, channel.url, exc)
-            continue
-        if external is not None:
-            required_by.update(external.requiredBy)
-            conflicting.update(external.reverseConflictingPackages)
-    info: Info = msgspec.structs.replace(
-        package.info, requiredBy=sorted(required_by), reverseConflictingPackages=sorted(conflicting)
-    )
-    return msgspec.structs.replace(package, info=info)
 
 
 def _info_rows(

@@ -9,31 +9,11 @@ from ..errors import BadRequest
 from ..locations import default_profiles_dir
 from ..profiles import ProfileStore
 
-__all__ = ["NoProfileSelected", "common_options", "profiles_dir_of", "select_profile"]
+__all__ = ["NoProfileSelected", "profiles_dir_of", "select_profile"]
 
 
 class NoProfileSelected(BadRequest):
     """No ``--profile`` was given and the profiles dir has no current profile."""
-
-
-def common_options() -> argparse.ArgumentParser:
-    """A parent parser with the options every command accepts."""
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("profile selection")
-    group.add_argument(
-        "--profiles-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="profiles directory (default: $SC4PAC_PROFILES_DIR or the platform config folder)",
-    )
-    group.add_argument(
-        "--profile",
-        default=None,
-        metavar="ID",
-        help="profile ID or name (default: the current profile of the profiles directory)",
-    )
-    return parent
 
 
 def profiles_dir_of(args: argparse.Namespace) -> Path:

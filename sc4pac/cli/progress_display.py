@@ -63,6 +63,9 @@ class TerminalProgress:
     _downloads: dict[str, _Download] = field(default_factory=dict)
     _line_width: int = 0
     _last_draw: float = 0.0
+    downloaded_bytes: int = 0
+    """Bytes of every finished download so far (for the summary after an update)."""
+    downloaded_files: int = 0
 
     def __post_init__(self) -> None:
         if self.live is None:
@@ -87,6 +90,9 @@ class TerminalProgress:
                         self._redraw_downloads(now, urgent=False)
             case DownloadFinished(url=url, success=success):
                 done = self._downloads.pop(url, None)
+                if success and done is not None:
+                    self.downloaded_bytes += done.downloaded
+                    self.downloaded_files += 1
                 self._report(self._finished_text(url, success, done, now), urgent=True, keep=True)
             case Extraction(package=package, progress=fraction):
                 n, total = fraction.numerator, fraction.denominator
@@ -135,10 +141,13 @@ class TerminalProgress:
 
     def _downloads_line(self, now: float) -> str:
         downloaded = sum(d.downloaded for d in self._downloads.values())
+        names = ", ".join(_file_name(u) for u in self._downloads)
+        if downloaded == 0:
+            # No rate until bytes arrive: "0 B at 0 B/s" reads like a stalled download.
+            return f"Downloading (waiting for the server): {names}"
         elapsed = max(now - min(d.started_at for d in self._downloads.values()), 1e-6)
         rate = f"{format_bytes(downloaded / elapsed)}/s"
         lengths = [d.length for d in self._downloads.values()]
-        names = ", ".join(_file_name(u) for u in self._downloads)
         if all(length is not None for length in lengths):
             total = sum(length for length in lengths if length is not None)
             amount = f"{progress_bar(downloaded, total)} {format_bytes(downloaded)} / {format_bytes(total)}"

@@ -18,11 +18,12 @@ from ..errors import (
     ProfileNotInitialized,
     PublishedFilesIncomplete,
     Sc4pacError,
+    from_os_error,
+    refine,
 )
 from ..profiles import ProfileStore
 from ..services import Services
 from .profile_select import profiles_dir_of, select_profile
-from .terminal_prompter import NotInteractive
 
 __all__ = [
     "EXIT_ABORTED",
@@ -82,7 +83,7 @@ def _tolerate_unencodable_output() -> None:
 
 async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int:
     try:
-        services = Services.create(profiles_dir_of(args))
+        services = Services.create(profiles_dir_of(args), long_running=False)
     except Sc4pacError as exc:
         print_error(exc)
         return EXIT_ERROR
@@ -91,9 +92,14 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
         result = await work(CommandContext(args, services, profile_id))
         return int(result or 0)
     except Sc4pacError as exc:
-        print_error(exc)
-        return exit_code(exc)
+        error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
+        print_error(error)
+        return exit_code(error)
     except Exception as exc:
+        known = from_os_error(exc)  # access denied or disk full: the player can fix it
+        if known is not None:
+            print_error(known)
+            return exit_code(known)
         print_error(Sc4pacError(UNHANDLED_TITLE, "".join(traceback.format_exception(exc)).rstrip()))
         return EXIT_ERROR
     finally:
@@ -102,6 +108,8 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
 
 def exit_code(exc: Sc4pacError) -> int:
     """The process exit status for a failed command."""
+    from .terminal_prompter import NotInteractive  # here: importing it up front slows every command
+
     if isinstance(exc, (Aborted, NotInteractive)):
         return EXIT_ABORTED
     if isinstance(exc, PublishedFilesIncomplete):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import logging
 import os
@@ -11,10 +10,15 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .. import SC4PAC_VERSION
 from ..errors import ObtainingUserDirsFailed
+from .options import unquote
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 EXIT_ABORTED = 21
 EXIT_PORT_IN_USE = 56
@@ -37,13 +41,6 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def _unquote(text: str) -> str:
-    # The Windows GUI wraps --profiles-dir in literal quotes.
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    return text
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``sc4pac server`` and its options."""
     p = subparsers.add_parser("server", help="Start the local sc4pac daemon (API server).")
@@ -55,10 +52,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="address to listen on (default 127.0.0.1, which also listens on [::1]); a non-loopback "
         "address also disables the Host header check",
     )
-    p.add_argument("--profiles-dir", type=_unquote, default=None, help="directory of the profiles")
+    # SUPPRESS: a --profiles-dir given before "server" must not be overwritten by this one's default.
     p.add_argument(
-        "--web-app-dir", type=_unquote, default=None, help="serve the GUI web-app from this folder"
+        "--profiles-dir", type=unquote, default=argparse.SUPPRESS, help="directory of the profiles"
     )
+    p.add_argument("--web-app-dir", type=unquote, default=None, help="serve the GUI web-app from this folder")
     p.add_argument("--launch-browser", default=False, **flag, help="open the web-app in the browser")
     p.add_argument("--auto-shutdown", default=False, **flag, help="exit when the GUI disconnects")
     p.add_argument("--startup-tag", default="", help="line printed to stdout once the server is listening")
@@ -149,7 +147,11 @@ def run(args: argparse.Namespace) -> int:
         print("Indentation must be -1 or larger.", file=sys.stderr)
         return 2
     try:
-        profiles_dir = Path(args.profiles_dir).absolute() if args.profiles_dir else default_profiles_dir()
+        profiles_dir = (
+            Path(args.profiles_dir).absolute()
+            if getattr(args, "profiles_dir", None)
+            else default_profiles_dir()
+        )
     except ObtainingUserDirsFailed as exc:
         print(f"Operation aborted. {exc.title} {exc.detail}", file=sys.stderr)
         return EXIT_ABORTED
@@ -203,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
     services = Services.create(profiles_dir)
     services.recover_all()
     if args.demo:
+        import asyncio
+
         asyncio.run(_prepare_demo(services))
     state = ServerState(
         options=options,
@@ -232,30 +236,30 @@ def run(args: argparse.Namespace) -> int:
                 threading.Thread(target=webbrowser.open, args=(launch_url,), daemon=True).start()
 
     timeout = STARTUP_TIMEOUT_WEBAPP_SECONDS if web_app_dir else STARTUP_TIMEOUT_SECONDS
+    import asyncio
+
     return asyncio.run(_serve(app, sockets, state, announce, timeout))
 
 
-async def _prepare_demo(services) -> None:  # type: ignore[no-untyped-def]
+async def _prepare_demo(services: Services) -> None:
     """Generate the demo channel and, on a profiles dir without profiles, a "Demo" profile using it."""
-    from ..channels.demo import generate_demo_channel
+    from ..services.demo_profile import prepare_demo
 
-    store = services.store
-    channel_dir = await asyncio.to_thread(generate_demo_channel, store.profiles_dir / "demo-channel")
-    url = channel_dir.as_uri() + "/"
-    if store.read_profiles().profiles:
-        _say(f"Demo channel: {url} (add it to a profile with /channels.set)")
-        return
-    entry = await store.add_profile("Demo")
-    profile_dir = store.profile_dir(entry.id)
-    await store.init_profile(entry.id, str(profile_dir / "plugins"), str(profile_dir / "cache"), "../temp")
+    setup = await prepare_demo(services.store, only_if_no_profiles=True)
+    if setup.profile is None:
+        _say(f"Demo channel: {setup.channel_url} (add it to a profile with /channels.set)")
+    else:
+        _say(f'Created profile "Demo" (id {setup.profile.id}) using the demo channel {setup.channel_url}')
 
-    def use_demo_channel(spec):  # type: ignore[no-untyped-def]
-        import msgspec
 
-        return msgspec.structs.replace(spec, config=msgspec.structs.replace(spec.config, channels=[url]))
+def _drop_refused_upgrade_noise(record: logging.LogRecord) -> bool:
+    """Hide uvicorn's "ASGI callable returned without completing handshake." after a refused upgrade.
 
-    await store.modify_spec(entry.id, use_demo_channel)
-    _say(f'Created profile "Demo" (id {entry.id}) using the demo channel {url}')
+    The gate refuses a websocket (401, 403, 409) by sending an HTTP response instead of the upgrade
+    (the ASGI denial-response extension); uvicorn's sans-I/O websocket protocol delivers that response
+    to the client correctly but still logs the refusal as an error.
+    """
+    return record.getMessage() != "ASGI callable returned without completing handshake."
 
 
 async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
@@ -268,6 +272,13 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
                 announce()
                 state.connections.start_startup_timer(startup_timeout)
 
+        def handle_exit(self, sig, frame):  # type: ignore[no-untyped-def]
+            super().handle_exit(sig, frame)
+            # uvicorn raises a captured Ctrl+C or SIGTERM again once it has stopped, so the process
+            # would end "killed by a signal" (or with a KeyboardInterrupt traceback). A requested stop
+            # is a normal, clean exit here: status 0.
+            self._captured_signals.clear()
+
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -277,6 +288,7 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
         ws_max_size=16 * 1024 * 1024,
     )
     server = Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_drop_refused_upgrade_noise)
 
     def request_shutdown() -> None:
         server.should_exit = True

@@ -7,9 +7,14 @@ those that would drop packages from the user's list, which are declined.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import Sc4pacError
@@ -32,8 +37,9 @@ from ..models.messages import (
 )
 from ..update.prompts import CANCEL, NO, YES
 from .progress_display import TerminalProgress
+from .style import Style
 
-__all__ = ["NotInteractive", "TerminalPrompter", "format_plan_item"]
+__all__ = ["NotInteractive", "TerminalPrompter", "confirm", "format_plan_item"]
 
 
 class NotInteractive(Sc4pacError):
@@ -64,6 +70,8 @@ class TerminalPrompter:
         self.progress = progress
         self.stdin = stdin if stdin is not None else sys.stdin
         self.stdout = stdout if stdout is not None else sys.stdout
+        self.planned: tuple[int, int] | None = None
+        """(packages to install, packages to remove) of the accepted plan, for the summary."""
 
     async def ask(self, prompt: Prompt) -> Any:
         """Show ``prompt`` and return the accepted answer (a choice, or the body of a JSON prompt)."""
@@ -151,12 +159,13 @@ class TerminalPrompter:
             self._say("Everything is up to date.")
             return YES
         self._say("")
+        self.planned = (len(prompt.toInstall), len(prompt.toRemove))
         if prompt.toRemove:
-            self._say("Packages to remove:")
-            self._list(format_plan_item(item) for item in prompt.toRemove)
+            self._say(Style.paint("Packages to remove:", "bold"))
+            self._list(Style.paint(format_plan_item(item), "red") for item in prompt.toRemove)
         if prompt.toInstall:
-            self._say("Packages to install:")
-            self._list(format_plan_item(item) for item in prompt.toInstall)
+            self._say(Style.paint("Packages to install:", "bold"))
+            self._list(Style.paint(format_plan_item(item), "green") for item in prompt.toInstall)
         if self.assume_yes:
             return YES
         return YES if await self._confirm("Continue?", default_yes=True) else NO
@@ -176,8 +185,10 @@ class TerminalPrompter:
             return MirrorBody(retry=False)
         mirror: list[str] = []
         if answer == "mirror":
-            path = (await self._read("Path of the downloaded file: ")).strip().strip('"')
-            mirror = [path] if path else []
+            path = await self._existing_file("Path of the downloaded file (empty: cancel): ")
+            if path is None:
+                return MirrorBody(retry=False)
+            mirror = [path]
         token: list[str] = []
         if prompt.promptForSimtropolisToken:
             entered = (await self._read("Simtropolis token (empty: none): ")).strip()
@@ -240,8 +251,25 @@ class TerminalPrompter:
     # --- terminal input/output --------------------------------------------------------------------
 
     def _say(self, text: str) -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(_wrapped(text, _terminal_width(self.stdout)) + "\n")
         self.stdout.flush()
+
+    async def confirm(self, question: str, *, default_yes: bool) -> bool:
+        """A yes/no question (``assume_yes`` answers yes without asking)."""
+        if self.assume_yes:
+            return True
+        return await self._confirm(question, default_yes=default_yes)
+
+    async def _existing_file(self, question: str) -> str | None:
+        """A path to an existing file, asked again after a typo; None when the answer is empty."""
+        while True:
+            answer = (await self._read(question)).strip().strip('"')
+            if not answer:
+                return None
+            path = Path(answer).expanduser()
+            if path.is_file():
+                return str(path.absolute())
+            self._say(f"No file at {path}. Check the path and try again.")
 
     def _list(self, lines: Sequence[str] | Any) -> None:
         for line in lines:
@@ -281,9 +309,13 @@ class TerminalPrompter:
             self._say(f"Please enter a number from 1 to {len(options)}.")
 
     async def _read(self, question: str) -> str:
-        self.stdout.write(question)
-        self.stdout.flush()
-        line = await _read_line(self.stdin)
+        if self.stdin is sys.stdin and _is_terminal(sys.stdin) and _is_terminal(self.stdout):
+            # input() gives line editing and history where the platform has readline.
+            line = await _read_line_edited(question)
+        else:
+            self.stdout.write(question)
+            self.stdout.flush()
+            line = await _read_line(self.stdin)
         if line is None:
             self._say("")
             raise NotInteractive(
@@ -291,6 +323,65 @@ class TerminalPrompter:
                 "Run the command in a terminal, or pass --yes to accept the defaults.",
             )
         return line
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _terminal_width(stream: TextIO) -> int | None:
+    """The width to wrap prompt text to, or None when ``stream`` is not a terminal (no wrapping)."""
+    if not _is_terminal(stream):
+        return None
+    return max(40, shutil.get_terminal_size((100, 24)).columns - 1)
+
+
+def _wrapped(text: str, width: int | None) -> str:
+    """Each line of ``text`` wrapped to ``width``, continuation lines indented under the line's text."""
+    if width is None:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        body = line.lstrip(" ")
+        lead = " " * (len(line) - len(body))
+        hang = lead + ("    " if body.startswith(("- ", "1)", "2)", "3)")) else "")
+        out.append(
+            textwrap.fill(body, width, initial_indent=lead, subsequent_indent=hang, break_on_hyphens=False)
+        )
+    return "\n".join(out)
+
+
+async def _read_line_edited(question: str) -> str | None:
+    """One line read with :func:`input` (line editing and history where readline exists)."""
+    if os.name != "nt":
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (importing it enables editing in input())
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(value: str | None) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    def read() -> None:
+        try:
+            value: str | None = input(question) + "\n"
+        except (EOFError, OSError, ValueError):
+            value = None
+        with contextlib.suppress(RuntimeError):  # the loop has finished meanwhile
+            loop.call_soon_threadsafe(deliver, value)
+
+    threading.Thread(target=read, name="sc4pac-stdin", daemon=True).start()
+    return await future
+
+
+async def confirm(question: str, *, default_yes: bool = False) -> bool:
+    """Ask a yes/no question in the terminal (stdin and stdout)."""
+    return await TerminalPrompter().confirm(question, default_yes=default_yes)
 
 
 async def _read_line(stream: TextIO) -> str | None:
@@ -316,10 +407,8 @@ async def _read_line(stream: TextIO) -> str | None:
             value, error = (line if line else None), None
         except (OSError, ValueError) as exc:  # a closed or detached stdin
             value, error = None, exc
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop has finished meanwhile
             loop.call_soon_threadsafe(deliver, value, error)
-        except RuntimeError:  # the loop has finished meanwhile
-            pass
 
     threading.Thread(target=read, name="sc4pac-stdin", daemon=True).start()
     try:

@@ -18,6 +18,7 @@ import msgspec
 
 from ..atomic import atomic_write_bytes
 from ..models.channel import NO_CHECKSUM, Checksum
+from ..winnames import INVALID_CHARACTERS, reserved_stem, segment_problem
 
 CACHE_SUBDIR = "coursier"
 
@@ -78,8 +79,33 @@ def _utf16_units(text: str) -> list[int]:
     return [int.from_bytes(data[i : i + 2], "little") for i in range(0, len(data), 2)]
 
 
+def _percent(ch: str) -> str:
+    return "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+
+
+def _storable(segment: str) -> str:
+    """``segment`` with whatever Windows could not store escaped as ``%XX`` (a no-op for the segments
+    of ordinary URLs, so the reference layout is kept).
+
+    Backslashes, the other invalid characters and control characters are escaped; a trailing dot or
+    space, and the first letter of a device name (``CON``, ``nul.zip``), are escaped so that Windows
+    neither drops them nor opens a device.
+    """
+    out = "".join(_percent(ch) if ch in INVALID_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 else ch
+                  for ch in segment)  # fmt: skip
+    if out.endswith((".", " ")):
+        out = out[:-1] + _percent(out[-1])
+    if reserved_stem(out):
+        out = _percent(out[0]) + out[1:]
+    return out
+
+
 def relative_cache_path(url: str) -> PurePosixPath:
-    """The path of ``url`` below ``<cacheRoot>/coursier`` (raises ValueError for odd URLs)."""
+    """The path of ``url`` below ``<cacheRoot>/coursier`` (raises ValueError for odd URLs).
+
+    The result is safe under both POSIX and Windows path rules: no ``\\``, no ``..``, no drive, no
+    device name, no segment Windows would change.
+    """
     scheme, sep, rest = url.partition(":")
     if not sep or not scheme:
         raise ValueError(f"URL has no scheme: {url}")
@@ -89,7 +115,14 @@ def relative_cache_path(url: str) -> PurePosixPath:
     segments = rest.split("/")
     if any(seg in (".", "..") for seg in segments):
         raise ValueError(f"URL path is not normalised: {url}")
-    return PurePosixPath(_escape(f"{scheme}/{rest}"))
+    escaped = [_storable(seg) for seg in _escape(f"{scheme}/{rest}").split("/") if seg]
+    for seg in escaped:
+        # Defence in depth: nothing above may let a path leave the cache on either OS. (Length is left
+        # to the file system: long query strings worked before and are not dangerous.)
+        problem = segment_problem(seg)
+        if problem is not None and not problem.startswith("it is longer"):
+            raise ValueError(f"URL cannot be stored in the cache ({problem}): {url}")
+    return PurePosixPath(*escaped)
 
 
 def cache_path(cache_root: Path, url: str) -> Path:
@@ -147,7 +180,7 @@ def encode_check_file(check: CheckFile) -> bytes:
 
 def write_check_file(path: Path, check: CheckFile, *, durable: bool = True) -> None:
     """Write (and thereby freshen) the check file of cached file ``path``."""
-    atomic_write_bytes(check_file_path(path), encode_check_file(check), durable=durable)
+    atomic_write_bytes(check_file_path(path), encode_check_file(check), backup=False, durable=durable)
 
 
 def touch_check_file(path: Path) -> None:

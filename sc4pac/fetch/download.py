@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import email.message
 import email.utils
+import errno
 import hashlib
 import logging
 import math
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..errors import DiskFull, Sc4pacError
 from ..filelock import locked
 from ..models.channel import Checksum
 from ..models.messages import DownloadFinished, DownloadIntermediate, DownloadLength, DownloadStarted
@@ -37,7 +39,6 @@ from .failures import (
     FailureReason,
     _failure,
     _html_page_detail,
-    _resume_mismatch_detail,
     http_failure,
     is_simtropolis,
 )
@@ -218,6 +219,44 @@ def _http2_available() -> bool:
     return True
 
 
+def _disk_full(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _size_or_none(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _content_matches(path: Path, expected: str | None) -> bool:
+    """Whether a cached file still has the content its check file (and the channel) says it has."""
+    check = cache.read_check_file(path)
+    recorded = check.sha256.lower() if check is not None else ""
+    wanted = expected or recorded
+    if not wanted:
+        return True  # nothing to compare with (e.g. a cache written by an old version without checksums)
+    if recorded and expected and recorded != expected:
+        return False
+    try:
+        return _hash_file(path).hexdigest() == wanted
+    except OSError:
+        return False
+
+
+def quarantine(path: Path) -> Path:
+    """Move a damaged cached file aside (``.F.quarantined``, replacing an older one) and drop its check
+    file, so the next use downloads it afresh; the bad copy stays for inspection."""
+    target = path.with_name(f".{path.name}.quarantined")
+    cache.check_file_path(path).unlink(missing_ok=True)
+    try:
+        os.replace(path, target)
+    except OSError:
+        path.unlink(missing_ok=True)
+    return target
+
+
 def _looks_like_html(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(64)
@@ -365,6 +404,7 @@ class Downloader:
             download, conditional = self._needs_download(
                 path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
             )
+            fresh = False
             if download:
                 async with locked(cache.lock_file_path(path)):
                     if not force:  # another process may have refreshed it while we waited for the lock
@@ -381,9 +421,48 @@ class Downloader:
                             and expected
                             and not self._matches(path, expected)
                         ):
-                            await self._download(url, path, False, progress, simtropolis_token, metadata)
+                            fresh = await self._download(
+                                url, path, False, progress, simtropolis_token, metadata
+                            )
                         self._completed[key] = time.monotonic()
+            await self._heal(url, path, expected, fresh, progress, simtropolis_token, metadata)
             return self._verified(url, path, expected)
+
+    async def _heal(
+        self,
+        url: str,
+        path: Path,
+        expected: str | None,
+        fresh: bool,
+        progress: ProgressSink | None,
+        token: str | None,
+        metadata: bool = False,
+    ) -> None:
+        """Quarantine a damaged cached file and download it again, once, before anyone sees an error.
+
+        A file kept from earlier is re-hashed (zero-filled or truncated after a crash, edited by hand);
+        a file just downloaded is trusted to match its recorded checksum, but one that does not match
+        the channel's is fetched once more from byte 0 (it may have been resumed from stale bytes).
+        """
+        if not path.is_file():
+            return
+        check = cache.read_check_file(path)
+        # A copy of the player's own replacement file cannot be downloaded again: it is only checked
+        # against itself, and a mismatch with the channel is reported as it is.
+        mirror = check is not None and check.source is not None and check.source != url
+        if fresh:
+            damaged = bool(expected) and not self._matches(path, expected or "")
+        else:
+            damaged = not await asyncio.to_thread(_content_matches, path, None if mirror else expected)
+        if not damaged:
+            return
+        async with locked(cache.lock_file_path(path)):
+            quarantined = quarantine(path)
+            log.warning(
+                "Cached file %s is damaged or outdated; moved to %s and downloading again", path, quarantined
+            )
+            await self._download(url, path, False, progress, token, metadata)
+            self._completed[os.path.normcase(str(path))] = time.monotonic()
 
     async def copy_local_mirror(self, url: str, local_path: Path, cache_root: Path) -> CachedFile:
         """Put ``local_path`` into the cache location of ``url`` (the user's replacement for a download)."""
@@ -404,6 +483,9 @@ class Downloader:
                 )
                 self._publish(part, path, check, last_modified=None)
             except OSError as exc:
+                if _disk_full(exc):
+                    part.unlink(missing_ok=True)
+                    raise DiskFull.for_folder(path.parent, _size_or_none(local_path)) from exc
                 raise _failure(FailureReason.IO_ERROR, url, f"Copying {local_path} failed: {exc}") from exc
             self._completed[key] = time.monotonic()
         return CachedFile(path=path, sha256=digest, filename=local_path.name)
@@ -509,7 +591,7 @@ class Downloader:
             if progress.started:
                 progress.finish(False)
             raise
-        except DownloadFailure:
+        except Sc4pacError:  # a failed download, or a full disk
             progress.finish(False)
             raise
         finally:
@@ -628,6 +710,7 @@ class Downloader:
         chunks = response.aiter_bytes() if gzipped else response.aiter_raw()
         received = 0
         overlap = bytearray()
+        stale_part = False
         try:
             with open(part, "ab" if resume_from else "wb") as out:
                 async for chunk in chunks:
@@ -637,9 +720,8 @@ class Downloader:
                         overlap += chunk[:need]
                         chunk = chunk[need:]
                         if len(overlap) == len(tail) and bytes(overlap) != tail:
-                            raise _failure(
-                                FailureReason.RESUME_MISMATCH, url, _resume_mismatch_detail(part, url)
-                            )
+                            stale_part = True  # zero-filled or from another version of the file
+                            break
                     if chunk:
                         out.write(chunk)
                         digest.update(chunk)
@@ -658,7 +740,15 @@ class Downloader:
             part.unlink(missing_ok=True)
             raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Corrupt response: {exc!r}")) from exc
         except OSError as exc:
+            if _disk_full(exc):
+                # A partial file on a full disk would only block the next attempt: remove it.
+                part.unlink(missing_ok=True)
+                raise DiskFull.for_folder(part.parent, file_length) from exc
             raise _failure(FailureReason.IO_ERROR, url, f"Writing {part} failed: {exc}") from exc
+        if stale_part:
+            log.warning("Partial download %s does not match %s: discarding it and starting over", part, url)
+            part.unlink(missing_ok=True)
+            raise _Restart()
 
         if len(overlap) < len(tail):
             raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, f"Response of {url} ended early"))
@@ -690,6 +780,9 @@ class Downloader:
             else:
                 self._publish(part, path, check, last_modified=last_modified)
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
+            if _disk_full(exc):
+                part.unlink(missing_ok=True)
+                raise DiskFull.for_folder(path.parent, size) from exc
             raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
         progress.done(size)
 

@@ -74,12 +74,6 @@ def _html_page_detail(url: str) -> str:
     )
 
 
-def _resume_mismatch_detail(part: Path, url: str) -> str:
-    return (
-        f"Partially downloaded file {part} does not match remote file {url}: delete the file and try again."
-    )
-
-
 # --- errors ---------------------------------------------------------------------------------------
 
 
@@ -141,6 +135,24 @@ class DownloadFailure(DownloadFailed):
         """The same failure as reported for a channel metadata file (spec 5.2; no mirror prompt)."""
         title = TITLE_METADATA_UNAVAILABLE if self.reason.means_unavailable else TITLE_UNEXPECTED
         return DownloadFailure(title, self.detail, url=None, reason=self.reason, status=self.status)
+
+
+def refuse_local_asset(asset_url: str, channel_url: str) -> None:
+    """Refuse an asset at a ``file:`` URL unless its channel is itself a ``file:`` channel.
+
+    A remote channel must not make sc4pac install files from the player's own disk (which would also
+    skip the download checksums); a local channel may, as it is already the player's own data.
+    """
+    if asset_url[:5].lower() != "file:" or channel_url[:5].lower() == "file:":
+        return
+    raise DownloadFailure(
+        "A channel on the internet points an asset at a file on this computer, which is not allowed.",
+        f"Asset URL: {asset_url}, channel: {channel_url or 'unknown'}. Local file assets are only accepted "
+        "from channels that are themselves on this computer (file: URLs). Please report this to the "
+        "maintainers of the channel.",
+        url=None,
+        reason=FailureReason.BAD_URL,
+    )
 
 
 class ChecksumMismatch(ChecksumError):

@@ -5,30 +5,36 @@ installers via ``cicdec``, and single plain files. Readers list entries with san
 and write a chosen entry to a chosen destination; they never decide where files go.
 
 Hostile archives are refused before anything is written: entry names that climb above the root,
-absolute or drive-qualified names, names Windows cannot store, links and device entries, and sizes
-that look like a decompression bomb all raise :class:`ExtractionFailed`. All functions are
+absolute or drive-qualified names, links and device entries, and sizes that look like a decompression
+bomb all raise :class:`ExtractionFailed`. Names Windows cannot store are only recorded on the entry
+(:attr:`ArchiveEntry.problem`): they fail the extraction when the entry is actually installed, so a
+stray macOS ``Icon\r`` the recipe does not select never blocks a package. All functions are
 synchronous; callers run them in a worker thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import errno
 import os
 import re
 import shutil
 import stat
 import subprocess
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import py7zr
 
-from ..errors import ExtractionFailed
+from ..errors import DiskFull, ExtractionFailed
 from ..models.channel import ArchiveType
+from ..winnames import path_problem, shown
 
 PLUGIN_FILE_SUFFIXES = (".dat", ".sc4model", ".sc4lot", ".sc4desc", ".sc4", ".dll")
 NESTED_ARCHIVE_SUFFIXES = (".jar", ".zip", ".7z", ".rar", ".exe")
@@ -60,13 +66,23 @@ class ArchiveFormat:
     clickteam_version: str | None = None
 
 
+# The archive budget of one asset, counted over the asset file and every archive nested in it (a zip of
+# zips is budgeted as a whole, so splitting a bomb into small inner archives does not help).
+# Documented in api.md ("Archive budget").
+MAX_ASSET_BYTES = 64 << 30  # uncompressed bytes of all entries at all nesting levels
+MAX_ASSET_ENTRIES = 100_000  # file entries at all nesting levels
+MAX_ASSET_RATIO = 200.0  # uncompressed bytes per byte of the downloaded asset (and per entry/archive)
+RATIO_FLOOR_BYTES = 50 << 20  # the ratio only applies once this many bytes are reached
+
+
 @dataclass(frozen=True, slots=True)
 class ExtractionLimits:
-    """Decompression-bomb guards: an absolute cap and a ratio that only applies to large outputs."""
+    """Decompression-bomb guards: absolute caps and a ratio that only applies to large outputs."""
 
-    max_total_bytes: int = 64 << 30
-    max_ratio: float = 200.0
-    ratio_floor_bytes: int = 50 << 20
+    max_total_bytes: int = MAX_ASSET_BYTES
+    max_ratio: float = MAX_ASSET_RATIO
+    ratio_floor_bytes: int = RATIO_FLOOR_BYTES
+    max_entries: int = MAX_ASSET_ENTRIES
 
 
 DEFAULT_LIMITS = ExtractionLimits()
@@ -80,6 +96,7 @@ class ArchiveEntry:
     raw: str
     size: int
     compressed_size: int | None = None
+    problem: str | None = None  # why Windows cannot store this name; fails only if it is installed
 
     @property
     def match_path(self) -> str:
@@ -126,20 +143,42 @@ def detect_format(
 
 # --- entry names --------------------------------------------------------------------------------
 
-_WINDOWS_INVALID = frozenset('<>:"|?*') | frozenset(chr(c) for c in range(32))
-_WINDOWS_RESERVED = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
-)
 _DRIVE_PREFIX = re.compile(r"^[A-Za-z]:")
 
 
-def unreadable_entry(archive_label: str, name: str) -> ExtractionFailed:
-    """The error for an entry that cannot or must not be extracted."""
+def unreadable_entry(archive_label: str, name: str, why: str = "") -> ExtractionFailed:
+    """The error for an entry that cannot or must not be extracted (its name shown escaped)."""
+    reason = f" ({why})" if why else ""
     return ExtractionFailed(
         f'Failed to read some file(s) from "{archive_label}".',
-        f'The file "{name}" cannot be extracted. This can happen when a file name contains illegal '
-        "characters. Please report the problem.",
+        f"The file {shown(name)} cannot be extracted{reason}. This can happen when a file name contains "
+        "illegal characters. Please report the problem.",
     )
+
+
+def split_entry_name(raw: str, archive_label: str) -> tuple[str | None, str | None]:
+    """The relative ``/``-joined path of an entry (``None``: nothing to extract) and why Windows could
+    not store it (``None``: it can).
+
+    Raises at once for names that would escape the target folder, whether selected or not.
+    """
+    name = raw.replace("\\", "/")
+    if name.startswith("/") or _DRIVE_PREFIX.match(name):
+        raise unreadable_entry(archive_label, raw, "absolute path")
+    segments: list[str] = []
+    for segment in name.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not segments:
+                raise unreadable_entry(archive_label, raw, "it points outside the archive")
+            segments.pop()
+            continue
+        segments.append(segment)
+    if not segments:
+        return None, None
+    path = "/".join(segments)
+    return path, path_problem(path)
 
 
 def sanitize_entry_name(raw: str, archive_label: str) -> str | None:
@@ -147,35 +186,30 @@ def sanitize_entry_name(raw: str, archive_label: str) -> str | None:
 
     Raises for names that would escape the target folder or that Windows cannot store.
     """
-    name = raw.replace("\\", "/")
-    if name.startswith("/") or _DRIVE_PREFIX.match(name):
-        raise unreadable_entry(archive_label, raw)
-    segments: list[str] = []
-    for segment in name.split("/"):
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if not segments:
-                raise unreadable_entry(archive_label, raw)
-            segments.pop()
-            continue
-        if not _is_storable_segment(segment):
-            raise unreadable_entry(archive_label, raw)
-        segments.append(segment)
-    return "/".join(segments) if segments else None
+    path, problem = split_entry_name(raw, archive_label)
+    if problem is not None:
+        raise unreadable_entry(archive_label, raw, problem)
+    return path
 
 
-def _is_storable_segment(segment: str) -> bool:
-    if any(ch in _WINDOWS_INVALID for ch in segment):
-        return False
-    stem = segment.split(".", 1)[0].rstrip(" ").upper()
-    return stem not in _WINDOWS_RESERVED
+def mark_case_twins(entries: Sequence[ArchiveEntry]) -> list[ArchiveEntry]:
+    """``entries`` with every later path that differs from an earlier one only in case marked as a
+    problem: Windows would store both as one file, silently keeping only the last."""
+    first: dict[str, str] = {}
+    marked: list[ArchiveEntry] = []
+    for entry in entries:
+        seen = first.setdefault(entry.path.casefold(), entry.path)
+        if seen != entry.path and entry.problem is None:
+            why = f"its name differs from {shown(seen)} only in upper and lower case"
+            entry = dataclasses.replace(entry, problem=why)
+        marked.append(entry)
+    return marked
 
 
 def check_sizes(
     entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str, limits: ExtractionLimits
 ) -> None:
-    """Refuse archives whose declared output is absurdly large for their size (zip bombs)."""
+    """Refuse one archive whose declared output is absurdly large for its size (zip bombs)."""
     total = 0
     for entry in entries:
         total += entry.size
@@ -186,12 +220,68 @@ def check_sizes(
         ):
             raise _bomb(
                 archive_label,
-                f'The file "{entry.raw}" expands from {entry.compressed_size} to {entry.size} bytes.',
+                f"The file {shown(entry.raw)} expands from {entry.compressed_size} to {entry.size} bytes.",
             )
     if total > limits.max_total_bytes or (
         total > limits.ratio_floor_bytes and total > limits.max_ratio * max(archive_size, 1)
     ):
         raise _bomb(archive_label, f"The archive of {archive_size} bytes expands to {total} bytes.")
+
+
+class ExtractionBudget:
+    """What one asset may expand to, charged by every archive opened for it, nested ones included.
+
+    One budget is threaded through the outer archive and each nested archive, so the limits hold for
+    the asset as a whole: total bytes, entry count, and bytes per byte of the downloaded asset.
+    """
+
+    def __init__(self, limits: ExtractionLimits, asset_size: int, asset_label: str) -> None:
+        self.limits = limits
+        self.asset_size = asset_size
+        self.asset_label = asset_label
+        self.total_bytes = 0
+        self.entries = 0
+
+    def trial(self) -> ExtractionBudget:
+        """A copy to charge declared sizes against without touching this budget."""
+        copy = ExtractionBudget(self.limits, self.asset_size, self.asset_label)
+        copy.total_bytes, copy.entries = self.total_bytes, self.entries
+        return copy
+
+    def remaining_bytes(self) -> int:
+        """Bytes still allowed before the absolute or the ratio limit is hit."""
+        by_ratio = max(self.limits.ratio_floor_bytes, int(self.limits.max_ratio * max(self.asset_size, 1)))
+        return max(0, min(self.limits.max_total_bytes, by_ratio) - self.total_bytes)
+
+    def charge(self, entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str) -> None:
+        """Account for the entries of one archive (checked on their own, then against the asset)."""
+        check_sizes(entries, archive_size, archive_label, self.limits)
+        self.entries += len(entries)
+        self._charge_bytes(sum(e.size for e in entries), archive_label)
+
+    def charge_extra(self, extra_bytes: int, extra_entries: int, archive_label: str) -> None:
+        """Account for bytes and files an extraction produced beyond what its headers declared."""
+        self.entries += max(0, extra_entries)
+        self._charge_bytes(max(0, extra_bytes), archive_label)
+
+    def _charge_bytes(self, count: int, archive_label: str) -> None:
+        self.total_bytes += count
+        limits = self.limits
+        if self.entries > limits.max_entries:
+            raise _bomb(
+                archive_label,
+                f"The asset {shown(self.asset_label)} holds more than {limits.max_entries} files "
+                "(nested archives included).",
+            )
+        if self.total_bytes > limits.max_total_bytes or (
+            self.total_bytes > limits.ratio_floor_bytes
+            and self.total_bytes > limits.max_ratio * max(self.asset_size, 1)
+        ):
+            raise _bomb(
+                archive_label,
+                f"The asset {shown(self.asset_label)} of {self.asset_size} bytes expands to more than "
+                f"{self.total_bytes} bytes (nested archives included).",
+            )
 
 
 def _bomb(archive_label: str, what: str) -> ExtractionFailed:
@@ -204,7 +294,7 @@ def _bomb(archive_label: str, what: str) -> ExtractionFailed:
 # --- readers ------------------------------------------------------------------------------------
 
 
-def _copy_stream(src, destination: Path) -> None:
+def _copy_stream(src: IO[bytes], destination: Path) -> None:
     _prepare_destination(destination)
     with open(destination, "wb") as dst:
         shutil.copyfileobj(src, dst, _COPY_CHUNK)
@@ -219,7 +309,7 @@ def _prepare_destination(destination: Path) -> None:
 class ZipReader:
     """ZIP and JAR archives, streamed entry by entry with ``zipfile``."""
 
-    def __init__(self, path: Path, *, jar: bool, label: str, limits: ExtractionLimits) -> None:
+    def __init__(self, path: Path, *, jar: bool, label: str, budget: ExtractionBudget) -> None:
         self._label = label
         try:
             # Names without the UTF-8 flag are CP437 in ZIPs; JARs are always UTF-8.
@@ -239,13 +329,14 @@ class ZipReader:
                 continue
             if file_type not in (0, stat.S_IFREG):
                 raise unreadable_entry(label, info.filename)  # symlink, device, fifo or socket
-            path_ = sanitize_entry_name(info.filename, label)
+            path_, problem = split_entry_name(info.filename, label)
             if path_ is None:
                 continue
-            entry = ArchiveEntry(path_, info.filename, info.file_size, info.compress_size)
+            entry = ArchiveEntry(path_, info.filename, info.file_size, info.compress_size, problem)
             self._infos[info.filename] = info
             self._entries.append(entry)
-        check_sizes(self._entries, path.stat().st_size, label, limits)
+        self._entries = mark_case_twins(self._entries)
+        budget.charge(self._entries, path.stat().st_size, label)
 
     def entries(self) -> Sequence[ArchiveEntry]:
         return self._entries
@@ -255,8 +346,19 @@ class ZipReader:
             # zipfile never yields more than the declared size and checks the CRC at the end.
             with self._zip.open(self._infos[entry.raw]) as src:
                 _copy_stream(src, destination)
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, ValueError) as exc:
-            raise ExtractionFailed(f'Failed to extract "{self._label}".', f"{entry.raw}: {exc}") from exc
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            RuntimeError,
+            NotImplementedError,
+            EOFError,
+            ValueError,
+        ) as exc:
+            # A damaged deflate stream or CRC: name the entry, the archive is what needs replacing.
+            raise ExtractionFailed(
+                f'Failed to extract "{self._label}".',
+                f"The file {shown(entry.raw)} in the archive is damaged ({type(exc).__name__}: {exc}).",
+            ) from exc
 
     def close(self) -> None:
         self._zip.close()
@@ -265,10 +367,13 @@ class ZipReader:
 class FolderReader:
     """A directory of already extracted files (7z, 7-Zip or Clickteam output in a private scratch dir)."""
 
-    def __init__(self, root: Path, *, label: str) -> None:
+    def __init__(self, root: Path, *, label: str, unextracted: Sequence[ArchiveEntry] = ()) -> None:
         self._root = root
-        self._entries: list[ArchiveEntry] = []
+        # Entries with names Windows cannot store were never written; listing them lets the install
+        # step refuse them by name if (and only if) the recipe selects them.
+        self._entries: list[ArchiveEntry] = list(unextracted)
         self._files: dict[str, Path] = {}
+        left_out = {e.path for e in unextracted}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             base = Path(dirpath)
             dirnames.sort()
@@ -277,17 +382,19 @@ class FolderReader:
                 if file.is_symlink() or not file.is_file():
                     continue  # earlier validation refused links; nothing else is worth reading
                 raw = file.relative_to(root).as_posix()
-                path_ = sanitize_entry_name(raw, label)
-                if path_ is None:
+                path_, problem = split_entry_name(raw, label)
+                if path_ is None or path_ in left_out:
                     continue
-                self._entries.append(ArchiveEntry(path_, raw, file.stat().st_size))
+                self._entries.append(ArchiveEntry(path_, raw, file.stat().st_size, None, problem))
                 self._files[raw] = file
 
     def entries(self) -> Sequence[ArchiveEntry]:
         return self._entries
 
     def extract(self, entry: ArchiveEntry, destination: Path) -> None:
-        source = self._files[entry.raw]
+        source = self._files.get(entry.raw)
+        if source is None:
+            raise unreadable_entry(str(self._root), entry.raw, entry.problem or "it was not extracted")
         _prepare_destination(destination)
         try:
             # The scratch dir is ours and deleted afterwards, so a hard link saves a copy.
@@ -324,7 +431,9 @@ class SingleFileReader:
 # --- 7z via py7zr -------------------------------------------------------------------------------
 
 
-def _extract_7z(path: Path, scratch: Path, label: str, limits: ExtractionLimits) -> None:
+def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget) -> list[ArchiveEntry]:
+    """Unpack a 7z archive into ``scratch``; returns the entries left out because Windows cannot store
+    their names (they stay listed so that selecting one fails with its name)."""
     try:
         with py7zr.SevenZipFile(path, "r") as archive:
             listed: list[ArchiveEntry] = []
@@ -333,20 +442,48 @@ def _extract_7z(path: Path, scratch: Path, label: str, limits: ExtractionLimits)
                     continue
                 if info.is_symlink or not info.is_file:
                     raise unreadable_entry(label, info.filename)
-                path_ = sanitize_entry_name(info.filename, label)
+                path_, problem = split_entry_name(info.filename, label)
                 if path_ is not None:
-                    listed.append(ArchiveEntry(path_, info.filename, info.uncompressed, None))
-        check_sizes(listed, path.stat().st_size, label, limits)
-        # The cap makes py7zr stop if the data turns out larger than the headers declared.
-        cap = min(limits.max_total_bytes, sum(e.size for e in listed) + 1)
-        with py7zr.SevenZipFile(path, "r", max_extract_size=cap) as archive:
-            archive.extractall(path=scratch)
+                    listed.append(ArchiveEntry(path_, info.filename, info.uncompressed, None, problem))
+        listed = mark_case_twins(listed)  # left out below, so Windows never merges them in scratch
+        budget.charge(listed, path.stat().st_size, label)
+        skipped = [e for e in listed if e.problem is not None]
+        # The cap makes py7zr stop if the data turns out larger than the headers declared or than the
+        # asset's remaining budget allows.
+        cap = min(budget.remaining_bytes() + sum(e.size for e in listed), sum(e.size for e in listed) + 1)
+        with py7zr.SevenZipFile(path, "r", max_extract_size=max(cap, 1)) as archive:
+            if skipped:
+                archive.extract(path=scratch, targets=[e.raw for e in listed if e.problem is None])
+            else:
+                archive.extractall(path=scratch)
+        return skipped
     except ExtractionFailed:
         raise
-    except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, OSError, ValueError, EOFError, KeyError) as exc:
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"Not a readable 7z archive: {exc}") from exc
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull.for_folder(scratch) from exc
+        raise _damaged_7z(path, label, exc) from exc
+    except (py7zr.Bad7zFile, py7zr.exceptions.ArchiveError, ValueError, EOFError, KeyError) as exc:
+        raise _damaged_7z(path, label, exc) from exc
     except Exception as exc:  # py7zr raises assorted types for corrupt or unsupported data
-        raise ExtractionFailed(f'Failed to extract "{label}".', f"{type(exc).__name__}: {exc}") from exc
+        raise _damaged_7z(path, label, exc) from exc
+
+
+def _damaged_7z(path: Path, label: str, exc: BaseException) -> ExtractionFailed:
+    """The error for a 7z archive that failed to unpack, naming the damaged entry where it is known."""
+    names: list[str] = []
+    entry: str | None = None
+    try:
+        with py7zr.SevenZipFile(path, "r") as archive:
+            names = [i.filename for i in archive.list() if not i.is_directory]
+        with py7zr.SevenZipFile(path, "r") as archive:
+            entry = archive.testzip()  # the first entry whose CRC does not match
+    except Exception:  # the damage may stop the test too; the listing may still tell
+        entry = None
+    if entry is None and len(names) == 1:
+        entry = names[0]
+    what = f"The file {shown(entry)} in the archive is damaged" if entry else "The archive is damaged"
+    return ExtractionFailed(f'Failed to extract "{label}".', f"{what} ({type(exc).__name__}: {exc}).")
 
 
 # --- 7-Zip binary -------------------------------------------------------------------------------
@@ -395,7 +532,7 @@ def _is_special_native_entry(block: dict[str, str]) -> bool:
     return bool(match and match.group(1) not in "-d")
 
 
-def _extract_native(path: Path, scratch: Path, label: str, limits: ExtractionLimits) -> None:
+def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBudget) -> list[ArchiveEntry]:
     cmd = find_seven_zip()
     if cmd is None:
         raise ExtractionFailed(
@@ -409,7 +546,7 @@ def _extract_native(path: Path, scratch: Path, label: str, limits: ExtractionLim
             continue
         if _is_special_native_entry(block):
             raise unreadable_entry(label, block["Path"])
-        path_ = sanitize_entry_name(block["Path"], label)
+        path_, problem = split_entry_name(block["Path"], label)
         if path_ is None:
             continue
         size = int(block.get("Size") or 0)
@@ -420,21 +557,32 @@ def _extract_native(path: Path, scratch: Path, label: str, limits: ExtractionLim
                 block["Path"],
                 size,
                 int(packed) if packed and packed.isdigit() and int(packed) > 0 else None,
+                problem,
             )
         )
-    check_sizes(listed, path.stat().st_size, label, limits)
-    _run_tool([cmd, "x", "-y", "-bd", "-p", f"-o{scratch}", "--", str(path)], label, "7-Zip")
-    _check_extracted_size(scratch, path.stat().st_size, label, limits)
+    listed = mark_case_twins(listed)
+    budget.charge(listed, path.stat().st_size, label)
+    # Names Windows cannot store are left in the archive (-spd: taken literally, not as wildcards).
+    skipped = [e for e in listed if e.problem is not None]
+    excludes = [f"-x!{e.raw}" for e in skipped]
+    argv = [cmd, "x", "-y", "-bd", "-p", "-spd", f"-o{scratch}", *excludes, "--", str(path)]
+    _run_tool(argv, label, "7-Zip")
+    _charge_extracted(scratch, path.stat().st_size, label, budget, listed)
+    return skipped
 
 
-def _check_extracted_size(scratch: Path, archive_size: int, label: str, limits: ExtractionLimits) -> None:
-    # Headers can lie; what actually landed on disk counts too.
+def _charge_extracted(
+    scratch: Path, archive_size: int, label: str, budget: ExtractionBudget, declared: Sequence[ArchiveEntry]
+) -> None:
+    # Headers can lie (or, for installers, say nothing): what actually landed on disk counts too.
     entries = [
         ArchiveEntry(f.name, f.name, f.stat().st_size)
         for f in scratch.rglob("*")
         if f.is_file() and not f.is_symlink()
     ]
-    check_sizes(entries, archive_size, label, limits)
+    check_sizes(entries, archive_size, label, budget.limits)
+    extra_bytes = sum(e.size for e in entries) - sum(e.size for e in declared)
+    budget.charge_extra(extra_bytes, len(entries) - len(declared), label)
 
 
 def _run_tool(argv: list[str], label: str, tool: str) -> str:
@@ -496,6 +644,44 @@ def _extract_clickteam(path: Path, version: str | None, scratch: Path, label: st
         raise ExtractionFailed(title, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip())
 
 
+# --- headers only ---
+
+
+def declared_entries(path: Path, fmt: ArchiveFormat, label: str) -> list[ArchiveEntry]:
+    """The files an archive's headers declare, with their sizes, without unpacking anything.
+
+    Lets the caller charge every nested archive of an asset to its budget before any of them is
+    unpacked. Clickteam installers declare nothing here (their contents are known only afterwards).
+    """
+    size = path.stat().st_size
+    if fmt.kind is ArchiveKind.SINGLE_FILE:
+        return [ArchiveEntry(path.name, path.name, size)]
+    if fmt.kind in (ArchiveKind.ZIP, ArchiveKind.JAR):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise ExtractionFailed(
+                f'Failed to extract "{label}".', f"Not a readable ZIP archive: {exc}"
+            ) from exc
+        return [ArchiveEntry(i.filename, i.filename, i.file_size, i.compress_size) for i in infos]
+    if fmt.kind is ArchiveKind.SEVEN_ZIP:
+        try:
+            with py7zr.SevenZipFile(path, "r") as archive:
+                listed = [i for i in archive.list() if not i.is_directory]
+        except Exception as exc:  # py7zr raises assorted types for corrupt data
+            raise _damaged_7z(path, label, exc) from exc
+        return [ArchiveEntry(i.filename, i.filename, i.uncompressed) for i in listed]
+    cmd = find_seven_zip() if fmt.kind is ArchiveKind.NATIVE_7Z else None
+    if cmd is None:
+        return []
+    return [
+        ArchiveEntry(b["Path"], b["Path"], int(b.get("Size") or 0))
+        for b in _list_native(cmd, path, label)
+        if b.get("Folder") != "+" and (b.get("Size") or "0").isdigit()
+    ]
+
+
 # --- opening ------------------------------------------------------------------------------------
 
 
@@ -507,28 +693,35 @@ def open_archive(
     *,
     label: str | None = None,
     limits: ExtractionLimits = DEFAULT_LIMITS,
+    budget: ExtractionBudget | None = None,
 ) -> Iterator[ArchiveReader]:
     """Open ``path`` as ``fmt``; formats without streaming access are unpacked into ``scratch`` first.
 
-    ``scratch`` must be an empty private directory on the same drive as the destination.
+    ``scratch`` must be an empty private directory on the same drive as the destination. ``budget`` is
+    the asset's budget when ``path`` is nested in it; without one, ``path`` is the whole asset.
     """
     name = label or str(path)
+    if budget is None:
+        budget = ExtractionBudget(limits, path.stat().st_size, name)
     if fmt.kind is ArchiveKind.SINGLE_FILE:
-        yield SingleFileReader(path, fmt.single_file_name or path.name, label=name)
+        single = SingleFileReader(path, fmt.single_file_name or path.name, label=name)
+        budget.charge(single.entries(), path.stat().st_size, name)
+        yield single
         return
     if fmt.kind in (ArchiveKind.ZIP, ArchiveKind.JAR):
-        reader = ZipReader(path, jar=fmt.kind is ArchiveKind.JAR, label=name, limits=limits)
+        reader = ZipReader(path, jar=fmt.kind is ArchiveKind.JAR, label=name, budget=budget)
         try:
             yield reader
         finally:
             reader.close()
         return
     scratch.mkdir(parents=True, exist_ok=True)
+    unextracted: list[ArchiveEntry] = []
     if fmt.kind is ArchiveKind.SEVEN_ZIP:
-        _extract_7z(path, scratch, name, limits)
+        unextracted = _extract_7z(path, scratch, name, budget)
     elif fmt.kind is ArchiveKind.NATIVE_7Z:
-        _extract_native(path, scratch, name, limits)
+        unextracted = _extract_native(path, scratch, name, budget)
     else:
         _extract_clickteam(path, fmt.clickteam_version, scratch, name)
-        _check_extracted_size(scratch, path.stat().st_size, name, limits)
-    yield FolderReader(scratch, label=name)
+        _charge_extracted(scratch, path.stat().st_size, name, budget, ())
+    yield FolderReader(scratch, label=name, unextracted=unextracted)

@@ -1,12 +1,14 @@
 """Extracting one asset into a package folder (spec 6.4.3-6.4.7).
 
 Accepted entries are validated (checksum or DBPF magic), placed below the package folder without their
-common directory prefix, and nested archives are opened one level deep with the same recipe.
-Synchronous: the update job runs it in a worker thread.
+common directory prefix, and nested archives are opened one level deep with the same recipe. One
+:class:`ExtractionBudget` covers the asset and its nested archives together. Synchronous: the update
+job runs it in a worker thread.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -14,16 +16,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ChecksumError, ExtractionFailed
+from ..errors import ChecksumError, DiskFull, ExtractionFailed
 from ..models.channel import Asset, AssetReference
+from ..winnames import path_problem, shown
 from ..wire import unopt
 from .archives import (
     DEFAULT_LIMITS,
     ArchiveEntry,
     ArchiveReader,
+    ExtractionBudget,
     ExtractionLimits,
+    declared_entries,
     detect_format,
     open_archive,
+    unreadable_entry,
 )
 from .recipe import Acceptance, InstallRecipe, Validation
 
@@ -47,6 +53,9 @@ class ExtractResult:
     files: tuple[Path, ...]
     certified: tuple[CertifiedFile, ...]
     warnings: tuple[str, ...]
+    # Every path written below the package folder, exactly as spelled in the archive (with repeats):
+    # on Windows ``files`` cannot tell ``a/X.dat`` from ``a/x.dat``, these strings can.
+    written: tuple[str, ...] = ()
 
     @property
     def dlls(self) -> tuple[CertifiedFile, ...]:
@@ -89,6 +98,7 @@ class _Sink:
     def __init__(self) -> None:
         self.files: dict[Path, None] = {}
         self.certified: dict[Path, CertifiedFile] = {}
+        self.written: list[str] = []
 
 
 def _inside(folder: Path, destination: Path) -> Path:
@@ -138,22 +148,38 @@ def _install_entries(
             accepted.append((entry, acceptance))
     if not accepted:
         return
+    for entry, _ in accepted:
+        # Only installed entries must have names Windows can store (an unselected ``Icon\r`` is fine).
+        if entry.problem is not None:
+            raise unreadable_entry(label, entry.raw, entry.problem)
     strip = common_prefix_length([e.path for e, _ in accepted])
     for entry, acceptance in accepted:
         segments = entry.path.split("/")[strip:]
         destination = package_dir.joinpath(*segments)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        _inside(package_dir, destination)
-        try:
-            reader.extract(entry, destination)
-        except OSError as exc:
-            raise ExtractionFailed(f'Failed to extract "{label}".', f"{entry.raw}: {exc}") from exc
+        _write_entry(reader, entry, destination, package_dir, label)
         sink.files[destination] = None
+        sink.written.append("/".join(segments))
         certified = _validate(acceptance, destination, label)
         if certified is not None:
             sink.certified[destination] = certified
         else:
             sink.certified.pop(destination, None)
+
+
+def _write_entry(
+    reader: ArchiveReader, entry: ArchiveEntry, destination: Path, folder: Path, label: str
+) -> None:
+    """Write one entry to ``destination`` inside ``folder``; file-system failures name the entry."""
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _inside(folder, destination)
+        reader.extract(entry, destination)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull.for_folder(folder, entry.size) from exc
+        if exc.errno == errno.ENAMETOOLONG:
+            raise unreadable_entry(label, entry.raw, "its name or path is too long") from exc
+        raise ExtractionFailed(f'Failed to extract "{label}".', f"{shown(entry.raw)}: {exc}") from exc
 
 
 def extract_asset(
@@ -169,6 +195,8 @@ def extract_asset(
 ) -> ExtractResult:
     """Install the files an asset reference selects from ``archive_path`` into ``package_dir``."""
     recipe = InstallRecipe(reference, variant)
+    label = str(archive_path)
+    budget = ExtractionBudget(limits, archive_path.stat().st_size, label)
     archive_type = unopt(asset.archiveType)
     fmt = detect_format(archive_path.name, content_disposition_name, archive_type)
     sink = _Sink()
@@ -180,26 +208,37 @@ def extract_asset(
     ) as scratch_name:
         scratch = Path(scratch_name)
         nested_archives: dict[Path, None] = {}
-        label = str(archive_path)
-        with open_archive(archive_path, fmt, scratch / "outer", label=label, limits=limits) as reader:
-            _install_entries(reader, recipe, package_dir, label, sink)
+        with open_archive(archive_path, fmt, scratch / "outer", label=label, budget=budget) as reader:
             for entry in reader.entries():
                 if not recipe.selects_nested_archive(entry.match_path):
                     continue
+                if entry.problem is not None or path_problem(entry.file_name) is not None:
+                    raise unreadable_entry(
+                        label, entry.raw, entry.problem or path_problem(entry.file_name) or ""
+                    )
                 destination = nested_target / entry.file_name
                 if destination not in nested_archives and not destination.exists():
                     # Already present means an earlier package of this run unpacked it.
-                    reader.extract(entry, destination)
+                    _write_entry(reader, entry, destination, nested_dir, label)
                 nested_archives[destination] = None
+            # What the nested archives declare must fit the asset's budget before anything is installed.
+            trial = budget.trial()
+            for nested in nested_archives:
+                nested_fmt = detect_format(nested.name, None, archive_type)
+                declared = declared_entries(nested, nested_fmt, str(nested))
+                trial.charge(declared, nested.stat().st_size, str(nested))
+            _install_entries(reader, recipe, package_dir, label, sink)
         for index, nested in enumerate(nested_archives):
             nested_fmt = detect_format(nested.name, None, archive_type)
             nested_label = str(nested)
             with open_archive(
-                nested, nested_fmt, scratch / f"nested-{index}", label=nested_label, limits=limits
+                nested, nested_fmt, scratch / f"nested-{index}", label=nested_label, budget=budget
             ) as reader:
                 _install_entries(reader, recipe, package_dir, nested_label, sink)
     warnings = list(recipe.warnings)
     unused = recipe.unused_patterns_warning(asset.assetId)
     if unused is not None:
         warnings.append(unused)
-    return ExtractResult(tuple(sink.files), tuple(sink.certified.values()), tuple(warnings))
+    return ExtractResult(
+        tuple(sink.files), tuple(sink.certified.values()), tuple(warnings), tuple(sink.written)
+    )

@@ -52,10 +52,16 @@ class Journal(WireStruct):
     lock: PluginsLock
 
 
+DAMAGED_JOURNAL_SUFFIX = ".damaged"
+
+
 @dataclass
 class PublishReport:
     warnings: list[str] = field(default_factory=list)
     failed_paths: list[str] = field(default_factory=list)
+    # The journal of an interrupted publish could not be read: its work was discarded, so packages it
+    # was replacing may now be incomplete (the caller flags them for reinstallation).
+    journal_damaged: bool = False
 
 
 def _pause() -> None:
@@ -127,7 +133,7 @@ def publish(
 ) -> PublishReport:
     """Record the journal, then apply it (see the module docstring)."""
     journal = Journal(str(plugins_root), str(work_dir), removals, installs, new_lock)
-    atomic_write_bytes(journal_path, msgspec.json.encode(journal))
+    atomic_write_bytes(journal_path, msgspec.json.encode(journal), backup=False)
     return _apply(journal_path, journal, write_lock)
 
 
@@ -137,10 +143,17 @@ def recover(journal_path: Path, write_lock: LockWriter) -> PublishReport | None:
         journal = msgspec.json.decode(journal_path.read_bytes(), type=Journal)
     except FileNotFoundError:
         return None
-    except (msgspec.DecodeError, OSError) as exc:
-        # The journal is written atomically, so this is not a torn write; keep it for inspection.
+    except OSError as exc:
         log.error("Cannot read the publish journal %s: %s", journal_path, exc)
         return None
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        # Written atomically, so only a damaged disk or a forced shutdown before the data reached the disk
+        # gets here. Without it the interrupted steps cannot be completed: keep it aside for inspection,
+        # so the hidden work folder is discarded and the next update repairs what is missing.
+        damaged = journal_path.with_name(journal_path.name + DAMAGED_JOURNAL_SUFFIX)
+        log.error("The publish journal %s is damaged (%s); moved it to %s", journal_path, exc, damaged.name)
+        os.replace(journal_path, damaged)
+        return PublishReport(warnings=[f"damaged publish journal: {exc}"], journal_damaged=True)
     log.warning("Completing an interrupted installation recorded in %s", journal_path)
     return _apply(journal_path, journal, write_lock)
 

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ExtractionFailed
+from ..errors import ExtractionFailed, PackageFileCollision
 from ..models.channel import Asset, Checksum, Package, VariantData
 from ..models.messages import DllInstalled, IniManualEdit, ScriptInstalled
 from ..models.profile import IniFile
+from ..winnames import segment_problem, shown
 from .archives import DEFAULT_LIMITS, ExtractionLimits
 from .dbpf import DbpfFormatError
 from .extract import CertifiedFile, extract_asset
@@ -53,6 +54,8 @@ class StageInput:
     previous_ini_files: Sequence[IniFile] = ()
     resolved_package_ids: frozenset[str] = frozenset()
     limits: ExtractionLimits = DEFAULT_LIMITS
+    # Paths below the Plugins root other packages own (see :func:`path_key`) -> the owning package id.
+    claimed: Mapping[str, str] = field(default_factory=dict)
 
 
 class IniStrategy(enum.Enum):
@@ -81,11 +84,51 @@ def package_folder(pkg: Package, variant: Mapping[str, str]) -> str:
     return f"{pkg.subfolder}/{pkg.group}.{pkg.name}{variant_part}.{pkg.version}.sc4pac"
 
 
+def path_key(relative: str) -> str:
+    """How a path below the Plugins root is compared for ownership: Windows ignores case (and
+    ``Shared.DLL`` and ``shared.dll`` are one file there), so keys are case-folded."""
+    return relative.replace("\\", "/").strip("/").casefold()
+
+
+def claimed_paths(owners: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Map every path the given packages own (``{package id: lock files}``) to its owner."""
+    claimed: dict[str, str] = {}
+    for package_id, files in owners.items():
+        for rel in files:
+            claimed.setdefault(path_key(rel), package_id)
+    return claimed
+
+
+def _refuse_claimed(inp: StageInput, relative: str) -> None:
+    owner = inp.claimed.get(path_key(relative))
+    if owner is not None and owner != inp.package.id:
+        raise PackageFileCollision(owner, inp.package.id, relative)
+
+
+def _refuse_case_twins(pkg_id: str, written: Sequence[str]) -> None:
+    # On Windows two paths differing only in case are one file: the second would silently replace
+    # the first, so the package is refused instead (on every OS alike).
+    seen: dict[str, str] = {}
+    for rel in written:
+        twin = seen.setdefault(rel.casefold(), rel)
+        if twin != rel:
+            raise ExtractionFailed(
+                f'Failed to install package "{pkg_id}".',
+                f"The files {shown(twin)} and {shown(rel)} differ only in upper and lower case, so Windows "
+                "would store them as one file. Please report this to the maintainers of the package "
+                "metadata.",
+            )
+
+
 def _checked_folder(folder: str) -> Path:
-    # Channel metadata is remote input: the folder must stay a plain relative path.
+    # Channel metadata is remote input: the folder must stay a plain relative path Windows can store
+    # (a subfolder named "CON" or "aux.x" would be a device there).
     segments = folder.replace("\\", "/").split("/")
-    if any(s in ("", ".", "..") or ":" in s for s in segments):
-        raise ExtractionFailed("Failed to install a package.", f'Invalid package folder "{folder}".')
+    problem = next((p for p in map(segment_problem, segments) if p is not None), None)
+    if problem is not None:
+        raise ExtractionFailed(
+            "Failed to install a package.", f"Invalid package folder {shown(folder)}: {problem}."
+        )
     return Path(*segments)
 
 
@@ -136,6 +179,7 @@ def stage_package(inp: StageInput) -> StageResult:
     """Extract all assets of the package's resolved variant into the staging Plugins folder."""
     pkg = inp.package
     folder = package_folder(pkg, inp.variant)
+    _refuse_claimed(inp, folder)
     package_dir = inp.staging_plugins / _checked_folder(folder)
     package_dir.mkdir(parents=True, exist_ok=True)
     warnings: list[str] = []
@@ -143,6 +187,7 @@ def stage_package(inp: StageInput) -> StageResult:
         warnings.append(pkg.info.warning)
 
     origin: dict[Path, FetchedAsset] = {}  # which asset each file came from (last writer wins)
+    written: list[str] = []
     certified: dict[Path, tuple[CertifiedFile, FetchedAsset]] = {}
     for reference in _variant_data(pkg, inp.variant).assets:
         fetched = inp.assets.get(reference.assetId)
@@ -171,6 +216,8 @@ def stage_package(inp: StageInput) -> StageResult:
             certified.pop(file, None)
         for cert in result.certified:
             certified[cert.path] = (cert, fetched)
+        written.extend(result.written)
+    _refuse_case_twins(pkg.id, written)
 
     limit = _path_length_limit(inp)
     if limit is not None and any(len(str(f)) > limit for f in origin):
@@ -184,6 +231,12 @@ def stage_package(inp: StageInput) -> StageResult:
     dlls: list[DllInstalled] = []
     ini_files: list[IniFile] = []
     ini_edits: list[IniManualEdit] = []
+    for cert, _ in certified.values():
+        if cert.is_dll:
+            _refuse_claimed(inp, cert.path.name)
+        elif cert.is_ini:
+            _refuse_claimed(inp, ini_new_name(cert.path.name))
+    _refuse_root_twins(pkg.id, [c.path.name for c, _ in certified.values() if c.is_dll])
     for cert, fetched in certified.values():
         if cert.is_dll:
             dlls.append(_install_dll(inp, folder, package_dir, cert, fetched))
@@ -193,6 +246,19 @@ def stage_package(inp: StageInput) -> StageResult:
             if installed is not None:
                 files.append(installed)
     return StageResult(folder, files, warnings, dlls, ini_files, ini_edits, scripts)
+
+
+def _refuse_root_twins(pkg_id: str, names: Sequence[str]) -> None:
+    # Two DLLs of one package from different subfolders would land on one root name.
+    seen: set[str] = set()
+    for name in names:
+        if name.casefold() in seen:
+            raise ExtractionFailed(
+                f'Failed to install package "{pkg_id}".',
+                f"The package contains more than one DLL named {name!r}, but only one can be placed in "
+                "the Plugins folder. Please report this to the maintainers of the package metadata.",
+            )
+        seen.add(name.casefold())
 
 
 def _variant_data(pkg: Package, variant: Mapping[str, str]) -> VariantData:

@@ -129,8 +129,9 @@ class VariantPrompt(TaggedStruct, tag="/prompt/choice/update/variant", kw_only=T
     variantId: str
     choices: list[str]
     info: VariantInfo
-    previouslySelectedValue: list[str] = []  # Option
-    importedValues: list[str] = []
+    # No defaults: both are always sent, [] included, as the reference and api.md do.
+    previouslySelectedValue: list[str]  # Option
+    importedValues: list[str]
     token: str
     responses: dict[str, PromptResponse]
 

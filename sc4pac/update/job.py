@@ -9,10 +9,9 @@ folder changes before the last confirmation; publishing cannot be cancelled once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +20,28 @@ from pathlib import Path
 import msgspec
 
 from ..channels.index import ChannelIndex
-from ..errors import Aborted, DownloadFailed, PublishedFilesIncomplete, UpdateAlreadyRunning
-from ..fetch.failures import DownloadFailure
+from ..errors import (
+    Aborted,
+    DownloadFailed,
+    PublishedFilesIncomplete,
+    Sc4pacError,
+    UpdateAlreadyRunning,
+    disk_full,
+    find_fixable_os_error,
+    is_disk_full,
+)
+from ..fetch.failures import DownloadFailure, refuse_local_asset
 from ..filelock import InterProcessLock
-from ..install import publish
-from ..install.stage import FetchedAsset, StageInput, StageResult, stage_package
+from ..install import manifest, publish
+from ..install.stage import (
+    FetchedAsset,
+    StageInput,
+    StageResult,
+    claimed_paths,
+    path_key,
+    stage_package,
+)
+from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset
 from ..models.messages import (
     DownloadFailedSelectMirror,
@@ -45,6 +61,7 @@ from ..models.messages import (
 )
 from ..models.profile import LOCK_SCHEME, InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..ports import ProgressSink, Prompter
+from ..profiles import UPDATE_LOCK_FILE
 from ..resolve.plan import Plan, compute_plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..resolve.selection import VariantSelection
@@ -61,7 +78,7 @@ log = logging.getLogger(__name__)
 
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
-UPDATE_LOCK_FILE = ".sc4pac-update.lock"
+__all__ = ["FAULT_ENV", "UPDATE_LOCK_FILE", "UpdateJob", "UpdateRequest", "upgrade_lock"]
 # Fault injection for tests of the error path (the reference suite's items 47-48).
 FAULT_ENV = "SC4PAC_FAULT_INJECT"
 
@@ -129,8 +146,11 @@ class UpdateJob:
 
         lock = store.read_lock(pid)
         if lock is None:
-            lock = empty_lock()
-            await asyncio.to_thread(store.write_lock_sync, pid, lock)
+            async with store.profile_lock(pid):
+                lock = store.read_lock(pid)
+                if lock is None:
+                    lock = empty_lock()
+                    await asyncio.to_thread(store.write_lock_sync, pid, lock)
         elif lock.scheme < LOCK_SCHEME:
             lock = upgrade_lock(lock, index, store.plugins_root(pid, config))
         started_lock = lock
@@ -164,8 +184,8 @@ class UpdateJob:
         if plan.up_to_date:
             return
 
-        temp_root = store.temp_root(pid, config)
-        staging = temp_root / f"staging-process{secrets.token_hex(6)}"
+        staging_folder = StagingFolder(store.temp_root(pid, config)).claim()
+        staging = staging_folder.path
         # Staging overlaps the downloads (into the private staging folder only); the Extraction
         # messages still follow the last download.
         stager = self._staging_pipeline(
@@ -181,7 +201,14 @@ class UpdateJob:
             )
         finally:
             await stager.aclose()
-            await asyncio.to_thread(_remove_quietly, staging)
+            await asyncio.to_thread(staging_folder.discard)
+        await asyncio.to_thread(
+            manifest.record_packages,
+            store.profile_dir(pid) / manifest.MANIFEST_FILE,
+            store.plugins_root(pid, config),
+            {pkg: result.files for pkg, result in results.items()},
+            [entry.id for entry in plan.remove_packages],
+        )
         if report.failed_paths:
             raise PublishedFilesIncomplete(
                 "Failed to correctly install the following packages (manual intervention needed): "
@@ -259,6 +286,10 @@ class UpdateJob:
         """
         mirrored: set[str] = set()
         assets = _download_order(plan)
+        for asset in assets:
+            refuse_local_asset(
+                asset.url, provider.metadata_url(f"sc4pacAsset:{asset.assetId}", asset.version)
+            )
         forced = plan.redownload_asset_ids
         while True:
             try:
@@ -295,6 +326,8 @@ class UpdateJob:
                     )
                 # A retry reuses what is cached by now, including files re-downloaded in the first round.
                 forced = frozenset()
+            except* Sc4pacError as group_error:  # e.g. a full disk: no mirror can help
+                raise group_error.exceptions[0] from None
 
     async def _fetched_asset(
         self,
@@ -342,6 +375,9 @@ class UpdateJob:
         resolved_ids = frozenset(p.id for p in resolution.packages)
         by_id = {rp.id: rp for rp in plan.install_packages}
         metadata_urls = {rp.id: provider.metadata_url(rp.id, rp.version) for rp in plan.install_packages}
+        # Who owns which path after this update: packages that stay, then each package staged so far
+        # (in staging order: one worker stages one package at a time, so this needs no lock).
+        claimed = claimed_paths({e.id: e.files for e in plan.kept_lock_packages(lock)})
 
         def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
             rp = by_id[pkg_id]
@@ -355,8 +391,12 @@ class UpdateJob:
                 plugins_root=plugins_root,
                 previous_ini_files=previous_inis,
                 resolved_package_ids=resolved_ids,
+                claimed=dict(claimed),
             )
-            return stage_package(inp)
+            result = stage_package(inp)
+            for rel in result.files:
+                claimed.setdefault(path_key(rel), pkg_id)
+            return result
 
         download_ids = [a.assetId for a in _download_order(plan)]
         order = staging_order([(rp.id, rp.asset_ids) for rp in plan.install_packages], download_ids)
@@ -428,7 +468,10 @@ class UpdateJob:
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
-        removals = [f for entry in plan.remove_packages for f in entry.files]
+        # A path a remaining package also lists (possible in locks written before collisions were
+        # refused) is never deleted with the package that goes.
+        kept = {path_key(f) for e in plan.kept_lock_packages(started) for f in e.files}
+        removals = [f for entry in plan.remove_packages for f in entry.files if path_key(f) not in kept]
         installs = [f for r in results.values() for f in r.files]
         journal = store.profile_dir(pid) / publish.JOURNAL_FILE
 
@@ -436,7 +479,15 @@ class UpdateJob:
             on_disk = store.read_lock(pid) or started
             new_lock = self._next_lock(plan, results, started, on_disk)
             plugins_root.mkdir(parents=True, exist_ok=True)
-            work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            staged_bytes = _tree_size(staging / "plugins")
+            try:
+                work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
+            except OSError as exc:
+                found = find_fixable_os_error(exc)
+                if found is not None and is_disk_full(found):
+                    # Temp on another drive: the staged files are copied, so all of them must fit.
+                    raise disk_full(found, needed=staged_bytes) from exc
+                raise
             return publish.publish(
                 journal,
                 plugins_root,
@@ -498,10 +549,11 @@ def _installed_entry(rp: ResolvedPackage, result: StageResult, installed_at: str
     )
 
 
-def _remove_quietly(path: Path) -> None:
-    try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        log.warning("Could not delete the staging folder %s: %s", path, exc)
+def _tree_size(folder: Path) -> int:
+    """Bytes of the regular files below ``folder`` (what copying it to another drive needs)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total

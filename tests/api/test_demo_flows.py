@@ -219,3 +219,25 @@ def test_unmatched_answers_are_ignored(demo: tuple[Daemon, httpx.Client, str]) -
             elif msg["$type"] == "/result" or msg["$type"].startswith("/error/"):
                 final = msg
     assert final == OK
+
+
+def test_plugins_verify_reports_a_changed_file(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    try:
+        d.authenticate()
+        with d.client() as http:
+            assert http.post("/plugins.add", params={"profile": "1"}, json=["demo:mega-mall"]).json() == OK
+            assert d.token
+            assert run_update(d.ws_base, d.token, "1")[-1] == OK
+            assert http.get("/plugins.verify", params={"profile": "1"}).json() == {
+                "checked": 2,
+                "damaged": [],
+                "unrecorded": [],
+            }
+            lot = next((tmp_path / "profiles" / "1" / "plugins").rglob("mega-mall.SC4Lot"))
+            lot.write_bytes(b"changed")
+            report = http.get("/plugins.verify", params={"profile": "1"}).json()
+            rel = lot.relative_to(tmp_path / "profiles" / "1" / "plugins").as_posix()
+            assert report["damaged"] == [{"package": "demo:mega-mall", "changed": [rel]}]
+    finally:
+        d.stop()

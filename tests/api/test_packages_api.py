@@ -128,7 +128,8 @@ def test_variants_choices(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert prompt["choices"] == ["right", "left"]
     assert prompt["responses"] == {}
     assert prompt["info"]["description"].startswith("Pick the driveside")
-    assert "previouslySelectedValue" not in prompt  # [] is the default, omitted
+    # Both Option fields are always sent, empty included (api.md; the reference does the same).
+    assert (prompt["previouslySelectedValue"], prompt["importedValues"]) == ([], [])
     http.post("/variants.set", params={"profile": pid}, json={"driveside": "left"})
     assert http.get("/variants.choices", params=q).json()["previouslySelectedValue"] == ["left"]
     http.post("/variants.reset", params={"profile": pid}, json=["driveside"])

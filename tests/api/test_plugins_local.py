@@ -108,7 +108,13 @@ def test_reinstall_marks_lock(http: httpx.Client, daemon: Daemon, profile: str) 
     q = {"profile": profile}
     lock_path = daemon.profiles_dir / profile / "sc4pac-plugins-lock.json"
     lock_path.write_text(json.dumps(REFERENCE_LOCK, indent=2), "utf-8")
-    assert http.post("/plugins.reinstall", params=q, json=["memo:demo-package", "not:installed"]).json() == OK
+    # One rule with the CLI: without redownload every package must be installed, else nothing is marked.
+    refused = http.post("/plugins.reinstall", params=q, json=["memo:demo-package", "not:installed"])
+    assert refused.status_code == 404
+    assert refused.json()["$type"] == "/error/package-not-found"
+    assert refused.json()["title"] == "Not installed: not:installed"
+    assert json.loads(lock_path.read_text("utf-8")) == REFERENCE_LOCK
+    assert http.post("/plugins.reinstall", params=q, json=["memo:demo-package"]).json() == OK
     lock = json.loads(lock_path.read_text("utf-8"))
     flags = {e["name"]: e.get("reinstall", False) for e in lock["installed"]}
     assert flags == {"package-template-variants": False, "demo-package": True}

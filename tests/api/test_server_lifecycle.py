@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.daemon import Daemon, start_daemon
@@ -108,3 +111,37 @@ def test_packages_open_forwards_to_newest_live_connection(fresh_daemon: Daemon) 
         # The reference answers 503 once the newest tab closes; we fall back to the older one.
         assert http.post("/packages.open", json=items).status_code == 200
         assert json.loads(older.recv(timeout=5))["$type"] == "/prompt/open/package"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl+C"])
+def test_stop_signal_exits_cleanly_and_refusals_are_not_errors(tmp_path: Path, stop: signal.Signals) -> None:
+    daemon = start_daemon(tmp_path / "profiles")
+    try:
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{daemon.ws_base}/server.connect")  # no token: refused with 401 before the upgrade
+        assert refused.value.response.status_code == 401
+        daemon.proc.send_signal(stop)
+        assert daemon.proc.wait(15) == 0
+    finally:
+        daemon.stop()
+    # The reader threads finish once the process has closed its pipes.
+    stderr = "\n".join(daemon.stderr_lines)
+    assert "Traceback" not in stderr
+    assert "ERROR" not in stderr
+
+
+def test_every_http_answer_varies_with_origin(fresh_daemon: Daemon) -> None:
+    token = fresh_daemon.authenticate()
+    auth = {"Authorization": f"bearer {token}"}
+    plain = httpx.get(f"{fresh_daemon.base}/server.status", headers=auth)
+    cross = httpx.get(
+        f"{fresh_daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"}
+    )
+    assert plain.headers["vary"] == "Origin"
+    assert cross.headers["vary"] == "Origin"
+    assert cross.headers["access-control-allow-origin"] == "http://localhost:8080"
+    preflight = httpx.options(
+        f"{fresh_daemon.base}/server.status",
+        headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.headers["vary"] == "Origin"

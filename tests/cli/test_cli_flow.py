@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.cli.conftest import DemoProfile
@@ -33,7 +35,7 @@ def test_add_update_list_remove_update(demo_profile: DemoProfile, capsys: pytest
     out = capsys.readouterr().out
     assert "Packages to install:" in out
     assert "demo:fps-counter-dll" in out
-    assert "Done." in out
+    assert re.search(r"Done: \d+ packages installed, (nothing|[\d.]+ \w+) downloaded in [\d.]+ s\.", out)
     assert "demo.street-lights.warm-dark.1.3.sc4pac" in _package_folders(demo_profile)
 
     listed = demo_profile.json_of(capsys, "list", "--json")
@@ -92,7 +94,7 @@ def test_remove_of_a_package_not_added_fails(
 
 def test_add_refuses_malformed_ids(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
     assert demo_profile.run("add", "not-an-id") == 1
-    assert "Error: Invalid package ID: not-an-id" in capsys.readouterr().err
+    assert "Error: Malformed package names" in capsys.readouterr().err
 
 
 def test_declined_plan_aborts_with_21(

@@ -75,7 +75,7 @@ def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile)
         for stream in (first.stdout, first.stderr):
             if stream is not None:
                 stream.close()
-    assert "Done." in output.text()
+    assert "Done: " in output.text()
     listed = json.loads(demo_profile.run_process("list", "--json").stdout)
     assert listed["demo:park-bench-props"]["installed"]["version"] == "1.0"
     assert listed["demo:mega-mall"] == {"explicit": True}

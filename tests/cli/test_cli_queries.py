@@ -38,7 +38,7 @@ def test_search_threshold_and_no_hits(demo_profile: DemoProfile, capsys: pytest.
     assert isinstance(everything, list)
     assert len(everything) >= 8
     assert demo_profile.run("search", "--threshold", "101", "x") == 1
-    assert "Error: Invalid threshold." in capsys.readouterr().err
+    assert "Error: Invalid threshold" in capsys.readouterr().err
 
 
 def test_info_text_and_json(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
@@ -53,7 +53,7 @@ def test_info_text_and_json(demo_profile: DemoProfile, capsys: pytest.CaptureFix
     assert info["$type"] == "Package"
     assert info["version"] == "1.1"
     assert demo_profile.run("info", "demo:nothing") == 1
-    assert "Error: Package not found: demo:nothing" in capsys.readouterr().err
+    assert "Error: Package not found in any of your channels." in capsys.readouterr().err
 
 
 def test_variant_reset_unknown(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,6 +40,8 @@ def _variant_prompt(default: list[str]) -> VariantPrompt:
         info=VariantInfo(
             description="Your night mode.", valueDescriptions={"dark": "needs a mod"}, default=default
         ),
+        previouslySelectedValue=[],
+        importedValues=[],
         token="",
         responses={},
     )
@@ -112,7 +115,7 @@ def test_yes_never_drops_packages() -> None:
     assert _ask(conflict, "2\n")[0] == "2"
 
 
-def test_json_prompts() -> None:
+def test_json_prompts(tmp_path: Path) -> None:
     assert _ask(InitialArguments(choices=["Default"], token="", responses={}))[0] == InitialArgumentsBody()
     mirror = DownloadFailedSelectMirror(
         url="https://x/a.zip",
@@ -122,7 +125,22 @@ def test_json_prompts() -> None:
         responses={},
     )
     assert _ask(mirror, yes=True)[0] == MirrorBody(retry=False)
-    assert _ask(mirror, "2\n/tmp/a.zip\n")[0] == MirrorBody(retry=True, localMirror=["/tmp/a.zip"])
+    local = tmp_path / "a.zip"
+    local.write_bytes(b"PK")
+    assert _ask(mirror, f"2\n{local}\n")[0] == MirrorBody(retry=True, localMirror=[str(local)])
+
+
+def test_mistyped_local_file_is_asked_again(tmp_path: Path) -> None:
+    mirror = DownloadFailedSelectMirror(
+        url="https://x/a.zip", reason={}, choices=["Retry", "Cancel"], token="", responses={}
+    )
+    local = tmp_path / "a.zip"
+    local.write_bytes(b"PK")
+    answer, shown = _ask(mirror, f"2\n{tmp_path / 'typo.zip'}\n{local}\n")
+    assert answer == MirrorBody(retry=True, localMirror=[str(local)])
+    assert f"No file at {tmp_path / 'typo.zip'}" in shown
+    # An empty answer gives up instead of asking forever.
+    assert _ask(mirror, "2\n\n")[0] == MirrorBody(retry=False)
 
 
 def test_warnings_only_asked_when_present() -> None:
@@ -180,3 +198,24 @@ def test_progress_live_line() -> None:
     assert text.endswith("\rExtracting [##########----------] 1/2 demo:a")
     progress.clear()
     assert stream.getvalue().endswith("\r")
+
+
+def test_update_summary_counts_packages_bytes_and_time() -> None:
+    from sc4pac.cli.update_command import update_summary
+
+    assert update_summary(None, 0, 0.2) == "Done: everything was up to date."
+    assert update_summary((0, 0), 0, 0.2) == "Done: everything was up to date."
+    assert (
+        update_summary((3, 1), 1536, 2.04)
+        == "Done: 3 packages installed, 1 removed, 1.5 KiB downloaded in 2.0 s."
+    )
+    assert update_summary((1, 0), 0, 0.5) == "Done: 1 package installed, nothing downloaded in 0.5 s."
+    assert update_summary((0, 2), 0, 0.5) == "Done: 2 removed, nothing downloaded in 0.5 s."
+
+
+def test_no_rate_before_bytes_arrive() -> None:
+    stream = io.StringIO()
+    progress = TerminalProgress(stream=stream, live=True, clock=lambda: 1.0)
+    progress.emit(DownloadStarted("https://example.org/files/a.zip"))
+    assert "waiting for the server" in stream.getvalue()
+    assert "0 B/s" not in stream.getvalue()

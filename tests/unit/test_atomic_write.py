@@ -16,7 +16,8 @@ def test_replaces_content(tmp_path: Path) -> None:
     atomic_write_bytes(target, b"one")
     atomic_write_bytes(target, b"two")
     assert target.read_bytes() == b"two"
-    assert [p.name for p in target.parent.iterdir()] == ["f.json"]
+    assert sorted(p.name for p in target.parent.iterdir()) == ["f.json", "f.json.bak"]
+    assert (target.parent / "f.json.bak").read_bytes() == b"one"
 
 
 def test_crash_before_rename_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,3 +48,64 @@ def test_mode_644(tmp_path: Path) -> None:
     target = tmp_path / "f.json"
     atomic_write_bytes(target, b"x")
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_backup_keeps_the_last_good_version(tmp_path: Path) -> None:
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"v1")
+    atomic_write_bytes(target, b"v2")
+    assert atomic.backup_path(target).read_bytes() == b"v1"
+    # A zero-filled (force-quit) file never replaces the good backup.
+    target.write_bytes(b"\x00" * 64)
+    atomic_write_bytes(target, b"v3")
+    assert atomic.backup_path(target).read_bytes() == b"v1"
+    # Nor does one the caller's validator rejects (e.g. truncated JSON).
+    target.write_bytes(b'{"trunc')
+    atomic_write_bytes(target, b"v4", previous_ok=lambda data: data.startswith(b"v"))
+    assert atomic.backup_path(target).read_bytes() == b"v1"
+    atomic_write_bytes(target, b"v5", previous_ok=lambda data: data.startswith(b"v"))
+    assert atomic.backup_path(target).read_bytes() == b"v4"
+
+
+def test_backup_without_hard_links_is_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(1, "hard links not supported")
+
+    monkeypatch.setattr(atomic.os, "link", no_links)
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"v1")
+    atomic_write_bytes(target, b"v2")
+    assert atomic.backup_path(target).read_bytes() == b"v1"
+
+
+def test_no_backup_when_asked(tmp_path: Path) -> None:
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"v1", backup=False)
+    atomic_write_bytes(target, b"v2", backup=False)
+    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_restore_from_backup_keeps_the_damaged_file(tmp_path: Path) -> None:
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"good")
+    atomic_write_bytes(target, b"newer")
+    target.write_bytes(b"")
+    assert atomic.restore_from_backup(target) == b"good"
+    assert target.read_bytes() == b"good"
+    assert (tmp_path / "f.json.damaged").read_bytes() == b""
+    assert atomic.restore_from_backup(tmp_path / "other.json") is None
+
+
+def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
+    (tmp_path / ".f.json.0123abcd.tmp").write_bytes(b"partial")
+    (tmp_path / "f.json").write_bytes(b"keep")
+    (tmp_path / ".hidden.tmp").write_bytes(b"not ours")
+    removed = atomic.remove_stale_temp_files(tmp_path)
+    assert [p.name for p in removed] == [".f.json.0123abcd.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden.tmp", "f.json"]
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00" * 100, b"  \n", b"\x00\x00 \x00"])
+def test_damage_heuristic(data: bytes) -> None:
+    assert atomic.looks_damaged(data)
+    assert not atomic.looks_damaged(b"{}")

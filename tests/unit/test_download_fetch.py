@@ -146,10 +146,11 @@ async def test_download_checksum_mismatch_fails_for_assets(
     assert info.value.title == TITLE_ASSET_CHECKSUM
     assert info.value.detail.startswith("Wrong checksum: ")
     assert f"got {sha(BODY)}" in info.value.detail
-    # A cached file with another expected checksum fails again without a download.
+    # Each fetch downloads a mismatching file once more (it may have been damaged) before failing.
+    assert len(server.requests) == 2
     with pytest.raises(ChecksumError):
         await downloader.fetch(server.url("/a"), cache_root=tmp_path, expected_sha256="11" * 32)
-    assert len(server.requests) == 1
+    assert len(server.requests) == 3
 
 
 async def test_download_redownloads_on_mismatch_when_asked(
@@ -203,19 +204,22 @@ async def test_download_resume_from_existing_part_file(
     assert server.requests[0].headers["range"] == f"bytes={500_000 - 4096}-"
 
 
-async def test_download_resume_mismatch_is_reported(
-    server: LocalServer, downloader: Downloader, tmp_path: Path
+@pytest.mark.parametrize("stale", [b"\xff" * 10_000, bytes(10_000)], ids=["wrong", "zero-filled"])
+async def test_download_stale_part_is_discarded_and_restarted(
+    server: LocalServer, downloader: Downloader, tmp_path: Path, stale: bytes
 ) -> None:
     url = server.url("/big")
     server.routes["/big"] = Route(body=BODY)
     part = cache.part_file_path(cache.cache_path(tmp_path, url))
     part.parent.mkdir(parents=True)
-    part.write_bytes(b"\xff" * 10_000)
-    with pytest.raises(DownloadFailure) as info:
-        await downloader.fetch(url, cache_root=tmp_path)
-    assert info.value.reason is FailureReason.RESUME_MISMATCH
-    assert "does not match remote file" in info.value.detail
-    assert not cache.cache_path(tmp_path, url).exists()
+    part.write_bytes(stale)
+    got = await downloader.fetch(url, cache_root=tmp_path)
+    assert got.path.read_bytes() == BODY
+    assert got.sha256 == sha(BODY)
+    assert not part.exists()
+    # The resume was tried first, then the download started over from byte 0.
+    assert "range" in server.requests[0].headers
+    assert "range" not in server.requests[-1].headers
 
 
 async def test_download_restarts_when_server_ignores_range(

@@ -359,3 +359,14 @@ def test_shared_test_channel() -> None:
     assert everything.stats == contents.stats
     low = search_packages(idx, "demo  xyz", threshold=60)
     assert [(h.package, h.relevance) for h in low.hits] == [("memo:demo-package", 67)]
+
+
+def test_similar_package_ids_for_typos() -> None:
+    from sc4pac.channels.suggest import did_you_mean, similar_package_ids
+
+    ids = ["demo:mega-mall", "sc4pacAsset:demo-mega-mall", "memo:essential-fixes", "demo:street-lights"]
+    assert similar_package_ids("demo:megamall", ids) == ["demo:mega-mall"]
+    assert similar_package_ids("memo:essential-fix", ids) == ["memo:essential-fixes"]
+    assert similar_package_ids("zzz:qqq", ids) == []
+    assert did_you_mean("demo:streetlights", ids) == " Did you mean demo:street-lights?"
+    assert did_you_mean("zzz:qqq", ids) == ""

@@ -1,0 +1,143 @@
+"""What each installed package put into the Plugins folder: every file's size and sha256.
+
+Recorded right after an update publishes packages, and compared with the Plugins folder by ``verify``,
+which finds files that were deleted, changed (a damaged disk, an over-eager cleaner, a manual edit) or
+added inside a package's folders. The lock file only names the package folders, so it cannot tell.
+
+The record is a file of its own next to the lock (``sc4pac-plugins-files.json``): the reference server
+ignores it, and a profile it opened still verifies (its packages show as not recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+
+import msgspec
+
+from ..atomic import atomic_write_bytes
+
+__all__ = [
+    "MANIFEST_FILE",
+    "FileRecord",
+    "Manifest",
+    "PackageCheck",
+    "check_package",
+    "read_manifest",
+    "record_packages",
+    "scan_files",
+]
+
+MANIFEST_FILE = "sc4pac-plugins-files.json"
+MANIFEST_SCHEME = 1
+_CHUNK = 1 << 20
+
+
+class FileRecord(msgspec.Struct, array_like=True, frozen=True):
+    """Size and sha256 (hex) of one installed file; stored as ``[size, "sha256"]``."""
+
+    size: int
+    sha256: str
+
+
+class Manifest(msgspec.Struct, kw_only=True):
+    """The recorded files of every package, by package id, by path relative to the Plugins folder."""
+
+    scheme: int = MANIFEST_SCHEME
+    packages: dict[str, dict[str, FileRecord]] = msgspec.field(default_factory=dict)
+
+
+class PackageCheck(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """How one installed package's files compare with their record."""
+
+    package: str
+    recorded: bool = True
+    missing: list[str] = msgspec.field(default_factory=list)
+    changed: list[str] = msgspec.field(default_factory=list)
+    added: list[str] = msgspec.field(default_factory=list)
+
+    @property
+    def damaged(self) -> bool:
+        """Whether any recorded file is missing or changed, or a file was added."""
+        return bool(self.missing or self.changed or self.added)
+
+
+def _digest(path: Path) -> FileRecord:
+    hasher = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return FileRecord(size, hasher.hexdigest())
+
+
+def _files_below(plugins_root: Path, subpath: str) -> Iterable[str]:
+    """Paths (relative to ``plugins_root``, with ``/``) of the files of one lock entry's subpath.
+
+    A symbolic link (a DLL placed at the Plugins root) counts as the file it points to.
+    """
+    top = plugins_root / subpath
+    if top.is_file():
+        yield PurePosixPath(subpath).as_posix()
+        return
+    for folder, _dirs, names in os.walk(top):
+        rel_folder = Path(folder).relative_to(plugins_root)
+        for name in names:
+            yield (rel_folder / name).as_posix()
+
+
+def scan_files(plugins_root: Path, subpaths: Iterable[str]) -> dict[str, FileRecord]:
+    """Size and sha256 of every file under the given package subpaths (unreadable ones left out)."""
+    records: dict[str, FileRecord] = {}
+    for subpath in subpaths:
+        if not subpath.strip("/"):
+            continue
+        for rel in _files_below(plugins_root, subpath):
+            try:
+                records[rel] = _digest(plugins_root / rel)
+            except OSError:
+                continue  # verify reports it as missing
+    return records
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The recorded manifest; an empty one when there is none or it cannot be read.
+
+    An unreadable record must never block an update: verify then reports the packages as not recorded.
+    """
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Manifest)
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return Manifest()
+
+
+def record_packages(
+    path: Path, plugins_root: Path, installed: Mapping[str, Iterable[str]], removed: Iterable[str]
+) -> None:
+    """Record the files of the freshly ``installed`` packages (id -> lock subpaths), forget ``removed``."""
+    manifest = read_manifest(path)
+    packages = {pkg: files for pkg, files in manifest.packages.items() if pkg not in set(removed)}
+    for pkg, subpaths in installed.items():
+        packages[pkg] = scan_files(plugins_root, subpaths)
+    manifest = Manifest(packages=dict(sorted(packages.items())))
+    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(manifest), indent=1))
+
+
+def check_package(
+    plugins_root: Path, package: str, subpaths: Iterable[str], recorded: Mapping[str, FileRecord] | None
+) -> PackageCheck:
+    """Compare one package's files on disk with its record (None: installed before recording began)."""
+    subpaths = list(subpaths)
+    if recorded is None:
+        missing = [s for s in subpaths if s.strip("/") and not os.path.exists(plugins_root / s)]
+        return PackageCheck(package=package, recorded=False, missing=missing)
+    on_disk = scan_files(plugins_root, subpaths)
+    return PackageCheck(
+        package=package,
+        missing=sorted(rel for rel in recorded if rel not in on_disk),
+        changed=sorted(rel for rel, record in recorded.items() if rel in on_disk and on_disk[rel] != record),
+        added=sorted(rel for rel in on_disk if rel not in recorded),
+    )
