@@ -38,6 +38,16 @@ class Sc4pacError(Exception):
         return f"{self.title} {self.detail}".strip()
 
 
+def listing(names: list[str], limit: int = 10) -> str:
+    """Names for an error message: all of a short list, the first ``limit`` and a count of a long one.
+
+    Bulk requests can name hundreds of thousands of packages; an error must stay readable and small.
+    """
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+
+
 class ServerError(Sc4pacError):
     type = "/error/server-error"
     status = 500
@@ -128,6 +138,12 @@ class BadRequest(Sc4pacError):
     status = 400
 
 
+class RequestTooLarge(BadRequest):
+    """A request body over the server's cap (same ``$type`` as other bad requests, status 413)."""
+
+    status = 413
+
+
 class PackageNotFound(Sc4pacError):
     type = "/error/package-not-found"
     status = 404
@@ -192,6 +208,13 @@ class ChannelBuildError(ServerError):
     def __init__(self, title: str, detail: str = "", *, issues: list[Any] | None = None) -> None:
         super().__init__(title, detail)
         self.issues: list[Any] = list(issues or [])
+
+
+class TransactionNotFound(Sc4pacError):
+    """A revert names a transaction the profile's update history does not hold."""
+
+    type = "/error/transaction-not-found"
+    status = 404
 
 
 class UpdateAlreadyRunning(ServerError):

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -36,6 +37,7 @@ from .errors import (
     ProfileReadError,
     file_access_denied,
     is_access_denied,
+    listing,
 )
 from .filelock import InterProcessLock
 from .locations import platform_defaults
@@ -49,6 +51,7 @@ from .models.profile import (
     empty_lock,
 )
 from .notices import notify
+from .off_loop import off_loop_if_large
 from .plugins_folder import PathRules, folder_warnings, plugins_folder_conflict, rules_for_this_machine
 
 T = TypeVar("T")
@@ -59,6 +62,8 @@ log = logging.getLogger(__name__)
 PROFILES_FILE = "sc4pac-profiles.json"
 SPEC_FILE = "sc4pac-plugins.json"
 LOCK_FILE = "sc4pac-plugins-lock.json"
+# Kept generations of removed package folders (sc4pac.history.generations); removed with the profile.
+KEPT_FOLDER = "sc4pac-kept"
 # OS file locks (see the module docstring); the update lock is held by a running update of the profile.
 PROFILES_LOCK_FILE = ".sc4pac-profiles.lock"
 PROFILE_LOCK_FILE = ".sc4pac-profile.lock"
@@ -391,8 +396,9 @@ class ProfileStore:
     async def write_spec(self, profile_id: str, spec: PluginsSpec) -> None:
         """Atomically replace the profile's spec file (the caller holds :meth:`profile_lock`)."""
         path = self.profile_dir(profile_id) / SPEC_FILE
+        # Encoding happens in the worker thread too: a spec of a bulk import is several MB.
         await asyncio.to_thread(
-            atomic_write_bytes, path, encode_profile_file(spec), previous_ok=_decodes(PluginsSpec)
+            lambda: atomic_write_bytes(path, encode_profile_file(spec), previous_ok=_decodes(PluginsSpec))
         )
 
     async def modify_spec(
@@ -415,23 +421,30 @@ class ProfileStore:
     async def add_explicit(self, profile_id: str, packages: list[str]) -> None:
         """Append packages to the explicit list (keeping order, without repeats)."""
 
-        def change(spec: PluginsSpec) -> PluginsSpec | None:
+        def merge(spec: PluginsSpec) -> PluginsSpec | None:
             merged = list(dict.fromkeys([*spec.explicit, *packages]))
             return None if merged == spec.explicit else msgspec.structs.replace(spec, explicit=merged)
 
-        await self.modify_spec(profile_id, change)
+        await self.modify_spec(
+            profile_id, lambda spec: off_loop_if_large(len(spec.explicit) + len(packages), merge, spec)
+        )
 
     async def remove_explicit(self, profile_id: str, packages: list[str], *, hint: str) -> None:
         """Remove packages from the explicit list; all must be in it (else BadRequest with ``hint``)."""
 
-        def change(spec: PluginsSpec) -> PluginsSpec | None:
-            missing = [p for p in packages if p not in spec.explicit]
+        unwanted = set(packages)  # sets, not lists: a bulk removal must stay linear
+
+        def remove(spec: PluginsSpec) -> PluginsSpec | None:
+            added = set(spec.explicit)
+            missing = [p for p in dict.fromkeys(packages) if p not in added]
             if missing:
-                raise BadRequest(f"Package is not among explicitly added plugins: {', '.join(missing)}", hint)
-            remaining = [p for p in spec.explicit if p not in set(packages)]
+                raise BadRequest(f"Package is not among explicitly added plugins: {listing(missing)}", hint)
+            remaining = [p for p in spec.explicit if p not in unwanted]
             return None if remaining == spec.explicit else msgspec.structs.replace(spec, explicit=remaining)
 
-        await self.modify_spec(profile_id, change)
+        await self.modify_spec(
+            profile_id, lambda spec: off_loop_if_large(len(spec.explicit) + len(packages), remove, spec)
+        )
 
     def read_lock(self, profile_id: str) -> PluginsLock | None:
         """The profile's lock file, or None if no update has created it yet."""
@@ -491,15 +504,19 @@ class ProfileStore:
                 if not redownload:
                     return False
                 lock = empty_lock()
-            matched = False
-            installed = []
-            for entry in lock.installed:
-                if entry.id in wanted and not entry.reinstall:
-                    entry = msgspec.structs.replace(entry, reinstall=True)
-                matched = matched or entry.id in wanted
-                installed.append(entry)
-            marks = list(dict.fromkeys([*lock.redownload, *packages])) if redownload else lock.redownload
-            updated = msgspec.structs.replace(lock, installed=installed, redownload=marks)
+
+            def mark(lock: PluginsLock) -> tuple[PluginsLock, bool]:
+                matched = False
+                installed = []
+                for entry in lock.installed:
+                    if entry.id in wanted and not entry.reinstall:
+                        entry = msgspec.structs.replace(entry, reinstall=True)
+                    matched = matched or entry.id in wanted
+                    installed.append(entry)
+                marks = list(dict.fromkeys([*lock.redownload, *packages])) if redownload else lock.redownload
+                return msgspec.structs.replace(lock, installed=installed, redownload=marks), matched
+
+            updated, matched = await off_loop_if_large(len(lock.installed) + len(packages), mark, lock)
             if updated != lock:
                 await asyncio.to_thread(self.write_lock_sync, profile_id, updated)
             return matched
@@ -626,14 +643,16 @@ def _delete_profile_folder(profile_dir: Path) -> None:
     if not profile_dir.is_dir():
         return
     children = list(profile_dir.iterdir())
-    subdirs = [p for p in children if p.is_dir() and not p.is_symlink()]
+    subdirs = [p for p in children if p.is_dir() and not p.is_symlink() and p.name != KEPT_FOLDER]
     if subdirs:
         raise FileAccessDenied(
             "File access denied. Check that you have permissions to access the file or directory.",
             f"Failed to remove profile directory as it contains unexpected subdirectories: {profile_dir}",
         )
     for child in children:
-        if child.name not in _LOCK_NAMES:
+        if child.name == KEPT_FOLDER and child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)  # the kept package folders of undo (sc4pac.history)
+        elif child.name not in _LOCK_NAMES:
             child.unlink(missing_ok=True)
 
 

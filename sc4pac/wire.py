@@ -13,9 +13,11 @@ them:
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 import msgspec
+import msgspec.inspect
 
 T = TypeVar("T")
 
@@ -43,6 +45,75 @@ def encode(obj: Any, indent: int = -1) -> bytes:
 def decode(data: bytes | str, type: type[T]) -> T:
     """Decode JSON into ``type`` (strict types, unknown keys ignored)."""
     return msgspec.json.decode(data, type=type)
+
+
+# Free-form JSON from outside (settings, prompt answers) may nest at most this deep. Real documents
+# nest a handful of levels; a bound keeps decoding, storing and re-encoding them far from the
+# interpreter's recursion limit, whichever thread does it.
+MAX_INPUT_DEPTH = 64
+
+
+def decode_input(data: bytes | str, type: type[T]) -> T:
+    """Decode JSON that comes from outside (request bodies, websocket messages) into ``type``.
+
+    Malformed, mistyped and too deeply nested input all raise ``msgspec.ValidationError`` or
+    ``msgspec.DecodeError``, never ``RecursionError``, so callers map every bad input to one answer.
+    """
+    try:
+        value = msgspec.json.decode(data, type=type)
+    except RecursionError:
+        raise msgspec.ValidationError(_too_deep()) from None
+    # Only free-form parts can nest without bound; a fully typed value has the depth of its type.
+    free_form: bool = _holds_free_json(type)  # type: ignore[arg-type]  # (types are hashable)
+    if free_form and _nesting_exceeds(value, MAX_INPUT_DEPTH):
+        raise msgspec.ValidationError(_too_deep())
+    return value
+
+
+@functools.cache
+def _holds_free_json(type_: Any) -> bool:
+    """Whether values of ``type_`` may contain arbitrary JSON (``Any`` somewhere in the type)."""
+    seen: set[int] = set()
+    pending: list[Any] = [msgspec.inspect.type_info(type_)]
+    while pending:
+        info = pending.pop()
+        if isinstance(info, msgspec.inspect.AnyType):
+            return True
+        if id(info) in seen:
+            continue  # recursive types refer back to themselves
+        seen.add(id(info))
+        if isinstance(info, msgspec.inspect.Type):
+            pending.extend(getattr(info, name) for name in info.__struct_fields__)
+        elif isinstance(info, msgspec.inspect.Field):
+            pending.append(info.type)
+        elif isinstance(info, tuple):
+            pending.extend(info)
+    return False
+
+
+def _too_deep() -> str:
+    return f"JSON nested more than {MAX_INPUT_DEPTH} levels deep"
+
+
+def _nesting_exceeds(value: Any, limit: int) -> bool:
+    # Iterative, so checking a deep value cannot itself overflow the stack; linear in the value's size.
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        elif isinstance(item, msgspec.Struct):
+            children = [getattr(item, name) for name in item.__struct_fields__]
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend(
+            (child, depth + 1) for child in children if isinstance(child, (dict, list, tuple, msgspec.Struct))
+        )
+    return False
 
 
 def opt(value: T | None) -> list[T]:

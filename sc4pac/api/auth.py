@@ -49,11 +49,29 @@ class TokenStore:
     cookie_name: str = "__Host-access_token"
     _tokens: dict[tuple[str, str | None], frozenset[str]] = field(default_factory=dict)
 
-    def exchange(self, authorization: str | None, body: bytes) -> IssuedTokens:
-        """Check a token request (RFC 6749 client credentials) and issue tokens, consuming the secret."""
+    def check_client(self, authorization: str | None) -> tuple[str, str]:
+        """The client's Basic credentials when they match the unused secret; else the OAuth error.
+
+        The token endpoint calls this before it reads the request body, so a client without the
+        secret cannot make the server read (and hold) a body of any size.
+        """
         credentials = _basic_credentials(authorization)
         if credentials is None:
             raise OAuthError("invalid_client", 401)
+        client_id, client_secret = credentials
+        expected = self.client_secret
+        if (
+            not expected  # already used, or never set: an empty secret must never unlock anything
+            or not client_secret
+            or not hmac.compare_digest(client_id.encode(), CLIENT_ID.encode())
+            or not hmac.compare_digest(client_secret.encode(), expected.encode())
+        ):
+            raise OAuthError("invalid_grant")
+        return credentials
+
+    def exchange(self, authorization: str | None, body: bytes) -> IssuedTokens:
+        """Check a token request (RFC 6749 client credentials) and issue tokens, consuming the secret."""
+        self.check_client(authorization)
         try:
             form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body)))
         except (UnicodeDecodeError, ValueError):
@@ -63,13 +81,7 @@ class TokenStore:
             raise OAuthError("invalid_request")
         if grant not in (GRANT_DESKTOP, GRANT_WEB):
             raise OAuthError("unsupported_grant_type")
-        client_id, client_secret = credentials
-        if (
-            self.client_secret is None
-            or not hmac.compare_digest(client_id.encode(), CLIENT_ID.encode())
-            or not hmac.compare_digest(client_secret.encode(), self.client_secret.encode())
-        ):
-            raise OAuthError("invalid_grant")
+        self.check_client(authorization)  # again: the secret may have been used while the body arrived
         self.client_secret = None  # one-time: no further token can be issued by this process
         access = new_secret()
         csrf = new_secret() if grant == GRANT_WEB else None

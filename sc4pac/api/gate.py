@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 from .. import wire
 from ..errors import BadRequest, Sc4pacError, Unauthorized
 from .auth import TokenStore, bearer_token
+from .body_limit import MAX_BODY_BYTES, CountedReceive, declared_length, may_have_body, too_large
+from .host_header import is_loopback_host
 from .scopes import ScopeTable
 
 Scope = MutableMapping[str, Any]
@@ -25,7 +27,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # refuses the upgrade with that error as an HTTP response (e.g. 409 for an uninitialized profile).
 WebsocketPrecheck = Callable[[str, dict[str, str], Scope], Awaitable[None]]
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+_CLOSE = (b"connection", b"close")
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -38,11 +40,12 @@ def _headers(scope: Scope) -> dict[str, str]:
     return result
 
 
-def _host_name(host_header: str) -> str:
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+def _addressed_here(scope: Scope) -> bool:
+    """Whether the request's one ``Host`` header names this computer (HTTP/1.0 may omit it)."""
+    hosts = [value for name, value in scope.get("headers", []) if name.lower() == b"host"]
+    if not hosts:
+        return True
+    return len(hosts) == 1 and is_loopback_host(hosts[0].decode("latin-1"))
 
 
 def _cookie(headers: dict[str, str], name: str) -> str | None:
@@ -78,6 +81,7 @@ class Gate:
         indent: int,
         check_host: bool,
         websocket_precheck: WebsocketPrecheck,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.app = app
         self.scopes = scopes
@@ -85,6 +89,7 @@ class Gate:
         self.indent = indent
         self.check_host = check_host
         self.websocket_precheck = websocket_precheck
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -98,33 +103,47 @@ class Gate:
         extra = [*cors_headers(origin), VARY_ORIGIN] if origin else [VARY_ORIGIN] if kind == "http" else []
         path: str = scope.get("path", "")
 
-        if self.check_host and _host_name(headers.get("host", "localhost")) not in LOOPBACK_HOSTS:
+        # Refusals below answer without reading the body; "Connection: close" then stops the server
+        # from draining a body nobody wants (uvicorn would otherwise read and discard all of it).
+        close = [_CLOSE] if kind == "http" and may_have_body(headers) else []
+
+        if self.check_host and not _addressed_here(scope):
             # A page on a foreign domain that resolves to 127.0.0.1 (DNS rebinding) lands here.
-            error = BadRequest(
+            error: Sc4pacError = BadRequest(
                 "Request refused: the Host header does not name this computer.",
                 "The sc4pac server only answers requests addressed to localhost, 127.0.0.1 or [::1].",
             )
-            await self._refuse(scope, send, error, 403, extra)
+            await self._refuse(scope, send, error, 403, [*extra, *close])
             return
 
-        if kind == "http" and scope.get("method") == "OPTIONS":
-            if origin and "access-control-request-method" in headers:
-                allow = headers.get("access-control-request-headers", "*") or "*"
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 204,
-                        "headers": [
-                            (b"access-control-allow-origin", origin.encode("latin-1")),
-                            (b"access-control-allow-methods", b"*"),
-                            (b"access-control-allow-credentials", b"true"),
-                            (b"access-control-allow-headers", allow.encode("latin-1")),
-                            VARY_ORIGIN,
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b""})
+        if kind == "http":
+            try:
+                length = declared_length(headers)
+                if length is not None and length > self.max_body:
+                    raise too_large(self.max_body)
+            except BadRequest as refusal:
+                await self._refuse(scope, send, refusal, refusal.status, [*extra, *close])
                 return
+
+        preflight = kind == "http" and scope.get("method") == "OPTIONS"
+        if preflight and origin and "access-control-request-method" in headers:
+            allow = headers.get("access-control-request-headers", "*") or "*"
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        (b"access-control-allow-origin", origin.encode("latin-1")),
+                        (b"access-control-allow-methods", b"*"),
+                        (b"access-control-allow-credentials", b"true"),
+                        (b"access-control-allow-headers", allow.encode("latin-1")),
+                        VARY_ORIGIN,
+                        *close,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         required = self.scopes.required(path)
         query: dict[str, str] | None = None
@@ -144,7 +163,7 @@ class Gate:
                 else:
                     error = Unauthorized("Authentication failed", problem, scope=required)
                 www = f'Bearer realm="User Profile", scope="{required}"'.encode("latin-1")
-                await self._refuse(scope, send, error, 401, [*extra, (b"www-authenticate", www)])
+                await self._refuse(scope, send, error, 401, [*extra, *close, (b"www-authenticate", www)])
                 return
 
         if kind == "websocket":
@@ -158,17 +177,19 @@ class Gate:
             await self.app(scope, receive, send)
             return
 
-        if not extra:
-            await self.app(scope, receive, send)
-            return
+        counted = CountedReceive(receive, self.max_body)
 
-        async def send_with_cors(message: Message) -> None:
+        async def send_checked(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = dict(message)
-                message["headers"] = [*message.get("headers", []), *extra]
+                added = list(extra)
+                if close and not counted.complete:
+                    added.append(_CLOSE)  # answered before the body was read (e.g. 413, 401)
+                if added:
+                    message = dict(message)
+                    message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+        await self.app(scope, counted, send_checked)
 
     async def _refuse(
         self, scope: Scope, send: Send, error: Sc4pacError, status: int, headers: list[tuple[bytes, bytes]]
@@ -182,7 +203,7 @@ class Gate:
         if scope["type"] == "websocket":
             if "websocket.http.response" not in scope.get("extensions", {}):
                 # Without the extension the best an ASGI app can do is to refuse the handshake.
-                await send({"type": "websocket.close", "code": 1008})
+                await send({"type": "websocket.close", "code": 1008, "reason": "request refused"})
                 return
             await send({"type": "websocket.http.response.start", "status": status, "headers": all_headers})
             await send({"type": "websocket.http.response.body", "body": body})

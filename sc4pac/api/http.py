@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
@@ -11,6 +12,7 @@ from litestar import Request, Response
 
 from .. import wire
 from ..errors import BadRequest
+from .body_limit import too_large
 from .state import server_state
 
 T = TypeVar("T")
@@ -75,14 +77,62 @@ def ok(request: Request) -> Response[bytes]:
     return respond(request, OK)
 
 
+# Bodies at least this large are decoded and checked in a worker thread, so a bulk request (an import
+# of thousands of packages) does not stall every other request while it is parsed.
+OFF_LOOP_BYTES = 256 * 1024
+
+
+class MalformedBody(Exception):
+    """A request body that is not the expected JSON; ``problem`` says why, for the error detail."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+async def read_body(request: Request[Any, Any, Any], limit: int | None = None) -> bytes:
+    """The raw request body; over ``limit`` bytes (tighter than the gate's cap) it is a 413.
+
+    The gate already enforces the server-wide cap on every body; this is for endpoints whose bodies
+    are always tiny, so they stop reading sooner.
+    """
+    if limit is None:
+        return await request.body()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(raw: bytes, type_: type[T]) -> T:
+    try:
+        return wire.decode_input(raw, type_)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise MalformedBody("the request body is empty" if not raw.strip() else str(exc)) from None
+
+
+async def json_body(request: Request[Any, Any, Any], type_: type[T]) -> T:
+    """The request body (whatever its content type) decoded as JSON into ``type_``.
+
+    Every endpoint that takes a body decodes it here: malformed, mistyped and too deeply nested JSON
+    raise :class:`MalformedBody`, which the caller turns into its 400.
+    """
+    raw = await request.body()
+    if len(raw) >= OFF_LOOP_BYTES:
+        return await asyncio.to_thread(_decode, raw, type_)
+    return _decode(raw, type_)
+
+
 async def body_as(request: Request, type_: type[T], title: str, detail: str) -> T:
     """Decode the raw request body (whatever its content type) or fail with a 400 naming the problem."""
-    raw = await request.body()
     try:
-        return msgspec.json.decode(raw, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        problem = "the request body is empty" if not raw.strip() else str(exc)
-        raise BadRequest(title, f"{detail} ({problem})") from None
+        return await json_body(request, type_)
+    except MalformedBody as exc:
+        raise BadRequest(title, f"{detail} ({exc.problem})") from None
 
 
 async def package_list_body(request: Request) -> list[str]:

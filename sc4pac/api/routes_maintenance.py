@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from .. import maintenance
 from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
-from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
+from ..models.messages import OK, IncomingResponse, PromptResponse, RepairPlanPrompt, Result
 from ..services.plugin_selection import plugins_folder
 from ..update.mod_set_export import export_mod_set
-from .http import Query, package_list_body, respond
+from .http import MalformedBody, Query, json_body, package_list_body, respond
 from .scopes import needs
 from .state import server_state
 
@@ -57,10 +56,9 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 async def plugins_repair(request: Request) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
-    raw = await request.body()
     try:
-        response = msgspec.json.decode(raw, type=IncomingResponse)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        response: IncomingResponse | None = await json_body(request, IncomingResponse)
+    except MalformedBody:
         response = None
     if response is None or not response.is_response:
         raise BadRequest(
@@ -77,7 +75,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
         raise error
     del state.repair_plans[profile_id]
     update_needed = await maintenance.apply_repair(state.store, profile_id, prompt.plan)
-    return respond(request, {"$type": "/result", "ok": not update_needed})
+    return respond(request, Result(ok=not update_needed))
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -127,7 +125,7 @@ async def plugins_folder_open(request: Request) -> Response[bytes]:
         await asyncio.to_thread(_open_folder, folder)
     except (OSError, subprocess.SubprocessError) as exc:
         raise FileOperationsFailed("Failed to open folder.", f"{folder}: {exc}") from exc
-    return respond(request, {"$type": "/result", "ok": True})
+    return respond(request, OK)
 
 
 # --- image proxy ------------------------------------------------------------------------------

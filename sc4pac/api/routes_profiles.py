@@ -11,7 +11,7 @@ from ..errors import InitBadRequest
 from ..locations import platform_defaults
 from ..services.profile_setup import init_listed_profile, list_profiles
 from ..wire import WireStruct
-from .http import Query, body_as, ok, respond
+from .http import MalformedBody, Query, body_as, json_body, ok, respond
 from .scopes import needs
 from .state import server_state
 
@@ -101,10 +101,9 @@ async def profile_init(request: Request) -> Response[bytes]:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
-    raw = await request.body()
     try:
-        body = msgspec.json.decode(raw, type=InitBody)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        body = await json_body(request, InitBody)
+    except MalformedBody:
         raise InitBadRequest(
             'Parameters "plugins", "cache" and "temp" are required.',
             "Pass the locations of the folders as JSON dictionary: {plugins: <path>, cache: <path>, temp: <path>}.",

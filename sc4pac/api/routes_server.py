@@ -13,9 +13,12 @@ from ..errors import GuiNotConnected
 from ..models.messages import OpenPackage, OpenPackageItem
 from ..wire import WireStruct
 from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
-from .http import body_as, ok, respond
+from .http import body_as, ok, read_body, respond
 from .scopes import PUBLIC, needs
 from .state import server_state
+
+# A token request is one short form field; nothing legitimate comes near this.
+TOKEN_BODY_LIMIT = 4096
 
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _COOKIE_MAX_AGE = 432000
@@ -43,6 +46,23 @@ def _status() -> ServerStatus:
     )
 
 
+class TokenResponse(WireStruct, kw_only=True):
+    """The token answer: ``access_token`` for the desktop grant, ``csrf_token`` for the web-app grant."""
+
+    access_token: str = ""
+    csrf_token: str = ""
+    token_type: str
+    expires_in: str
+    scope: str
+
+
+class OAuthErrorBody(WireStruct):
+    """A token-endpoint error (RFC 6749 section 5.2), not the API's error object."""
+
+    error: str
+    error_uri: str
+
+
 _STATUS: ServerStatus | None = None
 
 
@@ -57,25 +77,30 @@ def server_status(request: Request) -> Response[bytes]:
 @post("/auth/token", opt=needs(PUBLIC), status_code=200)
 async def auth_token(request: Request) -> Response[bytes]:
     state = server_state(request)
-    body = await request.body()
+    authorization = request.headers.get("authorization")
     try:
-        issued = state.tokens.exchange(request.headers.get("authorization"), body)
+        # Credentials first: without the secret the body is never read (the gate then closes the
+        # connection instead of draining it).
+        state.tokens.check_client(authorization)
+        body = await read_body(request, TOKEN_BODY_LIMIT)
+        issued = state.tokens.exchange(authorization, body)
     except OAuthError as exc:
         headers = dict(_NO_STORE)
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="User Profile"'
         return Response(
-            content=wire.encode({"error": exc.code, "error_uri": OAUTH_ERROR_URI}),
+            content=wire.encode(OAuthErrorBody(exc.code, OAUTH_ERROR_URI)),
             status_code=exc.status,
             media_type="application/json",
             headers=headers,
         )
-    payload: dict[str, str] = {}
-    if issued.csrf_token is None:
-        payload["access_token"] = issued.access_token
-    else:
-        payload["csrf_token"] = issued.csrf_token
-    payload.update(token_type="Bearer", expires_in=EXPIRES_IN, scope="open read write")
+    payload = TokenResponse(
+        access_token=issued.access_token if issued.csrf_token is None else "",
+        csrf_token=issued.csrf_token or "",
+        token_type="Bearer",
+        expires_in=EXPIRES_IN,
+        scope="open read write",
+    )
     response = respond(request, payload, headers=_NO_STORE)
     if issued.csrf_token is not None:
         secure = state.options.cookie_secure
@@ -90,7 +115,11 @@ async def auth_token(request: Request) -> Response[bytes]:
 async def server_connect(socket: WebSocket) -> None:
     registry = server_state(socket).connections
     await socket.accept()
-    registry.opened(socket.send_text)
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code=code, reason=reason)
+
+    registry.opened(socket.send_text, close)
     try:
         while True:
             # The GUI never sends anything; whatever arrives is discarded.

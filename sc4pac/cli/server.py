@@ -77,12 +77,17 @@ def _say(text: str) -> None:
 
 
 def _read_secret_from_stdin() -> str | None:
+    """The first line of stdin, stripped (maybe empty); None when nothing came within the timeout."""
     sys.stdout.write("Reading client_secret from stdin... ")
     sys.stdout.flush()
     result: list[str] = []
 
     def read() -> None:
-        result.append(sys.stdin.readline())
+        try:
+            # sys.stdin is None when the process was started with descriptor 0 closed.
+            result.append(sys.stdin.readline() if sys.stdin is not None else "")
+        except (OSError, ValueError):
+            result.append("")
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
@@ -171,6 +176,15 @@ def run(args: argparse.Namespace) -> int:
         secret = _read_secret_from_stdin()
         if secret is None:
             print("Operation aborted. Timeout at prompt.", file=sys.stderr)
+            return EXIT_ABORTED
+        if not secret:
+            # An empty secret would let anyone who can reach the port ask for a token.
+            print(
+                "Operation aborted. No client secret on stdin (it was empty or closed). "
+                "--client-secret-stdin expects the secret as the first line of stdin; "
+                "leave the option out to have the server make one.",
+                file=sys.stderr,
+            )
             return EXIT_ABORTED
     else:
         secret = new_secret(16 if web_app_dir else 32)
@@ -262,8 +276,15 @@ def _drop_refused_upgrade_noise(record: logging.LogRecord) -> bool:
     return record.getMessage() != "ASGI callable returned without completing handshake."
 
 
+# Websocket messages the daemon receives are prompt answers (a few hundred bytes); 1 MiB is generous.
+WS_MAX_MESSAGE_BYTES = 1024 * 1024
+
+
 async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
+
+    from ..api.head_deadline import head_deadline_protocol, header_timeout_from_env
+    from ..api.liveness import CLOSE_GOING_AWAY, SHUTDOWN_REASON, ping_settings
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
@@ -279,13 +300,23 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
             # is a normal, clean exit here: status 0.
             self._captured_signals.clear()
 
+        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+            # Say why before uvicorn drops the sockets (it would close them with a bare 1012).
+            await state.connections.close_all(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
+            await super().shutdown(sockets=sockets)
+
+    pings = ping_settings()
     config = uvicorn.Config(
         app,
         lifespan="off",
         log_level="warning",
         access_log=False,
+        # Our h11 protocol: uvicorn's, plus a deadline for request heads (slow or idle clients).
+        http=head_deadline_protocol(header_timeout_from_env()),
         ws="websockets-sansio",
-        ws_max_size=16 * 1024 * 1024,
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
+        ws_ping_interval=pings.interval,
+        ws_ping_timeout=pings.timeout,
     )
     server = Server(config)
     logging.getLogger("uvicorn.error").addFilter(_drop_refused_upgrade_noise)

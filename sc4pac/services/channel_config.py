@@ -16,6 +16,7 @@ from ..channels.urls import (
 )
 from ..errors import BadRequest
 from ..models.profile import DEFAULT_CHANNELS, PluginsSpec
+from ..off_loop import off_loop_if_large
 from ..profiles import ProfileStore
 
 __all__ = ["add_channel", "channel_url", "channel_urls", "remove_channel", "set_channels"]
@@ -48,7 +49,7 @@ def channel_urls(urls: list[str]) -> list[str]:
 
 async def set_channels(store: ProfileStore, profile_id: str, urls: list[str]) -> list[str]:
     """Replace the channel list (an empty list restores the default channels); the list now stored."""
-    channels = channel_urls(urls) or list(DEFAULT_CHANNELS)
+    channels = await off_loop_if_large(len(urls), channel_urls, urls) or list(DEFAULT_CHANNELS)
 
     def change(spec: PluginsSpec) -> PluginsSpec | None:
         return None if spec.config.channels == channels else _with_channels(spec, channels)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..channels.index import ChannelIndex
 from ..models.channel import Stats
 from ..models.status import InstalledStatus, installed_version, statuses
+from ..off_loop import off_loop_if_large
 from ..profiles import ProfileStore
 from .package_ids import package_ids
 from .search_threshold import search_threshold
@@ -109,11 +110,12 @@ async def search_ids(
     """The requested packages (unknown ones with an empty summary), then those with the exchange ids."""
     from ..channels.search import search_by_ids
 
-    packages = package_ids(values)
+    size = len(values) + len(external_ids)
+    packages = await off_loop_if_large(size, package_ids, values)
     spec = services.store.read_spec(profile_id)
     index = await services.channel_index(profile_id, spec)
     local = statuses(services.store.read_lock(profile_id), spec.explicit)
-    result = search_by_ids(index, packages, external_ids)
+    result = await off_loop_if_large(size, search_by_ids, index, packages, external_ids)
     found = [Found(h, local.get(h.package)) for h in result.hits]
     return IdSearch(found, result.not_found_package_count, result.not_found_external_id_count, index)
 

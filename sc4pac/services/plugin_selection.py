@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import PackageNotFound
+from ..errors import PackageNotFound, listing
+from ..off_loop import off_loop_if_large
 from ..profiles import ProfileStore
 from .package_ids import package_id, package_ids
 
 __all__ = ["add_packages", "mark_for_reinstall", "plugins_folder", "remove_packages"]
+
+
+def _canonical_unique_now(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(package_ids(values)))
+
+
+async def _canonical_unique(values: list[str]) -> list[str]:
+    """Canonical ids without repeats, order kept (a bulk import's thousands in a worker thread)."""
+    return await off_loop_if_large(len(values), _canonical_unique_now, values)
 
 
 async def add_packages(store: ProfileStore, profile_id: str, values: list[str]) -> list[str]:
@@ -16,14 +26,14 @@ async def add_packages(store: ProfileStore, profile_id: str, values: list[str]) 
 
     Packages are not looked up in the channels, so adding works offline.
     """
-    packages = list(dict.fromkeys(package_ids(values)))
+    packages = await _canonical_unique(values)
     await store.add_explicit(profile_id, packages)
     return packages
 
 
 async def remove_packages(store: ProfileStore, profile_id: str, values: list[str]) -> list[str]:
     """Remove packages from the explicit list; 400 (nothing changed) if one of them is not in it."""
-    packages = list(dict.fromkeys(package_ids(values)))
+    packages = await _canonical_unique(values)
     await store.remove_explicit(
         profile_id, packages, hint="Only explicitly added packages can be removed; list them first."
     )
@@ -40,7 +50,7 @@ async def mark_for_reinstall(
     that are only pending installation (after a failed or cancelled update) are accepted too, so that
     their downloads are fetched again.
     """
-    packages = list(dict.fromkeys(package_ids(values)))
+    packages = await _canonical_unique(values)
     store.read_spec(profile_id)  # 409 for an uninitialized profile, 400 for an unknown one
     if not redownload:
         lock = store.read_lock(profile_id)
@@ -48,7 +58,7 @@ async def mark_for_reinstall(
         missing = [p for p in packages if p not in installed]
         if missing:
             raise PackageNotFound(
-                f"Not installed: {', '.join(missing)}",
+                f"Not installed: {listing(missing)}",
                 "Only installed packages can be reinstalled. Pending packages can be downloaded again "
                 "with redownload; other packages are installed by adding them and updating.",
             )

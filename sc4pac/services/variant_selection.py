@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from ..channels.index import ChannelIndex
-from ..errors import BadRequest, ChannelsNotAvailable, PackageNotFound
+from ..errors import BadRequest, ChannelsNotAvailable, PackageNotFound, listing
 from ..models.channel import Package, VariantInfo
 from ..models.messages import VariantPrompt
 from ..models.profile import PluginsSpec
+from ..off_loop import off_loop_if_large
 from ..profiles import ProfileStore
 from ..resolve.variants import conditional_choices, variant_info_for
 from ..wire import opt
@@ -116,18 +118,24 @@ async def _check_offered(
     packages and are checked when an update resolves them.
     """
     explicit = package_id(pkg) if pkg is not None else None
+    # An import sets many ids of the same packages: look each package up once.
+    packages: dict[str, Package | None] = {}
+    offline = False
     for variant_id, value in selections.items():
         owner = explicit or _owner_of(variant_id)
-        if owner is None:
+        if owner is None or offline:
             continue
         try:
-            package = await _latest(services, profile_id, spec, owner)
+            if owner not in packages:
+                packages[owner] = await _latest(services, profile_id, spec, owner)
+            package = packages[owner]
         except ChannelsNotAvailable:
             if explicit is not None:
                 raise
             # Offline without cached channel data: setting a variant still works, as adding a package
-            # does; the update checks the value when it resolves the package.
-            log.info("Variant %s=%s not checked: channel data unavailable", variant_id, value)
+            # does; the update checks the value when it resolves the package. (No retry per id.)
+            log.info("Variants from %s on not checked: channel data unavailable", variant_id)
+            offline = True
             continue
         offered = offered_values(package, variant_id) if package is not None else []
         if not offered:
@@ -156,9 +164,12 @@ async def set_variants(
     spec = store.read_spec(profile_id)
     await _check_offered(services, profile_id, spec, selections, package)
 
-    def change(current: PluginsSpec) -> PluginsSpec | None:
+    def merge(current: PluginsSpec) -> PluginsSpec | None:
         variant = {**current.config.variant, **selections}
         return None if variant == current.config.variant else _with_variant(current, variant)
+
+    def change(current: PluginsSpec) -> Awaitable[PluginsSpec | None]:
+        return off_loop_if_large(len(selections) + len(current.config.variant), merge, current)
 
     return (await store.modify_spec(profile_id, change)).config.variant
 
@@ -166,17 +177,20 @@ async def set_variants(
 async def reset_variants(store: ProfileStore, profile_id: str, ids: list[str]) -> list[str]:
     """Forget configured selections (the next update asks again); 400 if one of them is not configured."""
 
-    def change(spec: PluginsSpec) -> PluginsSpec:
-        unknown = [i for i in ids if i not in spec.config.variant]
+    drop = set(ids)  # a set, not the list: resetting thousands of variants must stay linear
+
+    def reset(spec: PluginsSpec) -> PluginsSpec:
+        unknown = [i for i in dict.fromkeys(ids) if i not in spec.config.variant]
         if unknown:
             raise BadRequest(
-                f"Variant does not exist: {', '.join(unknown)}",
+                f"Variant does not exist: {listing(unknown)}",
                 "Only configured variants can be reset; list the variants to see them.",
             )
-        drop = set(ids)
         return _with_variant(spec, {k: v for k, v in spec.config.variant.items() if k not in drop})
 
-    await store.modify_spec(profile_id, change)
+    await store.modify_spec(
+        profile_id, lambda spec: off_loop_if_large(len(ids) + len(spec.config.variant), reset, spec)
+    )
     return list(dict.fromkeys(ids))
 
 

@@ -40,6 +40,9 @@ class Terminal:
             env={**cli_env(), "COLUMNS": str(columns), "TERM": "xterm", **(env or {})},
             cwd=cwd,
             start_new_session=True,
+            # A test run started in the background inherits an ignored SIGINT; a terminal's Ctrl+C
+            # reaches a program with the default handling.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         os.close(terminal)
         self.output = b""
