@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,28 +20,6 @@ from ..install.stage import FetchedAsset, StageResult
 log = logging.getLogger(__name__)
 
 StageFunction = Callable[[str, Mapping[str, FetchedAsset]], StageResult]
-
-# While a worker extracts (pure-Python parts hold the GIL), the event loop, busy with downloads, would
-# wait up to the default 5 ms for the GIL at every wake-up, which adds up to slow /server.status
-# answers. A 1 ms switch interval lets it back in quickly; the old value returns with the last pipeline.
-_SWITCH_INTERVAL = 0.001
-_switch_lock = threading.Lock()
-_switch_users = 0
-_switch_saved = 0.0
-
-
-def _short_switch_interval(enter: bool) -> None:
-    global _switch_users, _switch_saved
-    with _switch_lock:
-        if enter:
-            if _switch_users == 0:
-                _switch_saved = sys.getswitchinterval()
-                sys.setswitchinterval(min(_switch_saved, _SWITCH_INTERVAL))
-            _switch_users += 1
-        else:
-            _switch_users -= 1
-            if _switch_users == 0:
-                sys.setswitchinterval(_switch_saved)
 
 
 def staging_order(
@@ -79,7 +55,6 @@ class StagingPipeline:
         loop = asyncio.get_running_loop()
         self._results = {pkg_id: loop.create_future() for pkg_id, _ in self._order}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sc4pac-stage")
-        _short_switch_interval(True)
         self._worker = asyncio.ensure_future(self._work())
 
     def asset_ready(self, asset_id: str, fetched: FetchedAsset) -> None:
@@ -106,8 +81,6 @@ class StagingPipeline:
             except asyncio.CancelledError:
                 await asyncio.wait({shutdown})
                 raise
-            finally:
-                _short_switch_interval(False)
         for future in self._results.values():
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved: an unused failure is not worth a log line

@@ -324,14 +324,3 @@ async def test_closing_waits_for_the_package_being_staged() -> None:
     release.set()
     await closing
     assert finished.is_set()
-
-
-async def test_the_short_gil_switch_interval_lasts_while_staging() -> None:
-    import sys
-
-    before = sys.getswitchinterval()
-    pipeline = StagingPipeline([], lambda pkg_id, fetched: _result(pkg_id))
-    pipeline.start()
-    assert sys.getswitchinterval() <= 0.001
-    await pipeline.aclose()
-    assert sys.getswitchinterval() == before
