@@ -30,8 +30,10 @@ from ..models.messages import (
 from ..models.profile import ProfileConfig, ProfileEntry
 from ..models.status import InstalledItem
 from ..resolve.export import ExportedSelection
+from ..update.dry_run import PlanPreview
 from ..wire import WireStruct
 from .routes_channels import ChannelStatsResponse
+from .routes_history import HistoryBody
 from .routes_packages import IdSearchBody, InstalledSearchResponse, PackageInfo, SearchResponse
 from .routes_profiles import IdBody, IdNameBody, InitBody, NameBody, ProfileList
 from .routes_server import OAuthErrorBody, ServerStatus, TokenResponse
@@ -309,6 +311,20 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
         response=VerifyReport,
         errors=PROFILE_ERRORS,
     ),
+    "/plugins.history": RouteDoc(
+        "The profile's update history, newest first (with a baseline entry for what was there before).",
+        "maintenance",
+        query=(PROFILE,),
+        response=HistoryBody,
+        errors=PROFILE_ERRORS,
+    ),
+    "/plugins.plan": RouteDoc(
+        "Dry run: what an update would install and remove now, and the variant questions it would ask.",
+        "maintenance",
+        query=(PROFILE,),
+        response=PlanPreview,
+        errors=CHANNEL_ERRORS,
+    ),
     "/plugins.repair": RouteDoc(
         "Apply the latest repair plan (body: the scan's responses.Yes); ok:false when an update must finish it.",
         "maintenance",
@@ -385,10 +401,15 @@ WEBSOCKET_DOCS: dict[str, WebsocketDoc] = {
             Param("token", "The token (browsers cannot set headers on websockets)."),
             Param("simtropolisToken", "Sent to Simtropolis only."),
             Param("refreshChannels", "Reload channel data first.", flag=True),
+            Param(
+                "revertTo",
+                "Undo: restore the state right after this history transaction (empty: the newest).",
+            ),
+            Param("client", "A name for the history entry's client (gui, cli, or a script's own name)."),
         ),
         ProgressMessage | Prompt | Result | Error,
         PromptResponse,
-        (400, 401, 403, 409, 500),
+        (400, 401, 403, 404, 409, 500),
     ),
     "/server.connect": WebsocketDoc(
         "The GUI's connection: packages to show, and live events about profile changes.",
