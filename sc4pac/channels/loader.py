@@ -198,7 +198,10 @@ class ChannelLoader:
     def _cached_copy(self, location: str) -> CachedFile | None:
         if cache.is_file_url(location):
             return None
-        path = cache.cache_path(self.cache_root, location)
+        try:
+            path = cache.cache_path(self.cache_root, location)
+        except ValueError:
+            return None  # a URL the cache cannot store (``..`` in it) was never cached
         return CachedFile(path=path) if path.is_file() else None
 
     # --- metadata files ---------------------------------------------------------------------------
