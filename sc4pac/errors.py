@@ -210,6 +210,13 @@ class ChannelBuildError(ServerError):
         self.issues: list[Any] = list(issues or [])
 
 
+class TransactionNotFound(Sc4pacError):
+    """A revert names a transaction the profile's update history does not hold."""
+
+    type = "/error/transaction-not-found"
+    status = 404
+
+
 class UpdateAlreadyRunning(ServerError):
     """A second ``/update`` for a profile whose update is still running (stricter than the reference)."""
 

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -63,6 +64,8 @@ log = logging.getLogger(__name__)
 PROFILES_FILE = "sc4pac-profiles.json"
 SPEC_FILE = "sc4pac-plugins.json"
 LOCK_FILE = "sc4pac-plugins-lock.json"
+# Kept generations of removed package folders (sc4pac.history.generations); removed with the profile.
+KEPT_FOLDER = "sc4pac-kept"
 # OS file locks (see the module docstring); the update lock is held by a running update of the profile.
 PROFILES_LOCK_FILE = ".sc4pac-profiles.lock"
 PROFILE_LOCK_FILE = ".sc4pac-profile.lock"
@@ -658,14 +661,16 @@ def _delete_profile_folder(profile_dir: Path) -> None:
     if not profile_dir.is_dir():
         return
     children = list(profile_dir.iterdir())
-    subdirs = [p for p in children if p.is_dir() and not p.is_symlink()]
+    subdirs = [p for p in children if p.is_dir() and not p.is_symlink() and p.name != KEPT_FOLDER]
     if subdirs:
         raise FileAccessDenied(
             "File access denied. Check that you have permissions to access the file or directory.",
             f"Failed to remove profile directory as it contains unexpected subdirectories: {profile_dir}",
         )
     for child in children:
-        if child.name not in _LOCK_NAMES:
+        if child.name == KEPT_FOLDER and child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)  # the kept package folders of undo (sc4pac.history)
+        elif child.name not in _LOCK_NAMES:
             child.unlink(missing_ok=True)
 
 

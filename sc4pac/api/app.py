@@ -17,15 +17,18 @@ from .. import notices, wire
 from ..errors import BadRequest, Sc4pacError, as_domain_error, refine, unhandled
 from . import (
     routes_channels,
+    routes_history,
     routes_maintenance,
     routes_packages,
     routes_plugins,
     routes_profiles,
+    routes_schema,
     routes_server,
     routes_variants,
     update_ws,
 )
 from .gate import Gate
+from .live_events import LiveEvents
 from .scopes import PUBLIC, needs, scope_table
 from .state import ServerState, attach_state, server_state
 
@@ -98,6 +101,8 @@ _ROUTE_MODULES = (
     routes_plugins,
     routes_variants,
     routes_maintenance,
+    routes_schema,
+    routes_history,
     update_ws,
 )
 
@@ -129,6 +134,9 @@ def create_app(state: ServerState) -> Gate:
     Raises :class:`~sc4pac.api.scopes.RouteScopeMissing` when a route declares no token scope.
     """
     handlers, prechecks = _route_modules()
+    events = state.events = LiveEvents(
+        state.store, state.connections, state.running_updates, indent=state.options.indent
+    )
     if state.options.web_app_dir is not None:
         handlers.extend(_webapp_routes(state.options.web_app_dir))
     app = Litestar(
@@ -141,6 +149,7 @@ def create_app(state: ServerState) -> Gate:
         openapi_config=None,
         logging_config=None,
         request_max_body_size=None,
+        after_response=events.after_response,
         before_request=_start_notices,
         after_request=_with_notices,
     )

@@ -203,7 +203,7 @@ class Gate:
         if scope["type"] == "websocket":
             if "websocket.http.response" not in scope.get("extensions", {}):
                 # Without the extension the best an ASGI app can do is to refuse the handshake.
-                await send({"type": "websocket.close", "code": 1008})
+                await send({"type": "websocket.close", "code": 1008, "reason": "request refused"})
                 return
             await send({"type": "websocket.http.response.start", "status": status, "headers": all_headers})
             await send({"type": "websocket.http.response.body", "body": body})

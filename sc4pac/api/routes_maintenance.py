@@ -18,7 +18,7 @@ from litestar.response import Stream
 
 from .. import maintenance
 from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
-from ..models.messages import IncomingResponse, PromptResponse, RepairPlanPrompt
+from ..models.messages import OK, IncomingResponse, PromptResponse, RepairPlanPrompt, Result
 from ..services.plugin_selection import plugins_folder
 from ..update.mod_set_export import export_mod_set
 from .http import MalformedBody, Query, json_body, package_list_body, respond
@@ -75,7 +75,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
         raise error
     del state.repair_plans[profile_id]
     update_needed = await maintenance.apply_repair(state.store, profile_id, prompt.plan)
-    return respond(request, {"$type": "/result", "ok": not update_needed})
+    return respond(request, Result(ok=not update_needed))
 
 
 # --- verify -----------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ async def plugins_folder_open(request: Request) -> Response[bytes]:
         await asyncio.to_thread(_open_folder, folder)
     except (OSError, subprocess.SubprocessError) as exc:
         raise FileOperationsFailed("Failed to open folder.", f"{folder}: {exc}") from exc
-    return respond(request, {"$type": "/result", "ok": True})
+    return respond(request, OK)
 
 
 # --- image proxy ------------------------------------------------------------------------------

@@ -46,6 +46,23 @@ def _status() -> ServerStatus:
     )
 
 
+class TokenResponse(WireStruct, kw_only=True):
+    """The token answer: ``access_token`` for the desktop grant, ``csrf_token`` for the web-app grant."""
+
+    access_token: str = ""
+    csrf_token: str = ""
+    token_type: str
+    expires_in: str
+    scope: str
+
+
+class OAuthErrorBody(WireStruct):
+    """A token-endpoint error (RFC 6749 section 5.2), not the API's error object."""
+
+    error: str
+    error_uri: str
+
+
 _STATUS: ServerStatus | None = None
 
 
@@ -72,17 +89,18 @@ async def auth_token(request: Request) -> Response[bytes]:
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="User Profile"'
         return Response(
-            content=wire.encode({"error": exc.code, "error_uri": OAUTH_ERROR_URI}),
+            content=wire.encode(OAuthErrorBody(exc.code, OAUTH_ERROR_URI)),
             status_code=exc.status,
             media_type="application/json",
             headers=headers,
         )
-    payload: dict[str, str] = {}
-    if issued.csrf_token is None:
-        payload["access_token"] = issued.access_token
-    else:
-        payload["csrf_token"] = issued.csrf_token
-    payload.update(token_type="Bearer", expires_in=EXPIRES_IN, scope="open read write")
+    payload = TokenResponse(
+        access_token=issued.access_token if issued.csrf_token is None else "",
+        csrf_token=issued.csrf_token or "",
+        token_type="Bearer",
+        expires_in=EXPIRES_IN,
+        scope="open read write",
+    )
     response = respond(request, payload, headers=_NO_STORE)
     if issued.csrf_token is not None:
         secure = state.options.cookie_secure
@@ -97,7 +115,11 @@ async def auth_token(request: Request) -> Response[bytes]:
 async def server_connect(socket: WebSocket) -> None:
     registry = server_state(socket).connections
     await socket.accept()
-    registry.opened(socket.send_text)
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code=code, reason=reason)
+
+    registry.opened(socket.send_text, close)
     try:
         while True:
             # The GUI never sends anything; whatever arrives is discarded.

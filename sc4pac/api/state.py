@@ -18,6 +18,8 @@ from .connections import ConnectionRegistry
 if TYPE_CHECKING:
     import httpx
 
+    from .live_events import LiveEvents
+
 
 @dataclass(frozen=True)
 class ServerOptions:
@@ -42,6 +44,7 @@ class ServerState:
     running_updates: set[str] = field(default_factory=set)  # profile ids with an /update under way
     repair_plans: dict[str, RepairPlanPrompt] = field(default_factory=dict)  # latest scan per profile
     _image_client: httpx.AsyncClient | None = None
+    events: LiveEvents | None = None  # set by create_app: live events for /server.connect clients
 
     def image_client(self) -> httpx.AsyncClient:
         """The HTTP client of the image proxy (no Simtropolis credentials, redirects followed)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import traceback
 from typing import Any
@@ -20,15 +21,20 @@ from litestar import WebSocket, websocket
 
 from .. import wire
 from ..errors import BadRequest, ServerError, UpdateAlreadyRunning, as_domain_error
+from ..models.events import UpdateOutcome
 from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, PromptResponse
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
+from .live_events import update_outcome
 from .scopes import needs
 from .state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED_TITLE = "Unexpected error during Update. This looks like a bug. Please report it."
+
+# Close code of a socket whose update has ended (its final message says how): a normal closure.
+CLOSE_DONE = 1000
 
 
 class WebsocketPrompter:
@@ -113,6 +119,12 @@ async def precheck_update(state: ServerState, query: dict[str, str]) -> None:
     if profile_id is None:
         raise BadRequest('URL query parameter "profile" is required.', "Pass the profile ID as query.")
     state.store.read_spec(profile_id)
+    revert_to = query.get("revertTo")
+    if revert_to is not None:
+        # An unknown transaction is refused before the upgrade, like an unknown profile.
+        from ..history.service import ProfileHistory
+
+        await asyncio.to_thread(ProfileHistory(state.store, profile_id).state, revert_to)
 
 
 def _final_error(exc: BaseException) -> dict[str, Any]:
@@ -129,9 +141,18 @@ def _final_error(exc: BaseException) -> dict[str, Any]:
     return ServerError(title, detail).to_wire()
 
 
+_CLIENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+
+
+def _client_name(value: str | None) -> str:
+    """The name recorded in the update history: ``gui`` unless the client names itself plainly."""
+    return value if value is not None and _CLIENT_NAME.fullmatch(value) else "gui"
+
+
 @websocket("/update", opt=needs("write"))
 async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
+    from ..update.revert import RevertJob
 
     state = server_state(socket)
     query = first_wins_query(socket.scope)
@@ -143,6 +164,7 @@ async def update(socket: WebSocket) -> None:
         profile_id=profile_id,
         simtropolis_token=query.get("simtropolisToken") or state.options.simtropolis_token,
         refresh_channels="refreshChannels" in query,
+        client=_client_name(query.get("client")),
     )
     running = state.running_updates
     if profile_id in running:
@@ -152,10 +174,22 @@ async def update(socket: WebSocket) -> None:
         )
         prompter.send_final(error.to_wire())
         await sender
-        await socket.close()
+        await socket.close(code=CLOSE_DONE, reason="another update of this profile is running")
         return
     running.add(profile_id)
-    job = UpdateJob(state.services, request, prompter, prompter)
+    outcome: tuple[UpdateOutcome, str] = ("cancelled", "")
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code=code, reason=reason)
+
+    forget_socket = state.connections.track(close)
+    if state.events is not None:
+        state.events.update_started(profile_id)
+    revert_to = query.get("revertTo")
+    if revert_to is None:
+        job = UpdateJob(state.services, request, prompter, prompter)
+    else:
+        job = RevertJob(state.services, request, prompter, prompter, revert_to)
     job_task = asyncio.create_task(job.run())
     receiver = asyncio.create_task(prompter.receive_loop())
     try:
@@ -168,12 +202,17 @@ async def update(socket: WebSocket) -> None:
             sender.cancel()
             return
         exc = job_task.exception()
-        prompter.send_final(OK if exc is None else _final_error(exc))
+        final = OK if exc is None else _final_error(exc)
+        outcome = update_outcome(final)
+        prompter.send_final(final)
         receiver.cancel()
         await sender
-        await socket.close()
+        await socket.close(code=CLOSE_DONE, reason="update finished")
     finally:
+        forget_socket()
         running.discard(profile_id)
+        if state.events is not None:
+            state.events.update_finished(profile_id, *outcome)
         for task in (sender, receiver, job_task):
             if not task.done():
                 task.cancel()

@@ -59,7 +59,22 @@ def add_parser(subparsers: SubParsers) -> None:
         "--yes", "-y", action="store_true", help="accept the defaults; fail instead of asking for a choice"
     )
     p.add_argument("--refresh-channels", action="store_true", help="check the channels for new packages now")
-    p.set_defaults(run=deferred("update_command:cmd_update"))
+    p.add_argument("--dry-run", action="store_true", help="only show what the update would do")
+    p.add_argument("--json", action="store_true", help="with --dry-run: print the plan as JSON")
+    p.set_defaults(run=deferred("undo_commands:cmd_update_or_dry_run"))
+
+    p = sub(subparsers, "history", "Show the update history (newest first); ids are what revert takes.")
+    p.add_argument("--json", action="store_true", help="print the history as JSON")
+    p.set_defaults(run=deferred("undo_commands:cmd_history"))
+
+    p = sub(
+        subparsers,
+        "revert",
+        "Return the Plugins folder, package list and variants to the state right after a transaction.",
+    )
+    p.add_argument("txid", nargs="?", metavar="TXID", help="transaction id (default: undo the newest change)")
+    p.add_argument("--yes", "-y", action="store_true", help="revert without asking")
+    p.set_defaults(run=deferred("undo_commands:cmd_revert"))
 
     p = sub(subparsers, "reinstall", "Mark installed packages for reinstallation by the next update.")
     p.add_argument(

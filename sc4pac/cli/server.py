@@ -284,6 +284,7 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
     import uvicorn
 
     from ..api.head_deadline import head_deadline_protocol, header_timeout_from_env
+    from ..api.liveness import CLOSE_GOING_AWAY, SHUTDOWN_REASON, ping_settings
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
@@ -299,6 +300,12 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
             # is a normal, clean exit here: status 0.
             self._captured_signals.clear()
 
+        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+            # Say why before uvicorn drops the sockets (it would close them with a bare 1012).
+            await state.connections.close_all(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
+            await super().shutdown(sockets=sockets)
+
+    pings = ping_settings()
     config = uvicorn.Config(
         app,
         lifespan="off",
@@ -308,6 +315,8 @@ async def _serve(app, sockets, state, announce, startup_timeout: float) -> int: 
         http=head_deadline_protocol(header_timeout_from_env()),
         ws="websockets-sansio",
         ws_max_size=WS_MAX_MESSAGE_BYTES,
+        ws_ping_interval=pings.interval,
+        ws_ping_timeout=pings.timeout,
     )
     server = Server(config)
     logging.getLogger("uvicorn.error").addFilter(_drop_refused_upgrade_noise)

@@ -30,6 +30,7 @@ async def cmd_update(ctx: CommandContext) -> int:
         profile_id=ctx.profile_id,
         simtropolis_token=os.environ.get(SIMTROPOLIS_TOKEN_ENV) or None,
         refresh_channels=ctx.args.refresh_channels,
+        client="cli",
     )
     try:
         await UpdateJob(ctx.services, request, prompter, progress).run()

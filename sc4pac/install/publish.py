@@ -51,6 +51,10 @@ class Journal(WireStruct):
     removals: list[str]
     installs: list[str]
     lock: PluginsLock
+    # Undo (sc4pac.history): installs taken from kept folders outside Plugins instead of ``new/``, and
+    # where the removed paths are kept instead of deleted. Empty for a plain update.
+    sources: dict[str, str] = {}
+    keep_dir: str = ""
 
 
 DAMAGED_JOURNAL_SUFFIX = ".damaged"
@@ -95,6 +99,12 @@ def remove_path(path: Path) -> None:
 
 def _move(source: Path, target: Path) -> None:
     """Rename ``source`` to ``target`` (replacing a stale target); copy where a rename is impossible."""
+    if not os.path.lexists(target):
+        try:
+            os.replace(source, target)  # the common case in one system call (undo renames hundreds)
+            return
+        except OSError:
+            pass  # no parent folder yet, another volume, a locked folder: the careful way below
     target.parent.mkdir(parents=True, exist_ok=True)
     if _exists(target):
         remove_path(target)
@@ -131,9 +141,23 @@ def publish(
     installs: list[str],
     new_lock: PluginsLock,
     write_lock: LockWriter,
+    *,
+    sources: dict[str, Path] | None = None,
+    keep_dir: Path | None = None,
 ) -> PublishReport:
-    """Record the journal, then apply it (see the module docstring)."""
-    journal = Journal(str(plugins_root), str(work_dir), removals, installs, new_lock)
+    """Record the journal, then apply it (see the module docstring).
+
+    ``sources`` maps install paths to folders outside the Plugins root that are moved in instead of
+    staged files; with ``keep_dir`` the removed paths are moved there instead of being deleted."""
+    journal = Journal(
+        str(plugins_root),
+        str(work_dir),
+        removals,
+        installs,
+        new_lock,
+        sources={rel: str(path) for rel, path in (sources or {}).items()},
+        keep_dir=str(keep_dir) if keep_dir is not None else "",
+    )
     atomic_write_bytes(journal_path, msgspec.json.encode(journal), backup=False)
     return _apply(journal_path, journal, write_lock)
 
@@ -188,7 +212,7 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
             if rel.strip("/"):
                 report.warnings.append(f"Not removed, as it is not a path inside the Plugins folder: {rel!r}")
             continue
-        if rel in installs and not _exists(new / rel):
+        if rel in installs and _pending_source(journal, new, rel) is None:
             continue  # already replaced by the new version in an earlier run
         target = plugins / rel
         if _exists(target):
@@ -201,8 +225,13 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
         elif not rel.lower().endswith(".ini"):
             report.warnings.append(f"removal failed as file did not exist: {target}")
     for rel in journal.installs:
-        source = new / rel
-        if not _exists(source):
+        if not plain_relative(rel):
+            # Installs of an undo come from the history, a state file like the lock: same rule.
+            report.failed_paths.append(rel)
+            report.warnings.append(f"Not installed, as it is not a path inside the Plugins folder: {rel!r}")
+            continue
+        source = _pending_source(journal, new, rel)
+        if source is None:
             continue  # installed in an earlier run, or nothing was staged under this name
         try:
             _move(source, plugins / rel)
@@ -212,6 +241,7 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
         _pause()
     write_lock(journal.lock)
     _pause()
+    _keep_removed(trash, journal.keep_dir, report)
     try:
         remove_path(work)
     except OSError as exc:
@@ -220,6 +250,31 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     for warning in report.warnings:
         log.warning(warning)
     return report
+
+
+def _pending_source(journal: Journal, new: Path, rel: str) -> Path | None:
+    """Where the install ``rel`` still waits: staged in ``new/``, or kept outside Plugins (undo)."""
+    staged = new / rel
+    if os.path.lexists(staged):
+        return staged
+    kept = journal.sources.get(rel)
+    return Path(kept) if kept and os.path.lexists(kept) else None
+
+
+def _keep_removed(trash: Path, keep_dir: str, report: PublishReport) -> None:
+    # Idempotent: once the trash is renamed it is gone; a copy across volumes interrupted by a crash
+    # is merged into the partial target by the next run.
+    if not keep_dir or not _exists(trash):
+        return
+    keep = Path(keep_dir)
+    try:
+        if not _exists(keep):
+            _move(trash, keep)
+        else:
+            for child in list(trash.iterdir()):
+                _move(child, keep / child.name)
+    except OSError as exc:
+        report.warnings.append(f"Could not keep the removed package folders for undo: {exc}")
 
 
 def discard_unjournaled_work(plugins_root: Path, journal_path: Path) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from ..errors import (
 )
 from ..fetch.failures import DownloadFailure, refuse_local_asset
 from ..filelock import InterProcessLock
+from ..history.service import ProfileHistory, outcome_of
 from ..install import manifest, publish
 from ..install.stage import (
     FetchedAsset,
@@ -41,7 +43,7 @@ from ..install.stage import (
     stage_package,
 )
 from ..install.staging_dirs import StagingFolder
-from ..models.channel import Asset
+from ..models.channel import Asset, Package
 from ..models.messages import (
     DownloadFailedSelectMirror,
     Extraction,
@@ -52,6 +54,7 @@ from ..models.messages import (
     InstallingDlls,
     InstallingScripts,
     MirrorBody,
+    PlanItem,
     PlanPrompt,
     RemoveConflicting,
     RemoveUnresolvable,
@@ -85,6 +88,7 @@ class UpdateRequest:
     profile_id: str
     simtropolis_token: str | None = None
     refresh_channels: bool = False
+    client: str = "gui"  # recorded in the update history: gui, cli or another client's name
 
 
 def _now() -> str:
@@ -102,6 +106,11 @@ class UpdateJob:
         self.prompter = prompter
         self.progress = progress
         self.simtropolis_token = request.simtropolis_token
+        # Undo support (sc4pac.history): the transaction recorded once the plan is reached, and where
+        # the package folders it removes are kept.
+        self.history = ProfileHistory(services.store, request.profile_id)
+        self.transaction: str | None = None
+        self.keep_dir: Path | None = None
 
     async def _confirm(self, prompt: object) -> None:
         if await self.prompter.ask(prompt) != YES:  # type: ignore[arg-type]
@@ -120,8 +129,54 @@ class UpdateJob:
             )
         try:
             await self._run()
+        except BaseException as exc:
+            await self._end_transaction(exc)
+            raise
+        else:
+            await self._end_transaction(None)
         finally:
             guard.release()
+
+    # --- history hooks (sc4pac.history) -----------------------------------------------------------
+
+    async def _begin_transaction(
+        self,
+        spec: PluginsSpec,
+        lock: PluginsLock,
+        installed: list[PlanItem],
+        removed: Sequence[InstalledData],
+        revert_to: str = "",
+        plan: Plan | None = None,
+    ) -> None:
+        def begin() -> str:
+            return self.history.begin(
+                spec,
+                lock,
+                client=self.request.client,
+                installed=installed,
+                removed_entries=removed,
+                revert_to=revert_to,
+                metadata=installed_metadata(plan) if plan is not None else (),
+            )
+
+        try:
+            self.transaction = await asyncio.to_thread(begin)
+        except (OSError, Sc4pacError) as exc:  # no history must never mean no update
+            log.error("Could not record the update in the profile's history: %s", exc)
+            return
+        self.keep_dir = self.history.generations(spec).folder(self.transaction)
+
+    async def _end_transaction(self, exc: BaseException | None) -> None:
+        if self.transaction is None:
+            return
+        txid, self.transaction = self.transaction, None
+        try:
+            if isinstance(exc, asyncio.CancelledError):
+                self.history.finish(txid, outcome_of(exc))  # no more awaiting in a cancelled task
+            else:
+                await asyncio.to_thread(self.history.finish, txid, outcome_of(exc))
+        except (OSError, Sc4pacError) as error:  # the update's own outcome stands
+            log.error("Could not record the end of update %s in the profile's history: %s", txid, error)
 
     async def _run(self) -> None:
         if os.environ.get(FAULT_ENV) == "update-start":
@@ -130,6 +185,7 @@ class UpdateJob:
         pid = self.request.profile_id
         spec = store.read_spec(pid)
         await asyncio.to_thread(self.services.recover_publish, pid, spec)
+        await self.history.recover()
         config = spec.config
         cache_root = store.cache_root(pid, config)
         index = await self.services.channel_index(
@@ -164,6 +220,10 @@ class UpdateJob:
             self._ask_remove_conflicting,
         )
         plan = compute_plan(resolution, lock)
+        if not plan.up_to_date:
+            await self._begin_transaction(
+                spec, started_lock, plan.to_install_items(), plan.remove_packages, plan=plan
+            )
         await self._confirm(
             PlanPrompt(
                 toRemove=plan.to_remove_items(),
@@ -450,6 +510,7 @@ class UpdateJob:
                 installs,
                 new_lock,
                 lambda lock: store.write_lock_sync(pid, lock),
+                keep_dir=self.keep_dir,
             )
 
         async with store.profile_lock(pid):
@@ -460,6 +521,12 @@ class UpdateJob:
             except asyncio.CancelledError:
                 await asyncio.wait({task})  # the publish runs to its end before the job stops
                 raise
+
+
+def installed_metadata(plan: Plan) -> list[tuple[Package, list[Asset]]]:
+    """The channel metadata of each package the plan installs, with the assets of its variant."""
+    assets = {a.assetId: a for a in plan.install_assets}
+    return [(rp.package, [assets[a] for a in rp.asset_ids if a in assets]) for rp in plan.install_packages]
 
 
 def upgrade_lock(lock: PluginsLock, index: ChannelIndex, plugins_root: Path) -> PluginsLock:

@@ -212,3 +212,26 @@ async def test_channel_url_the_cache_cannot_store_is_a_typed_error(tmp_path: Pat
         with pytest.raises(ChannelsNotAvailable) as info:
             await loader.load(url)
     assert "not normalised" in str(info.value.detail)
+
+
+def test_installs_from_a_hostile_journal_never_leave_the_plugins_folder(tmp_path: Path) -> None:
+    # An undo installs folders recorded in the history (a state file): the same rule applies.
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    kept = tmp_path / "kept" / "g.a.1.sc4pac"
+    kept.mkdir(parents=True)
+    work = publish.prepare(plugins, tmp_path / "staging", [])
+    lock = PluginsLock(scheme=2, installed=[], assets=[])
+    report = publish.publish(
+        tmp_path / "journal.json",
+        plugins,
+        work,
+        [],
+        ["../escaped.sc4pac"],
+        lock,
+        lambda _: None,
+        sources={"../escaped.sc4pac": kept},
+    )
+    assert kept.is_dir()
+    assert not (tmp_path / "escaped.sc4pac").exists()
+    assert report.failed_paths == ["../escaped.sc4pac"]

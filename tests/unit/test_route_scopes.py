@@ -38,6 +38,8 @@ EXPECTED_SCOPES = {
     "/plugins.verify": "read",
     "/plugins.export": "read",
     "/plugins.folder.open": "write",
+    "/plugins.history": "read",
+    "/plugins.plan": "read",
     "/variants.list": "read",
     "/variants.reset": "write",
     "/variants.set": "write",
@@ -58,7 +60,8 @@ EXPECTED_SCOPES = {
     "/settings.all.set": "write",
     "/image.fetch": "write",
 }
-PUBLIC_PATHS = {"/auth/token"}
+# The schema routes need no token either: their content is not secret (api.md, "The schema").
+PUBLIC_PATHS = {"/auth/token", "/schema", "/schema/openapi.json", "/schema/messages.json"}
 
 
 def _state(tmp_path: Path, web_app_dir: Path | None = None) -> ServerState:

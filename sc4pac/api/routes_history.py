@@ -1,0 +1,40 @@
+"""Undo routes: a profile's update history and the dry-run plan of its next update."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+
+from ..history.records import Transaction
+from ..history.service import ProfileHistory
+from ..update.dry_run import preview_update
+from ..wire import WireStruct
+from .http import Query, respond
+from .scopes import needs
+from .state import server_state
+
+
+class HistoryBody(WireStruct):
+    transactions: list[Transaction]
+
+
+@get("/plugins.history", opt=needs("read"))
+async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state = server_state(request)
+    profile_id = Query.of(request).profile()
+    spec = state.store.read_spec(profile_id)
+    history = ProfileHistory(state.store, profile_id)
+    transactions = await asyncio.to_thread(history.transactions, spec)
+    return respond(request, HistoryBody(transactions=transactions))
+
+
+@get("/plugins.plan", opt=needs("read"))
+async def plugins_plan(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state = server_state(request)
+    profile_id = Query.of(request).profile()
+    return respond(request, await preview_update(state.services, profile_id))
+
+
+ROUTES = [plugins_history, plugins_plan]

@@ -1,0 +1,290 @@
+"""Kept generations: package folders an update or revert took out of Plugins, stored for instant undo.
+
+Each transaction that removed or replaced packages owns ``<store>/<txid>/`` (the removed paths, relative
+to the Plugins root as before) and ``<store>/<txid>.json`` (which lock entries they are). The store
+lies outside every folder the game loads and, where possible, on the Plugins volume, so keeping and
+restoring a folder are single renames. A byte budget prunes the oldest generations first, but the
+generations of the newest :data:`MIN_KEPT_TRANSACTIONS` transactions always stay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import msgspec
+
+from ..atomic import atomic_write_bytes
+from ..install.publish import remove_path
+from ..models.profile import InstalledData
+from ..profiles import KEPT_FOLDER
+from ..resolve.plan import installed_identity
+from .records import KeptManifest
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BUDGET_ENV",
+    "DEFAULT_BUDGET",
+    "MIN_KEPT_TRANSACTIONS",
+    "Generations",
+    "budget_from_env",
+    "store_location",
+]
+
+BUDGET_ENV = "SC4PAC_KEEP_BUDGET"
+DEFAULT_BUDGET = 2 * 1024**3
+MIN_KEPT_TRANSACTIONS = 3
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_PRUNING = ".pruning-"
+# Bytes per package (by identity), measured once, so that keeping, restoring and pruning never walk
+# package folders on the way.
+_SIZES_FILE = "package-sizes"
+
+
+def budget_from_env() -> int:
+    """The byte budget of kept generations: ``$SC4PAC_KEEP_BUDGET`` (e.g. ``500M``, ``2G``) or 2 GiB."""
+    raw = os.environ.get(BUDGET_ENV, "")
+    match = _SIZE.fullmatch(raw) if raw else None
+    if match is None:
+        if raw:
+            log.warning("Ignoring %s=%r (expected a size such as 500M or 2G).", BUDGET_ENV, raw)
+        return DEFAULT_BUDGET
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def _device(path: Path) -> int | None:
+    """The device of ``path`` or of its nearest existing ancestor."""
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_dev
+        except OSError:
+            continue
+    return None
+
+
+def _loaded_by_game(path: Path, plugins_root: Path) -> bool:
+    # SimCity 4 loads every folder below a folder named Plugins (and below the configured root).
+    if path == plugins_root or plugins_root in path.parents:
+        return True
+    return any(part.lower() == "plugins" for part in path.parts)
+
+
+def store_location(profile_dir: Path, plugins_root: Path) -> Path:
+    """Where a profile keeps its generations: in the profile folder, or next to Plugins when only
+    that is on the Plugins volume; never inside a folder the game loads."""
+    candidates = [
+        profile_dir.absolute() / KEPT_FOLDER,
+        plugins_root.parent / f".sc4pac-kept-{profile_dir.name}",
+    ]
+    usable = [c for c in candidates if not _loaded_by_game(c, plugins_root)]
+    plugins_device = _device(plugins_root)
+    for candidate in usable:
+        if plugins_device is not None and _device(candidate) == plugins_device:
+            return candidate
+    # Another volume: keeping then copies, which is slower but still correct.
+    return usable[0] if usable else candidates[0]
+
+
+class Generations:
+    """The kept generations of one profile."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def folder(self, txid: str) -> Path:
+        """The folder holding what transaction ``txid`` removed (paths relative to Plugins)."""
+        return self.root / txid
+
+    def _manifest_path(self, txid: str) -> Path:
+        return self.root / f"{txid}.json"
+
+    def record(self, txid: str, entries: Sequence[InstalledData], plugins_root: Path) -> None:
+        """Write the manifest of ``txid`` (with the entries' sizes) before its publish moves the
+        folders in."""
+        if entries:
+            sizes = self.measure(entries, plugins_root)
+            manifest = KeptManifest(
+                id=txid, entries=list(entries), sizes=[sizes[_size_key(e)] for e in entries]
+            )
+            atomic_write_bytes(self._manifest_path(txid), msgspec.json.encode(manifest), backup=False)
+
+    def measure(self, entries: Iterable[InstalledData], plugins_root: Path) -> dict[str, int]:
+        """The size of each installed entry (keyed by identity): from the size cache, measuring in
+        the Plugins folder only what was never measured before."""
+        path = self.root / _SIZES_FILE
+        try:
+            cache = msgspec.json.decode(path.read_bytes(), type=dict[str, int])
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            cache = {}
+        result: dict[str, int] = {}
+        measured = False
+        for entry in entries:
+            key = _size_key(entry)
+            if key not in cache:
+                cache[key] = sum(_tree_size(plugins_root / rel) for rel in entry.files if rel.strip("/"))
+                measured = True
+            result[key] = cache[key]
+        if measured:
+            atomic_write_bytes(path, msgspec.json.encode(cache), backup=False)
+        return result
+
+    def manifests(self) -> dict[str, KeptManifest]:
+        """Every readable manifest by transaction id (unreadable ones are skipped: they only cost reuse)."""
+        found: dict[str, KeptManifest] = {}
+        if not self.root.is_dir():
+            return found
+        for path in self.root.glob("*.json"):
+            try:
+                manifest = msgspec.json.decode(path.read_bytes(), type=KeptManifest)
+            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
+                log.warning("Ignoring the unreadable kept-generation manifest %s: %s", path, exc)
+                continue
+            found[manifest.id] = manifest
+        return found
+
+    def locate(self, entries: Iterable[InstalledData], newest_first: Sequence[str]) -> dict[str, Path]:
+        """For each lock entry that a kept generation holds completely: the folder holding it.
+
+        Keys are ``group:name``; transactions are searched newest first."""
+        manifests = self.manifests()
+        wanted = {installed_identity(e): e for e in entries}
+        found: dict[str, Path] = {}
+        order = [t for t in newest_first if t in manifests] + sorted(
+            set(manifests) - set(newest_first), reverse=True
+        )
+        for txid in order:
+            base = self.folder(txid)
+            present = _Listing(base)
+            for kept in manifests[txid].entries:
+                entry = wanted.get(installed_identity(kept))
+                if entry is None or entry.id in found:
+                    continue
+                if all(present.has(rel) for rel in entry.files if rel.strip("/")):
+                    found[entry.id] = base
+        return found
+
+    def size(self, txid: str) -> int:
+        """Bytes held by the generation of ``txid`` (measured now)."""
+        return _tree_size(self.folder(txid))
+
+    def _kept_bytes(self, manifest: KeptManifest) -> int | None:
+        """Bytes of the entries still kept; None when every entry was restored since."""
+        # Entries restored by a revert have left the folder: one directory listing per subfolder tells.
+        present = _Listing(self.folder(manifest.id))
+        remaining = [
+            n
+            for n, entry in enumerate(manifest.entries)
+            if any(present.has(rel) for rel in entry.files if rel.strip("/"))
+        ]
+        if not remaining:
+            return None
+        if len(manifest.sizes) != len(manifest.entries):
+            return self.size(manifest.id)
+        return sum(manifest.sizes[n] for n in remaining)
+
+    def prune(self, oldest_first: Sequence[str], budget: int) -> list[str]:
+        """Delete the oldest generations until the rest fit ``budget``; returns the pruned ids.
+
+        The newest :data:`MIN_KEPT_TRANSACTIONS` generations are never pruned, so the last three
+        changes can always be undone without downloads."""
+        if not self.root.is_dir():
+            return []
+        self._discard_leftovers()
+        manifests = self.manifests()
+        # Generations the history does not know (a damaged history was set aside) count as oldest.
+        known = [t for t in oldest_first if t in manifests]
+        # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
+        protected = set(known[-MIN_KEPT_TRANSACTIONS:])
+        order = sorted(set(manifests) - set(known)) + known
+        kept = {t: self._kept_bytes(manifests[t]) for t in order}
+        for txid in [t for t in order if kept[t] is None and t not in protected]:
+            self.discard(txid)  # everything it kept was restored since: nothing left to prune later
+            order.remove(txid)
+        sizes = {t: kept[t] or 0 for t in order}
+        total = sum(sizes.values())
+        pruned: list[str] = []
+        for txid in order:
+            if total <= budget:
+                break
+            if txid in protected:
+                continue
+            self.discard(txid)
+            total -= sizes[txid]
+            pruned.append(txid)
+        return pruned
+
+    def discard(self, txid: str) -> None:
+        """Delete one generation: the manifest first, so a crash leaves no promise of missing folders."""
+        self._manifest_path(txid).unlink(missing_ok=True)
+        folder = self.folder(txid)
+        if _exists(folder):
+            doomed = self.root / f"{_PRUNING}{txid}"
+            os.replace(folder, doomed)
+            remove_path(doomed)
+
+    def discard_if_empty(self, txid: str) -> None:
+        """Forget a generation whose transaction kept nothing (aborted, or nothing was removed)."""
+        folder = self.folder(txid)
+        if not _exists(folder) or not any(folder.iterdir()):
+            self.discard(txid)
+
+    def _discard_leftovers(self) -> None:
+        manifests = {p.stem for p in self.root.glob("*.json")}
+        for child in self.root.iterdir():
+            if child.name == _SIZES_FILE:
+                continue
+            if child.name.startswith(_PRUNING) or (child.is_dir() and child.name not in manifests):
+                remove_path(child)
+
+
+class _Listing:
+    """Which paths exist below a folder, from one directory listing per parent folder (kept package
+    folders sit side by side in a few subfolders, so this beats one lstat per package)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._names: dict[str, frozenset[str]] = {}
+
+    def has(self, rel: str) -> bool:
+        parent, _, name = rel.rstrip("/").rpartition("/")
+        names = self._names.get(parent)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(self.base / parent))
+            except OSError:
+                names = frozenset()
+            self._names[parent] = names
+        return name in names
+
+
+def _size_key(entry: InstalledData) -> str:
+    variant = ",".join(f"{k}={v}" for k, v in sorted(entry.variant.items()))
+    return f"{entry.id}@{entry.version}#{variant}"
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    stack = [path]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            else:
+                with contextlib.suppress(OSError):
+                    total += entry.stat(follow_symlinks=False).st_size
+    return total

@@ -1,0 +1,335 @@
+"""The update history of one profile: recording transactions, listing them, and their states.
+
+Two append-only files live in the profile folder (the reference server ignores them):
+``sc4pac-history.jsonl`` (one ``begin`` and one ``end`` line per transaction) and
+``sc4pac-history-states.jsonl`` (the lock, explicit packages and variants right after each one).
+A transaction begins when its plan is reached and ends with its outcome; one that never ended (the
+process was killed) is ended by the next update or revert, after the publish journal has been
+completed, by comparing the lock file with the one the transaction started from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from ..errors import ProfileReadError, Sc4pacError, TransactionNotFound
+from ..models.channel import Asset, Package
+from ..models.messages import PlanItem
+from ..models.profile import InstalledData, PluginsLock, PluginsSpec, empty_lock
+from ..profiles import LOCK_FILE, ProfileStore
+from . import journal_file
+from .generations import Generations, budget_from_env, store_location
+from .records import ABORTED, BASELINE, OK, Begun, Finished, InstalledMetadata, StateSnapshot, Transaction
+
+log = logging.getLogger(__name__)
+
+__all__ = ["HISTORY_FILE", "STATES_FILE", "ProfileHistory", "outcome_of", "plan_items"]
+
+HISTORY_FILE = "sc4pac-history.jsonl"
+STATES_FILE = "sc4pac-history-states.jsonl"
+METADATA_FILE = "sc4pac-history-packages.jsonl"
+
+_Line = Begun | Finished
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _new_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def plan_items(entries: Sequence[InstalledData]) -> list[PlanItem]:
+    """Lock entries as the plan prompt lists them."""
+    return [PlanItem(package=e.id, version=e.version, variant=dict(e.variant)) for e in entries]
+
+
+def outcome_of(exc: BaseException | None) -> str:
+    """``ok``, ``aborted`` or the error's ``$type``."""
+    if exc is None:
+        return OK
+    if isinstance(exc, (asyncio.CancelledError, KeyboardInterrupt)):
+        return ABORTED  # the client closed the window or the user pressed Ctrl+C
+    if isinstance(exc, Sc4pacError):
+        return ABORTED if exc.type == "/error/aborted" else exc.type
+    return "/error/server-error"
+
+
+@dataclass
+class ProfileHistory:
+    """History, states and kept generations of one profile (callers hold the profile's update lock
+    for everything that writes)."""
+
+    store: ProfileStore
+    profile_id: str
+
+    @property
+    def _dir(self) -> Path:
+        return self.store.profile_dir(self.profile_id)
+
+    @property
+    def history_path(self) -> Path:
+        return self._dir / HISTORY_FILE
+
+    @property
+    def states_path(self) -> Path:
+        return self._dir / STATES_FILE
+
+    def generations(self, spec: PluginsSpec) -> Generations:
+        """The kept generations of this profile."""
+        plugins = self.store.plugins_root(self.profile_id, spec.config)
+        return Generations(store_location(self._dir, plugins))
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _lines(self, *, repair: bool) -> list[_Line]:
+        try:
+            return journal_file.read_lines(self.history_path, _Line)
+        except ProfileReadError:
+            if not repair:
+                raise
+            journal_file.set_aside(self.history_path)
+            return []
+
+    def _state_of(self, txid: str) -> StateSnapshot | None:
+        # Snapshots are encoded with ``id`` first, so one line is found without decoding the others.
+        prefix = b'{"id":' + msgspec.json.encode(txid) + b","
+        line = journal_file.last_line_starting(self.states_path, prefix)
+        if line is None:
+            return None
+        try:
+            return msgspec.json.decode(line, type=StateSnapshot)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.error("The recorded state of transaction %s is damaged: %s", txid, exc)
+            return None
+
+    def transactions(self, spec: PluginsSpec) -> list[Transaction]:
+        """Finished transactions, newest first (``ProfileReadError`` when the history is damaged)."""
+        lines = self._lines(repair=False)
+        begun = {line.id: line for line in lines if isinstance(line, Begun)}
+        finished = [line for line in lines if isinstance(line, Finished) and line.id in begun]
+        try:
+            # Only the package identities of each state: decoding skips the rest of the lock files.
+            states = {s.id: s for s in journal_file.read_lines(self.states_path, _StatePackages)}
+        except ProfileReadError:
+            states = {}
+        available = self._available(spec, [f.id for f in reversed(finished)])
+        result = []
+        for end in reversed(finished):
+            start = begun[end.id]
+            state = states.get(end.id)
+            revertible = state is not None and all(_key(e) in available for e in state.lock.installed)
+            result.append(
+                Transaction(
+                    id=end.id,
+                    startedAt=start.startedAt,
+                    finishedAt=end.finishedAt,
+                    client=start.client,
+                    outcome=end.outcome,
+                    installed=start.installed,
+                    removed=start.removed,
+                    revertible=revertible,
+                    revertTo=start.revertTo,
+                )
+            )
+        return result
+
+    def _available(self, spec: PluginsSpec, newest_first: Sequence[str]) -> set[tuple[object, ...]]:
+        """Identities that can be installed without downloads: installed now, or held by a generation."""
+        lock = self.store.read_lock(self.profile_id) or empty_lock()
+        available = {_key(e) for e in lock.installed}
+        generations = self.generations(spec)
+        for txid, manifest in generations.manifests().items():
+            base = generations.folder(txid)
+            for entry in manifest.entries:
+                if all((base / rel).exists() or (base / rel).is_symlink() for rel in entry.files):
+                    available.add(_key(entry))
+        return available
+
+    def finished_ids(self) -> list[str]:
+        """Ids of finished transactions, oldest first (an unreadable history counts as empty)."""
+        try:
+            lines = self._lines(repair=False)
+        except ProfileReadError:
+            return []
+        return [line.id for line in lines if isinstance(line, Finished)]
+
+    def state(self, txid: str) -> StateSnapshot:
+        """The state right after ``txid``; with ``txid`` empty, the state before the newest transaction
+        that changed something (undo)."""
+        lines = self._lines(repair=False)
+        finished = [line for line in lines if isinstance(line, Finished)]
+        if not txid:
+            changed = [n for n, line in enumerate(finished) if line.outcome == OK]
+            if not changed or changed[-1] == 0:
+                raise TransactionNotFound(
+                    "There is nothing to undo.",
+                    "The update history of this profile has no change before the current state.",
+                )
+            txid = finished[changed[-1] - 1].id
+        snapshot = self._state_of(txid) if any(line.id == txid for line in finished) else None
+        if snapshot is None:
+            raise TransactionNotFound(
+                f'Unknown transaction "{txid}".',
+                "Pass the id of a transaction listed by /plugins.history (sc4pac history).",
+            )
+        return snapshot
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def lock_digest(self) -> str:
+        """sha256 of the lock file as it is on disk now ("" when there is none)."""
+        try:
+            return hashlib.sha256((self._dir / LOCK_FILE).read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return ""
+
+    def begin(
+        self,
+        spec: PluginsSpec,
+        lock: PluginsLock,
+        *,
+        client: str,
+        installed: list[PlanItem],
+        removed_entries: Sequence[InstalledData],
+        revert_to: str = "",
+        metadata: Sequence[tuple[Package, list[Asset]]] = (),
+    ) -> str:
+        """Record that a transaction reached its plan (and the channel metadata of what it installs);
+        returns its id."""
+        if not self._lines(repair=True):
+            # The state before the first recorded change, so that it can be undone too.
+            self._write_baseline(spec, lock)
+        txid = _new_id()
+        plugins = self.store.plugins_root(self.profile_id, spec.config)
+        self.generations(spec).record(txid, removed_entries, plugins)
+        start = Begun(
+            id=txid,
+            startedAt=_now(),
+            client=client,
+            installed=installed,
+            removed=plan_items(removed_entries),
+            revertTo=revert_to,
+            lockBefore=self.lock_digest(),
+        )
+        if metadata:
+            records = [InstalledMetadata(id=txid, package=p, assets=a) for p, a in metadata]
+            journal_file.append_lines(self._dir / METADATA_FILE, records)
+        journal_file.append_lines(self.history_path, [start])
+        return txid
+
+    def installed_metadata(self, pkg_id: str, version: str) -> InstalledMetadata | None:
+        """The newest recorded channel metadata of ``pkg_id`` at ``version``, if any."""
+        try:
+            records: list[InstalledMetadata] = journal_file.read_lines(
+                self._dir / METADATA_FILE, InstalledMetadata
+            )
+        except ProfileReadError:
+            journal_file.set_aside(self._dir / METADATA_FILE)
+            return None
+        for record in reversed(records):
+            if record.package.id == pkg_id and record.package.version == version:
+                return record
+        return None
+
+    def _write_baseline(self, spec: PluginsSpec, lock: PluginsLock) -> None:
+        now = _now()
+        snapshot = StateSnapshot(
+            id=BASELINE, lock=lock, explicit=list(spec.explicit), variant=dict(spec.config.variant)
+        )
+        journal_file.append_lines(self.states_path, [snapshot])
+        start = Begun(
+            id=BASELINE,
+            startedAt=now,
+            client="",
+            installed=plan_items(lock.installed),
+            removed=[],
+        )
+        journal_file.append_lines(
+            self.history_path, [start, Finished(id=BASELINE, finishedAt=now, outcome=BASELINE)]
+        )
+
+    def finish(self, txid: str, outcome: str) -> None:
+        """Record the outcome and the state now on disk, then prune kept generations to the budget."""
+        spec = self.store.read_spec(self.profile_id)
+        lock = self.store.read_lock(self.profile_id) or empty_lock()
+        snapshot = StateSnapshot(
+            id=txid, lock=lock, explicit=list(spec.explicit), variant=dict(spec.config.variant)
+        )
+        journal_file.append_lines(self.states_path, [snapshot])
+        journal_file.append_lines(self.history_path, [Finished(id=txid, finishedAt=_now(), outcome=outcome)])
+        generations = self.generations(spec)
+        try:
+            if outcome == OK:
+                # Packages installed now are measured once here, not when a revert is in a hurry.
+                generations.measure(lock.installed, self.store.plugins_root(self.profile_id, spec.config))
+            generations.discard_if_empty(txid)
+            pruned = generations.prune(self.finished_ids(), budget_from_env())
+        except OSError as exc:  # pruning is housekeeping: never fail a finished transaction over it
+            log.warning("Could not prune kept package folders in %s: %s", generations.root, exc)
+            return
+        if pruned:
+            log.info("Pruned kept package folders of transactions %s", ", ".join(pruned))
+
+    def unfinished(self) -> list[Begun]:
+        """Transactions that began but never ended (their process was killed)."""
+        lines = self._lines(repair=True)
+        ended = {line.id for line in lines if isinstance(line, Finished)}
+        return [line for line in lines if isinstance(line, Begun) and line.id not in ended]
+
+    async def recover(self) -> None:
+        """End transactions a killed process left open (after the publish journal was completed):
+        ``ok`` when the lock file changed since they began, else ``aborted``. A revert that was
+        published also gets its explicit packages and variants restored."""
+        for start in self.unfinished():
+            published = self.lock_digest() != start.lockBefore
+            if published and start.revertTo:
+                await self.restore_choices(self.state_or_none(start.revertTo))
+            self.finish(start.id, OK if published else ABORTED)
+
+    def state_or_none(self, txid: str) -> StateSnapshot | None:
+        """The recorded state of ``txid``, if any."""
+        return self._state_of(txid)
+
+    async def restore_choices(self, snapshot: StateSnapshot | None) -> None:
+        """Make the explicit packages and variant choices those of ``snapshot``."""
+        if snapshot is None:
+            return
+
+        def change(spec: PluginsSpec) -> PluginsSpec | None:
+            if spec.explicit == snapshot.explicit and spec.config.variant == snapshot.variant:
+                return None
+            config = msgspec.structs.replace(spec.config, variant=dict(snapshot.variant))
+            return msgspec.structs.replace(spec, config=config, explicit=list(snapshot.explicit))
+
+        await self.store.modify_spec(self.profile_id, change)
+
+
+class _Identity(msgspec.Struct):
+    group: str
+    name: str
+    version: str
+    variant: dict[str, str]
+
+
+class _LockPackages(msgspec.Struct):
+    installed: list[_Identity]
+
+
+class _StatePackages(msgspec.Struct):
+    id: str
+    lock: _LockPackages
+
+
+def _key(entry: InstalledData | _Identity) -> tuple[object, ...]:
+    return (entry.group, entry.name, entry.version, frozenset(entry.variant.items()))

@@ -1,0 +1,181 @@
+"""Revert benchmark (issue 11): undo an update of 100 packages (~2,000 files) from kept generations.
+
+Run: .venv/bin/python scripts/bench/revert.py [--packages 100] [--files 20] [--rounds 5]
+
+Builds a profile in a temp dir whose history holds transaction A (100 packages installed) and
+transaction B (all 100 replaced by a new version, A's folders kept by the real journaled publish),
+then times, in this process, full reverts to A and back to B (RevertJob: history, plan, journal,
+renames, lock and spec) and compares them with plain ``os.rename`` of the same package folders.
+Targets: a revert under 1 s, and within 2x of the plain renames. Prints figures; never fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from sc4pac.atomic import atomic_write_bytes
+from sc4pac.history.service import ProfileHistory
+from sc4pac.install import publish
+from sc4pac.models.profile import InstalledData, PluginsLock, empty_lock
+from sc4pac.ports import NullProgress
+from sc4pac.services import Services
+from sc4pac.update.job import UpdateRequest
+from sc4pac.update.revert import RevertJob
+
+TARGET_SECONDS = 1.0
+TARGET_RATIO = 2.0
+# What a revert writes durably (fsync) for crash safety: kept-generation manifest, history begin line,
+# publish journal, lock file, state snapshot, history end line (the spec file too when the package
+# list or variants differ, which they do not here).
+DURABLE_WRITES = 6
+
+
+class _Yes:
+    async def ask(self, prompt: Any) -> Any:
+        return "Yes"
+
+
+def _write_packages(root: Path, version: str, packages: int, files: int) -> list[InstalledData]:
+    entries = []
+    for n in range(packages):
+        folder = f"150-mods/bench.pkg{n:03d}.{version}.sc4pac"
+        for i in range(files):
+            path = root / folder / ("models" if i % 2 else "") / f"file-{i}.dat"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(f"{folder}/{i}".encode() * 64)
+        entries.append(
+            InstalledData(group="bench", name=f"pkg{n:03d}", variant={}, version=version, files=[folder])
+        )
+    return entries
+
+
+async def _setup(services: Services, packages: int, files: int) -> tuple[str, str, Path]:
+    store = services.store
+    pid = (await store.add_profile("bench")).id
+    await store.init_profile(pid, "plugins", "cache", "temp")
+    spec = store.read_spec(pid)
+    plugins = store.plugins_root(pid, spec.config)
+    history = ProfileHistory(store, pid)
+    journal = store.profile_dir(pid) / publish.JOURNAL_FILE
+
+    def transaction(version: str, before: PluginsLock) -> tuple[str, PluginsLock]:
+        staging = store.temp_root(pid, spec.config) / f"staging-{version}"
+        entries = _write_packages(staging, version, packages, files)
+        txid = history.begin(spec, before, client="bench", installed=[], removed_entries=before.installed)
+        installs = [f for e in entries for f in e.files]
+        removals = [f for e in before.installed for f in e.files]
+        lock = PluginsLock(scheme=2, installed=entries, assets=[])
+        work = publish.prepare(plugins, staging, installs)
+        publish.publish(
+            journal,
+            plugins,
+            work,
+            removals,
+            installs,
+            lock,
+            lambda lk: store.write_lock_sync(pid, lk),
+            keep_dir=history.generations(spec).folder(txid),
+        )
+        history.finish(txid, "ok")
+        return txid, lock
+
+    tx_a, lock_a = transaction("1", empty_lock())
+    transaction("2", lock_a)
+    return pid, tx_a, plugins
+
+
+async def _revert(services: Services, pid: str, txid: str) -> float:
+    request = UpdateRequest(profile_id=pid, client="bench")
+    start = time.perf_counter()
+    await RevertJob(services, request, _Yes(), NullProgress(), txid).run()
+    return time.perf_counter() - start
+
+
+def _plain_renames(plugins: Path, holding: Path, kept: Path, version_out: str) -> float:
+    """The same folder moves without any bookkeeping: current folders out, kept folders in."""
+    out = sorted((plugins / "150-mods").glob(f"*.{version_out}.sc4pac"))
+    back = sorted((kept / "150-mods").iterdir())
+    (holding / "150-mods").mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    for folder in out:
+        os.rename(folder, holding / "150-mods" / folder.name)
+    for folder in back:
+        os.rename(folder, plugins / "150-mods" / folder.name)
+    elapsed = time.perf_counter() - start
+    # Put everything back as it was.
+    for folder in back:
+        os.rename(plugins / "150-mods" / folder.name, folder)
+    for folder in out:
+        os.rename(holding / "150-mods" / folder.name, folder)
+    return elapsed
+
+
+def _durable_write_ms(directory: Path, rounds: int = 15) -> float:
+    """Median time of one atomic, fsynced file replacement on this disk."""
+    path = directory / "probe.json"
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        atomic_write_bytes(path, b"x" * 20_000)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--packages", type=int, default=100)
+    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    os.environ.setdefault("SC4PAC_KEEP_BUDGET", "100G")  # measure renames, not pruning
+    with tempfile.TemporaryDirectory(prefix="sc4pac-bench-revert-") as tmp:
+        services = Services.create(Path(tmp) / "profiles")
+        try:
+            pid, tx_a, plugins = await _setup(services, args.packages, args.files)
+            history = ProfileHistory(services.store, pid)
+            spec = services.store.read_spec(pid)
+            generations = history.generations(spec)
+            tx_b = history.finished_ids()[-1]
+            reverts: list[float] = []
+            redos: list[float] = []
+            plain: list[float] = []
+            for _ in range(args.rounds):
+                reverts.append(await _revert(services, pid, tx_a))
+                kept_b = generations.folder(history.finished_ids()[-1])  # B's folders, kept by the revert
+                plain.append(_plain_renames(plugins, Path(tmp) / "holding", kept_b, "1"))
+                redos.append(await _revert(services, pid, tx_b))
+            files = sum(1 for p in plugins.rglob("*") if p.is_file())
+            durable_ms = _durable_write_ms(Path(tmp))
+        finally:
+            await services.aclose()
+    revert_s = statistics.median(reverts)
+    redo_s = statistics.median(redos)
+    plain_s = statistics.median(plain)
+    ratio = revert_s / plain_s if plain_s else float("inf")
+    print(f"packages: {args.packages}, files in Plugins: {files}, rounds: {args.rounds}")
+    print(f"revert to A (median): {revert_s * 1000:8.1f} ms   all: {[round(r * 1000) for r in reverts]}")
+    print(f"redo to B   (median): {redo_s * 1000:8.1f} ms   all: {[round(r * 1000) for r in redos]}")
+    print(f"plain os.rename of the same {2 * args.packages} folders (median): {plain_s * 1000:8.1f} ms")
+    print(
+        f"one fsynced write on this disk: {durable_ms:.1f} ms; a revert makes {DURABLE_WRITES} "
+        f"(~{durable_ms * DURABLE_WRITES:.0f} ms of the revert is that floor)"
+    )
+    verdict = "PASS" if revert_s < TARGET_SECONDS else "MISS"
+    print(f"target revert < {TARGET_SECONDS:.1f} s: {verdict}")
+    verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
+    print(f"revert / plain renames: {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x): {verdict}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

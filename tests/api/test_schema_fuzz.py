@@ -1,0 +1,34 @@
+"""Schema-driven fuzzing against the running daemon (bounded: a few hundred requests).
+
+Longer runs: ``scripts/bench/schema_fuzz.py --examples 200``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.daemon import Daemon, start_daemon
+from tests.schema_fuzz import OFFLINE_ENV, fuzz_daemon
+
+EXAMPLES_PER_OPERATION = 4  # valid and as many invalid ones: about 270 requests over 35 operations
+
+
+@pytest.fixture
+def demo_daemon(tmp_path: Path) -> Iterator[Daemon]:
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"], env=OFFLINE_ENV)
+    try:
+        d.authenticate()
+        yield d
+    finally:
+        d.stop()
+
+
+def test_generated_requests_get_documented_answers_and_no_unhandled_errors(demo_daemon: Daemon) -> None:
+    report = fuzz_daemon(demo_daemon, examples=EXAMPLES_PER_OPERATION, profile_id="1")
+    assert report.failures == []
+    assert report.total >= 200
+    # The fixed profile got requests past the profile check to the handlers.
+    assert report.statuses[200] > 0

@@ -1,0 +1,124 @@
+"""The history's building blocks: crash-safe JSON lines, kept generations and their budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from sc4pac.errors import ProfileReadError
+from sc4pac.history import journal_file
+from sc4pac.history.generations import (
+    BUDGET_ENV,
+    DEFAULT_BUDGET,
+    Generations,
+    budget_from_env,
+    store_location,
+)
+from sc4pac.history.records import Finished
+from sc4pac.models.profile import InstalledData
+
+
+def _finished(n: int) -> Finished:
+    return Finished(id=f"t{n}", finishedAt="2026-01-01T00:00:00Z", outcome="ok")
+
+
+def test_torn_last_line_is_ignored_and_cut_before_the_next_append(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    journal_file.append_lines(path, [_finished(1)])
+    with open(path, "ab") as f:
+        f.write(b'{"kind":"end","id":"t2","fin')  # a crash in the middle of an append
+    assert journal_file.read_lines(path, Finished) == [_finished(1)]
+    journal_file.append_lines(path, [_finished(3)])
+    assert journal_file.read_lines(path, Finished) == [_finished(1), _finished(3)]
+    assert path.read_bytes().count(b"\n") == 2
+
+
+def test_a_damaged_line_in_the_middle_is_a_profile_read_error(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    journal_file.append_lines(path, [_finished(1)])
+    path.write_bytes(b"garbage\n" + path.read_bytes())
+    with pytest.raises(ProfileReadError) as caught:
+        journal_file.read_lines(path, Finished)
+    assert "h.jsonl" in caught.value.title
+    moved = journal_file.set_aside(path)
+    assert not path.exists()
+    assert moved.exists()
+    assert journal_file.read_lines(path, Finished) == []
+
+
+def _entry(name: str, size: int, root: Path, txid: str) -> InstalledData:
+    folder = f"150-mods/gen.{name}.1.sc4pac"
+    (root / txid / folder).mkdir(parents=True)
+    (root / txid / folder / "f.dat").write_bytes(b"x" * size)
+    return InstalledData(group="gen", name=name, variant={}, version="1", files=[folder])
+
+
+def test_budget_prunes_oldest_first_but_keeps_the_last_three(tmp_path: Path) -> None:
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(6)]
+    for n, txid in enumerate(ids):
+        gens.record(txid, [_entry(f"p{n}", 1000, gens.root, txid)], gens.root / txid)
+    # 6000 bytes kept, budget 2500: prune t0, t1, t2 (oldest); t3-t5 are the last three and stay
+    # even though they alone exceed the budget.
+    assert gens.prune(ids, budget=2500) == ["t0", "t1", "t2"]
+    assert sorted(gens.manifests()) == ["t3", "t4", "t5"]
+    assert not (gens.root / "t0").exists()
+    assert gens.prune(ids, budget=0) == []
+    # A larger budget prunes only what is needed.
+    more = [*ids, "t6", "t7"]
+    gens.record("t6", [_entry("p6", 1000, gens.root, "t6")], gens.root / "t6")
+    gens.record("t7", [_entry("p7", 1000, gens.root, "t7")], gens.root / "t7")
+    assert gens.prune(more, budget=4000) == ["t3"]
+    # Transactions that kept nothing (aborted, installs only) do not use up the protected slots.
+    assert gens.prune([*more, "t8", "t9", "t10"], budget=0) == ["t4"]
+
+
+def test_locate_finds_complete_kept_packages_newest_first(tmp_path: Path) -> None:
+    gens = Generations(tmp_path / "kept")
+    old = _entry("p", 10, gens.root, "t1")
+    gens.record("t1", [old], gens.root / "t1")
+    gens.record("t2", [_entry("p", 10, gens.root, "t2")], gens.root / "t2")
+    assert gens.locate([old], ["t2", "t1"]) == {"gen:p": gens.root / "t2"}
+    (gens.root / "t2" / old.files[0] / "f.dat").unlink()
+    (gens.root / "t2" / old.files[0]).rmdir()
+    assert gens.locate([old], ["t2", "t1"]) == {"gen:p": gens.root / "t1"}
+    other = msgspec.structs.replace(old, version="2")
+    assert gens.locate([other], ["t2", "t1"]) == {}
+
+
+def test_budget_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(BUDGET_ENV, raising=False)
+    assert budget_from_env() == DEFAULT_BUDGET == 2 * 1024**3
+    monkeypatch.setenv(BUDGET_ENV, "500M")
+    assert budget_from_env() == 500 * 1024**2
+    monkeypatch.setenv(BUDGET_ENV, "0")
+    assert budget_from_env() == 0
+    monkeypatch.setenv(BUDGET_ENV, "lots")
+    assert budget_from_env() == DEFAULT_BUDGET
+
+
+def test_store_is_never_inside_a_folder_the_game_loads(tmp_path: Path) -> None:
+    profile = tmp_path / "profiles" / "1"
+    profile.mkdir(parents=True)
+    assert store_location(profile, tmp_path / "SimCity 4" / "Plugins") == profile.absolute() / "sc4pac-kept"
+    # A profile folder inside Plugins is refused; the sibling of the Plugins root is used instead.
+    nested = tmp_path / "Plugins" / "sc4pac" / "profile"
+    nested.mkdir(parents=True)
+    chosen = store_location(nested, tmp_path / "docs" / "sc4-plugins")
+    assert "plugins" not in [p.lower() for p in chosen.parts]
+
+
+def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Path) -> None:
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(5)]
+    entries = {t: _entry(f"p{n}", 10, gens.root, t) for n, t in enumerate(ids)}
+    for t in ids:
+        gens.record(t, [entries[t]], gens.root / t)
+    # A revert renamed t0's and t4's package back into Plugins.
+    for t in ("t0", "t4"):
+        (gens.root / t / entries[t].files[0] / "f.dat").unlink()
+        (gens.root / t / entries[t].files[0]).rmdir()
+    assert gens.prune(ids, budget=10**9) == []
+    assert sorted(gens.manifests()) == ["t1", "t2", "t3", "t4"]  # t4 is among the newest three
