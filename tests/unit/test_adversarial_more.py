@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ntpath
 import posixpath
+import struct
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,25 @@ def test_folder_entries_count_against_the_entry_budget(tmp_path: Path, fmt: str)
     assert "more than 30 files and folders" in info.value.detail
     # Under the budget, folders are fine.
     run(tmp_path / "ok", asset, DAT_ONLY, limits=ExtractionLimits(max_entries=45))
+
+
+def _declare_size(data: bytes, size: int) -> bytes:
+    """``data`` (a one-entry zip) with the entry's uncompressed size in the central directory replaced."""
+    out = bytearray(data)
+    header = out.find(b"PK\x01\x02")
+    struct.pack_into("<I", out, header + 24, size)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(("declared", "message"), [(0, "damaged"), (4, "damaged"), (0xFFFFFFFE, "bomb")])
+def test_lying_declared_sizes_never_write_more_than_declared(
+    tmp_path: Path, declared: int, message: str
+) -> None:
+    # zipfile never yields more than the declared size, the CRC then fails; an absurd size is a bomb.
+    asset = tmp_path / "asset.zip"
+    asset.write_bytes(_declare_size(zip_bytes({"a.dat": DBPF + bytes(1000)}), declared))
+    with pytest.raises(ExtractionFailed, match=message):
+        run(tmp_path, asset, DAT_ONLY)
 
 
 # --- nested archives of one name ---------------------------------------------------------------------
