@@ -193,14 +193,19 @@ def sanitize_entry_name(raw: str, archive_label: str) -> str | None:
 
 
 def mark_case_twins(entries: Sequence[ArchiveEntry]) -> list[ArchiveEntry]:
-    """``entries`` with every later path that differs from an earlier one only in case marked as a
-    problem: Windows would store both as one file, silently keeping only the last."""
-    first: dict[str, str] = {}
+    """``entries`` with every later path that differs from an earlier one only in case, or that is
+    spelled differently but names the same file, marked as a problem: both would be stored as one
+    file, silently keeping only the last."""
+    first: dict[str, ArchiveEntry] = {}
     marked: list[ArchiveEntry] = []
     for entry in entries:
-        seen = first.setdefault(entry.path.casefold(), entry.path)
-        if seen != entry.path and entry.problem is None:
-            why = f"its name differs from {shown(seen)} only in upper and lower case"
+        seen = first.setdefault(entry.path.casefold(), entry)
+        if entry.problem is None and seen.path != entry.path:
+            why = f"its name differs from {shown(seen.path)} only in upper and lower case"
+            entry = dataclasses.replace(entry, problem=why)
+        elif entry.problem is None and seen.raw != entry.raw:
+            # ``a\\b.dat`` beside ``a/b.dat`` (or ``a/./b.dat``): two entries, one file, the last one wins.
+            why = f"it is spelled differently but names the same file as {shown(seen.raw)}"
             entry = dataclasses.replace(entry, problem=why)
         marked.append(entry)
     return marked

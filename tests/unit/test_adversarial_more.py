@@ -72,6 +72,17 @@ def test_unstorable_names_in_subfolders_are_refused_when_installed(
     assert repr(name) in info.value.detail or repr(name.replace("\\", "/")) in info.value.detail
 
 
+@pytest.mark.parametrize("second", ["a\\b.dat", "a/./b.dat", "x/../a/b.dat", "a//b.dat"])
+def test_two_spellings_of_one_installed_file_are_reported(tmp_path: Path, second: str) -> None:
+    # Before: both were written to a/b.dat and the last one silently won.
+    asset = archive(tmp_path, "zip", {"a/b.dat": DBPF + b"1", second: DBPF + b"2", "a/c.dat": DBPF})
+    with pytest.raises(ExtractionFailed, match=r"names the same file as 'a/b\.dat'"):
+        run(tmp_path, asset, DAT_ONLY)
+    # Not selected, they do not matter.
+    _, out = run(tmp_path / "other", asset, AssetReference(assetId="x", include=[r"c\.dat$"]))
+    assert tree(out) == ["c.dat"]
+
+
 # --- the entry budget counts folders too -------------------------------------------------------------
 
 
