@@ -266,3 +266,34 @@ def test_installs_from_a_hostile_journal_never_leave_the_plugins_folder(tmp_path
     assert kept.is_dir()
     assert not (tmp_path / "escaped.sc4pac").exists()
     assert report.failed_paths == ["../escaped.sc4pac"]
+
+
+# --- package folders from hostile channel metadata -----------------------------------------------------
+
+HOSTILE_FOLDER_PARTS = [
+    {"subfolder": "..\\..\\outside"},
+    {"subfolder": "C:\\Windows"},
+    {"subfolder": "\\\\server\\share"},
+    {"subfolder": "100-props/CON"},
+    {"subfolder": "100-props./x"},
+    {"subfolder": "/abs"},
+    {"subfolder": "a\x00b"},
+    {"group": "../../outside"},
+    {"name": "x/../../../outside"},
+    {"version": "1\\..\\..\\..\\outside"},
+    {"variant": {"driveside": "../../../outside"}},
+    {"variant": {"driveside": "a:b"}},
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_FOLDER_PARTS, ids=repr)
+def test_package_folders_from_channel_metadata_stay_inside_staging(tmp_path: Path, hostile: dict) -> None:
+    from .test_stage_package import pkg, stage
+
+    parts = {"group": "g", "name": "n", "version": "1", "subfolder": "100-props", "variant": {}}
+    parts.update(hostile)
+    package = pkg(parts["group"], parts["name"], parts["version"], parts["subfolder"], [], parts["variant"])
+    with pytest.raises(ExtractionFailed, match="Invalid package folder"):
+        stage(tmp_path, package, [], variant=parts["variant"])
+    assert not (tmp_path / "outside").exists()
+    assert not (tmp_path.parent / "outside").exists()
