@@ -55,10 +55,6 @@ class InterProcessLock:
         self.path = path
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def try_acquire(self) -> bool:
         """Take the lock without waiting; ``False`` when another process (or handle) holds it."""
         if self._fd is not None:

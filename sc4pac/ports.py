@@ -24,10 +24,3 @@ class Prompter(Protocol):
     """
 
     async def ask(self, prompt: Prompt) -> Any: ...
-
-
-class NullProgress:
-    """A sink that drops everything."""
-
-    def emit(self, message: ProgressMessage) -> None:
-        return None

@@ -428,13 +428,12 @@ class ProfileStore:
         self.read_spec(profile_id)  # a missing profile fails here, before its lock creates its folder
         async with self.profile_lock(profile_id):
             spec = self.read_spec(profile_id)
-            updated = change(spec)
-            if asyncio.iscoroutine(updated):
-                updated = await updated
+            changed = change(spec)
+            updated = await changed if isinstance(changed, Awaitable) else changed
             if updated is None:
                 return spec
-            await self.write_spec(profile_id, updated)  # type: ignore[arg-type]
-            return updated  # type: ignore[return-value]
+            await self.write_spec(profile_id, updated)
+            return updated
 
     async def add_explicit(self, profile_id: str, packages: list[str]) -> None:
         """Append packages to the explicit list (keeping order, without repeats)."""

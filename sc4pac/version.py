@@ -175,7 +175,7 @@ def compare(a: str, b: str) -> int:
     pa, pb = _parse(a), _parse(b)
     prefix = max(pa.numeric_prefix, pb.numeric_prefix)
     xs, ys = _padded(pa, prefix), _padded(pb, prefix)
-    for x, y in zip(xs, ys):
+    for x, y in zip(xs, ys, strict=False):  # the longer tail is compared below
         rel = _compare_items(x, y)
         if rel:
             return rel

@@ -30,6 +30,11 @@ class WireStruct(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=False
     """Base of every untagged wire/on-disk struct: defaults omitted, unknown keys ignored."""
 
 
+class FrozenWireStruct(msgspec.Struct, frozen=True, omit_defaults=True, forbid_unknown_fields=False):
+    """A :class:`WireStruct` that is immutable and hashable (a frozen subclass of a mutable base
+    would work in msgspec, but type checkers apply dataclass rules and reject it)."""
+
+
 class TaggedStruct(msgspec.Struct, omit_defaults=True, tag_field="$type"):
     """Base of every ``$type``-tagged message; subclasses set ``tag=...``."""
 

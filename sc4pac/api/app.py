@@ -27,7 +27,7 @@ from . import (
     routes_variants,
     update_ws,
 )
-from .gate import Gate
+from .gate import ASGIApp, Gate
 from .live_events import LiveEvents
 from .scopes import PUBLIC, needs, scope_table
 from .state import ServerState, attach_state, server_state
@@ -160,8 +160,10 @@ def create_app(state: ServerState) -> Gate:
         if check is not None:
             await check(state, query)
 
+    # Litestar's __call__ names its own TypedDict scopes; the Gate passes the server's scope on unchanged.
+    asgi: ASGIApp = app  # type: ignore[assignment]
     return Gate(
-        app,
+        asgi,
         scopes=scope_table(app),
         tokens=state.tokens,
         indent=state.options.indent,

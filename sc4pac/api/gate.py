@@ -6,7 +6,7 @@ It sits in front of the Litestar app because a refusal of a websocket must be an
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -212,7 +212,7 @@ class Gate:
         await send({"type": "http.response.body", "body": body})
 
 
-def first_wins_query(scope: Scope) -> dict[str, str]:
+def first_wins_query(scope: Mapping[str, Any]) -> dict[str, str]:
     """Query parameters, first occurrence of each key winning, keys without ``=`` mapped to ``""``."""
     raw = scope.get("query_string", b"").decode("utf-8", "replace")
     result: dict[str, str] = {}

@@ -53,6 +53,7 @@ class HeadDeadlineProtocol(H11Protocol):
     header_timeout: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     _head_timer: asyncio.TimerHandle | None = None
 
+    # uvicorn's protocol narrows the parameter to asyncio.Transport (asyncio declares BaseTransport).
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_head_timer()

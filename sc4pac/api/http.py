@@ -25,7 +25,7 @@ class Query:
     pairs: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, request: Request) -> Query:
+    def of(cls, request: Request[Any, Any, Any]) -> Query:
         raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
         return cls(tuple(parse_qsl(raw, keep_blank_values=True)))
 
@@ -54,12 +54,12 @@ class Query:
         )
 
 
-def indent_of(request: Request) -> int:
+def indent_of(request: Request[Any, Any, Any]) -> int:
     return server_state(request).options.indent
 
 
 def respond(
-    request: Request, obj: Any, status: int = 200, headers: dict[str, str] | None = None
+    request: Request[Any, Any, Any], obj: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
     """A JSON response encoded with the wire rules and the server's ``--indent``."""
     return Response(
@@ -70,7 +70,7 @@ def respond(
     )
 
 
-def ok(request: Request) -> Response[bytes]:
+def ok(request: Request[Any, Any, Any]) -> Response[bytes]:
     """``{"$type":"/result","ok":true}``."""
     from ..models.messages import OK
 
@@ -127,7 +127,7 @@ async def json_body(request: Request[Any, Any, Any], type_: type[T]) -> T:
     return _decode(raw, type_)
 
 
-async def body_as(request: Request, type_: type[T], title: str, detail: str) -> T:
+async def body_as(request: Request[Any, Any, Any], type_: type[T], title: str, detail: str) -> T:
     """Decode the raw request body (whatever its content type) or fail with a 400 naming the problem."""
     try:
         return await json_body(request, type_)
@@ -135,7 +135,7 @@ async def body_as(request: Request, type_: type[T], title: str, detail: str) -> 
         raise BadRequest(title, f"{detail} ({exc.problem})") from None
 
 
-async def package_list_body(request: Request) -> list[str]:
+async def package_list_body(request: Request[Any, Any, Any]) -> list[str]:
     """A JSON array of strings as the plugin endpoints take it (the ids are checked by the services)."""
     title, detail = "Malformed package names", "Pass an array of strings of the form '<group>:<name>'."
     return await body_as(request, list[str], title, detail)

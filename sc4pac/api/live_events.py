@@ -250,8 +250,10 @@ class LiveEvents:
     def update_started(self, profile_id: str) -> None:
         self._send_soon(UpdateEvent(profile_id, "started"))
 
-    def update_finished(self, profile_id: str, outcome: UpdateOutcome, error_type: str = "") -> None:
-        self._send_soon(UpdateEvent(profile_id, "finished", outcome, error_type))
+    def update_finished(
+        self, profile_id: str, outcome: UpdateOutcome, error_type: str = "", transaction: str = ""
+    ) -> None:
+        self._send_soon(UpdateEvent(profile_id, "finished", outcome, error_type, transaction))
         self.poke()
 
     def _send_soon(self, event: Event) -> None:

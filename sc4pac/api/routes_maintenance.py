@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 
 @get("/plugins.repair.scan", opt=needs("read"))
-async def plugins_repair_scan(request: Request) -> Response[bytes]:
+async def plugins_repair_scan(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     plan = await maintenance.scan_repair(state.store, profile_id)
@@ -53,7 +53,7 @@ async def plugins_repair_scan(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.repair", opt=needs("write"), status_code=200)
-async def plugins_repair(request: Request) -> Response[bytes]:
+async def plugins_repair(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     try:
@@ -82,7 +82,7 @@ async def plugins_repair(request: Request) -> Response[bytes]:
 
 
 @get("/plugins.verify", opt=needs("read"))
-async def plugins_verify(request: Request) -> Response[bytes]:
+async def plugins_verify(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Compare the installed packages' files with their sizes and sha256 recorded at install time."""
     state = server_state(request)
     report = await maintenance.verify_plugins(state.store, Query.of(request).profile())
@@ -93,7 +93,7 @@ async def plugins_verify(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.export", opt=needs("read"), status_code=200)
-async def plugins_export(request: Request) -> Response[bytes]:
+async def plugins_export(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
     return respond(request, await export_mod_set(server_state(request).services, profile_id, packages))
@@ -107,7 +107,7 @@ def _open_folder(folder: Path) -> None:
     if override:
         subprocess.run([*shlex.split(override), str(folder)], check=True, timeout=30)
     elif sys.platform == "win32":
-        os.startfile(folder)  # type: ignore[attr-defined]
+        os.startfile(folder)  # type: ignore[attr-defined]  # only Windows has os.startfile
     elif sys.platform == "darwin":
         subprocess.run(["open", str(folder)], check=True, timeout=30)
     else:
@@ -118,7 +118,7 @@ def _open_folder(folder: Path) -> None:
 
 
 @post("/plugins.folder.open", opt=needs("write"), status_code=200)
-async def plugins_folder_open(request: Request) -> Response[bytes]:
+async def plugins_folder_open(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     folder = plugins_folder(server_state(request).store, query.profile(), query.get("pkg"))
     try:
@@ -134,7 +134,7 @@ _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 
 
 @get("/image.fetch", opt=needs("write"))
-async def image_fetch(request: Request) -> Response[bytes] | Stream:
+async def image_fetch(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
     import httpx
 
     state = server_state(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from litestar import Request, Response, get, post
 
@@ -59,7 +60,7 @@ def _package_param(query: Query) -> str:
 
 
 @get("/packages.list", opt=needs("read"))
-async def packages_list(request: Request) -> Response[bytes]:
+async def packages_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     services = server_state(request).services
     index = await services.channel_index(profile_id, services.store.read_spec(profile_id))
@@ -75,7 +76,7 @@ def _text_param(query: Query) -> str:
 
 
 @get("/packages.search", opt=needs("read"))
-async def packages_search(request: Request) -> Response[bytes]:
+async def packages_search(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     text = _text_param(query)
@@ -92,7 +93,7 @@ async def packages_search(request: Request) -> Response[bytes]:
 
 
 @post("/packages.search.id", opt=needs("read"), status_code=200)
-async def packages_search_id(request: Request) -> Response[bytes]:
+async def packages_search_id(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     title, detail = (
         "Malformed package names",
@@ -109,7 +110,7 @@ async def packages_search_id(request: Request) -> Response[bytes]:
 
 
 @get("/plugins.search", opt=needs("read"), sync_to_thread=False)
-def plugins_search(request: Request) -> Response[bytes]:
+def plugins_search(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     text = _text_param(query)
@@ -119,7 +120,7 @@ def plugins_search(request: Request) -> Response[bytes]:
 
 
 @get("/packages.info", opt=needs("read"))
-async def packages_info(request: Request) -> Response[bytes]:
+async def packages_info(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     details = await package_details(server_state(request).services, profile_id, _package_param(query))
@@ -128,7 +129,7 @@ async def packages_info(request: Request) -> Response[bytes]:
 
 
 @get("/variants.choices", opt=needs("read"))
-async def variants_choices(request: Request) -> Response[bytes]:
+async def variants_choices(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     variant_id = query.require(
         "variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query."

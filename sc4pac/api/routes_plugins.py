@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get, post
 
 from ..models.status import InstalledItem
@@ -12,13 +14,13 @@ from .state import server_state
 
 
 @get("/plugins.added.list", opt=needs("read"), sync_to_thread=False)
-def plugins_added_list(request: Request) -> Response[bytes]:
+def plugins_added_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     return respond(request, server_state(request).store.read_spec(profile_id).explicit)
 
 
 @get("/plugins.installed.list", opt=needs("read"), sync_to_thread=False)
-def plugins_installed_list(request: Request) -> Response[bytes]:
+def plugins_installed_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
     explicit = set(store.read_spec(profile_id).explicit)
@@ -28,21 +30,21 @@ def plugins_installed_list(request: Request) -> Response[bytes]:
 
 
 @post("/plugins.add", opt=needs("write"), status_code=200)
-async def plugins_add(request: Request) -> Response[bytes]:
+async def plugins_add(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     await add_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
 @post("/plugins.remove", opt=needs("write"), status_code=200)
-async def plugins_remove(request: Request) -> Response[bytes]:
+async def plugins_remove(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     await remove_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
 @post("/plugins.reinstall", opt=needs("write"), status_code=200)
-async def plugins_reinstall(request: Request) -> Response[bytes]:
+async def plugins_reinstall(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     packages = await package_list_body(request)

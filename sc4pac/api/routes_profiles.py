@@ -50,7 +50,7 @@ class InitBody(WireStruct):
 
 
 @get("/profiles.list", opt=needs("read"), sync_to_thread=False)
-def profiles_list(request: Request) -> Response[bytes]:
+def profiles_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = server_state(request).store
     listing = list_profiles(store, with_plugins_root=Query.of(request).flag("includePlugins"))
     items = [ProfileListItem(p.id, p.name, p.plugins_root, p.error) for p in listing.profiles]
@@ -59,21 +59,21 @@ def profiles_list(request: Request) -> Response[bytes]:
 
 
 @post("/profiles.add", opt=needs("write"), status_code=200)
-async def profiles_add(request: Request) -> Response[bytes]:
+async def profiles_add(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(request, NameBody, "Missing profile name.", 'Pass the "name" of the new profile.')
     entry = await server_state(request).store.add_profile(body.name)
     return respond(request, entry)
 
 
 @post("/profiles.remove", opt=needs("write"), status_code=200)
-async def profiles_remove(request: Request) -> Response[bytes]:
+async def profiles_remove(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to remove.')
     await server_state(request).store.remove_profile(body.id)
     return ok(request)
 
 
 @post("/profiles.switch", opt=needs("write"), status_code=200)
-async def profiles_switch(request: Request) -> Response[bytes]:
+async def profiles_switch(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(
         request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
     )
@@ -82,7 +82,7 @@ async def profiles_switch(request: Request) -> Response[bytes]:
 
 
 @post("/profiles.rename", opt=needs("write"), status_code=200)
-async def profiles_rename(request: Request) -> Response[bytes]:
+async def profiles_rename(request: Request[Any, Any, Any]) -> Response[bytes]:
     body = await body_as(
         request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
     )
@@ -91,13 +91,13 @@ async def profiles_rename(request: Request) -> Response[bytes]:
 
 
 @get("/profile.read", opt=needs("read"), sync_to_thread=False)
-def profile_read(request: Request) -> Response[bytes]:
+def profile_read(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     return respond(request, server_state(request).store.read_spec(profile_id).config)
 
 
 @post("/profile.init", opt=needs("write"), status_code=200)
-async def profile_init(request: Request) -> Response[bytes]:
+async def profile_init(request: Request[Any, Any, Any]) -> Response[bytes]:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
@@ -119,12 +119,12 @@ async def profile_init(request: Request) -> Response[bytes]:
 
 
 @get("/settings.all.get", opt=needs("write"), sync_to_thread=False)
-def settings_get(request: Request) -> Response[bytes]:
+def settings_get(request: Request[Any, Any, Any]) -> Response[bytes]:
     return respond(request, server_state(request).store.read_settings())
 
 
 @post("/settings.all.set", opt=needs("write"), status_code=200)
-async def settings_set(request: Request) -> Response[bytes]:
+async def settings_set(request: Request[Any, Any, Any]) -> Response[bytes]:
     settings = await body_as(
         request, Any, "Missing settings", "Pass the settings as JSON body of the request."
     )

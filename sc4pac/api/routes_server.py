@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from typing import Any
 
 from litestar import Request, Response, WebSocket, get, post, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -67,7 +68,7 @@ _STATUS: ServerStatus | None = None
 
 
 @get("/server.status", opt=needs("read"), sync_to_thread=False)
-def server_status(request: Request) -> Response[bytes]:
+def server_status(request: Request[Any, Any, Any]) -> Response[bytes]:
     global _STATUS
     if _STATUS is None:
         _STATUS = _status()
@@ -75,7 +76,7 @@ def server_status(request: Request) -> Response[bytes]:
 
 
 @post("/auth/token", opt=needs(PUBLIC), status_code=200)
-async def auth_token(request: Request) -> Response[bytes]:
+async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = server_state(request)
     authorization = request.headers.get("authorization")
     try:
@@ -112,7 +113,7 @@ async def auth_token(request: Request) -> Response[bytes]:
 
 
 @websocket("/server.connect", opt=needs("write"))
-async def server_connect(socket: WebSocket) -> None:
+async def server_connect(socket: WebSocket[Any, Any, Any]) -> None:
     registry = server_state(socket).connections
     await socket.accept()
 
@@ -131,7 +132,7 @@ async def server_connect(socket: WebSocket) -> None:
 
 
 @post("/packages.open", opt=needs("open"), status_code=200)
-async def packages_open(request: Request) -> Response[bytes]:
+async def packages_open(request: Request[Any, Any, Any]) -> Response[bytes]:
     items = await body_as(
         request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, Response, get, post
 
 from ..services.variant_selection import configured_variants, reset_variants, set_variants
@@ -21,7 +23,7 @@ class VariantList(WireStruct):
 
 
 @get("/variants.list", opt=needs("read"), sync_to_thread=False)
-def variants_list(request: Request) -> Response[bytes]:
+def variants_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     configured = configured_variants(server_state(request).store, profile_id)
     variants = {k: VariantValue(c.value, not c.used) for k, c in configured.items()}
@@ -29,7 +31,7 @@ def variants_list(request: Request) -> Response[bytes]:
 
 
 @post("/variants.reset", opt=needs("write"), status_code=200)
-async def variants_reset(request: Request) -> Response[bytes]:
+async def variants_reset(request: Request[Any, Any, Any]) -> Response[bytes]:
     profile_id = Query.of(request).profile()
     ids = await body_as(
         request, list[str], "Malformed variant labels.", "Pass variants as an array of strings."
@@ -39,7 +41,7 @@ async def variants_reset(request: Request) -> Response[bytes]:
 
 
 @post("/variants.set", opt=needs("write"), status_code=200)
-async def variants_set(request: Request) -> Response[bytes]:
+async def variants_set(request: Request[Any, Any, Any]) -> Response[bytes]:
     query = Query.of(request)
     profile_id = query.profile()
     selections = await body_as(

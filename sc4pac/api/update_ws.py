@@ -40,7 +40,7 @@ CLOSE_DONE = 1000
 class WebsocketPrompter:
     """Prompter and progress sink writing to one websocket."""
 
-    def __init__(self, socket: WebSocket, indent: int) -> None:
+    def __init__(self, socket: WebSocket[Any, Any, Any], indent: int) -> None:
         self.socket = socket
         self.indent = indent
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -80,7 +80,7 @@ class WebsocketPrompter:
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
-            if text is None:
+            if not isinstance(text, str):
                 log.info("Discarding a binary frame on /update.")
                 continue
             self._offer(text)
@@ -150,7 +150,7 @@ def _client_name(value: str | None) -> str:
 
 
 @websocket("/update", opt=needs("write"))
-async def update(socket: WebSocket) -> None:
+async def update(socket: WebSocket[Any, Any, Any]) -> None:
     from ..update.job import UpdateJob, UpdateRequest
     from ..update.revert import RevertJob
 
@@ -212,7 +212,7 @@ async def update(socket: WebSocket) -> None:
         forget_socket()
         running.discard(profile_id)
         if state.events is not None:
-            state.events.update_finished(profile_id, *outcome)
+            state.events.update_finished(profile_id, *outcome, transaction=job.recorded_transaction)
         for task in (sender, receiver, job_task):
             if not task.done():
                 task.cancel()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import msgspec
 
@@ -121,16 +121,7 @@ class ChannelIndex:
                 return self.channels[pos], item
         return None
 
-    def channels_listing(self, pkg_id: str) -> list[tuple[LoadedChannel, ChannelItem]]:
-        """Every channel that lists the id, in channel order, with its item."""
-        return [(self.channels[pos], item) for pos, item in self._holders(pkg_id)]
-
     # --- channels -----------------------------------------------------------------------------------
-
-    def channel_by_url(self, url: str) -> LoadedChannel | None:
-        """The channel whose normalised URL is exactly ``url``."""
-        pos = self._positions.get(url)
-        return None if pos is None else self.channels[pos]
 
     def package_items(self, channel_url: str | None = None) -> Iterator[tuple[LoadedChannel, ChannelItem]]:
         """Packages (no assets) of all channels in channel order, or of the one channel given."""
@@ -165,8 +156,12 @@ class ChannelIndex:
 
     def channel_stats(self) -> list[tuple[LoadedChannel, Stats]]:
         """Each channel with its stats, in channel order."""
-        return list(zip(self.channels, self._channel_stats))
+        return list(zip(self.channels, self._channel_stats, strict=True))
 
+    @overload
+    def stats(self) -> Stats: ...
+    @overload
+    def stats(self, channel_url: str | None) -> Stats | None: ...
     def stats(self, channel_url: str | None = None) -> Stats | None:
         """Stats of one channel (``None`` if no such channel), or combined over all when no URL."""
         if channel_url is None:
@@ -185,10 +180,6 @@ class ChannelIndex:
                     found.setdefault((provider, ext_id), {})[f"{item.group}:{item.name}"] = None
         return {key: list(pkgs) for key, pkgs in found.items()}
 
-    def find_by_external_id(self, provider: str, ext_id: str) -> list[str]:
-        """Package ids listing this exchange id (``"stex"``/``"sc4e"``), first-seen order."""
-        return self._by_external_id.get((provider, ext_id), [])
-
     def find_by_external_ids(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
         """For each requested ``(provider, id)`` the packages listing it (missing pairs are absent)."""
         table = self._by_external_id
@@ -199,11 +190,3 @@ class ChannelIndex:
     def external_sources(self, pkg_id: str) -> list[tuple[LoadedChannel, Checksum]]:
         """Channels that list ``pkg_id`` as external (``_extpkg``/``_extasset``), with the file's checksum."""
         return [(self.channels[pos], checksum) for pos, checksum in self._external.get(pkg_id, ())]
-
-    def external_listed(self, channel: LoadedChannel, pkg_id: str) -> Checksum | None:
-        """The checksum of the channel's external file for ``pkg_id``, if that channel lists one."""
-        pos = self._positions.get(channel.url)
-        for p, checksum in self._external.get(pkg_id, ()):
-            if p == pos:
-                return checksum
-        return None

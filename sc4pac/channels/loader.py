@@ -146,10 +146,12 @@ class ChannelLoader:
         results = await asyncio.gather(
             *(self.load(url, ttl=ttl, progress=progress) for url in channel_urls), return_exceptions=True
         )
+        loaded: list[LoadedChannel] = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return list(results)  # type: ignore[arg-type]
+            loaded.append(result)
+        return loaded
 
     async def load(
         self, url: str, *, ttl: float = CONTENTS_TTL, progress: ProgressSink | None = None
@@ -164,9 +166,10 @@ class ChannelLoader:
                     location, cache_root=self.cache_root, changing_ttl=ttl, force=forced, progress=progress
                 )
             except DownloadFailed as exc:
-                file = self._cached_copy(location)
-                if file is None:
+                cached = self._cached_copy(location)
+                if cached is None:
                     raise channel_not_available(url, exc.detail or exc.title) from exc
+                file = cached
                 stale_reason = exc.detail or exc.title
                 log.warning(
                     "Using the cached copy of channel %s, since refreshing it failed: %s", url, stale_reason

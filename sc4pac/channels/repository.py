@@ -39,7 +39,7 @@ def _default_index_factory(channels: list[LoadedChannel]) -> ChannelIndex:
 
 @dataclass
 class _Entry:
-    index: Any  # ChannelIndex
+    index: ChannelIndex
     cache_root: Path
     loaded_at: float
 
@@ -62,7 +62,7 @@ class ChannelRepository:
         self._prepare_search_index = prepare_search_index
         self._index_factory = index_factory or _default_index_factory
         self._entries: dict[_IndexKey, _Entry] = {}
-        self._loading: dict[tuple[_IndexKey, bool], asyncio.Task[Any]] = {}
+        self._loading: dict[tuple[_IndexKey, bool], asyncio.Task[ChannelIndex]] = {}
         self._loaders: dict[str, ChannelLoader] = {}
         self._records: OrderedDict[tuple[str, str, str, str], Package | Asset] = OrderedDict()
 
@@ -97,8 +97,9 @@ class ChannelRepository:
         if task is None:
             ttl = 0.0 if refresh else (contents_ttl if contents_ttl is not None else self.ttl)
             task = asyncio.ensure_future(self._load(key, list(channel_urls), cache_root, ttl, progress))
-            self._loading[(key, forcing)] = task
-            task.add_done_callback(lambda t, k=(key, forcing): self._loading.pop(k, None))
+            loading_key = (key, forcing)
+            self._loading[loading_key] = task
+            task.add_done_callback(lambda _t: self._loading.pop(loading_key, None))
             # Keep a failure from being reported as "never retrieved" when every waiter was cancelled.
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
         # Shielded: a caller that gives up must not cancel the load others are waiting for.
@@ -114,10 +115,6 @@ class ChannelRepository:
             # Build the search corpus in the background so the first search does not pay for it.
             asyncio.get_running_loop().run_in_executor(None, _prepare_search, index)
         return index
-
-    def invalidate(self) -> None:
-        """Forget every loaded index (e.g. after the channel list or the cache root changed)."""
-        self._entries.clear()
 
     def _cache_root_of(self, index: ChannelIndex) -> Path:
         for entry in self._entries.values():

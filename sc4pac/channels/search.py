@@ -115,10 +115,8 @@ def score_text(tokens: Sequence[str], text: str, threshold: int) -> int:
         return 0
     total = 0
     for token in tokens:
-        if token in text:  # an empty token is always contained
-            r = 100
-        else:
-            r = _round_half_up(fuzz.partial_ratio(token, text))
+        # An empty token is always contained.
+        r = 100 if token in text else _round_half_up(fuzz.partial_ratio(token, text))
         if r >= threshold:
             total += r
     return _mean_half_up(total, len(tokens))
@@ -168,12 +166,14 @@ class SearchCorpus:
 
     def token_rows(self, tokens: list[str], cutoff: float) -> list[np.ndarray]:
         """Rounded partial ratios (0 below ``cutoff``) of each non-empty token against every text."""
+        cached: dict[str, np.ndarray] = {}
         with self._rows_lock:
-            cached = {t: self._rows.get((t, cutoff)) for t in tokens}
-            for t, row in cached.items():
+            for t in tokens:
+                row = self._rows.get((t, cutoff))
                 if row is not None:
                     self._rows.move_to_end((t, cutoff))
-        missing = [t for t, row in cached.items() if row is None]
+                    cached[t] = row
+        missing = [t for t in dict.fromkeys(tokens) if t not in cached]
         single_chars = [t for t in missing if len(t) == 1]
         fuzzy = [t for t in missing if len(t) > 1]
         for t in single_chars:
@@ -183,15 +183,15 @@ class SearchCorpus:
         if fuzzy and self.texts:
             ratios = _partial_ratios(fuzzy, self.chunks, cutoff)
             rounded = np.floor(ratios + (0.5 + 1e-9)).astype(np.uint8)
-            for t, row in zip(fuzzy, rounded):
+            for t, row in zip(fuzzy, rounded, strict=True):
                 cached[t] = row
         if missing:
             with self._rows_lock:
                 for t in missing:
-                    self._rows[(t, cutoff)] = cached[t]  # type: ignore[assignment]
+                    self._rows[(t, cutoff)] = cached[t]
                 while len(self._rows) > _CACHED_ROWS:
                     self._rows.popitem(last=False)
-        return [cached[t] for t in tokens]  # type: ignore[misc]
+        return [cached[t] for t in tokens]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -249,7 +249,7 @@ def _text_scores(corpus: SearchCorpus, tokens: list[str], threshold: int) -> np.
     if fuzzy_tokens and len(corpus):
         # Scores >= threshold - 0.5 round up to >= threshold; lower ones would not count anyway.
         cutoff = max(0.0, threshold - 0.5)
-        for token, row in zip(fuzzy_tokens, corpus.token_rows(fuzzy_tokens, cutoff)):
+        for token, row in zip(fuzzy_tokens, corpus.token_rows(fuzzy_tokens, cutoff), strict=True):
             contribution = row.astype(np.int64)
             contribution[contribution < threshold] = 0
             total += multiplicity[token] * contribution
@@ -320,7 +320,7 @@ def search_packages(
     selected = selected[np.lexsort((corpus.lex_rank[selected], -scores[selected]))]
     hits: list[SearchHit] = []
     seen: set[str] = set()
-    for i, relevance in zip(selected.tolist(), scores[selected].tolist()):
+    for i, relevance in zip(selected.tolist(), scores[selected].tolist(), strict=True):
         pkg_id = corpus.ids[i]
         if pkg_id in seen or pkg_id in drop_ids:
             continue

@@ -7,9 +7,10 @@ strings are expected are errors, unquoted timestamps keep their text and unknown
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -59,6 +60,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
+# The base is chosen at import (libyaml's C loader when present), which a type checker cannot follow.
 class _ChannelLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader with the reference's scalar typing: numbers as strings, timestamps as their text."""
 
@@ -210,7 +212,7 @@ def duplicate_issues(sources: Iterable[ParsedSource]) -> list[YamlIssue]:
     first_seen: dict[tuple[str, str], tuple[str, int]] = {}
     issues: list[YamlIssue] = []
     for parsed in sources:
-        for record, document in zip(parsed.records, parsed.record_documents):
+        for record, document in zip(parsed.records, parsed.record_documents, strict=True):
             key = record_key(record)
             earlier = first_seen.get(key)
             if earlier is None:
@@ -249,13 +251,13 @@ def _try_array(document: Any, metadata_source: str | None) -> list[ChannelRecord
     array = msgspec.convert(document, _YamlArray)
     records: list[ChannelRecord] = []
     for i, package in enumerate(array.packages):
-        records.append(_located(f"$.packages[{i}]", lambda: _package(package, metadata_source)))
+        records.append(_located(f"$.packages[{i}]", functools.partial(_package, package, metadata_source)))
     for i, asset in enumerate(array.assets):
-        records.append(_located(f"$.assets[{i}]", lambda: _asset(asset)))
+        records.append(_located(f"$.assets[{i}]", functools.partial(_asset, asset)))
     return records
 
 
-def _located(where: str, build: Any) -> ChannelRecord:
+def _located(where: str, build: Callable[[], ChannelRecord]) -> ChannelRecord:
     try:
         return build()
     except ValueError as exc:
@@ -432,4 +434,5 @@ def channel_from_yaml_text(
         raise ChannelBuildError(format_issues(issues), issues=issues)
     assembled = assemble_channel(parsed.records)
     contents = channel_contents(assembled, info=None)
-    return contents, {record_key(r): r for r in (*assembled.packages, *assembled.assets)}
+    records: list[ChannelRecord] = [*assembled.packages, *assembled.assets]
+    return contents, {record_key(r): r for r in records}

@@ -7,23 +7,26 @@ import sys
 from pathlib import Path
 
 from ..errors import Sc4pacError
+from .options import help_of
 
 __all__ = ["add_parser", "channel_subparsers", "run"]
 
 
-def channel_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:  # type: ignore[type-arg]
+def channel_subparsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """The sub-command group of ``sc4pac channel``, created by whichever module registers first."""
     existing = subparsers.choices.get("channel")
     if existing is None:
         existing = subparsers.add_parser("channel", help="Manage channels and build them from YAML sources.")
-        existing.set_defaults(run=lambda _args: (existing.print_help(), 2)[1])
+        existing.set_defaults(run=help_of(existing))
     for action in existing._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action
     return existing.add_subparsers(dest="channel_command", metavar="CHANNEL_COMMAND")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``sc4pac channel build`` and its options."""
     p = channel_subparsers(subparsers).add_parser(
         "build",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..services.search_threshold import DEFAULT_THRESHOLD
 from .channel_build import channel_subparsers
 from .dispatch import deferred, deferred_plain
-from .options import common_options
+from .options import common_options, help_of
 
 __all__ = ["add_parser"]
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def _group(subparsers: SubParsers, name: str, help_text: str, dest: str) -> SubParsers:
     """A command with sub-commands of its own (``variant set``); alone it prints its help."""
     parser: argparse.ArgumentParser = subparsers.add_parser(name, help=help_text, description=help_text)
-    parser.set_defaults(run=lambda _args: (parser.print_help(), 2)[1])
+    parser.set_defaults(run=help_of(parser))
     group: SubParsers = parser.add_subparsers(dest=dest, metavar=dest.upper())
     return group
 

@@ -27,9 +27,10 @@ def deferred(target: str, *, needs_profile: bool = True) -> Run:
     """A ``run`` callable for an async command handler ``target`` that works on the shared services."""
 
     def run(args: argparse.Namespace) -> int:
-        from .runner import command
+        from .runner import Work, command
 
-        return command(_resolve(target), needs_profile=needs_profile)(args)  # type: ignore[arg-type]
+        work: Work = _resolve(target)  # type: ignore[assignment]  # looked up by name: a handler's type
+        return command(work, needs_profile=needs_profile)(args)
 
     return run
 

@@ -8,9 +8,10 @@ command name with their own default.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["add_global_options", "common_options", "unquote"]
+__all__ = ["add_global_options", "common_options", "help_of", "unquote"]
 
 
 def unquote(text: str) -> str:
@@ -60,3 +61,13 @@ def common_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     _add(parent, defaults=False)
     return parent
+
+
+def help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """The action of a command group run without a sub-command: print the group's help, exit status 2."""
+
+    def run(_args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    return run

@@ -9,8 +9,10 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import SC4PAC_VERSION
@@ -18,6 +20,12 @@ from ..errors import ObtainingUserDirsFailed
 from .options import unquote
 
 if TYPE_CHECKING:
+    from ..services import Services
+
+# The daemon's modules load only once the arguments are parsed (a fast --help and error exit).
+if TYPE_CHECKING:
+    from ..api.gate import Gate
+    from ..api.state import ServerState
     from ..services import Services
 
 EXIT_ABORTED = 21
@@ -41,10 +49,10 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``sc4pac server`` and its options."""
     p = subparsers.add_parser("server", help="Start the local sc4pac daemon (API server).")
-    flag = {"nargs": "?", "const": True, "type": parse_bool, "metavar": "BOOL"}
+    flag: dict[str, Any] = {"nargs": "?", "const": True, "type": parse_bool, "metavar": "BOOL"}
     p.add_argument("--port", type=int, default=51515, help="listening port (default 51515)")
     p.add_argument(
         "--host",
@@ -280,27 +288,33 @@ def _drop_refused_upgrade_noise(record: logging.LogRecord) -> bool:
 WS_MAX_MESSAGE_BYTES = 1024 * 1024
 
 
-async def _serve(app, sockets, state, announce, startup_timeout: float) -> int:  # type: ignore[no-untyped-def]
+async def _serve(
+    app: Gate,
+    sockets: list[socket.socket],
+    state: ServerState,
+    announce: Callable[[], None],
+    startup_timeout: float,
+) -> int:
     import uvicorn
 
     from ..api.head_deadline import head_deadline_protocol, header_timeout_from_env
     from ..api.liveness import CLOSE_GOING_AWAY, SHUTDOWN_REASON, ping_settings
 
     class Server(uvicorn.Server):
-        async def startup(self, sockets=None):  # type: ignore[no-untyped-def]
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets=sockets)
             if not self.should_exit:
                 announce()
                 state.connections.start_startup_timer(startup_timeout)
 
-        def handle_exit(self, sig, frame):  # type: ignore[no-untyped-def]
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
             # uvicorn raises a captured Ctrl+C or SIGTERM again once it has stopped, so the process
             # would end "killed by a signal" (or with a KeyboardInterrupt traceback). A requested stop
             # is a normal, clean exit here: status 0.
             self._captured_signals.clear()
 
-        async def shutdown(self, sockets=None):  # type: ignore[no-untyped-def]
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             # Say why before uvicorn drops the sockets (it would close them with a bare 1012).
             await state.connections.close_all(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
             await super().shutdown(sockets=sockets)

@@ -15,7 +15,7 @@ import textwrap
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, assert_never
 
 from ..errors import Sc4pacError
 from ..models.messages import (
@@ -100,9 +100,8 @@ class TerminalPrompter:
                 return self._ini_notice(prompt)
             case RepairPlanPrompt():
                 return await self._repair_plan(prompt)
-        if self.assume_yes:
-            return prompt.choices[0]
-        return await self._choose("Choose:", [(c, c) for c in prompt.choices], None)
+            case _:  # every prompt type has its case: mypy reports a new one missing here
+                assert_never(prompt)
 
     # --- the questions ----------------------------------------------------------------------------
 

@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
-ASSET_CHANGING_TTL = 12 * 3600.0  # TTL of an asset without lastModified (a "changing" artifact)
 
 
 class _Transient(Exception):
@@ -228,6 +227,117 @@ def _looks_like_html(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(64)
     return head.lstrip()[:9].lower() == b"<!doctype"
+
+
+def _body_lengths(
+    url: str, response: httpx.Response, resume_from: int
+) -> tuple[bool, int | None, int | None]:
+    """(gzipped, bytes this response should carry, length of the whole file) as far as the headers say."""
+    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+    gzipped = encoding == "gzip"
+    if encoding not in ("", "identity", "gzip"):
+        log.warning("Unsupported Content-Encoding %r of %s: storing the body as received", encoding, url)
+    start, total = _content_range_start_total(response.headers.get("Content-Range"))
+    expected_len: int | None = None
+    if not gzipped:
+        if response.headers.get("Content-Length", "").isdigit():
+            expected_len = int(response.headers["Content-Length"])
+        elif total is not None and start is not None:
+            expected_len = total - start
+    file_length = total if total is not None else (expected_len if not resume_from else None)
+    return gzipped, expected_len, file_length
+
+
+class _PartState:
+    """The ``.part`` file so far: its running checksum and size, and the overlap a resume must match."""
+
+    def __init__(self, digest: hashlib._Hash, tail: bytes, size: int) -> None:
+        self.digest = digest
+        self.tail = tail  # the last bytes already on disk, which a resumed response repeats first
+        self.size = size
+        self.overlap = bytearray()  # the repeated bytes received so far
+        self.received = 0  # bytes of this response, overlap included
+        self.stale = False  # the overlap differed: zero-filled, or from another version of the file
+
+    @classmethod
+    async def open(cls, part: Path, resume_from: int, progress: _Progress) -> _PartState:
+        if not resume_from:
+            return cls(hashlib.sha256(), b"", 0)
+        digest = await asyncio.to_thread(_hash_file, part)
+        tail = await asyncio.to_thread(_read_tail, part, RESUME_OVERLAP)
+        size = part.stat().st_size
+        progress.resume_at(size)
+        return cls(digest, tail, size)
+
+    def new_bytes(self, chunk: bytes) -> bytes:
+        """The part of ``chunk`` past the overlap; sets :attr:`stale` when the overlap differs."""
+        self.received += len(chunk)
+        if len(self.overlap) < len(self.tail):
+            need = len(self.tail) - len(self.overlap)
+            self.overlap += chunk[:need]
+            chunk = chunk[need:]
+            if len(self.overlap) == len(self.tail) and bytes(self.overlap) != self.tail:
+                self.stale = True
+                return b""
+        return chunk
+
+
+async def _stream_body(
+    url: str,
+    part: Path,
+    response: httpx.Response,
+    gzipped: bool,
+    resume_from: int,
+    state: _PartState,
+    progress: _Progress,
+    file_length: int | None,
+) -> None:
+    import httpx
+
+    # No re-chunking: every byte received before a connection drop reaches the .part file.
+    chunks = response.aiter_bytes() if gzipped else response.aiter_raw()
+    try:
+        # Opened in a worker: on Windows an antivirus scan can make opening a file block for a while.
+        out = await asyncio.to_thread(open, part, "ab" if resume_from else "wb")
+        with out:
+            async for received in chunks:
+                chunk = state.new_bytes(received)
+                if state.stale:
+                    break
+                if chunk:
+                    out.write(chunk)
+                    state.digest.update(chunk)
+                    state.size += len(chunk)
+                    progress.advance(state.size)
+            out.flush()
+            # The check file written next records this file's checksum without re-hashing it later, so
+            # the bytes must be on disk first; fsync in a worker keeps the event loop responsive.
+            await asyncio.to_thread(os.fsync, out.fileno())
+    except httpx.TimeoutException as exc:
+        raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
+    except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+        raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Connection lost: {exc!r}")) from exc
+    except httpx.DecodingError as exc:
+        part.unlink(missing_ok=True)
+        raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Corrupt response: {exc!r}")) from exc
+    except OSError as exc:
+        if _disk_full(exc):
+            # A partial file on a full disk would only block the next attempt: remove it.
+            part.unlink(missing_ok=True)
+            raise DiskFull.for_folder(part.parent, file_length) from exc
+        raise _failure(FailureReason.IO_ERROR, url, f"Writing {part} failed: {exc}") from exc
+
+
+def _check_body_length(url: str, part: Path, state: _PartState, expected_len: int | None) -> None:
+    """A short body is worth resuming; a long one means the file is not what the headers promised."""
+    if len(state.overlap) < len(state.tail):
+        raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, f"Response of {url} ended early"))
+    if expected_len is not None and state.received != expected_len:
+        detail = f"Wrong length of {url}: expected {expected_len} bytes, got {state.received}"
+        if state.received < expected_len:
+            raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, detail))
+        part.unlink(missing_ok=True)
+        raise _failure(FailureReason.WRONG_LENGTH, url, detail)
 
 
 class Downloader:
@@ -585,84 +695,18 @@ class Downloader:
         resume_from: int,
         progress: _Progress,
     ) -> None:
-        import httpx
-
-        encoding = response.headers.get("Content-Encoding", "").strip().lower()
-        gzipped = encoding == "gzip"
-        if encoding not in ("", "identity", "gzip"):
-            log.warning("Unsupported Content-Encoding %r of %s: storing the body as received", encoding, url)
-        start, total = _content_range_start_total(response.headers.get("Content-Range"))
-        expected_len: int | None = None
-        if not gzipped:
-            if response.headers.get("Content-Length", "").isdigit():
-                expected_len = int(response.headers["Content-Length"])
-            elif total is not None and start is not None:
-                expected_len = total - start
-        file_length = total if total is not None else (expected_len if not resume_from else None)
-
+        gzipped, expected_len, file_length = _body_lengths(url, response, resume_from)
         progress.start()
         if file_length is not None:
             progress.length(file_length)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if resume_from:
-            digest = await asyncio.to_thread(_hash_file, part)
-            tail = await asyncio.to_thread(_read_tail, part, RESUME_OVERLAP)
-            size = part.stat().st_size
-            progress.resume_at(size)
-        else:
-            digest, tail, size = hashlib.sha256(), b"", 0
-
-        # No re-chunking: every byte received before a connection drop reaches the .part file.
-        chunks = response.aiter_bytes() if gzipped else response.aiter_raw()
-        received = 0
-        overlap = bytearray()
-        stale_part = False
-        try:
-            with open(part, "ab" if resume_from else "wb") as out:
-                async for chunk in chunks:
-                    received += len(chunk)
-                    if len(overlap) < len(tail):
-                        need = len(tail) - len(overlap)
-                        overlap += chunk[:need]
-                        chunk = chunk[need:]
-                        if len(overlap) == len(tail) and bytes(overlap) != tail:
-                            stale_part = True  # zero-filled or from another version of the file
-                            break
-                    if chunk:
-                        out.write(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
-                        progress.advance(size)
-                out.flush()
-                # The check file written next records this file's checksum without re-hashing it later, so
-                # the bytes must be on disk first; fsync in a worker keeps the event loop responsive.
-                await asyncio.to_thread(os.fsync, out.fileno())
-        except httpx.TimeoutException as exc:
-            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Timeout: {exc!r}")) from exc
-        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Connection lost: {exc!r}")) from exc
-        except httpx.DecodingError as exc:
-            part.unlink(missing_ok=True)
-            raise _Transient(_failure(FailureReason.IO_ERROR, url, f"Corrupt response: {exc!r}")) from exc
-        except OSError as exc:
-            if _disk_full(exc):
-                # A partial file on a full disk would only block the next attempt: remove it.
-                part.unlink(missing_ok=True)
-                raise DiskFull.for_folder(part.parent, file_length) from exc
-            raise _failure(FailureReason.IO_ERROR, url, f"Writing {part} failed: {exc}") from exc
-        if stale_part:
+        state = await _PartState.open(part, resume_from, progress)
+        await _stream_body(url, part, response, gzipped, resume_from, state, progress, file_length)
+        if state.stale:
             log.warning("Partial download %s does not match %s: discarding it and starting over", part, url)
             part.unlink(missing_ok=True)
             raise _Restart()
-
-        if len(overlap) < len(tail):
-            raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, f"Response of {url} ended early"))
-        if expected_len is not None and received != expected_len:
-            detail = f"Wrong length of {url}: expected {expected_len} bytes, got {received}"
-            if received < expected_len:
-                raise _Transient(_failure(FailureReason.WRONG_LENGTH, url, detail))
-            part.unlink(missing_ok=True)
-            raise _failure(FailureReason.WRONG_LENGTH, url, detail)
+        _check_body_length(url, part, state, expected_len)
 
         filename = _content_disposition_filename(response.headers.get("Content-Disposition"))
         if filename is None and _looks_like_html(part):
@@ -671,7 +715,7 @@ class Downloader:
 
         check = cache.CheckFile(
             filename=opt(filename),
-            checksum=Checksum(sha256=digest.hexdigest()),
+            checksum=Checksum(sha256=state.digest.hexdigest()),
             source=url,
             etag=opt(response.headers.get("ETag")),
         )
@@ -684,9 +728,9 @@ class Downloader:
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
             if _disk_full(exc):
                 part.unlink(missing_ok=True)
-                raise DiskFull.for_folder(path.parent, size) from exc
+                raise DiskFull.for_folder(path.parent, state.size) from exc
             raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
-        progress.done(size)
+        progress.done(state.size)
 
     @staticmethod
     def _publish(part: Path, path: Path, check: cache.CheckFile, *, last_modified: str | None) -> None:

@@ -112,6 +112,9 @@ class DownloadFailure(DownloadFailed):
     """A download that did not succeed; titled for assets (spec 6.3.8), see :meth:`for_metadata`.
 
     ``url`` is what the mirror prompt offers a local replacement for (``None``: no prompt);
+    ``upstream_status`` is the file server's HTTP status, if it answered with one. It is kept apart
+    from ``status``, the class's own answer to the API client, which stays 502 whatever the file
+    server said (a 404 there is not "no such endpoint" here).
     ``prompt_for_simtropolis_token`` tells the prompt to offer entering a Simtropolis token.
     """
 
@@ -122,19 +125,21 @@ class DownloadFailure(DownloadFailed):
         *,
         url: str | None,
         reason: FailureReason,
-        status: int | None = None,
+        upstream_status: int | None = None,
         prompt_for_simtropolis_token: bool = False,
     ) -> None:
         super().__init__(title, detail)
         self.url = url
         self.reason = reason
-        self.status = status
+        self.upstream_status = upstream_status
         self.prompt_for_simtropolis_token = prompt_for_simtropolis_token
 
     def for_metadata(self) -> DownloadFailure:
         """The same failure as reported for a channel metadata file (spec 5.2; no mirror prompt)."""
         title = TITLE_METADATA_UNAVAILABLE if self.reason.means_unavailable else TITLE_UNEXPECTED
-        return DownloadFailure(title, self.detail, url=None, reason=self.reason, status=self.status)
+        return DownloadFailure(
+            title, self.detail, url=None, reason=self.reason, upstream_status=self.upstream_status
+        )
 
 
 def refuse_local_asset(asset_url: str, channel_url: str) -> None:
@@ -202,7 +207,12 @@ def http_failure(url: str, status: int, *, token_used: bool, detail: str = "") -
     else:
         reason, title = FailureReason.HTTP_ERROR, TITLE_UNEXPECTED
     return DownloadFailure(
-        title, detail, url=url, reason=reason, status=status, prompt_for_simtropolis_token=prompt
+        title,
+        detail,
+        url=url,
+        reason=reason,
+        upstream_status=status,
+        prompt_for_simtropolis_token=prompt,
     )
 
 

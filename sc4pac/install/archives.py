@@ -124,9 +124,9 @@ def detect_format(
 ) -> ArchiveFormat:
     """Pick the archive format from the file names and the asset's ``archiveType`` (spec 6.4.1)."""
     names = [n.lower() for n in (cached_name, content_disposition_name) if n]
-    if any(n.endswith(".exe") for n in names) and archive_type is not None:
-        if archive_type.format.lower() == "clickteam":
-            return ArchiveFormat(ArchiveKind.CLICKTEAM, clickteam_version=archive_type.version)
+    is_exe = any(n.endswith(".exe") for n in names)
+    if is_exe and archive_type is not None and archive_type.format.lower() == "clickteam":
+        return ArchiveFormat(ArchiveKind.CLICKTEAM, clickteam_version=archive_type.version)
     if any(n.endswith((".exe", ".rar")) for n in names):
         return ArchiveFormat(ArchiveKind.NATIVE_7Z)
     if any(n.endswith(".7z") for n in names):

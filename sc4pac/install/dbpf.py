@@ -5,6 +5,7 @@ Reads the 96-byte header and the index, and returns entry data, decompressing QF
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,12 +100,11 @@ class DbpfFile:
 
 def open_dbpf(path: Path) -> tuple[DbpfFile, BinaryIO]:
     """Open and index a DBPF file; the caller closes the returned stream."""
-    stream = open(path, "rb")
-    try:
-        return DbpfFile(stream, path.stat().st_size), stream
-    except BaseException:
-        stream.close()
-        raise
+    with contextlib.ExitStack() as on_error:
+        stream = on_error.enter_context(open(path, "rb"))
+        dbpf = DbpfFile(stream, path.stat().st_size)
+        on_error.pop_all()  # indexed: the stream stays open for the caller
+    return dbpf, stream
 
 
 def is_qfs_compressed(data: bytes) -> bool:

@@ -61,10 +61,6 @@ class ExtractResult:
     def dlls(self) -> tuple[CertifiedFile, ...]:
         return tuple(c for c in self.certified if c.is_dll)
 
-    @property
-    def inis(self) -> tuple[CertifiedFile, ...]:
-        return tuple(c for c in self.certified if c.is_ini)
-
 
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file's content."""

@@ -32,6 +32,9 @@ __all__ = [
 
 MANIFEST_FILE = "sc4pac-plugins-files.json"
 MANIFEST_SCHEME = 1
+# Records of removed packages kept for undo; older ones are dropped (their packages then verify as
+# "not recorded" after a revert, never wrongly as damaged).
+_KEPT_RECORDS = 500
 _CHUNK = 1 << 20
 
 
@@ -42,11 +45,19 @@ class FileRecord(msgspec.Struct, array_like=True, frozen=True):
     sha256: str
 
 
+class KeptRecord(msgspec.Struct, kw_only=True):
+    """The record of a removed package whose folders were kept for undo (restored by a revert)."""
+
+    package: str
+    files: dict[str, FileRecord]
+
+
 class Manifest(msgspec.Struct, kw_only=True):
     """The recorded files of every package, by package id, by path relative to the Plugins folder."""
 
     scheme: int = MANIFEST_SCHEME
     packages: dict[str, dict[str, FileRecord]] = msgspec.field(default_factory=dict)
+    kept: list[KeptRecord] = msgspec.field(default_factory=list)  # newest last
 
 
 class PackageCheck(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -114,15 +125,42 @@ def read_manifest(path: Path) -> Manifest:
         return Manifest()
 
 
+def _covers(subpaths: Iterable[str], files: Mapping[str, FileRecord]) -> bool:
+    """Whether ``files`` are exactly below the lock ``subpaths`` (package folders name version and
+    variant, so this tells one installation of a package from another)."""
+    tops = {PurePosixPath(s).as_posix().strip("/") for s in subpaths if s.strip("/")}
+    return bool(files) and all(any(rel == t or rel.startswith(t + "/") for t in tops) for rel in files)
+
+
 def record_packages(
-    path: Path, plugins_root: Path, installed: Mapping[str, Iterable[str]], removed: Iterable[str]
+    path: Path,
+    plugins_root: Path,
+    installed: Mapping[str, Iterable[str]],
+    removed: Iterable[str],
+    restored: Mapping[str, Iterable[str]] | None = None,
 ) -> None:
-    """Record the files of the freshly ``installed`` packages (id -> lock subpaths), forget ``removed``."""
+    """Record the files of the freshly ``installed`` packages (id -> lock subpaths) and forget ``removed``.
+
+    Records of removed packages are set aside, since undo may rename their kept folders back; a revert
+    passes those as ``restored`` (id -> lock subpaths) and gets their records back without re-reading
+    the files.
+    """
     manifest = read_manifest(path)
-    packages = {pkg: files for pkg, files in manifest.packages.items() if pkg not in set(removed)}
+    gone = set(removed)
+    kept = [
+        *manifest.kept,
+        *(KeptRecord(package=p, files=f) for p, f in manifest.packages.items() if p in gone),
+    ]
+    packages = {pkg: files for pkg, files in manifest.packages.items() if pkg not in gone}
+    for pkg, subpaths in (restored or {}).items():
+        subpaths = list(subpaths)
+        match = next((k for k in reversed(kept) if k.package == pkg and _covers(subpaths, k.files)), None)
+        if match is not None:
+            packages[pkg] = match.files
+            kept.remove(match)
     for pkg, subpaths in installed.items():
         packages[pkg] = scan_files(plugins_root, subpaths)
-    manifest = Manifest(packages=dict(sorted(packages.items())))
+    manifest = Manifest(packages=dict(sorted(packages.items())), kept=kept[-_KEPT_RECORDS:])
     atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(manifest), indent=1))
 
 

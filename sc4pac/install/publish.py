@@ -79,7 +79,7 @@ def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def _make_writable(func, path, _exc_info) -> None:  # type: ignore[no-untyped-def]
+def _make_writable(func: Callable[[str], object], path: str, _exc_info: object) -> None:
     # Read-only or hidden files (OneDrive, extracted archives) must be made writable before deleting.
     os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
     func(path)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import msgspec
 
-from ..wire import WireStruct
+from ..wire import FrozenWireStruct, WireStruct
 
 ASSET_GROUP = "sc4pacAsset"
 
 
-class Checksum(WireStruct, frozen=True, gc=False):
+class Checksum(FrozenWireStruct, frozen=True, gc=False):
     """``{"sha256": hex}``; the empty checksum is ``{}``."""
 
     sha256: str = ""
@@ -69,7 +69,7 @@ class VariantChoice(WireStruct):
     choices: list[str]
 
 
-class Info(WireStruct, frozen=True):
+class Info(FrozenWireStruct, frozen=True):
     summary: str = ""
     warning: str = ""
     conflicts: str = ""
@@ -170,7 +170,8 @@ class ChannelItem(WireStruct, gc=False):  # holds no cycles; untracked, the GC s
         """The listed sha256 of a version's ``pkg.json`` ("" if listed without one, None if unlisted)."""
         if version not in self.versions:
             return None
-        checksums = self.checksums
+        # Declared as a dict here; the daemon's ChannelListing keeps it raw until needed.
+        checksums: dict[str, Checksum] | msgspec.Raw = self.checksums
         if isinstance(checksums, msgspec.Raw):
             checksums = _checksums_decoder.decode(checksums)
         found = checksums.get(version)
@@ -187,6 +188,7 @@ class CompactChannelItem(ChannelItem, gc=False):
     channel's memory; a 50,000-package channel fits in far less this way. Encodes like a ChannelItem.
     """
 
+    # A narrower field type than the base's on purpose: msgspec decodes by the subclass's annotation.
     checksums: msgspec.Raw = msgspec.Raw(b"{}")  # type: ignore[assignment]
 
 
@@ -216,6 +218,7 @@ class Contents(WireStruct):
 class CompactContents(Contents):
     """Contents decoded with :class:`CompactChannelItem` items (what the daemon holds in memory)."""
 
+    # Item types narrowed on purpose (see CompactChannelItem); lists are invariant for mypy.
     packages: list[CompactChannelItem] = []  # type: ignore[assignment]
     assets: list[CompactChannelItem] = []  # type: ignore[assignment]
 

@@ -53,6 +53,7 @@ class UpdateEvent(TaggedStruct, tag="/event/update"):
     phase: UpdatePhase
     outcome: UpdateOutcome = "running"
     errorType: str = ""
+    transaction: str = ""  # when finished: the history entry's id (GET /plugins.history), if one was recorded
     origin: Origin = "daemon"
 
 

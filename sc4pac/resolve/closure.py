@@ -132,7 +132,8 @@ async def drive(steps: ResolutionSteps, provider: MetadataProvider) -> Resolutio
         while True:
             request = steps.send(await _fetch(request, provider))
     except StopIteration as stop:
-        return stop.value
+        resolution: Resolution = stop.value
+        return resolution
 
 
 async def _fetch(request: Lookup, provider: MetadataProvider) -> LookupResults:
@@ -149,8 +150,10 @@ async def _fetch(request: Lookup, provider: MetadataProvider) -> LookupResults:
 async def _gather_settled(calls: list[Awaitable[T]]) -> list[T | Exception]:
     """Await all calls; failures become values so the core can aggregate them in order."""
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    settled: list[T | Exception] = []
     for outcome in outcomes:
-        # Cancellation and interpreter exits are not lookup failures: let them through.
-        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+        if isinstance(outcome, Exception) or not isinstance(outcome, BaseException):
+            settled.append(outcome)
+        else:  # cancellation and interpreter exits are not lookup failures: let them through
             raise outcome
-    return list(outcomes)  # type: ignore[arg-type]
+    return settled

@@ -69,17 +69,3 @@ class Resolution:
     def asset(self, asset_id: str) -> Asset | None:
         """The asset with this id (without ``sc4pacAsset:``), if any."""
         return self._assets_by_id.get(asset_id)
-
-    @property
-    def package_links(self) -> dict[str, tuple[str, ...]]:
-        """Package id -> ids of the packages it depends on."""
-        return {p.id: p.dependency_ids for p in self.packages}
-
-    @property
-    def asset_links(self) -> dict[str, tuple[str, ...]]:
-        """Package id -> ids of the assets it references."""
-        return {p.id: p.asset_ids for p in self.packages}
-
-    def dependents_of_asset(self, asset_id: str) -> tuple[ResolvedPackage, ...]:
-        """The packages that reference ``asset_id`` directly."""
-        return tuple(p for p in self.packages if asset_id in p.asset_ids)

@@ -50,10 +50,6 @@ class VariantSelection:
             return None
         return stored
 
-    def is_unambiguous(self, variant_id: str) -> bool:
-        """Whether ``variant_id`` has a value that needs no prompt."""
-        return self.value_for(variant_id) is not None
-
     def previously_selected(self, variant_id: str) -> str | None:
         """The stored value shown as "previously selected" in a prompt."""
         return self.initial.get(variant_id)
@@ -69,7 +65,3 @@ class VariantSelection:
     def merged(self) -> dict[str, str]:
         """The map to store after the plan is confirmed: initial with current on top."""
         return {**self.initial, **self.current}
-
-    def changed(self) -> bool:
-        """Whether storing :meth:`merged` would change the profile's stored variants."""
-        return self.merged() != dict(self.initial)

@@ -30,6 +30,7 @@ from ..errors import (
     find_fixable_os_error,
     is_disk_full,
 )
+from ..fetch.download import CachedFile
 from ..fetch.failures import DownloadFailure, refuse_local_asset
 from ..filelock import InterProcessLock
 from ..history.service import ProfileHistory, outcome_of
@@ -56,6 +57,7 @@ from ..models.messages import (
     MirrorBody,
     PlanItem,
     PlanPrompt,
+    Prompt,
     RemoveConflicting,
     RemoveUnresolvable,
     VariantPrompt,
@@ -109,11 +111,13 @@ class UpdateJob:
         # Undo support (sc4pac.history): the transaction recorded once the plan is reached, and where
         # the package folders it removes are kept.
         self.history = ProfileHistory(services.store, request.profile_id)
+        self.recorded_transaction = ""
+        """The id of this run's history entry, once it reached the plan ("" before, or without history)."""
         self.transaction: str | None = None
         self.keep_dir: Path | None = None
 
-    async def _confirm(self, prompt: object) -> None:
-        if await self.prompter.ask(prompt) != YES:  # type: ignore[arg-type]
+    async def _confirm(self, prompt: Prompt) -> None:
+        if await self.prompter.ask(prompt) != YES:
             raise Aborted()
 
     # --- the run ----------------------------------------------------------------------------------
@@ -164,6 +168,7 @@ class UpdateJob:
         except (OSError, Sc4pacError) as exc:  # no history must never mean no update
             log.error("Could not record the update in the profile's history: %s", exc)
             return
+        self.recorded_transaction = self.transaction
         self.keep_dir = self.history.generations(spec).folder(self.transaction)
 
     async def _end_transaction(self, exc: BaseException | None) -> None:
@@ -282,11 +287,13 @@ class UpdateJob:
             token="",
             responses={},
         )
-        return await self.prompter.ask(prompt)
+        choice: str = await self.prompter.ask(prompt)  # the prompters return one of prompt.choices
+        return choice
 
     async def _ask_remove_unresolvable(self, packages: list[str]) -> bool:
         prompt = RemoveUnresolvable(packages=packages, choices=list(YES_NO), token="", responses={})
-        return await self.prompter.ask(prompt) == YES
+        answer: str = await self.prompter.ask(prompt)
+        return answer == YES
 
     async def _ask_remove_conflicting(
         self, conflict: tuple[str, str], explicit1: list[str], explicit2: list[str]
@@ -298,7 +305,8 @@ class UpdateJob:
             token="",
             responses={},
         )
-        return await self.prompter.ask(prompt)
+        answer: ConflictAnswer = await self.prompter.ask(prompt)
+        return answer
 
     async def _save_choices(
         self, spec: PluginsSpec, selection: VariantSelection, explicit: list[str]
@@ -376,7 +384,7 @@ class UpdateJob:
             except* Sc4pacError as group_error:  # e.g. a full disk: no mirror can help
                 raise group_error.exceptions[0] from None
 
-    async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool):  # type: ignore[no-untyped-def]
+    async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool) -> CachedFile:
         return await self.services.downloader.fetch(
             asset.url,
             cache_root=cache_root,

@@ -98,14 +98,15 @@ class RevertJob(UpdateJob):
             await asyncio.to_thread(staging_folder.discard)
         await self.history.restore_choices(target)
         # The file records of verify: restaged packages are hashed as an update does; packages renamed
-        # back from kept folders are not re-hashed (that would cost what renaming saves), so verify
-        # treats them like packages installed before recording began.
+        # back from kept folders get the records set aside when they were removed (re-hashing them would
+        # cost what renaming saves).
         await asyncio.to_thread(
             manifest.record_packages,
             store.profile_dir(pid) / manifest.MANIFEST_FILE,
             plugins_root,
             {pkg: result.files for pkg, result in staged.items()},
             [e.id for e in [*to_remove, *to_install]],
+            {e.id: e.files for e in to_install if e.id in kept},
         )
         if report.failed_paths:
             raise PublishedFilesIncomplete(

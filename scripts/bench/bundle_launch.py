@@ -36,7 +36,8 @@ def time_to_listening(command: list[str], profiles: Path) -> float:
         args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.write(secret + "\n")
         proc.stdin.flush()
         for line in proc.stdout:

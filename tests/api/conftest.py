@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.channel_server import serve_directory
 from tests.daemon import SHARED, Daemon, start_daemon
 
 REFERENCE_CHANNEL_JSON = SHARED / "data" / "sc4pac-test-channel" / "json"
@@ -44,17 +42,18 @@ def fresh_daemon(tmp_path: Path) -> Iterator[Daemon]:
 
 
 @pytest.fixture(scope="module")
-def reference_channel() -> Iterator[str]:
-    """The reference test channel on 127.0.0.1:8090 (its metadata hard-codes that address)."""
+def reference_channel() -> str:
+    """The reference test channel on 127.0.0.1:8090, served for the whole run by tests/conftest.py."""
     if not REFERENCE_CHANNEL_JSON.is_dir():
         pytest.skip("../shared test channel not available")
+    contents = "sc4pac-channel-contents.json"
     try:
-        with serve_directory(REFERENCE_CHANNEL_JSON, port=8090):
-            yield REFERENCE_CHANNEL_URL
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            pytest.skip("port 8090 (hard-coded in the test channel) is in use")
-        raise
+        served = httpx.get(f"http://127.0.0.1:8090/{contents}", timeout=10).content
+    except httpx.HTTPError as exc:
+        pytest.skip(f"the reference test channel is not served on port 8090: {exc!r}")
+    if served != (REFERENCE_CHANNEL_JSON / contents).read_bytes():
+        pytest.skip("port 8090 (hard-coded in the test channel) is used by another program")
+    return REFERENCE_CHANNEL_URL
 
 
 def init_profile(http: httpx.Client, name: str, channels: list[str] | None = None) -> str:

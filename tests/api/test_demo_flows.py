@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api.conftest import init_profile
 from tests.daemon import Daemon, start_daemon
 from tests.update_client import answering, non_progress, run_update
 
@@ -17,17 +18,45 @@ OK = {"$type": "/result", "ok": True}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+def demo_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client]]:
+    """One daemon started with --demo for the module; tests get a profile of their own (``demo``)."""
     d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--demo"])
     try:
         d.authenticate()
         with d.client() as http:
-            listing = http.get("/profiles.list").json()
-            assert [p["name"] for p in listing["profiles"]] == ["Demo"]
-            assert listing["currentProfileId"] == ["1"]
-            yield d, http, "1"
+            yield d, http
     finally:
         d.stop()
+
+
+@pytest.fixture
+def demo(
+    demo_daemon: tuple[Daemon, httpx.Client], request: pytest.FixtureRequest
+) -> tuple[Daemon, httpx.Client, str]:
+    """A fresh profile on the demo channel, so a test never depends on what another one installed."""
+    d, http = demo_daemon
+    channels = http.get("/channels.list", params={"profile": "1"}).json()
+    return d, http, init_profile(http, request.node.name, channels)
+
+
+def _install_starter_collection(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = demo
+    assert http.post("/plugins.add", params={"profile": pid}, json=["demo:starter-collection"]).json() == OK
+    answers = {"driveside": "left", "demo:street-lights:color": "cool", "nightmode": "dark"}
+    assert _update(demo, answering(answers))[-1] == OK
+
+
+def test_quickstart_creates_the_demo_profile(tmp_path: Path) -> None:
+    # A daemon of its own: the module's daemon gains profiles (and a new current one) from other tests.
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    try:
+        d.authenticate()
+        with d.client() as http:
+            listing = http.get("/profiles.list").json()
+    finally:
+        d.stop()
+    assert [(p["id"], p["name"]) for p in listing["profiles"]] == [("1", "Demo")]
+    assert listing["currentProfileId"] == ["1"]
 
 
 def _update(demo: tuple[Daemon, httpx.Client, str], policy: Any) -> list[dict[str, Any]]:
@@ -102,6 +131,7 @@ def test_install_collection_with_variants_and_dll(demo: tuple[Daemon, httpx.Clie
 
 def test_up_to_date_and_variant_switch(demo: tuple[Daemon, httpx.Client, str]) -> None:
     d, http, pid = demo
+    _install_starter_collection(demo)
     messages = _update(demo, answering({}))
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -132,6 +162,7 @@ def test_conflict_between_tree_packages(demo: tuple[Daemon, httpx.Client, str]) 
 
 def test_plan_no_changes_nothing(demo: tuple[Daemon, httpx.Client, str]) -> None:
     d, http, pid = demo
+    _install_starter_collection(demo)
     lock = (d.profiles_dir / pid / "sc4pac-plugins-lock.json").read_bytes()
     http.post("/plugins.add", params={"profile": pid}, json=["demo:mega-mall"])
     messages = _update(demo, answering({"plan": "No"}))
@@ -142,6 +173,8 @@ def test_plan_no_changes_nothing(demo: tuple[Daemon, httpx.Client, str]) -> None
 
 def test_warnings_and_uninstall_all(demo: tuple[Daemon, httpx.Client, str]) -> None:
     d, http, pid = demo
+    _install_starter_collection(demo)
+    http.post("/plugins.add", params={"profile": pid}, json=["demo:mega-mall"])
     messages = _update(demo, answering({}))
     warnings = next(m for m in messages if m["$type"].endswith("/warnings"))["warnings"]
     assert "demo:mega-mall" in warnings

@@ -15,6 +15,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.api.conftest import init_profile
 from tests.daemon import Daemon, start_daemon
+from tests.update_client import run_update
 
 
 @pytest.fixture
@@ -152,6 +153,28 @@ def test_update_events_and_the_close_reason(tmp_path: Path) -> None:
                 "phase": "finished",
                 "outcome": "aborted",
                 "errorType": "/error/aborted",
+            }
+    finally:
+        d.stop()
+
+
+def test_finished_update_event_names_its_history_entry(tmp_path: Path) -> None:
+    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    try:
+        token = d.authenticate()
+        with d.client() as http, connect(f"{d.ws_base}/server.connect?token={token}") as listener:
+            added = http.post("/plugins.add", params={"profile": "1"}, json=["demo:park-bench-props"])
+            assert added.json() == {"$type": "/result", "ok": True}
+            assert run_update(d.ws_base, token, "1")[-1] == {"$type": "/result", "ok": True}
+            newest = http.get("/plugins.history", params={"profile": "1"}).json()["transactions"][0]
+            assert _next_event(listener, "/event/update")["phase"] == "started"
+            finished = _next_event(listener, "/event/update")
+            assert finished == {
+                "$type": "/event/update",
+                "profile": "1",
+                "phase": "finished",
+                "outcome": "ok",
+                "transaction": newest["id"],
             }
     finally:
         d.stop()

@@ -13,16 +13,25 @@ from tests.update_client import run_update
 
 
 @pytest.fixture(scope="module")
-def env(
+def pkgs_daemon(
     reference_channel: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+) -> Iterator[tuple[Daemon, httpx.Client]]:
     d = start_daemon(tmp_path_factory.mktemp("profiles"))
     try:
         d.authenticate()
         with d.client() as http:
-            yield d, http, init_profile(http, "pkgs", [reference_channel])
+            yield d, http
     finally:
         d.stop()
+
+
+@pytest.fixture
+def env(
+    pkgs_daemon: tuple[Daemon, httpx.Client], reference_channel: str, request: pytest.FixtureRequest
+) -> tuple[Daemon, httpx.Client, str]:
+    """A fresh profile on the reference channel: no test sees what another installed or chose."""
+    d, http = pkgs_daemon
+    return d, http, init_profile(http, request.node.name, [reference_channel])
 
 
 def test_packages_list(env: tuple[Daemon, httpx.Client, str]) -> None:

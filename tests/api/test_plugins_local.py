@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from tests.api.conftest import init_profile
 from tests.daemon import Daemon
 
 OK = {"$type": "/result", "ok": True}
@@ -38,12 +39,10 @@ REFERENCE_LOCK = {
 }
 
 
-@pytest.fixture(scope="module")
-def profile(http: httpx.Client, daemon: Daemon) -> str:
-    pid = http.post("/profiles.add", json={"name": "plugins"}).json()["id"]
-    body = {"plugins": "plugins", "cache": "cache", "temp": "../temp"}
-    assert http.post("/profile.init", params={"profile": pid}, json=body).status_code == 200
-    return pid
+@pytest.fixture
+def profile(http: httpx.Client, daemon: Daemon, request: pytest.FixtureRequest) -> str:
+    """A fresh initialized profile for each test (the daemon is shared by the module)."""
+    return init_profile(http, request.node.name)
 
 
 def test_added_list_add_remove(http: httpx.Client, profile: str) -> None:
@@ -76,6 +75,7 @@ def test_add_remove_reject_malformed_ids(http: httpx.Client, profile: str, body:
 
 def test_installed_state_from_reference_lock(http: httpx.Client, daemon: Daemon, profile: str) -> None:
     q = {"profile": profile}
+    assert http.post("/plugins.add", params=q, json=["memo:demo-package"]).json() == OK
     (daemon.profiles_dir / profile / "sc4pac-plugins-lock.json").write_text(
         json.dumps(REFERENCE_LOCK, indent=2), "utf-8"
     )

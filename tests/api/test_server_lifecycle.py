@@ -15,10 +15,12 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.daemon import Daemon, start_daemon
+from tests.polling import wait_until
 
 
 def test_startup_output_and_status(fresh_daemon: Daemon) -> None:
-    time.sleep(0.2)  # the listening line follows the tag
+    # The listening line follows the startup tag.
+    wait_until(lambda: any("is listening on port" in line for line in fresh_daemon.stdout_lines), "listening")
     assert fresh_daemon.stdout_lines[-3:] == [
         "Reading client_secret from stdin... ",
         "[LISTENING]",

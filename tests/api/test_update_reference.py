@@ -1,7 +1,9 @@
 """The reference update scenarios (api-spec section 10 items 24-46) against the reference test channel.
 
-The channel's metadata hard-codes http://localhost:8090/, so it is served on 127.0.0.1:8090. Scenarios
-run in order on one profile, as in the reference suite; skipped when ../shared is absent.
+The channel's metadata hard-codes http://localhost:8090/, so it is served on 127.0.0.1:8090. The
+reference suite runs the scenarios in order on one profile; here every test gets a fresh profile and
+first sets up the state its scenario starts from (e.g. an installed ``memo:demo-package``), so each
+passes alone and in any order. Skipped when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from tests.api.conftest import init_profile
 from tests.daemon import SHARED, Daemon, start_daemon
 from tests.update_client import answering, non_progress, run_update, yes_to_all
 
@@ -33,20 +36,48 @@ def channel_server(reference_channel: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def env(
+def ref_daemon(
     channel_server: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+) -> Iterator[tuple[Daemon, httpx.Client]]:
     d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--indent", "1"])
     try:
         d.authenticate()
         with d.client() as http:
-            pid = http.post("/profiles.add", json={"name": "ref"}).json()["id"]
-            body = {"plugins": "plugins", "cache": "cache", "temp": "../temp"}
-            assert http.post("/profile.init", params={"profile": pid}, json=body).status_code == 200
-            assert http.post("/channels.set", params={"profile": pid}, json=[CHANNEL_URL]).status_code == 200
+            yield d, http
+    finally:
+        d.stop()
+
+
+@pytest.fixture
+def env(
+    ref_daemon: tuple[Daemon, httpx.Client], request: pytest.FixtureRequest
+) -> tuple[Daemon, httpx.Client, str]:
+    """A fresh profile on the reference channel, its channel index already loaded (as after item 24)."""
+    d, http = ref_daemon
+    pid = init_profile(http, request.node.name, [CHANNEL_URL])
+    assert http.get("/channels.stats", params={"profile": pid}).status_code == 200
+    return d, http, pid
+
+
+@pytest.fixture
+def own_daemon_env(channel_server: str, tmp_path: Path) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+    """Like ``env`` on a daemon of its own: nothing fetched before (the daemon keeps metadata in memory)."""
+    d = start_daemon(tmp_path / "profiles", extra_args=["--indent", "1"])
+    try:
+        d.authenticate()
+        with d.client() as http:
+            pid = init_profile(http, "own", [CHANNEL_URL])
+            assert http.get("/channels.stats", params={"profile": pid}).status_code == 200
             yield d, http, pid
     finally:
         d.stop()
+
+
+def _install_demo_package(env: tuple[Daemon, httpx.Client, str], driveside: str = "right") -> None:
+    """The state after item 31: memo:demo-package installed with its dependencies."""
+    _, http, pid = env
+    assert http.post("/plugins.add", params={"profile": pid}, json=["memo:demo-package"]).json() == OK
+    assert _update(env, answering({"driveside": driveside}))[-1] == OK
 
 
 def _update(env: tuple[Daemon, httpx.Client, str], policy: Any = yes_to_all) -> list[dict[str, Any]]:
@@ -126,7 +157,8 @@ def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str]) -> None:
     assert messages[-1] == OK
 
 
-def test_31_install_demo_package(env: tuple[Daemon, httpx.Client, str]) -> None:
+def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str]) -> None:
+    env = own_daemon_env
     _d, http, pid = env
     assert http.post("/plugins.add", params={"profile": pid}, json=["memo:demo-package"]).json() == OK
     messages = _update(env, answering({"driveside": "right"}))
@@ -170,6 +202,7 @@ def test_31_install_demo_package(env: tuple[Daemon, httpx.Client, str]) -> None:
 
 def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
+    _install_demo_package(env, "right")
     q = {"profile": pid}
     installed = http.get("/plugins.installed.list", params=q).json()
     assert sorted(installed, key=lambda e: e["package"]) == [
@@ -191,6 +224,9 @@ def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str]) -> 
 
 
 def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
+    _, http, pid = env
+    _install_demo_package(env, "right")
+    assert http.post("/variants.reset", params={"profile": pid}, json=["driveside"]).json() == OK
     messages = _update(env, answering({"driveside": "left"}))
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -214,6 +250,8 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
 def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     q = {"profile": pid}
+    # As after item 35: driveside is already chosen, so it is not asked again.
+    assert http.post("/variants.set", params=q, json={"driveside": "left"}).json() == OK
     assert http.post("/plugins.add", params=q, json=["test:conditional-variants"]).json() == OK
     table = {
         "nightmode": "standard",
@@ -270,6 +308,7 @@ def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str]) -> None:
 
 def test_38_conflicting(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
+    _install_demo_package(env)
     q = {"profile": pid}
     assert http.post("/plugins.add", params=q, json=["memo:conflicting-package"]).json() == OK
     messages = _update(env, answering({"remove-conflicting-packages": "Cancel"}))
@@ -300,6 +339,7 @@ def _started(messages: list[dict[str, Any]]) -> int:
 
 def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
+    _install_demo_package(env)
     q = {"profile": pid}
     messages = _update(env)
     plan = next(m for m in messages if m["$type"].endswith("/plan"))
@@ -462,9 +502,10 @@ def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str]) -> None:
 def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     q = {"profile": pid}
+    _install_demo_package(env)
     added = http.get("/plugins.added.list", params=q).json()
-    if added:
-        assert http.post("/plugins.remove", params=q, json=added).json() == OK
+    assert added == ["memo:demo-package"]
+    assert http.post("/plugins.remove", params=q, json=added).json() == OK
     assert _update(env)[-1] == OK
     assert http.get("/plugins.added.list", params=q).json() == []
     variants = http.get("/variants.list", params=q).json()["variants"]

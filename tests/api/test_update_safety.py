@@ -8,16 +8,17 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.sync.client import connect
 
+from sc4pac.update.job import UPDATE_LOCK_FILE
 from tests.api.conftest import init_profile
 from tests.daemon import start_daemon
 from tests.http_channel import http_channel
+from tests.polling import wait_until
 from tests.update_client import answering, run_update, yes_to_all
 
 
@@ -54,8 +55,9 @@ def test_closing_socket_during_downloads_installs_nothing(tmp_path: Path) -> Non
                         confirmed = confirmed or msg["$type"].endswith("/plan")
                     if confirmed and msg["$type"] == "/progress/download/intermediate":
                         break  # an asset download is under way: the user closes the window
-            time.sleep(1.5)
             profile = d.profiles_dir / pid
+            # The update holds its lock file until it has finished cancelling.
+            wait_until(lambda: not (profile / UPDATE_LOCK_FILE).exists(), "the cancelled update to end")
             plugins = profile / "plugins"
             assert list(plugins.rglob("*")) == []
             lock = json.loads((profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
@@ -66,9 +68,12 @@ def test_closing_socket_during_downloads_installs_nothing(tmp_path: Path) -> Non
                 p.name: hashlib.sha256(p.read_bytes()).hexdigest()
                 for p in (tmp_path / "channel" / "files").iterdir()
             }
-            for f in _cache_files(profile / "cache"):
-                if f.name in served:
-                    assert hashlib.sha256(f.read_bytes()).hexdigest() == served[f.name], f
+            complete = {
+                f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+                for f in _cache_files(profile / "cache")
+                if f.name in served
+            }
+            assert complete == {name: served[name] for name in complete}
             # The next update resumes and completes normally.
             messages = run_update(d.ws_base, token, pid)
             assert messages[-1] == {"$type": "/result", "ok": True}
@@ -87,8 +92,9 @@ def test_second_update_of_same_profile_is_refused(tmp_path: Path) -> None:
             assert len(second) == 1
             assert second[0]["$type"] == "/error/server-error"
             assert "already running" in second[0]["title"] or "still running" in second[0]["title"]
-        # Once the first socket is gone, updates work again.
-        time.sleep(0.5)
+        # Once the first socket is gone (and its update has released the lock), updates work again.
+        lock_file = d.profiles_dir / "1" / UPDATE_LOCK_FILE
+        wait_until(lambda: not lock_file.exists(), "the first update to end")
         assert run_update(d.ws_base, token, "1")[-1]["$type"] == "/result"
     finally:
         d.stop()
@@ -125,11 +131,12 @@ def test_sigkill_during_publish_is_completed_on_restart(tmp_path: Path) -> None:
                 except TimeoutError:
                     continue
                 if msg["$type"].startswith("/prompt/"):
-                    answer: Any = policy(msg)
-                    body = answer if isinstance(answer, dict) else answer
+                    body: Any = policy(msg)
                     ws.send(json.dumps({"$type": "/prompt/response", "token": msg["token"], "body": body}))
                 assert not msg["$type"].startswith("/error/"), msg
-            time.sleep(0.5)  # somewhere in the middle of the renames
+            # Kill after the first package folder is published, while the others still wait (0.4 s each).
+            plugins = profiles / "1" / "plugins"
+            wait_until(lambda: any(plugins.glob("[!.]*/*.sc4pac")), "the first published package folder")
             os.kill(d.proc.pid, signal.SIGKILL)
             d.proc.wait(10)
     finally:

@@ -112,7 +112,6 @@ def test_no_profile_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_repair_on_clean_profile(demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("sc4pac.maintenance")
     stray = demo_profile.plugins / "100-props" / "old.thing.sc4pac"
     stray.mkdir(parents=True)
     assert demo_profile.run("repair", "--yes") == 0

@@ -72,3 +72,22 @@ def test_packages_installed_before_recording_are_reported_as_unrecorded(
         "damaged": [],
         "unrecorded": ["demo:mega-mall", "demo:park-bench-props"],
     }
+
+
+def test_packages_restored_by_undo_keep_their_file_records(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _install_mall(demo_profile)
+    assert demo_profile.run("remove", "demo:mega-mall") == 0
+    assert demo_profile.run("update", "--yes") == 0
+    assert demo_profile.run("revert", "--yes") == 0  # the mall's kept folder is renamed back
+    capsys.readouterr()
+    assert demo_profile.run("verify", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"checked": 2, "damaged": [], "unrecorded": []}
+    lot = next(demo_profile.plugins.rglob("mega-mall.SC4Lot"))
+    lot.write_bytes(b"changed after the revert")
+    assert demo_profile.run("verify", "--json") == 1
+    damaged = json.loads(capsys.readouterr().out)["damaged"]
+    assert damaged == [
+        {"package": "demo:mega-mall", "changed": [lot.relative_to(demo_profile.plugins).as_posix()]}
+    ]

@@ -52,7 +52,7 @@ def test_cache_path_under_coursier(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["https://example.org/a/../b", "https://example.org/./b"])
 def test_cache_rejects_unnormalised_paths(url: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="URL path is not normalised"):
         cache.relative_cache_path(url)
 
 

@@ -16,8 +16,14 @@ from sc4pac.fetch import cache
 from sc4pac.fetch.download import Downloader
 from sc4pac.fetch.failures import (
     TITLE_ASSET_CHECKSUM,
+    TITLE_FORBIDDEN,
+    TITLE_RATE_LIMITED,
+    TITLE_ST_FORBIDDEN,
+    TITLE_ST_FORBIDDEN_NO_TOKEN,
     TITLE_ST_RATE_LIMITED,
+    TITLE_ST_TOKEN_INCORRECT,
     TITLE_ST_TOKEN_MISSING,
+    TITLE_UNAUTHORIZED,
     TITLE_UNAVAILABLE,
     TITLE_UNEXPECTED,
     DownloadFailure,
@@ -291,9 +297,9 @@ async def test_download_retries_server_errors(
     ("status", "reason", "title"),
     [
         (404, FailureReason.NOT_FOUND, TITLE_UNAVAILABLE),
-        (401, FailureReason.UNAUTHORIZED, None),
-        (403, FailureReason.FORBIDDEN, None),
-        (429, FailureReason.RATE_LIMITED, None),
+        (401, FailureReason.UNAUTHORIZED, TITLE_UNAUTHORIZED),
+        (403, FailureReason.FORBIDDEN, TITLE_FORBIDDEN),
+        (429, FailureReason.RATE_LIMITED, TITLE_RATE_LIMITED),
         (418, FailureReason.HTTP_ERROR, TITLE_UNEXPECTED),
     ],
 )
@@ -303,7 +309,7 @@ async def test_download_client_errors_are_not_retried(
     tmp_path: Path,
     status: int,
     reason: FailureReason,
-    title: str | None,
+    title: str,
 ) -> None:
     server.routes["/x"] = Route(status=status, body=b"<!DOCTYPE html>")
     with pytest.raises(DownloadFailed) as info:
@@ -311,21 +317,23 @@ async def test_download_client_errors_are_not_retried(
     failure = info.value
     assert isinstance(failure, DownloadFailure)
     assert failure.reason is reason
-    assert failure.status == status
+    assert failure.upstream_status == status
+    assert failure.status == 502  # the API answers "bad gateway", whatever the file server said
     assert failure.url == server.url("/x")
     assert not failure.prompt_for_simtropolis_token
-    if title is not None:
-        assert failure.title == title
+    assert failure.title == title
     assert failure.to_wire()["$type"] == "/error/download-failed"
     assert len(server.requests) == 1
 
 
 async def test_download_metadata_titles() -> None:
-    failure = DownloadFailure("t", "d", url="http://x", reason=FailureReason.NOT_FOUND, status=404)
+    failure = DownloadFailure("t", "d", url="http://x", reason=FailureReason.NOT_FOUND, upstream_status=404)
     meta = failure.for_metadata()
     assert meta.title == "Failed to download some metadata files. Check your internet connection."
     assert meta.url is None
     assert meta.detail == "d"
+    assert meta.upstream_status == 404
+    assert meta.status == 502
 
 
 class _Streamed(httpx.AsyncByteStream):
@@ -365,26 +373,23 @@ async def test_download_simtropolis_token_only_for_simtropolis(tmp_path: Path) -
     ("status", "token", "prompt", "title"),
     [
         (401, None, True, TITLE_ST_TOKEN_MISSING),
-        (401, "tok", True, None),
+        (401, "tok", True, TITLE_ST_TOKEN_INCORRECT),
         (429, None, True, TITLE_ST_RATE_LIMITED),
-        (429, "tok", False, None),
-        (403, None, True, None),
-        (403, "tok", False, None),
+        (429, "tok", False, TITLE_RATE_LIMITED),
+        (403, None, True, TITLE_ST_FORBIDDEN_NO_TOKEN),
+        (403, "tok", False, TITLE_ST_FORBIDDEN),
         (404, None, False, TITLE_UNAVAILABLE),
     ],
 )
 async def test_download_simtropolis_failures_prompt_for_token(
-    tmp_path: Path, status: int, token: str | None, prompt: bool, title: str | None
+    tmp_path: Path, status: int, token: str | None, prompt: bool, title: str
 ) -> None:
     seen: list[httpx.Request] = []
     async with Downloader(transport=_simtropolis_transport(status, seen)) as d:
         with pytest.raises(DownloadFailure) as info:
             await d.fetch("https://community.simtropolis.com/f", cache_root=tmp_path, simtropolis_token=token)
     assert info.value.prompt_for_simtropolis_token is prompt
-    if title is not None:
-        assert info.value.title == title
-    if status == 401 and token:
-        assert "seems to be incorrect" in info.value.title
+    assert info.value.title == title
 
 
 async def test_download_connection_refused_is_io_failure(tmp_path: Path) -> None:

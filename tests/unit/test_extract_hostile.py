@@ -159,11 +159,13 @@ def test_native_7zip_escaping_entry_is_rejected(tmp_path: Path) -> None:
 
 def test_zip_bomb_with_default_limits(tmp_path: Path) -> None:
     archive = tmp_path / "bomb.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        with zf.open("bomb.dat", "w") as f:
-            chunk = b"\0" * (1 << 20)
-            for _ in range(60):
-                f.write(chunk)
+    with (
+        zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        zf.open("bomb.dat", "w") as f,
+    ):
+        chunk = b"\0" * (1 << 20)
+        for _ in range(60):
+            f.write(chunk)
     assert archive.stat().st_size < 1 << 20
     with pytest.raises(ExtractionFailed, match="Failed to read some file") as info:
         run(tmp_path, archive, ANY)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sc4pac.channels.ids import format_package_id, parse_package_id
@@ -38,9 +40,8 @@ def test_parse_accepts(text: str, parts: tuple[str, str]) -> None:
     ],
 )
 def test_parse_rejects(text: str, message: str) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         parse_package_id(text)
-    assert str(info.value) == message
 
 
 def test_format_round_trip() -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from sc4pac.channels import demo as demo_module
+from sc4pac.channels.demo import generate_demo_channel
 from sc4pac.channels.loader import ChannelLoader
 from sc4pac.errors import ChannelsNotAvailable, ChecksumError, DownloadFailed, VersionNotFound
 from sc4pac.fetch import cache
@@ -21,9 +23,6 @@ try:
     from .test_download_server import LocalServer, Route
 except ImportError:  # tests/unit is not a package: pytest put it on sys.path
     from test_download_server import LocalServer, Route
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-TEST_CHANNEL = SHARED / "data" / "sc4pac-test-channel"
 
 
 class Recorder:
@@ -38,11 +37,10 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.fixture
-def channel_dir() -> Path:
-    if not (TEST_CHANNEL / "json" / "sc4pac-channel-contents.json").is_file():
-        pytest.skip("shared test channel not available")
-    return TEST_CHANNEL / "json"
+@pytest.fixture(scope="module")
+def channel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's own demo channel (sc4pac/channels/demo_yaml), generated once for the module."""
+    return generate_demo_channel(tmp_path_factory.mktemp("demo-channel"))
 
 
 @pytest.fixture
@@ -68,16 +66,16 @@ async def loader(tmp_path: Path) -> AsyncIterator[ChannelLoader]:
 CONTENTS = "/sc4pac-channel-contents.json"
 
 
-async def test_loader_loads_reference_test_channel(server: LocalServer, loader: ChannelLoader) -> None:
+async def test_loader_loads_a_json_channel(server: LocalServer, loader: ChannelLoader) -> None:
     url = server.base + "/"
     rec = Recorder()
     channel = await loader.load(url, progress=rec)
     assert channel.url == url
     assert not channel.stale
     assert channel.records is None
-    assert channel.contents.scheme == 8
-    assert channel.label == "Test-Local"
-    assert "memo:package-template-variants" in {p.id for p in channel.contents.packages}
+    assert channel.contents.scheme == 9
+    assert channel.label == "Demo"
+    assert "demo:road-textures" in {p.id for p in channel.contents.packages}
     assert rec.messages[0] == DownloadStarted(url=url + "sc4pac-channel-contents.json")
     assert rec.messages[-1] == DownloadFinished(url=url + "sc4pac-channel-contents.json", success=True)
     # Within the TTL the cached copy is used without a request.
@@ -87,32 +85,29 @@ async def test_loader_loads_reference_test_channel(server: LocalServer, loader: 
 
 async def test_loader_fetches_package_and_asset_json(server: LocalServer, loader: ChannelLoader) -> None:
     channel = await loader.load(server.base + "/")
-    pkg = await loader.fetch_package_json(channel, "memo:package-template-variants", "1.0")
+    pkg = await loader.fetch_package_json(channel, "demo:road-textures", "2.1")
     assert isinstance(pkg, Package)
     assert pkg.variantChoices[0].variantId == "driveside"
-    asset = await loader.fetch_package_json(channel, "sc4pacAsset:memo-testing-first", "1.0")
+    asset = await loader.fetch_package_json(channel, "sc4pacAsset:demo-mega-mall", "3.0")
     assert isinstance(asset, Asset)
-    assert asset.assetId == "memo-testing-first"
-    path = "/metadata/memo/package-template-variants/1.0/pkg.json"
-    await loader.fetch_package_json(channel, "memo:package-template-variants", "1.0")
+    assert asset.assetId == "demo-mega-mall"
+    path = "/metadata/demo/road-textures/2.1/pkg.json"
+    await loader.fetch_package_json(channel, "demo:road-textures", "2.1")
     assert len(server.requests_to(path)) == 1  # non-changing: served from the cache
     with pytest.raises(VersionNotFound) as info:
-        await loader.fetch_package_json(channel, "memo:package-template-variants", "9.9")
-    assert (
-        info.value.title
-        == f"No versions of memo:package-template-variants found in repository {channel.url}."
-    )
+        await loader.fetch_package_json(channel, "demo:road-textures", "9.9")
+    assert info.value.title == f"No versions of demo:road-textures found in repository {channel.url}."
 
 
 async def test_loader_pkg_json_checksum_mismatch(server: LocalServer, loader: ChannelLoader) -> None:
     channel = await loader.load(server.base + "/")
-    path = "/metadata/memo/package-template-basic/2.0/pkg.json"
+    path = "/metadata/demo/mega-mall/3.0/pkg.json"
     server.routes[path] = Route(
-        body=b'{"$type":"Package","group":"memo","name":"x","version":"2.0","subfolder":"a","variants":[]}'
+        body=b'{"$type":"Package","group":"demo","name":"x","version":"3.0","subfolder":"a","variants":[]}'
     )
     with pytest.raises(ChecksumError) as info:
-        await loader.fetch_package_json(channel, "memo:package-template-basic", "2.0")
-    assert info.value.title.startswith("Checksum verification failed for memo:package-template-basic.")
+        await loader.fetch_package_json(channel, "demo:mega-mall", "3.0")
+    assert info.value.title.startswith("Checksum verification failed for demo:mega-mall.")
     assert info.value.to_wire()["$type"] == "/error/download-failed"
 
 
@@ -120,9 +115,9 @@ async def test_loader_pkg_json_download_failure_has_metadata_title(
     server: LocalServer, loader: ChannelLoader
 ) -> None:
     channel = await loader.load(server.base + "/")
-    server.routes["/metadata/memo/package-template-basic/2.0/pkg.json"] = Route(status=404)
+    server.routes["/metadata/demo/mega-mall/3.0/pkg.json"] = Route(status=404)
     with pytest.raises(DownloadFailed) as info:
-        await loader.fetch_package_json(channel, "memo:package-template-basic", "2.0")
+        await loader.fetch_package_json(channel, "demo:mega-mall", "3.0")
     assert info.value.title == "Failed to download some metadata files. Check your internet connection."
     assert getattr(info.value, "url", "x") is None  # no mirror prompt for metadata
 
@@ -131,15 +126,13 @@ async def test_loader_corrupt_cached_pkg_json_is_redownloaded_once(
     server: LocalServer, loader: ChannelLoader, tmp_path: Path
 ) -> None:
     channel = await loader.load(server.base + "/")
-    pkg_id, version = "memo:package-template-basic", "2.0"
+    pkg_id, version = "demo:mega-mall", "3.0"
     first = await loader.fetch_package_json(channel, pkg_id, version)
-    file = cache.cache_path(
-        loader.cache_root, server.url("/metadata/memo/package-template-basic/2.0/pkg.json")
-    )
+    file = cache.cache_path(loader.cache_root, server.url("/metadata/demo/mega-mall/3.0/pkg.json"))
     file.write_bytes(b"{garbage")  # the check file still records the right checksum
     again = await loader.fetch_package_json(channel, pkg_id, version)
     assert again == first
-    assert len(server.requests_to("/metadata/memo/package-template-basic/2.0/pkg.json")) == 2
+    assert len(server.requests_to("/metadata/demo/mega-mall/3.0/pkg.json")) == 2
 
 
 async def test_loader_unparsable_pkg_json_reports_format_error(
@@ -172,7 +165,7 @@ async def test_loader_offline_uses_stale_cached_copy(
         channel = await loader.load(url, ttl=0)
     assert channel.stale
     assert channel.stale_reason
-    assert channel.contents.scheme == 8
+    assert channel.contents.scheme == 9
     assert any("cached copy" in r.getMessage() for r in caplog.records)
 
 
@@ -252,8 +245,8 @@ async def test_loader_load_all_fails_when_one_channel_fails(
 async def test_loader_file_channel_is_read_in_place(channel_dir: Path, loader: ChannelLoader) -> None:
     url = channel_dir.as_uri() + "/"
     channel = await loader.load(url)
-    assert channel.contents.scheme == 8
-    pkg = await loader.fetch_package_json(channel, "memo:package-template-basic", "2.0")
+    assert channel.contents.scheme == 9
+    pkg = await loader.fetch_package_json(channel, "demo:mega-mall", "3.0")
     assert isinstance(pkg, Package)
     assert not loader.cache_root.exists()  # nothing copied
 
@@ -281,25 +274,21 @@ async def test_loader_external_files(bare_server: LocalServer, loader: ChannelLo
 
 
 async def test_loader_yaml_channel(bare_server: LocalServer, loader: ChannelLoader) -> None:
-    pytest.importorskip("sc4pac.channels.yaml_source")
-    source = TEST_CHANNEL / "yaml" / "memo" / "demo-package.yaml"
-    if not source.is_file():
-        pytest.skip("shared test channel not available")
+    source = Path(demo_module.__file__).parent / "demo_yaml" / "mall.yaml"
     bare_server.routes["/channel.yaml"] = Route(body=source.read_bytes())
     url = bare_server.url("/channel.yaml")
     channel = await loader.load(url)
     assert channel.is_yaml
     assert channel.records is not None
-    item = next(p for p in channel.contents.packages if p.id == "memo:demo-package")
-    record = await loader.fetch_package_json(channel, "memo:demo-package", item.versions[0])
+    item = next(p for p in channel.contents.packages if p.id == "demo:mega-mall")
+    record = await loader.fetch_package_json(channel, "demo:mega-mall", item.versions[0])
     assert isinstance(record, Package)
-    assert record.id == "memo:demo-package"
+    assert record.id == "demo:mega-mall"
     assert len(bare_server.requests_to("/channel.yaml")) == 1
     assert cache.cache_path(loader.cache_root, url).is_file()
 
 
 async def test_loader_yaml_channel_external_links(bare_server: LocalServer, loader: ChannelLoader) -> None:
-    pytest.importorskip("sc4pac.channels.yaml_source")
     text = (
         "group: me\nname: app\nversion: '1'\nsubfolder: 150-mods\n"
         "dependencies: [other:lib]\n"
@@ -322,15 +311,12 @@ async def test_loader_yaml_channel_external_links(bare_server: LocalServer, load
 async def test_loader_listed_checksum_overrides(server: LocalServer, loader: ChannelLoader) -> None:
     channel = await loader.load(server.base + "/")
     with pytest.raises(ChecksumError):
-        await loader.fetch_package_json(
-            channel, "memo:package-template-basic", "2.0", Checksum(sha256="00" * 32)
-        )
+        await loader.fetch_package_json(channel, "demo:mega-mall", "3.0", Checksum(sha256="00" * 32))
 
 
 async def test_loader_invalid_yaml_channel_is_not_available(
     bare_server: LocalServer, loader: ChannelLoader
 ) -> None:
-    pytest.importorskip("sc4pac.channels.yaml_source")
     bare_server.routes["/bad.yaml"] = Route(body=b"group: [unclosed\n")
     with pytest.raises(ChannelsNotAvailable) as info:
         await loader.load(bare_server.url("/bad.yaml"))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from sc4pac.channels.demo import generate_demo_channel
 from sc4pac.channels.repository import ChannelRepository
 from sc4pac.errors import ChannelsNotAvailable
 from sc4pac.fetch.download import Downloader
@@ -19,18 +19,26 @@ try:
 except ImportError:  # tests/unit is not a package: pytest put it on sys.path
     from test_download_server import LocalServer, Route
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-CHANNEL_DIR = SHARED / "data" / "sc4pac-test-channel" / "json"
 CONTENTS = "/sc4pac-channel-contents.json"
+# A package and an asset of the generated demo channel (sc4pac/channels/demo_yaml).
+PACKAGE, PACKAGE_VERSION, ASSET = "demo:mega-mall", "3.0", "demo-mega-mall"
+
+
+@pytest.fixture(scope="module")
+def channel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's own demo channel, generated once for the module."""
+    return generate_demo_channel(tmp_path_factory.mktemp("demo-channel"))
 
 
 @pytest.fixture
-def server() -> Iterator[LocalServer]:
-    if not (CHANNEL_DIR / "sc4pac-channel-contents.json").is_file():
-        pytest.skip("shared test channel not available")
-    srv = LocalServer(root=CHANNEL_DIR).start()
+def server(channel_dir: Path) -> Iterator[LocalServer]:
+    srv = LocalServer(root=channel_dir).start()
     yield srv
     srv.stop()
+
+
+def _contents(channel_dir: Path) -> bytes:
+    return (channel_dir / "sc4pac-channel-contents.json").read_bytes()
 
 
 @pytest.fixture
@@ -50,11 +58,9 @@ async def test_loader_repository_reuses_index_within_ttl(
 
 
 async def test_loader_repository_concurrent_callers_share_one_load(
-    server: LocalServer, repo: ChannelRepository, tmp_path: Path
+    server: LocalServer, repo: ChannelRepository, tmp_path: Path, channel_dir: Path
 ) -> None:
-    server.routes[CONTENTS] = Route(
-        body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), delay=0.2
-    )
+    server.routes[CONTENTS] = Route(body=_contents(channel_dir), delay=0.2)
     urls = [server.base + "/"]
     indexes = await asyncio.gather(*(repo.index(urls, tmp_path) for _ in range(5)))
     assert all(ix is indexes[0] for ix in indexes)
@@ -62,11 +68,9 @@ async def test_loader_repository_concurrent_callers_share_one_load(
 
 
 async def test_loader_repository_refresh_revalidates(
-    server: LocalServer, repo: ChannelRepository, tmp_path: Path
+    server: LocalServer, repo: ChannelRepository, tmp_path: Path, channel_dir: Path
 ) -> None:
-    server.routes[CONTENTS] = Route(
-        body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), etag='"c1"'
-    )
+    server.routes[CONTENTS] = Route(body=_contents(channel_dir), etag='"c1"')
     urls = [server.base + "/"]
     first = await repo.index(urls, tmp_path)
     refreshed = await repo.index(urls, tmp_path, refresh=True)
@@ -81,7 +85,7 @@ async def test_loader_repository_reloads_after_ttl(server: LocalServer, tmp_path
         repo = ChannelRepository(d, ttl=0.05)
         urls = [server.base + "/"]
         first = await repo.index(urls, tmp_path)
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)  # let the TTL expire
         second = await repo.index(urls, tmp_path)
     assert second is not first
     # TTL 0.05 s also applies to the cached contents file: revalidated by a second request.
@@ -92,17 +96,17 @@ async def test_loader_repository_latest_package_and_asset(
     server: LocalServer, repo: ChannelRepository, tmp_path: Path
 ) -> None:
     index = await repo.index([server.base + "/"], tmp_path)
-    pkg = await repo.latest_package(index, "memo:package-template-basic")
+    pkg = await repo.latest_package(index, PACKAGE)
     assert isinstance(pkg, Package)
-    assert pkg.version == "2.0"
-    again = await repo.latest_package(index, "memo:package-template-basic")
+    assert pkg.version == PACKAGE_VERSION
+    again = await repo.latest_package(index, PACKAGE)
     assert again is pkg  # memoised
-    assert len(server.requests_to("/metadata/memo/package-template-basic/2.0/pkg.json")) == 1
-    asset = await repo.latest_asset(index, "memo-testing-first")
+    assert len(server.requests_to(f"/metadata/demo/mega-mall/{PACKAGE_VERSION}/pkg.json")) == 1
+    asset = await repo.latest_asset(index, ASSET)
     assert isinstance(asset, Asset)
-    assert asset.assetId == "memo-testing-first"
-    assert await repo.latest_package(index, "memo:does-not-exist") is None
-    assert await repo.latest_asset(index, "memo-testing-first-missing") is None
+    assert asset.assetId == ASSET
+    assert await repo.latest_package(index, "demo:does-not-exist") is None
+    assert await repo.latest_asset(index, "demo-does-not-exist") is None
 
 
 async def test_loader_repository_failure_is_shared_and_not_cached(
@@ -114,20 +118,18 @@ async def test_loader_repository_failure_is_shared_and_not_cached(
     assert all(isinstance(r, ChannelsNotAvailable) for r in results)
     del server.routes[CONTENTS]
     index = await repo.index(urls, tmp_path)
-    assert index.latest("memo:package-template-basic") is not None
+    assert index.latest(PACKAGE) is not None
 
 
 async def test_loader_repository_cancelled_caller_does_not_cancel_shared_load(
-    server: LocalServer, repo: ChannelRepository, tmp_path: Path
+    server: LocalServer, repo: ChannelRepository, tmp_path: Path, channel_dir: Path
 ) -> None:
-    server.routes[CONTENTS] = Route(
-        body=(CHANNEL_DIR / "sc4pac-channel-contents.json").read_bytes(), delay=0.2
-    )
+    server.routes[CONTENTS] = Route(body=_contents(channel_dir), delay=0.2)
     urls = [server.base + "/"]
     quitter = asyncio.create_task(repo.index(urls, tmp_path))
     stayer = asyncio.create_task(repo.index(urls, tmp_path))
     await asyncio.sleep(0.05)
     quitter.cancel()
     index = await stayer
-    assert index.latest("memo:package-template-basic") is not None
+    assert index.latest(PACKAGE) is not None
     assert len(server.requests_to(CONTENTS)) == 1

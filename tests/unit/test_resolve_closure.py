@@ -43,9 +43,8 @@ async def test_closure_order_explicit_first_then_rounds() -> None:
     res = await resolve(["e:e", "a:a", "e:e"], VariantSelection(), provider)
     assert [p.id for p in res.packages] == ["e:e", "a:a", "c:c", "b:b", "d:d"]
     assert [a.assetId for a in res.assets] == ["x", "y", "z"]
-    assert res.package_links["a:a"] == ("c:c", "b:b")
-    assert res.asset_links["b:b"] == ("x", "y")
-    assert [p.id for p in res.dependents_of_asset("x")] == ["a:a", "b:b"]
+    assert res.package("a:a").dependency_ids == ("c:c", "b:b")  # type: ignore[union-attr]
+    assert res.package("b:b").asset_ids == ("x", "y")  # type: ignore[union-attr]
     assert res.package("d:d") is not None
     assert res.asset("z") is not None
     # Round by round, then the assets; each item looked up once.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sc4pac.variant_tree import VariantLeaf, VariantNode, VariantTree, VariantTreeError, build_variant_tree
@@ -95,5 +97,7 @@ def test_invalid_variant_lists(maps: list[dict[str, str]]) -> None:
 
 
 def test_error_message_names_the_maps() -> None:
-    with pytest.raises(VariantTreeError, match="Variants do not have a key in common: {a=a1}, {a=a1, b=b1}"):
+    with pytest.raises(
+        VariantTreeError, match=re.escape("Variants do not have a key in common: {a=a1}, {a=a1, b=b1}")
+    ):
         build_variant_tree([{"a": "a1"}, {"a": "a1", "b": "b1"}])

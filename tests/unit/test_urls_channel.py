@@ -95,7 +95,7 @@ def test_sanitize_list_dedupes_in_order() -> None:
 
 
 def test_channel_error_is_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="Expected scheme name"):
         sanitize_channel_urls(["https://ok.org/", ":::"])
 
 

@@ -119,7 +119,7 @@ def test_max_version_keeps_first_of_ties() -> None:
 
 
 def test_max_version_of_nothing() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty sequence"):
         max_version([])
 
 
