@@ -71,7 +71,7 @@ def channel_not_available(url: str, detail: str) -> ChannelsNotAvailable:
 
 
 def check_scheme(contents: Contents, contents_location: str) -> None:
-    """Reject contents files whose scheme this version cannot read (spec 3.3)."""
+    """Reject contents files whose scheme this version cannot read."""
     if contents.scheme < MIN_SCHEME:
         msg = (
             f"The channel {contents_location} uses an old scheme ({contents.scheme}) that is not supported "

@@ -59,7 +59,7 @@ class ArchiveKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ArchiveFormat:
-    """How to open one asset file (spec 6.4.1)."""
+    """How to open one asset file."""
 
     kind: ArchiveKind
     single_file_name: str | None = None
@@ -122,7 +122,7 @@ class ArchiveReader(Protocol):
 def detect_format(
     cached_name: str, content_disposition_name: str | None, archive_type: ArchiveType | None
 ) -> ArchiveFormat:
-    """Pick the archive format from the file names and the asset's ``archiveType`` (spec 6.4.1)."""
+    """Pick the archive format from the file names and the asset's ``archiveType``."""
     names = [n.lower() for n in (cached_name, content_disposition_name) if n]
     is_exe = any(n.endswith(".exe") for n in names)
     if is_exe and archive_type is not None and archive_type.format.lower() == "clickteam":

@@ -1,4 +1,4 @@
-"""Extracting one asset into a package folder (spec 6.4.3-6.4.7).
+"""Extracting one asset into a package folder.
 
 Accepted entries are validated (checksum or DBPF magic), placed below the package folder without their
 common directory prefix, and nested archives are opened one level deep with the same recipe. One
