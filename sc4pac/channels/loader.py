@@ -71,7 +71,7 @@ def channel_not_available(url: str, detail: str) -> ChannelsNotAvailable:
 
 
 def check_scheme(contents: Contents, contents_location: str) -> None:
-    """Reject contents files whose scheme this version cannot read (spec 3.3)."""
+    """Reject contents files whose scheme this version cannot read."""
     if contents.scheme < MIN_SCHEME:
         msg = (
             f"The channel {contents_location} uses an old scheme ({contents.scheme}) that is not supported "
@@ -206,7 +206,10 @@ class ChannelLoader:
     def _cached_copy(self, location: str) -> CachedFile | None:
         if cache.is_file_url(location):
             return None
-        path = cache.cache_path(self.cache_root, location)
+        try:
+            path = cache.cache_path(self.cache_root, location)
+        except ValueError:
+            return None  # a URL the cache cannot store (``..`` in it) was never cached
         return CachedFile(path=path) if path.is_file() else None
 
     # --- metadata files ---------------------------------------------------------------------------

@@ -612,7 +612,7 @@ class Downloader:
         redownload_on_mismatch: bool,
         force: bool,
     ) -> tuple[bool, bool]:
-        """(download?, conditional request allowed?) by the refresh policy (a)-(e) of spec 6.3.3."""
+        """(download?, conditional request allowed?): forced, absent, stale or (if asked) mismatched."""
         if force or not path.is_file():
             return True, False
         checked = cache.check_file_mtime(path)

@@ -83,7 +83,8 @@ log = logging.getLogger(__name__)
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
 __all__ = ["FAULT_ENV", "UPDATE_LOCK_FILE", "UpdateJob", "UpdateRequest", "upgrade_lock"]
-# Fault injection for tests of the error path (the reference suite's items 47-48).
+# Fault injection for tests of the error path: an injected error or crash must reach the client as an
+# /error/server-error message (values: README, "Environment variables").
 FAULT_ENV = "SC4PAC_FAULT_INJECT"
 
 

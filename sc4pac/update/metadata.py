@@ -18,7 +18,7 @@ NOT_FOUND_RETRY_TTL = 60.0
 
 
 class ChannelMetadataProvider:
-    """Latest package/asset metadata across the profile's channels (core spec 3.9)."""
+    """Latest package/asset metadata across the profile's channels (see :mod:`sc4pac.channels.index`)."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""Package queries against the reference test channel (api-spec 3.3-3.6, 3.10, 3.21) and bad inputs."""
+"""Package queries on the reference test channel (list, info, searches, variant choices) and bad inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The reference update scenarios (api-spec section 10 items 24-46) against the reference test channel.
+"""The reference server's end-to-end update scenarios against the reference test channel.
+
+That suite numbers its steps; a test name keeps the number of the step it ports (24: channel stats,
+29-31: empty and first updates, 35-36: variants, 37-38: unresolvable and conflicting packages, 39-46:
+reinstall, checksums, DLLs, INIs, Lua scripts, uninstall) and the rest of the name says what it checks.
 
 The channel's metadata hard-codes http://localhost:8090/, so it is served on 127.0.0.1:8090. The
 reference suite runs the scenarios in order on one profile; here every test gets a fresh profile and
@@ -52,7 +56,7 @@ def ref_daemon(
 def env(
     ref_daemon: tuple[Daemon, httpx.Client], request: pytest.FixtureRequest
 ) -> tuple[Daemon, httpx.Client, str]:
-    """A fresh profile on the reference channel, its channel index already loaded (as after item 24)."""
+    """A fresh profile on the reference channel, its channel index already loaded (as after test_24)."""
     d, http = ref_daemon
     pid = init_profile(http, request.node.name, [CHANNEL_URL])
     assert http.get("/channels.stats", params={"profile": pid}).status_code == 200
@@ -74,7 +78,7 @@ def own_daemon_env(channel_server: str, tmp_path: Path) -> Iterator[tuple[Daemon
 
 
 def _install_demo_package(env: tuple[Daemon, httpx.Client, str], driveside: str = "right") -> None:
-    """The state after item 31: memo:demo-package installed with its dependencies."""
+    """The state after test_31: memo:demo-package installed with its dependencies."""
     _, http, pid = env
     assert http.post("/plugins.add", params={"profile": pid}, json=["memo:demo-package"]).json() == OK
     assert _update(env, answering({"driveside": driveside}))[-1] == OK
@@ -250,7 +254,7 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str]) -> None:
 def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str]) -> None:
     _, http, pid = env
     q = {"profile": pid}
-    # As after item 35: driveside is already chosen, so it is not asked again.
+    # As after test_35: driveside is already chosen, so it is not asked again.
     assert http.post("/variants.set", params=q, json={"driveside": "left"}).json() == OK
     assert http.post("/plugins.add", params=q, json=["test:conditional-variants"]).json() == OK
     table = {
