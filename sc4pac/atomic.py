@@ -43,17 +43,23 @@ def looks_damaged(data: bytes) -> bool:
 
 
 def atomic_write_bytes(
-    path: Path, data: bytes, *, backup: bool = True, previous_ok: Validator | None = None
+    path: Path,
+    data: bytes,
+    *,
+    backup: bool = True,
+    previous_ok: Validator | None = None,
+    durable: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` so that readers see either the old or the new file, never a mix.
 
     With ``backup`` the current file is first kept as ``<name>.bak`` unless it looks damaged (or
-    ``previous_ok`` rejects it), so the backup always holds the last good version.
+    ``previous_ok`` rejects it), so the backup always holds the last good version. ``durable=False``
+    skips the fsyncs, for files that can be fetched again (metadata in the download cache).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_name(path)
     try:
-        _write_new(tmp, data)
+        _write_new(tmp, data, durable)
         if backup:
             _keep_previous(path, previous_ok)
         _replace(tmp, path)
@@ -67,7 +73,8 @@ def atomic_write_bytes(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
 
 
 def restore_from_backup(path: Path) -> bytes | None:
@@ -108,11 +115,12 @@ def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
-def _write_new(tmp: Path, data: bytes) -> None:
+def _write_new(tmp: Path, data: bytes, durable: bool = True) -> None:
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
     if os.name != "nt":
         os.chmod(tmp, 0o644)
 

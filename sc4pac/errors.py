@@ -393,12 +393,28 @@ def find_fixable_os_error(exc: BaseException, depth: int = 0) -> OSError | None:
     return find_fixable_os_error(cause, depth + 1) if cause is not None else None
 
 
+def file_operation_failed(exc: OSError) -> FileOperationsFailed:
+    """The typed error for any other failed file operation that names its path (a file where a folder
+    is expected, a path too long, a drive that went away): what failed, where, and what to check."""
+    target = _involved_path(exc)
+    where = str(target) if target is not None else "a file or folder"
+    return FileOperationsFailed(
+        f"A file operation failed: {where}",
+        f"{exc.strerror or exc}. Check that this path exists, that a folder is not a file (or the other "
+        "way round), that the path is not too long and that its drive is connected; then try again.",
+        path=str(target) if target is not None else "",
+    )
+
+
 def from_os_error(exc: BaseException) -> Sc4pacError | None:
-    """The typed error for an access-denied or disk-full OSError (also inside a group or as the cause)."""
+    """The typed error for an access-denied or disk-full OSError (also inside a group or as the cause),
+    or for any other OSError that names the path it failed on (the environment, not a bug)."""
     found = find_fixable_os_error(exc)
-    if found is None:
-        return None
-    return disk_full(found) if is_disk_full(found) else file_access_denied(found)
+    if found is not None:
+        return disk_full(found) if is_disk_full(found) else file_access_denied(found)
+    if isinstance(exc, OSError) and (exc.filename is not None or exc.filename2 is not None):
+        return file_operation_failed(exc)
+    return None
 
 
 UNHANDLED_TITLE = "Unhandled error. This looks like a bug. Please report it."

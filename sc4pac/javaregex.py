@@ -66,7 +66,7 @@ def compile_java(java_pattern: str) -> CompiledRegex:
 
 
 def try_compile_java(java_pattern: str) -> tuple[CompiledRegex | None, str | None]:
-    """Compile a Java pattern; a malformed one yields ``(None, warning)`` as the spec words it."""
+    """Compile a Java pattern; a malformed one yields ``(None, warning)`` worded as the reference does."""
     try:
         return compile_java(java_pattern), None
     except (regex.error, ValueError, OverflowError) as exc:

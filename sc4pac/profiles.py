@@ -37,6 +37,7 @@ from .errors import (
     ProfileReadError,
     file_access_denied,
     is_access_denied,
+    is_disk_full,
     listing,
 )
 from .filelock import InterProcessLock
@@ -53,6 +54,7 @@ from .models.profile import (
 from .notices import notify
 from .off_loop import off_loop_if_large
 from .plugins_folder import PathRules, folder_warnings, plugins_folder_conflict, rules_for_this_machine
+from .winnames import shown
 
 T = TypeVar("T")
 AbstractAsyncLock = contextlib.AbstractAsyncContextManager[None]
@@ -185,6 +187,22 @@ class InitializedProfile:
 
     config: ProfileConfig
     warnings: list[str] = field(default_factory=list)
+
+
+def _make_folder(folder: Path, profile_dir: Path) -> None:
+    """Create a folder the player chose; a path that cannot be a folder is their input to correct."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, OSError) and (is_access_denied(exc) or is_disk_full(exc)):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InitBadRequest(
+            "This folder cannot be used.",
+            f"{shown(str(folder))}: {reason}. Choose a folder path that is not a file, not inside a file, "
+            "not too long and without control characters.",
+            platformDefaults=platform_defaults(profile_dir.absolute()),
+        ) from exc
 
 
 class ProfileStore:
@@ -547,7 +565,7 @@ class ProfileStore:
                     platformDefaults=platform_defaults(profile_dir.absolute()),
                 )
             for d in (profile_dir, plugins_path, cache_path):
-                d.mkdir(parents=True, exist_ok=True)
+                _make_folder(d, profile_dir)
             config = ProfileConfig(
                 pluginsRoot=relativize(profile_dir, plugins_path),
                 cacheRoot=relativize(profile_dir, cache_path),

@@ -1,4 +1,4 @@
-"""The decision tree over a package's variant maps (core spec 5.3.3).
+"""The decision tree over a package's variant maps.
 
 It validates that the variants of a package can be told apart by asking one variant id at a time,
 and fixes the order in which the ids are asked.

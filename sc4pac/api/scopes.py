@@ -1,4 +1,4 @@
-"""Which token scope each API route needs (API 3.0 §2.5), declared where the route is defined.
+"""Which token scope each API route needs (api.md names it per endpoint), declared where the route is defined.
 
 Every route handler carries its scope in its Litestar ``opt`` (``@get("/x", opt=needs("read"))``).
 :func:`scope_table` reads them from the built app and refuses to start when one is missing, so a new

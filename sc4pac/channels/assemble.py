@@ -1,7 +1,8 @@
 """From parsed channel records to a channel: reverse links, external items, channel items and stats.
 
 Pure and shared by the channel builder (which adds checksums of the written files) and single-file YAML
-channels (which have none). Core spec 4.4 and 4.5.
+channels (which have none). Reverse links (``requiredBy``, ``reverseConflictingPackages``) come from
+every package's dependencies, assets and conflicts; targets not defined here become external items.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``sc4pac channel build``: YAML channel sources into a JSON channel directory (core spec 4).
+"""``sc4pac channel build``: YAML channel sources into a JSON channel directory.
 
 Everything is written into a temporary directory inside the output first; the old ``metadata`` folder
 is swapped out only once every file has been written, so a failed build leaves the output untouched.
@@ -193,7 +193,7 @@ def build_channel(
     metadata_source_url: str | None = None,
     indent: int | None = None,
 ) -> BuildReport:
-    """Build the JSON channel of the YAML files below ``inputs`` into ``output`` (spec 4.1-4.6)."""
+    """Build the JSON channel of the YAML files below ``inputs`` into ``output``."""
     _check_indent(indent)
     parsed = _read_sources(discover_sources(inputs))
     issues = [issue for source in parsed for issue in source.issues] or duplicate_issues(parsed)

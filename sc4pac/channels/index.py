@@ -1,7 +1,7 @@
 """ChannelIndex: the configured channels merged into one lookup structure.
 
 Built once per loaded set of channels and then only read, so it is safe to share between requests.
-Merging rules (core spec 3.9): the latest version of an id is the maximum over every channel that lists
+Merging rules: the latest version of an id is the maximum over every channel that lists
 it (ties keep the earlier channel's string), and its data comes from the first channel in list order that
 lists exactly that version string.
 """

@@ -71,7 +71,7 @@ def channel_not_available(url: str, detail: str) -> ChannelsNotAvailable:
 
 
 def check_scheme(contents: Contents, contents_location: str) -> None:
-    """Reject contents files whose scheme this version cannot read (spec 3.3)."""
+    """Reject contents files whose scheme this version cannot read."""
     if contents.scheme < MIN_SCHEME:
         msg = (
             f"The channel {contents_location} uses an old scheme ({contents.scheme}) that is not supported "
@@ -163,7 +163,12 @@ class ChannelLoader:
         for forced in (False, True):
             try:
                 file = await self.downloader.fetch(
-                    location, cache_root=self.cache_root, changing_ttl=ttl, force=forced, progress=progress
+                    location,
+                    cache_root=self.cache_root,
+                    changing_ttl=ttl,
+                    force=forced,
+                    progress=progress,
+                    metadata=True,
                 )
             except DownloadFailed as exc:
                 cached = self._cached_copy(location)
@@ -201,7 +206,10 @@ class ChannelLoader:
     def _cached_copy(self, location: str) -> CachedFile | None:
         if cache.is_file_url(location):
             return None
-        path = cache.cache_path(self.cache_root, location)
+        try:
+            path = cache.cache_path(self.cache_root, location)
+        except ValueError:
+            return None  # a URL the cache cannot store (``..`` in it) was never cached
         return CachedFile(path=path) if path.is_file() else None
 
     # --- metadata files ---------------------------------------------------------------------------
@@ -273,13 +281,15 @@ class ChannelLoader:
                     redownload_on_mismatch=True,
                     force=forced,
                     progress=progress,
+                    metadata=True,
                 )
             except ChecksumMismatch as exc:
                 raise exc.retitled(title_metadata_checksum(pkg_id)) from exc
             except DownloadFailure as exc:
                 raise exc.for_metadata() from exc
             try:
-                data = await asyncio.to_thread(file.path.read_bytes)
+                # A pkg.json is small: reading it on the loop is cheaper than a thread hop.
+                data = file.path.read_bytes()
                 return decoder.decode(data)
             except (msgspec.DecodeError, OSError) as exc:
                 # One forced re-download repairs a corrupt cached copy; file: channels have no copy.

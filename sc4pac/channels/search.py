@@ -1,4 +1,4 @@
-"""Package search over a ChannelIndex, search of installed plugins, and search by ids (core spec 8).
+"""Package search over a ChannelIndex, search of installed plugins, and search by ids.
 
 Scoring: the query is lower-cased and split into tokens like Java's ``String.split(" ")``; per token a text
 scores 100 when it contains the token, else the fuzzy partial ratio; token scores below the threshold count

@@ -1,6 +1,6 @@
-"""YAML channel sources: multi-document YAML streams parsed into Package and Asset records (core spec 4.1-4.3).
+"""YAML channel sources: multi-document YAML streams parsed into Package and Asset records.
 
-The same parser serves the channel builder and single-file YAML channels (spec 3.8). Typing follows the
+The same parser serves the channel builder and single-file YAML channels. Typing follows the
 reference, which reads YAML through SnakeYAML into upickle: numbers become strings, booleans where
 strings are expected are errors, unquoted timestamps keep their text and unknown keys are ignored.
 """
@@ -424,7 +424,7 @@ def _one_line(text: str) -> str:
 def channel_from_yaml_text(
     text: str, source_name: str
 ) -> tuple[Contents, dict[tuple[str, str], ChannelRecord]]:
-    """The in-memory channel of a single-file YAML channel (spec 3.8): empty checksums, no channel info."""
+    """The in-memory channel of a single-file YAML channel: empty checksums, no channel info."""
     # Imported here to keep the parser importable without the assembly code (and free of cycles).
     from .assemble import assemble_channel, channel_contents
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from ..services.search_threshold import DEFAULT_THRESHOLD
+from ..channels.search_defaults import DEFAULT_THRESHOLD  # not via services: that would import the store
 from .channel_build import channel_subparsers
 from .dispatch import deferred, deferred_plain
 from .options import common_options, help_of

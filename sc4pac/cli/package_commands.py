@@ -11,8 +11,6 @@ from ..channels.urls import package_metadata_url
 from ..errors import PackageNotFound, Sc4pacError
 from ..models.channel import Package
 from ..models.status import InstalledStatus, statuses
-from ..services.package_info import package_details
-from ..services.package_search import SearchFilters, search_channels
 from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
 from ..wire import WireStruct
 from .runner import CommandContext, print_json
@@ -107,6 +105,8 @@ class SearchEntry(WireStruct):
 async def cmd_search(ctx: CommandContext) -> int:
     """Search the packages of the profile's channels."""
     text = " ".join(ctx.args.query)
+    from ..services.package_search import SearchFilters, search_channels  # channel indexes: on use only
+
     filters = SearchFilters(with_stats=False)
     result = await search_channels(ctx.services, ctx.profile_id, text, ctx.args.threshold, filters)
     entries = [
@@ -133,6 +133,8 @@ async def cmd_search(ctx: CommandContext) -> int:
 
 async def cmd_info(ctx: CommandContext) -> int:
     """Show the metadata of a package's latest version."""
+    from ..services.package_info import package_details  # channel indexes: on use only
+
     try:
         details = await package_details(ctx.services, ctx.profile_id, ctx.args.package)
     except PackageNotFound as exc:

@@ -96,7 +96,7 @@ async def _run(args: argparse.Namespace, work: Work, needs_profile: bool) -> int
         print_error(error)
         return exit_code(error)
     except Exception as exc:
-        known = from_os_error(exc)  # access denied or disk full: the player can fix it
+        known = from_os_error(exc)  # access denied, disk full or a path the OS refused: fixable
         if known is not None:
             print_error(known)
             return exit_code(known)

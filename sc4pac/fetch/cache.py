@@ -178,9 +178,9 @@ def encode_check_file(check: CheckFile) -> bytes:
     return _check_encoder.encode(body)
 
 
-def write_check_file(path: Path, check: CheckFile) -> None:
+def write_check_file(path: Path, check: CheckFile, *, durable: bool = True) -> None:
     """Write (and thereby freshen) the check file of cached file ``path``."""
-    atomic_write_bytes(check_file_path(path), encode_check_file(check), backup=False)
+    atomic_write_bytes(check_file_path(path), encode_check_file(check), backup=False, durable=durable)
 
 
 def touch_check_file(path: Path) -> None:

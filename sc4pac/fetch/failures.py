@@ -1,4 +1,4 @@
-"""Download failures as the user sees them: reasons, error titles (spec 5.2, 6.3.4-6.3.8), mapping."""
+"""Download failures as the user sees them: reasons, error titles, mapping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ChecksumError, DownloadFailed
 
-# --- user-facing texts (spec 5.2, 6.3.4, 6.3.5, 6.3.8) ----------------------------------------------
+# --- user-facing texts (the reference's wording, which the GUI shows as is) ---------------------------
 
 TITLE_UNAVAILABLE = (
     "Failed to download some assets. Maybe the file exchange server is currently unavailable. "
@@ -60,7 +60,7 @@ TITLE_METADATA_UNAVAILABLE = "Failed to download some metadata files. Check your
 
 
 def title_metadata_checksum(pkg_id: str) -> str:
-    """Title of a checksum failure of a channel metadata file (spec 5.2)."""
+    """Title of a checksum failure of a channel metadata file."""
     return (
         f"Checksum verification failed for {pkg_id}. Usually this should not happen and suggests a "
         "problem with the channel data."
@@ -109,7 +109,7 @@ _UNAVAILABLE_REASONS = frozenset(
 
 
 class DownloadFailure(DownloadFailed):
-    """A download that did not succeed; titled for assets (spec 6.3.8), see :meth:`for_metadata`.
+    """A download that did not succeed; titled for assets, see :meth:`for_metadata`.
 
     ``url`` is what the mirror prompt offers a local replacement for (``None``: no prompt);
     ``upstream_status`` is the file server's HTTP status, if it answered with one. It is kept apart
@@ -135,7 +135,7 @@ class DownloadFailure(DownloadFailed):
         self.prompt_for_simtropolis_token = prompt_for_simtropolis_token
 
     def for_metadata(self) -> DownloadFailure:
-        """The same failure as reported for a channel metadata file (spec 5.2; no mirror prompt)."""
+        """The same failure as reported for a channel metadata file (no mirror prompt)."""
         title = TITLE_METADATA_UNAVAILABLE if self.reason.means_unavailable else TITLE_UNEXPECTED
         return DownloadFailure(
             title, self.detail, url=None, reason=self.reason, upstream_status=self.upstream_status
@@ -182,7 +182,7 @@ def is_simtropolis(url: str) -> bool:
 
 
 def http_failure(url: str, status: int, *, token_used: bool, detail: str = "") -> DownloadFailure:
-    """Map an HTTP error status to the failure the user sees (spec 6.3.8)."""
+    """Map an HTTP error status to the failure the user sees."""
     st = is_simtropolis(url)
     detail = detail or f"HTTP status {status} for {url}"
     prompt = False

@@ -59,7 +59,7 @@ class ArchiveKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ArchiveFormat:
-    """How to open one asset file (spec 6.4.1)."""
+    """How to open one asset file."""
 
     kind: ArchiveKind
     single_file_name: str | None = None
@@ -70,7 +70,7 @@ class ArchiveFormat:
 # zips is budgeted as a whole, so splitting a bomb into small inner archives does not help).
 # Documented in api.md ("Archive budget").
 MAX_ASSET_BYTES = 64 << 30  # uncompressed bytes of all entries at all nesting levels
-MAX_ASSET_ENTRIES = 100_000  # file entries at all nesting levels
+MAX_ASSET_ENTRIES = 100_000  # file and folder entries at all nesting levels
 MAX_ASSET_RATIO = 200.0  # uncompressed bytes per byte of the downloaded asset (and per entry/archive)
 RATIO_FLOOR_BYTES = 50 << 20  # the ratio only applies once this many bytes are reached
 
@@ -122,7 +122,7 @@ class ArchiveReader(Protocol):
 def detect_format(
     cached_name: str, content_disposition_name: str | None, archive_type: ArchiveType | None
 ) -> ArchiveFormat:
-    """Pick the archive format from the file names and the asset's ``archiveType`` (spec 6.4.1)."""
+    """Pick the archive format from the file names and the asset's ``archiveType``."""
     names = [n.lower() for n in (cached_name, content_disposition_name) if n]
     is_exe = any(n.endswith(".exe") for n in names)
     if is_exe and archive_type is not None and archive_type.format.lower() == "clickteam":
@@ -193,14 +193,19 @@ def sanitize_entry_name(raw: str, archive_label: str) -> str | None:
 
 
 def mark_case_twins(entries: Sequence[ArchiveEntry]) -> list[ArchiveEntry]:
-    """``entries`` with every later path that differs from an earlier one only in case marked as a
-    problem: Windows would store both as one file, silently keeping only the last."""
-    first: dict[str, str] = {}
+    """``entries`` with every later path that differs from an earlier one only in case, or that is
+    spelled differently but names the same file, marked as a problem: both would be stored as one
+    file, silently keeping only the last."""
+    first: dict[str, ArchiveEntry] = {}
     marked: list[ArchiveEntry] = []
     for entry in entries:
-        seen = first.setdefault(entry.path.casefold(), entry.path)
-        if seen != entry.path and entry.problem is None:
-            why = f"its name differs from {shown(seen)} only in upper and lower case"
+        seen = first.setdefault(entry.path.casefold(), entry)
+        if entry.problem is None and seen.path != entry.path:
+            why = f"its name differs from {shown(seen.path)} only in upper and lower case"
+            entry = dataclasses.replace(entry, problem=why)
+        elif entry.problem is None and seen.raw != entry.raw:
+            # ``a\\b.dat`` beside ``a/b.dat`` (or ``a/./b.dat``): two entries, one file, the last one wins.
+            why = f"it is spelled differently but names the same file as {shown(seen.raw)}"
             entry = dataclasses.replace(entry, problem=why)
         marked.append(entry)
     return marked
@@ -253,10 +258,16 @@ class ExtractionBudget:
         by_ratio = max(self.limits.ratio_floor_bytes, int(self.limits.max_ratio * max(self.asset_size, 1)))
         return max(0, min(self.limits.max_total_bytes, by_ratio) - self.total_bytes)
 
-    def charge(self, entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str) -> None:
-        """Account for the entries of one archive (checked on their own, then against the asset)."""
+    def charge(
+        self, entries: Sequence[ArchiveEntry], archive_size: int, archive_label: str, folders: int = 0
+    ) -> None:
+        """Account for the entries of one archive (checked on their own, then against the asset).
+
+        ``folders`` counts the archive's folder entries: each one is a directory created on disk (a 13 KB
+        7z of 20,000 empty folders took 45 s to unpack and delete), so they count against the entry limit.
+        """
         check_sizes(entries, archive_size, archive_label, self.limits)
-        self.entries += len(entries)
+        self.entries += len(entries) + folders
         self._charge_bytes(sum(e.size for e in entries), archive_label)
 
     def charge_extra(self, extra_bytes: int, extra_entries: int, archive_label: str) -> None:
@@ -270,7 +281,7 @@ class ExtractionBudget:
         if self.entries > limits.max_entries:
             raise _bomb(
                 archive_label,
-                f"The asset {shown(self.asset_label)} holds more than {limits.max_entries} files "
+                f"The asset {shown(self.asset_label)} holds more than {limits.max_entries} files and folders "
                 "(nested archives included).",
             )
         if self.total_bytes > limits.max_total_bytes or (
@@ -320,12 +331,15 @@ class ZipReader:
             ) from exc
         self._infos: dict[str, zipfile.ZipInfo] = {}
         self._entries: list[ArchiveEntry] = []
+        folders = 0
         for info in self._zip.infolist():
             if info.is_dir() or info.filename.endswith("\\"):
+                folders += 1
                 continue
             # Unix hosts keep the file type in the high bits; many writers leave it zero.
             file_type = stat.S_IFMT(info.external_attr >> 16) if info.create_system == 3 else 0
             if file_type == stat.S_IFDIR:
+                folders += 1
                 continue
             if file_type not in (0, stat.S_IFREG):
                 raise unreadable_entry(label, info.filename)  # symlink, device, fifo or socket
@@ -336,7 +350,7 @@ class ZipReader:
             self._infos[info.filename] = info
             self._entries.append(entry)
         self._entries = mark_case_twins(self._entries)
-        budget.charge(self._entries, path.stat().st_size, label)
+        budget.charge(self._entries, path.stat().st_size, label, folders)
 
     def entries(self) -> Sequence[ArchiveEntry]:
         return self._entries
@@ -437,8 +451,10 @@ def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget)
     try:
         with py7zr.SevenZipFile(path, "r") as archive:
             listed: list[ArchiveEntry] = []
+            folders = 0
             for info in archive.list():
                 if info.is_directory:
+                    folders += 1
                     continue
                 if info.is_symlink or not info.is_file:
                     raise unreadable_entry(label, info.filename)
@@ -446,7 +462,7 @@ def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget)
                 if path_ is not None:
                     listed.append(ArchiveEntry(path_, info.filename, info.uncompressed, None, problem))
         listed = mark_case_twins(listed)  # left out below, so Windows never merges them in scratch
-        budget.charge(listed, path.stat().st_size, label)
+        budget.charge(listed, path.stat().st_size, label, folders)
         skipped = [e for e in listed if e.problem is not None]
         # The cap makes py7zr stop if the data turns out larger than the headers declared or than the
         # asset's remaining budget allows.
@@ -541,8 +557,10 @@ def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBud
             f"7-Zip and make sure it is on the PATH, or set {SEVEN_ZIP_ENV} to its location.",
         )
     listed: list[ArchiveEntry] = []
+    folders = 0
     for block in _list_native(cmd, path, label):
         if block.get("Folder") == "+":
+            folders += 1
             continue
         if _is_special_native_entry(block):
             raise unreadable_entry(label, block["Path"])
@@ -561,7 +579,7 @@ def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBud
             )
         )
     listed = mark_case_twins(listed)
-    budget.charge(listed, path.stat().st_size, label)
+    budget.charge(listed, path.stat().st_size, label, folders)
     # Names Windows cannot store are left in the archive (-spd: taken literally, not as wildcards).
     skipped = [e for e in listed if e.problem is not None]
     excludes = [f"-x!{e.raw}" for e in skipped]

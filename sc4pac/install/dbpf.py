@@ -1,4 +1,4 @@
-"""Just enough of the DBPF format (SimCity 4 plugin files) to find script entries (spec 6.5.3).
+"""Just enough of the DBPF format (SimCity 4 plugin files) to find script entries.
 
 Reads the 96-byte header and the index, and returns entry data, decompressing QFS/RefPack entries.
 """

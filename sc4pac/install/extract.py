@@ -1,4 +1,4 @@
-"""Extracting one asset into a package folder (spec 6.4.3-6.4.7).
+"""Extracting one asset into a package folder.
 
 Accepted entries are validated (checksum or DBPF magic), placed below the package folder without their
 common directory prefix, and nested archives are opened one level deep with the same recipe. One
@@ -178,6 +178,20 @@ def _write_entry(
         raise ExtractionFailed(f'Failed to extract "{label}".', f"{shown(entry.raw)}: {exc}") from exc
 
 
+def _nested_destination(nested_target: Path, entry: ArchiveEntry, claimed: dict[str, str]) -> Path:
+    """Where the nested archive ``entry`` is unpacked to.
+
+    The first archive of a name keeps the flat layout (``<target>/inner.zip``). Another one of the same
+    name in a different folder (``a/inner.zip`` and ``b/inner.zip``, or ``Inner.zip`` beside
+    ``inner.zip``, which Windows stores as one file) gets a folder of its own named after its path, so
+    neither replaces nor silently stands in for the other.
+    """
+    first = claimed.setdefault(entry.file_name.casefold(), entry.path)
+    if first == entry.path:
+        return nested_target / entry.file_name
+    return nested_target / nested_folder_name(entry.path) / entry.file_name
+
+
 def extract_asset(
     archive_path: Path,
     *,
@@ -204,6 +218,7 @@ def extract_asset(
     ) as scratch_name:
         scratch = Path(scratch_name)
         nested_archives: dict[Path, None] = {}
+        claimed: dict[str, str] = {}  # case-folded file name -> the entry path that uses it
         with open_archive(archive_path, fmt, scratch / "outer", label=label, budget=budget) as reader:
             for entry in reader.entries():
                 if not recipe.selects_nested_archive(entry.match_path):
@@ -212,7 +227,7 @@ def extract_asset(
                     raise unreadable_entry(
                         label, entry.raw, entry.problem or path_problem(entry.file_name) or ""
                     )
-                destination = nested_target / entry.file_name
+                destination = _nested_destination(nested_target, entry, claimed)
                 if destination not in nested_archives and not destination.exists():
                     # Already present means an earlier package of this run unpacked it.
                     _write_entry(reader, entry, destination, nested_dir, label)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -182,6 +183,23 @@ def recover(journal_path: Path, write_lock: LockWriter) -> PublishReport | None:
     return _apply(journal_path, journal, write_lock)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def plain_relative(rel: str) -> bool:
+    """Whether ``rel`` (a path from the lock file) names something strictly inside the Plugins folder
+    under both POSIX and Windows rules: not empty, not absolute, no drive, UNC or ``..``.
+
+    The lock file is a state file a person or another tool may have edited; a removal listed there must
+    never reach outside the Plugins folder (``../Documents`` or ``C:\\Users``).
+    """
+    name = rel.replace("\\", "/")
+    if name.startswith("/") or _DRIVE.match(name):
+        return False
+    segments = [s for s in name.split("/") if s not in ("", ".")]
+    return bool(segments) and ".." not in segments
+
+
 def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> PublishReport:
     report = PublishReport()
     plugins = Path(journal.plugins_root)
@@ -189,8 +207,11 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     new, trash = work / "new", work / "trash"
     installs = set(journal.installs)
     for rel in journal.removals:
-        if not rel.strip("/"):
-            continue  # an empty path would mean the whole Plugins folder
+        if not plain_relative(rel):
+            # An empty path would mean the whole Plugins folder, others would leave it.
+            if rel.strip("/"):
+                report.warnings.append(f"Not removed, as it is not a path inside the Plugins folder: {rel!r}")
+            continue
         if rel in installs and _pending_source(journal, new, rel) is None:
             continue  # already replaced by the new version in an earlier run
         target = plugins / rel
@@ -204,6 +225,11 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
         elif not rel.lower().endswith(".ini"):
             report.warnings.append(f"removal failed as file did not exist: {target}")
     for rel in journal.installs:
+        if not plain_relative(rel):
+            # Installs of an undo come from the history, a state file like the lock: same rule.
+            report.failed_paths.append(rel)
+            report.warnings.append(f"Not installed, as it is not a path inside the Plugins folder: {rel!r}")
+            continue
         source = _pending_source(journal, new, rel)
         if source is None:
             continue  # installed in an earlier run, or nothing was staged under this name

@@ -1,4 +1,4 @@
-"""The install recipe of one asset reference in a resolved variant (spec 6.4.3, 6.4.4, 6.4.7).
+"""The install recipe of one asset reference in a resolved variant.
 
 A recipe decides which archive paths are installed and how each is validated, and remembers which
 patterns matched anything so that out-of-date metadata can be reported afterwards.
@@ -110,7 +110,7 @@ class InstallRecipe:
         return compiled
 
     def accept(self, match_path: str) -> Acceptance | None:
-        """How ``match_path`` (``/dir/file.dat``) is installed, or ``None`` if it is not (spec 6.4.4)."""
+        """How ``match_path`` (``/dir/file.dat``) is installed, or ``None`` if it is not."""
         chosen: Acceptance | None = None
         for tracked, item in self._checksums:
             if tracked.search(match_path):
@@ -124,7 +124,7 @@ class InstallRecipe:
         return None if _mark_matches(self._excludes, match_path) else DBPF_ACCEPTANCE
 
     def selects_nested_archive(self, match_path: str) -> bool:
-        """True if the path names an archive to open as a nested archive (spec 6.4.6)."""
+        """True if the path names an archive to open as a nested archive (one level deep only)."""
         if not match_path.lower().endswith(NESTED_ARCHIVE_SUFFIXES):
             return False
         return not _mark_matches(self._explicit_excludes, match_path)
@@ -135,7 +135,7 @@ class InstallRecipe:
         return [t.regex.source for t in tracked if t.counts_as_unused and not t.used]
 
     def unused_patterns_warning(self, asset_id: str) -> str | None:
-        """The spec's warning listing unused patterns, or ``None`` if every pattern was used."""
+        """The warning listing unused include/exclude patterns, or ``None`` if every pattern was used."""
         unused = self.unused_patterns()
         if not unused:
             return None

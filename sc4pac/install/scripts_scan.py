@@ -1,4 +1,4 @@
-"""Finding Lua scripts in DBPF files, the reference's way (spec 6.5.4).
+"""Finding Lua scripts in DBPF files, the reference's way.
 
 Lua entries are always unsafe. LText entries are unsafe when they cannot be parsed or when they embed
 Lua (``#...#``) that is more than a plain identifier or a string literal, or an ``sc4://advice/`` link.

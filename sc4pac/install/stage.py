@@ -1,4 +1,4 @@
-"""Staging one package: extract its assets into a staging Plugins tree (spec 6.5.1-6.5.2).
+"""Staging one package: extract its assets into a staging Plugins tree.
 
 Produces everything the update job needs afterwards: the files to publish (relative to the Plugins
 root), warnings, the DLLs and script files to confirm, and the INI files for the lock and the
@@ -78,7 +78,7 @@ class StageResult:
 
 
 def package_folder(pkg: Package, variant: Mapping[str, str]) -> str:
-    """``<subfolder>/<group>.<name>[.<values by sorted key>].<version>.sc4pac`` (spec 6.5.1)."""
+    """``<subfolder>/<group>.<name>[.<values by sorted key>].<version>.sc4pac`` (values joined by ``-``)."""
     values = "-".join(variant[key] for key in sorted(variant))
     variant_part = f".{values}" if variant else ""
     return f"{pkg.subfolder}/{pkg.group}.{pkg.name}{variant_part}.{pkg.version}.sc4pac"
@@ -141,7 +141,7 @@ def ini_new_name(final_name: str) -> str:
 def ini_strategy(
     final_name: str, sha256: str, plugins_root: Path, previous: Sequence[IniFile]
 ) -> IniStrategy:
-    """Decide how a new INI is installed, keeping a user's edited copy (spec 6.5.2 step 5)."""
+    """Decide how a new INI is installed, keeping a user's edited copy."""
     if not (plugins_root / final_name).exists():
         return IniStrategy.INSTALL_NEW
     recorded = [i.checksum.sha256.lower() for i in previous if i.finalName == final_name]

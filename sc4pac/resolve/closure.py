@@ -1,4 +1,4 @@
-"""Resolution of the explicit packages (core spec 5.1): a sans-I/O core and its async driver.
+"""Resolution of the explicit packages, breadth-first: a sans-I/O core and its async driver.
 
 :func:`resolution_steps` is a generator that yields :class:`Lookup` requests and is sent the
 :class:`LookupResults`; it raises the typed signals of :mod:`sc4pac.resolve.signals`. :func:`resolve`
@@ -82,7 +82,7 @@ def resolution_steps(explicit: Sequence[str], selection: VariantSelection) -> Re
 def _settle_packages(
     ids: Sequence[str], results: Mapping[str, PackageResult], selection: VariantSelection
 ) -> list[ResolvedPackage]:
-    """Pick variants for one round; the first real failure wins over not-found ones (5.1)."""
+    """Pick variants for one round; the first real failure wins over not-found ones."""
     resolved: list[ResolvedPackage] = []
     not_found: list[str] = []
     failure: Exception | None = None

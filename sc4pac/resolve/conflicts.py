@@ -1,4 +1,4 @@
-"""Conflicts between reached packages (core spec 5.4)."""
+"""Conflicts between reached packages: the first declared conflict whose other side is also reached."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Export of a mod set: packages, the variants they use and the channels they come from (core spec 6.7)."""
+"""Export of a mod set: packages, the variants they use and the channels they come from.
+
+Each item's source is the first configured channel that has exactly its installed version.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The install plan: what an update removes, installs and re-downloads (core spec 6.2)."""
+"""The install plan: what an update removes, installs and re-downloads.
+
+Wanted items missing from the lock are installed and locked items no longer wanted are removed; a package
+whose asset changed in any way, or that was marked for reinstall, is removed and installed again.
+"""
 
 from __future__ import annotations
 
@@ -121,7 +125,7 @@ class Plan:
 
 
 def compute_plan(resolution: Resolution, lock: PluginsLock) -> Plan:
-    """Compare the resolution with the lock file (core spec 6.2)."""
+    """Compare the resolution with the lock file: changed or marked items are removed and installed again."""
     wanted_packages = {resolved_identity(p): p for p in resolution.packages}
     wanted_assets = {asset_identity(a): a for a in resolution.assets}
     installed_packages = {installed_identity(e): e for e in lock.installed}

@@ -1,4 +1,4 @@
-"""The variant selection state of one update run (core spec 5.3.1)."""
+"""The variant selection state of one update run: stored, confirmed and imported values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The update-level recovery loop around resolution (core spec 5.5).
+"""The update-level recovery loop around resolution.
+
+A missing variant is asked for and resolution retried; unresolvable explicit packages or a conflict
+between two sets of explicit packages are offered for removal, and retried without them if accepted.
 
 The loop asks through callbacks, so the update job can map them onto its prompts and the CLI onto
 its terminal.

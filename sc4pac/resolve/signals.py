@@ -1,7 +1,7 @@
 """What resolution raises: the internal missing-variant signal and the domain errors it builds.
 
 The domain errors subclass those of :mod:`sc4pac.errors`, so the API maps them as usual, and add
-the typed attributes the recovery loop (core spec 5.5) needs.
+the typed attributes the recovery loop of :mod:`sc4pac.resolve.session` needs.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class PackageConflict(ConflictingPackages):
 
 
 def package_not_found(package_id: str) -> VersionNotFound:
-    """The error for a package that no channel has (core spec 5.1)."""
+    """The error for a package that no channel has."""
     return VersionNotFound(
         f"Could not find metadata of {package_id} or suitable variant.",
         "Either the package name is spelled incorrectly or the metadata stored in the corresponding "
@@ -80,7 +80,7 @@ def package_not_found(package_id: str) -> VersionNotFound:
 
 
 def asset_not_found(asset_id: str) -> AssetNotFound:
-    """The error for an asset that no channel has (core spec 5.1)."""
+    """The error for an asset that no channel has."""
     return AssetNotFound(
         f"Could not find metadata of asset {asset_id}.",
         "Most likely this is due to incorrect or incomplete metadata in the corresponding channel.",
@@ -88,7 +88,7 @@ def asset_not_found(asset_id: str) -> AssetNotFound:
 
 
 def incomplete_variant_metadata(package_id: str, reason: str) -> UnsatisfiableVariantConstraints:
-    """The error for variants that do not form a valid decision tree (core spec 5.3.4)."""
+    """The error for variants that do not form a valid decision tree (see :mod:`sc4pac.variant_tree`)."""
     return UnsatisfiableVariantConstraints(
         f"Unable to choose variants as the metadata of {package_id} seems incomplete", reason
     )
@@ -97,7 +97,7 @@ def incomplete_variant_metadata(package_id: str, reason: str) -> UnsatisfiableVa
 def configured_value_not_a_choice(
     package_id: str, variant_id: str, value: str, choices: Sequence[str]
 ) -> UnsatisfiableVariantConstraints:
-    """The error for a configured variant value that the package does not offer (core spec 5.3.4)."""
+    """The error for a configured variant value that the package does not offer."""
     return UnsatisfiableVariantConstraints(
         f"None of the variants {', '.join(choices)} of {package_id} match the configured variant "
         f"{variant_id}={value}.",

@@ -1,4 +1,4 @@
-"""Choosing a package's variant: without prompting (5.3.2) and by asking the user (5.3.4, 5.3.6)."""
+"""Choosing a package's variant: the first entry that fits the selection, else by asking."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ VariantInfoLookup = Callable[[str, str], Awaitable[VariantInfo | None]]
 
 
 async def variant_info_for(package: Package, variant_id: str, lookup: VariantInfoLookup) -> VariantInfo:
-    """The description of ``variant_id``, falling back to the owning package of a local id (5.3.6)."""
+    """The description of ``variant_id``; an id ``g:n:…`` of another package is described by ``g:n``."""
     info = package.variantInfo.get(variant_id)
     if info is not None:
         return info

@@ -22,6 +22,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+METADATA_PER_HOST_ENV = "SC4PAC_METADATA_PER_HOST"
+
+
+def _metadata_limit_from_env() -> int | None:
+    """``$SC4PAC_METADATA_PER_HOST`` (metadata requests in flight per host), None when unset or invalid."""
+    raw = os.environ.get(METADATA_PER_HOST_ENV, "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        if raw:
+            log.warning("Ignoring %s=%r (expected a positive number)", METADATA_PER_HOST_ENV, raw)
+        return None
+    return value
+
 
 class Services:
     """Profile files, downloads and loaded channels of one process.
@@ -49,9 +65,12 @@ class Services:
     @functools.cached_property
     def downloader(self) -> Downloader:
         """The process's HTTP downloader (per-host limits, the download cache)."""
-        from ..fetch.download import Downloader
+        from ..fetch.download import METADATA_PER_HOST, Downloader
 
-        return Downloader(max_per_host=self._max_downloads_per_host)
+        return Downloader(
+            max_per_host=self._max_downloads_per_host,
+            max_metadata_per_host=_metadata_limit_from_env() or METADATA_PER_HOST,
+        )
 
     @functools.cached_property
     def repository(self) -> ChannelRepository:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +74,8 @@ from ..resolve.variants import VariantQuestion
 from ..services import Services
 from ..wire import opt
 from .metadata import ChannelMetadataProvider
+from .overlap import StagingPipeline, staging_order
+from .pipelined import PipelinedProvider
 from .prompts import CANCEL, DEFAULT, RETRY, YES, YES_NO, dll_description, scripts_description
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,8 @@ log = logging.getLogger(__name__)
 LUA_SANDBOX = "memo:lua-sandbox-dll"
 ASSET_TTL_WITHOUT_LAST_MODIFIED = 12 * 3600.0
 __all__ = ["FAULT_ENV", "UPDATE_LOCK_FILE", "UpdateJob", "UpdateRequest", "upgrade_lock"]
-# Fault injection for tests of the error path (the reference suite's items 47-48).
+# Fault injection for tests of the error path: an injected error or crash must reach the client as an
+# /error/server-error message (values: README, "Environment variables").
 FAULT_ENV = "SC4PAC_FAULT_INJECT"
 
 
@@ -216,14 +219,18 @@ class UpdateJob:
         provider = ChannelMetadataProvider(
             self.services.repository, index, config.channels, cache_root, self.progress
         )
-        resolution, explicit = await resolve_interactively(
-            spec.explicit,
-            selection,
-            provider,
-            self._ask_variant,
-            self._ask_remove_unresolvable,
-            self._ask_remove_conflicting,
-        )
+        pipelined = PipelinedProvider(provider, selection, self.progress)
+        try:
+            resolution, explicit = await resolve_interactively(
+                spec.explicit,
+                selection,
+                pipelined,
+                self._ask_variant,
+                self._ask_remove_unresolvable,
+                self._ask_remove_conflicting,
+            )
+        finally:
+            await pipelined.aclose()
         plan = compute_plan(resolution, lock)
         if not plan.up_to_date:
             await self._begin_transaction(
@@ -242,18 +249,23 @@ class UpdateJob:
         if plan.up_to_date:
             return
 
-        fetched = await self._download(plan, provider, cache_root)
         staging_folder = StagingFolder(store.temp_root(pid, config)).claim()
         staging = staging_folder.path
+        # Staging overlaps the downloads (into the private staging folder only); the Extraction
+        # messages still follow the last download.
+        stager = self._staging_pipeline(
+            plan, resolution, provider, staging, store.plugins_root(pid, config), lock
+        )
         try:
-            results = await self._stage(
-                plan, resolution, provider, fetched, staging, store.plugins_root(pid, config), lock
-            )
+            stager.start()
+            await self._download(plan, provider, cache_root, stager.asset_ready)
+            results = await self._stage(plan, stager)
             await self._confirm_installation(results, resolution)
             report = await self._publish(
                 plan, results, started_lock, staging, store.plugins_root(pid, config)
             )
         finally:
+            await stager.aclose()
             await asyncio.to_thread(staging_folder.discard)
         await asyncio.to_thread(
             manifest.record_packages,
@@ -330,11 +342,18 @@ class UpdateJob:
     # --- downloads --------------------------------------------------------------------------------
 
     async def _download(
-        self, plan: Plan, provider: ChannelMetadataProvider, cache_root: Path
+        self,
+        plan: Plan,
+        provider: ChannelMetadataProvider,
+        cache_root: Path,
+        on_fetched: Callable[[str, FetchedAsset], None] | None = None,
     ) -> dict[str, FetchedAsset]:
-        """Fetch every asset of the plan, offering a mirror for failed downloads."""
+        """Fetch every asset of the plan, offering a mirror for failed downloads.
+
+        ``on_fetched`` hears of each asset as soon as it is in the cache.
+        """
         mirrored: set[str] = set()
-        assets = list(reversed(plan.install_assets))
+        assets = _download_order(plan)
         for asset in assets:
             refuse_local_asset(
                 asset.url, provider.metadata_url(f"sc4pacAsset:{asset.assetId}", asset.version)
@@ -344,18 +363,12 @@ class UpdateJob:
             try:
                 async with asyncio.TaskGroup() as group:
                     tasks = {
-                        a.assetId: group.create_task(self._fetch_asset(a, cache_root, a.assetId in forced))
+                        a.assetId: group.create_task(
+                            self._fetched_asset(a, provider, cache_root, a.assetId in forced, on_fetched)
+                        )
                         for a in assets
                     }
-                return {
-                    asset_id: FetchedAsset(
-                        asset=asset,
-                        path=task.result().path,
-                        content_disposition_name=task.result().filename,
-                        metadata_url=provider.metadata_url(f"sc4pacAsset:{asset_id}", asset.version),
-                    )
-                    for (asset_id, task), asset in zip(tasks.items(), assets, strict=True)
-                }
+                return {asset_id: task.result() for asset_id, task in tasks.items()}
             except* DownloadFailed as group_error:
                 failure = group_error.exceptions[0]
                 if not isinstance(failure, DownloadFailure) or failure.url is None or failure.url in mirrored:
@@ -384,6 +397,25 @@ class UpdateJob:
             except* Sc4pacError as group_error:  # e.g. a full disk: no mirror can help
                 raise group_error.exceptions[0] from None
 
+    async def _fetched_asset(
+        self,
+        asset: Asset,
+        provider: ChannelMetadataProvider,
+        cache_root: Path,
+        force: bool,
+        on_fetched: Callable[[str, FetchedAsset], None] | None,
+    ) -> FetchedAsset:
+        cached = await self._fetch_asset(asset, cache_root, force)
+        fetched = FetchedAsset(
+            asset=asset,
+            path=cached.path,
+            content_disposition_name=cached.filename,
+            metadata_url=provider.metadata_url(f"sc4pacAsset:{asset.assetId}", asset.version),
+        )
+        if on_fetched is not None:
+            on_fetched(asset.assetId, fetched)
+        return fetched
+
     async def _fetch_asset(self, asset: Asset, cache_root: Path, force: bool) -> CachedFile:
         return await self.services.downloader.fetch(
             asset.url,
@@ -398,29 +430,30 @@ class UpdateJob:
 
     # --- staging ----------------------------------------------------------------------------------
 
-    async def _stage(
+    def _staging_pipeline(
         self,
         plan: Plan,
         resolution: Resolution,
         provider: ChannelMetadataProvider,
-        fetched: dict[str, FetchedAsset],
         staging: Path,
         plugins_root: Path,
         lock: PluginsLock,
-    ) -> dict[str, StageResult]:
+    ) -> StagingPipeline:
         previous_inis = [ini for entry in lock.installed for ini in entry.iniFiles]
         resolved_ids = frozenset(p.id for p in resolution.packages)
-        total = len(plan.install_packages)
-        results: dict[str, StageResult] = {}
-        # Who owns which path after this update: packages that stay, then each package staged so far.
+        by_id = {rp.id: rp for rp in plan.install_packages}
+        metadata_urls = {rp.id: provider.metadata_url(rp.id, rp.version) for rp in plan.install_packages}
+        # Who owns which path after this update: packages that stay, then each package staged so far
+        # (in staging order: one worker stages one package at a time, so this needs no lock).
         claimed = claimed_paths({e.id: e.files for e in plan.kept_lock_packages(lock)})
-        for n, rp in enumerate(plan.install_packages, start=1):
-            self.progress.emit(Extraction(package=rp.id, progress=Fraction(numerator=n, denominator=total)))
+
+        def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
+            rp = by_id[pkg_id]
             inp = StageInput(
                 package=rp.package,
                 variant=rp.variant,
-                package_metadata_url=provider.metadata_url(rp.id, rp.version),
-                assets={aid: fetched[aid] for aid in rp.asset_ids if aid in fetched},
+                package_metadata_url=metadata_urls[pkg_id],
+                assets=dict(fetched),
                 staging_plugins=staging / "plugins",
                 nested_dir=staging / "nested",
                 plugins_root=plugins_root,
@@ -428,9 +461,22 @@ class UpdateJob:
                 resolved_package_ids=resolved_ids,
                 claimed=dict(claimed),
             )
-            result = results[rp.id] = await asyncio.to_thread(stage_package, inp)
+            result = stage_package(inp)
             for rel in result.files:
-                claimed.setdefault(path_key(rel), rp.id)
+                claimed.setdefault(path_key(rel), pkg_id)
+            return result
+
+        download_ids = [a.assetId for a in _download_order(plan)]
+        order = staging_order([(rp.id, rp.asset_ids) for rp in plan.install_packages], download_ids)
+        return StagingPipeline(order, stage)
+
+    async def _stage(self, plan: Plan, stager: StagingPipeline) -> dict[str, StageResult]:
+        """Report the staging of each package in plan order (most are staged during the downloads)."""
+        total = len(plan.install_packages)
+        results: dict[str, StageResult] = {}
+        for n, rp in enumerate(plan.install_packages, start=1):
+            self.progress.emit(Extraction(package=rp.id, progress=Fraction(numerator=n, denominator=total)))
+            results[rp.id] = await stager.result(rp.id)
         return results
 
     async def _confirm_installation(self, results: dict[str, StageResult], resolution: Resolution) -> None:
@@ -551,6 +597,11 @@ def upgrade_lock(lock: PluginsLock, index: ChannelIndex, plugins_root: Path) -> 
             )
         installed.append(entry)
     return msgspec.structs.replace(lock, scheme=LOCK_SCHEME, installed=installed)
+
+
+def _download_order(plan: Plan) -> list[Asset]:
+    # The order downloads are queued in (the reference's); staging follows it.
+    return list(reversed(plan.install_assets))
 
 
 def _instant(timestamp: float) -> str:

@@ -18,7 +18,7 @@ NOT_FOUND_RETRY_TTL = 60.0
 
 
 class ChannelMetadataProvider:
-    """Latest package/asset metadata across the profile's channels (core spec 3.9)."""
+    """Latest package/asset metadata across the profile's channels (see :mod:`sc4pac.channels.index`)."""
 
     def __init__(
         self,
@@ -57,20 +57,22 @@ class ChannelMetadataProvider:
         index = await self._refreshed_index(item_id)
         return index if item_id in index else None
 
-    async def package(self, pkg_id: str) -> Package | None:
+    async def package(self, pkg_id: str, progress: ProgressSink | None = None) -> Package | None:
+        """The latest ``pkg.json`` of ``pkg_id``; download messages go to ``progress`` if given."""
         index = await self._located(pkg_id)
         if index is None:
             return None
         return await self.repository.latest_package(
-            index, pkg_id, cache_root=self.cache_root, progress=self.progress
+            index, pkg_id, cache_root=self.cache_root, progress=progress or self.progress
         )
 
-    async def asset(self, asset_id: str) -> Asset | None:
+    async def asset(self, asset_id: str, progress: ProgressSink | None = None) -> Asset | None:
+        """The latest metadata of asset ``asset_id``; download messages go to ``progress`` if given."""
         index = await self._located(f"{ASSET_GROUP}:{asset_id}")
         if index is None:
             return None
         return await self.repository.latest_asset(
-            index, asset_id, cache_root=self.cache_root, progress=self.progress
+            index, asset_id, cache_root=self.cache_root, progress=progress or self.progress
         )
 
     async def variant_info(self, pkg_id: str, variant_id: str) -> VariantInfo | None:

@@ -155,8 +155,14 @@ class RevertJob(UpdateJob):
             reinstall=frozenset(),
             redownload_asset_ids=frozenset(),
         )
-        fetched = await self._download(plan, provider, cache_root)
-        return await self._stage(plan, resolution, provider, fetched, staging, plugins_root, lock)
+        # Staged as the downloads arrive, like an update (the worker stops before this returns).
+        stager = self._staging_pipeline(plan, resolution, provider, staging, plugins_root, lock)
+        stager.start()
+        try:
+            await self._download(plan, provider, cache_root, stager.asset_ready)
+            return await self._stage(plan, stager)
+        finally:
+            await stager.aclose()
 
     async def _metadata_of(
         self, provider: ChannelMetadataProvider, entry: InstalledData

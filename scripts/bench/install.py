@@ -126,6 +126,7 @@ class StatusPoller(threading.Thread):
         self.d, self.interval = daemon, interval
         self.stop_event = threading.Event()
         self.latencies: list[float] = []
+        self.stamps: list[float] = []  # when each measured request was sent
         self.errors = 0
 
     def run(self) -> None:
@@ -140,6 +141,7 @@ class StatusPoller(threading.Thread):
                 elapsed = time.perf_counter() - start
                 if ok:
                     self.latencies.append(elapsed)
+                    self.stamps.append(start)
                 else:
                     self.errors += 1
                 self.stop_event.wait(max(0.0, self.interval - elapsed))
@@ -351,6 +353,19 @@ def main() -> int:
         stack.close()  # stop the daemon and server, remove the temp dir before printing
 
     lat_ms = [x * 1000 for x in poller.latencies]
+    # Per phase, so a regression can be placed (resolution, downloads with overlapped staging, the rest).
+    phases = (
+        ("resolve", run.started, dl_start),
+        ("download", dl_start, dl_end),
+        ("stage", dl_end, run.ended),
+    )
+    phase_lines = []
+    for name, begin, end in phases:
+        chosen = [x * 1000 for t, x in zip(poller.stamps, poller.latencies, strict=True) if begin <= t < end]
+        phase_lines.append(
+            f"    during {name:<9} p50 {percentile(chosen, 50):5.1f} ms  p99 {percentile(chosen, 99):6.1f} ms  "
+            f"max {max(chosen, default=0):6.1f} ms  ({len(chosen)} samples)"
+        )
     p50, p99 = percentile(lat_ms, 50), percentile(lat_ms, 99)
     peak_mb = max(rss.peak_rss_kb, rss.hwm_kb or 0) / 1024
     ratio = total_s / baseline_s
@@ -391,6 +406,7 @@ def main() -> int:
         f"({len(lat_ms)} samples, {poller.errors} errors)   target p99 < {TARGET_P99_MS:.0f} ms  "
         f"{verdict(p99 < TARGET_P99_MS and not poller.errors)}"
     )
+    print("\n".join(phase_lines))
     print(
         f"  daemon peak RSS {peak_mb:.1f} MB (idle before update {idle_rss:.1f} MB)   "
         f"target < {TARGET_RSS_MB:.0f} MB  {verdict(peak_mb < TARGET_RSS_MB)}"

@@ -1,4 +1,4 @@
-"""Authentication matrix (api-spec section 10 items 3-11) and the token endpoint's error cases."""
+"""Authentication: the one-time client secret, bearer token and cookie combinations, token endpoint errors."""
 
 from __future__ import annotations
 

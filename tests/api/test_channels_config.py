@@ -1,4 +1,4 @@
-"""Channel list configuration (api-spec section 10 items 22-23) and its bad inputs."""
+"""Channel list configuration (the defaults, URL normalisation, refusing a bad URL) and its bad inputs."""
 
 from __future__ import annotations
 

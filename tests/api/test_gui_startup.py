@@ -1,4 +1,4 @@
-"""The desktop GUI's startup sequence (gui-contract section 1.4), exactly as the GUI performs it."""
+"""The desktop GUI's startup calls in its order (connect, status, settings, profiles, stats, profile init)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Repair (api-spec section 10 item 49), export, folder opening and the image proxy, with bad inputs."""
+"""Repair (orphan, incomplete package folders), export, folder opening, the image proxy; bad inputs."""
 
 from __future__ import annotations
 

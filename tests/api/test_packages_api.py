@@ -1,4 +1,4 @@
-"""Package queries (api-spec 3.3-3.6, 3.10, 3.21) and bad inputs.
+"""Package queries (list, info, searches, variant choices) and bad inputs.
 
 Each test runs on the generated scenario channel (tests/scenario_channel.py) and on the reference test
 channel from ../shared.

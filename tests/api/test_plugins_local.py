@@ -1,4 +1,4 @@
-"""Plugin and variant endpoints that work on local files only (items 25-27, 33-34 and bad inputs)."""
+"""Endpoints working on local files only (added list, variants list and reset) and their bad inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings and profiles (api-spec section 10 items 12-21) plus bad inputs of these endpoints."""
+"""Settings round-trip; adding, switching, renaming, removing and initializing profiles; their bad inputs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The reference update scenarios (api-spec section 10 items 24-46) on two channels.
+"""The reference server's end-to-end update scenarios, on two channels.
+
+That suite numbers its steps; a test name keeps the number of the step it ports (24: channel stats,
+29-31: empty and first updates, 35-36: variants, 37-38: unresolvable and conflicting packages, 39-46:
+reinstall, checksums, DLLs, INIs, Lua scripts, uninstall) and the rest of the name says what it checks.
 
 Each test runs on the generated scenario channel (tests/scenario_channel.py: our own packages of the same
 kinds) and on the reference test channel from ../shared, whose metadata hard-codes
@@ -63,7 +67,7 @@ def ref_daemon(
 def env(
     ref_daemon: tuple[Daemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
 ) -> tuple[Daemon, httpx.Client, str]:
-    """A fresh profile on the reference channel, its channel index already loaded (as after item 24)."""
+    """A fresh profile on the module's channel, its channel index already loaded (as after test_24)."""
     d, http = ref_daemon
     pid = init_profile(http, request.node.name, [scen.url])
     assert http.get("/channels.stats", params={"profile": pid}).status_code == 200
@@ -87,7 +91,7 @@ def own_daemon_env(scen: Scenario, tmp_path: Path) -> Iterator[tuple[Daemon, htt
 def _install_demo_package(
     env: tuple[Daemon, httpx.Client, str], scen: Scenario, driveside: str = "right"
 ) -> None:
-    """The state after item 31: the bundle package installed with its dependencies."""
+    """The state after test_31: the bundle package installed with its dependencies."""
     _, http, pid = env
     assert http.post("/plugins.add", params={"profile": pid}, json=[scen.bundle]).json() == OK
     assert _update(env, answering({"driveside": driveside}))[-1] == OK
@@ -261,7 +265,7 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str], scen: Scenario
 def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
-    # As after item 35: driveside is already chosen, so it is not asked again.
+    # As after test_35: driveside is already chosen, so it is not asked again.
     assert http.post("/variants.set", params=q, json={"driveside": "left"}).json() == OK
     assert http.post("/plugins.add", params=q, json=[scen.conditional]).json() == OK
     table = scen.conditional_answers

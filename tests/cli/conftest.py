@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pytest
 from sc4pac.channels.demo import generate_demo_channel
 from sc4pac.cli.main import main
 from sc4pac.models.profile import DEFAULT_CHANNELS
+from tests.daemon import Daemon, start_daemon
 
 
 @dataclass
@@ -113,3 +114,14 @@ def demo_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoProfile
     for url in DEFAULT_CHANNELS:
         run_quietly(profile.argv("channel", "remove", url))
     return profile
+
+
+@pytest.fixture
+def daemon(demo_profile: DemoProfile) -> Iterator[Daemon]:
+    """A daemon (authenticated) on the demo profile's profiles dir, stopped after the test."""
+    d = start_daemon(demo_profile.profiles_dir)
+    try:
+        d.authenticate()
+        yield d
+    finally:
+        d.stop()

@@ -6,24 +6,11 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.cli.conftest import DemoProfile, OutputCollector, cli_env
-from tests.daemon import Daemon, start_daemon
+from tests.daemon import Daemon
 from tests.update_client import run_update, yes_to_all
-
-
-@pytest.fixture
-def daemon(demo_profile: DemoProfile) -> Iterator[Daemon]:
-    d = start_daemon(demo_profile.profiles_dir)
-    try:
-        d.authenticate()
-        yield d
-    finally:
-        d.stop()
 
 
 def test_daemon_sees_cli_changes_and_the_reverse(demo_profile: DemoProfile, daemon: Daemon) -> None:

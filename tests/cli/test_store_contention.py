@@ -8,26 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.cli.conftest import DemoProfile, cli_env
-from tests.daemon import Daemon, start_daemon
+from tests.daemon import Daemon
 
 CLI_WRITERS = 12
 DAEMON_WRITES = 60
-
-
-@pytest.fixture
-def daemon(demo_profile: DemoProfile) -> Iterator[Daemon]:
-    d = start_daemon(demo_profile.profiles_dir)
-    try:
-        d.authenticate()
-        yield d
-    finally:
-        d.stop()
 
 
 def test_cli_processes_and_daemon_lose_no_writes(demo_profile: DemoProfile, daemon: Daemon) -> None:

@@ -1,4 +1,4 @@
-"""Cache layout (spec 6.3.1), check files and the inter-process file lock."""
+"""Cache layout (one file per URL, see sc4pac.fetch.cache), check files and the inter-process file lock."""
 
 from __future__ import annotations
 

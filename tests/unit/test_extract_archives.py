@@ -1,4 +1,4 @@
-"""Extraction of one asset: formats, recipe, placement, nested archives (spec 6.4)."""
+"""Extraction of one asset: formats, recipe, placement, nested archives."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ChannelIndex: merging several channels, lookups, listing, stats (core spec 3.3, 3.9)."""
+"""ChannelIndex: merging several channels, lookups, listing, stats (rules: sc4pac.channels.index)."""
 
 from __future__ import annotations
 

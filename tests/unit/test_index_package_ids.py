@@ -1,4 +1,4 @@
-"""Package id parsing (core spec 1.1, api spec 1.3)."""
+"""Package id parsing (``group:name``, see sc4pac.channels.ids)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Upgrading a scheme-1 lock file (core spec 7.3) during an update."""
+"""Upgrading a scheme-1 lock file to the current scheme during an update."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Install plan computation (core spec 6.2)."""
+"""Install plan computation (rules: sc4pac.resolve.plan)."""
 
 from __future__ import annotations
 

@@ -286,8 +286,13 @@ def test_windows_error_codes(winerror: int, kind: type) -> None:
 
 
 def test_other_os_errors_stay_unexpected() -> None:
-    assert from_os_error(_os_error(errno.EIO)) is None
+    # Without a path there is nothing a player could check; with one (an I/O error on a file, a path too
+    # long) it is a file-operations error naming the path (see tests/api/test_adversarial_more.py).
+    assert from_os_error(OSError(errno.EIO, os.strerror(errno.EIO))) is None
     assert from_os_error(ValueError("x")) is None
+    named = from_os_error(_os_error(errno.EIO))
+    assert named is not None
+    assert named.to_wire()["$type"] == "/error/file-operations-failed"
 
 
 def test_disk_full_while_writing_a_profile_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Closure, error aggregation and conflicts (core spec 5.1, 5.4)."""
+"""Breadth-first closure, error aggregation per round, and conflicts between reached packages."""
 
 from __future__ import annotations
 

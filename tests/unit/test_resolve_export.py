@@ -1,4 +1,4 @@
-"""Export of a mod set (core spec 6.7 export, api-spec 3.16)."""
+"""Export of a mod set (``POST /plugins.export`` in api.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The recovery loop (core spec 5.5) replaying the update scenarios of api-spec section 10 (items 31, 35-38).
+"""The recovery loop replaying the reference update scenarios 31 and 35-38 (see test_update_reference.py):
+first install asking a variant, switching it, conditional variants, unresolvable and conflicting packages.
 
 Each scenario runs on a small in-memory channel shaped like the reference test channel and, when it is
 available, on the reference test channel's own ``pkg.json`` files.

@@ -1,4 +1,4 @@
-"""Decision trees over variant maps (core spec 5.3.3, VariantsSpec items 42-49)."""
+"""Decision trees over variant maps: valid shapes, the asking order, and maps that cannot be told apart."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Variant selection, picking and prompting (core spec 5.3.1, 5.3.2, 5.3.4, 5.3.6)."""
+"""Variant selection, picking and prompting (sc4pac.resolve.selection, sc4pac.resolve.variants)."""
 
 from __future__ import annotations
 

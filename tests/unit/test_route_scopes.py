@@ -18,7 +18,7 @@ from sc4pac.api.scopes import PUBLIC, RouteScopeMissing, needs, scope_table
 from sc4pac.api.state import ServerOptions, ServerState
 from sc4pac.services import Services
 
-# The scopes of API 3.0 §2.5, one row per route; a route added to the app must be added here too.
+# The scopes api.md names per endpoint, one row per route; a route added to the app must be added here too.
 EXPECTED_SCOPES = {
     "/profile.read": "read",
     "/profile.init": "write",

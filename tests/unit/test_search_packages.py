@@ -1,4 +1,4 @@
-"""Package search, installed search and search by ids (core spec 8)."""
+"""Package search, installed search and search by ids (scoring: sc4pac.channels.search)."""
 
 from __future__ import annotations
 

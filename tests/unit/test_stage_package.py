@@ -1,4 +1,4 @@
-"""Staging one package: folder name, assets, DLLs, INIs, scripts, warnings (spec 6.5)."""
+"""Staging one package: folder name, assets, DLLs, INIs, scripts, warnings."""
 
 from __future__ import annotations
 

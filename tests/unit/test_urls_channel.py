@@ -1,4 +1,4 @@
-"""Channel URL sanitising, file URLs inside a channel, exchange ids (core spec 3.1, 4.5)."""
+"""Channel URL sanitising, file URLs inside a channel, exchange ids."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Version ordering (core spec section 2): table-driven."""
+"""Version ordering (coursier's ``Version`` rules, see sc4pac.version): table-driven."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sc4pac.version import compare, is_latest_alias, max_version, sort_key
 
 # (smaller, larger): every pair must compare as strictly increasing.
 INCREASING = [
-    # section 2.5
+    # orderings the reference tool is known to hold
     ("1.0", "1.0-1"),
     ("2.9", "2.10"),
     ("1.0-2", "1.0-10"),

@@ -1,0 +1,398 @@
+"""Shaped-network benchmark (issue 10): cold, warm and no-op /update over slow, distant hosts.
+
+Run (its own network namespace, so the loopback addresses are private):
+  unshare -n bash -c 'ip link set lo up && .venv/bin/python scripts/bench/network.py [--scale 1.0]'
+
+A shaped HTTP server (scripts/bench/shaped_server.py) plays four hosts on 127.0.0.2-5: the channel
+host (80 ms per request), a slow asset host like Simtropolis (150 ms, 2 MB/s per connection), a fast
+one (60 ms, 10 MB/s) and a GitHub-like host whose assets redirect to the fast one. The generated
+channel has the issue's shape: 40 explicit packages whose closure is 120 packages of dependency depth
+5, 118 assets (heavy-tailed sizes, many small DBPF files, shared texture packs), 308 MB at ``--scale 1``.
+
+Prints, for a cold cache, a warm cache (fresh daemon and Plugins, same cache) and a no-op update: the
+time to the plan prompt, to the last download and to the result; requests and connections per host;
+and each figure's physical limit computed from the same inputs, with the ratio. Also the time from
+daemon start to the first /packages.search answer with a cold cache. Never fails on a miss.
+Targets: resolution <= 3x its critical path; cold install <= 1.10x the 2-per-host download limit;
+warm <= 1.2x local extraction; first search <= 0.5 s + one round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import zipfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_install_channel import package_zip
+from install import UpdateRun, run_update_timed
+from shaped_server import HostShape, serve_in_process
+
+from sc4pac.channels.build import write_channel
+from sc4pac.models.channel import Asset, AssetReference, Checksum, Dependency, Info, Package, VariantData
+from tests.daemon import Daemon, start_daemon
+
+GROUP = "net"
+VERSION = "1.0"
+LAST_MODIFIED = "2024-06-01T12:00:00Z"
+MB = 1_000_000
+
+HOSTS = [
+    HostShape("channel", "127.0.0.2", 0.080, 50 * MB),
+    HostShape("slow-assets", "127.0.0.3", 0.150, 2 * MB),
+    HostShape("fast-assets", "127.0.0.4", 0.060, 10 * MB),
+    HostShape("github", "127.0.0.5", 0.060, 10 * MB),
+]
+LEVELS = [40, 30, 20, 15, 10, 5]  # packages per dependency level: 120, depth 5
+SHARED_PACKS = 8
+PER_HOST = 2  # the asset limit of the reference
+
+TARGET_RESOLUTION = 3.0
+TARGET_COLD = 1.10
+TARGET_WARM = 1.2
+TARGET_SEARCH_S = 0.5
+
+
+@dataclass
+class GenAsset:
+    asset_id: str
+    path: Path
+    size: int
+    host: str  # where the bytes come from
+    via_redirect: bool
+
+
+@dataclass
+class GenChannel:
+    explicit: list[str]
+    packages: int
+    assets: list[GenAsset]
+    levels: int
+    records: list[Package | Asset]
+
+
+def _sizes(rng: random.Random, count: int, total: int) -> list[int]:
+    raw = [min(rng.paretovariate(1.1), 60.0) for _ in range(count)]
+    scale = total / sum(raw)
+    return [max(20_000, int(r * scale)) for r in raw]
+
+
+def generate(root: Path, scale: float, seed: int) -> GenChannel:
+    """Write the asset archives below ``root/files`` (URLs are filled in by :func:`write_records`)."""
+    rng = random.Random(seed)
+    files = root / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    own = sum(LEVELS) - 10  # ten packages only use shared texture packs
+    count = own + SHARED_PACKS  # 118
+    sizes = _sizes(rng, count, int(308 * MB * scale))
+    assets: list[GenAsset] = []
+    for k, size in enumerate(sizes):
+        name = f"tex-pack-{k - own}" if k >= own else f"asset-{k:03d}"
+        data, _, _ = package_zip(rng, k, size)
+        path = files / f"{name}.zip"
+        path.write_bytes(data)
+        roll = rng.random()
+        host, redirect = ("slow-assets", False) if roll < 0.5 else ("fast-assets", roll > 0.85)
+        assets.append(GenAsset(f"{GROUP}-{name}", path, len(data), host, redirect))
+
+    names: list[list[str]] = []
+    n = 0
+    for count_at_level in LEVELS:
+        names.append([f"pkg-{n + i:03d}" for i in range(count_at_level)])
+        n += count_at_level
+    records: list[Package | Asset] = []
+    own_iter = iter(assets[:own])
+    packs = assets[own:]
+    flat = [p for level in names for p in level]
+    no_own = set(rng.sample(flat, 10))
+    used_packs: set[int] = set()
+    for depth, level in enumerate(names):
+        below = names[depth + 1] if depth + 1 < len(names) else []
+        for i, name in enumerate(level):
+            deps: set[str] = set()
+            if below:
+                deps.add(below[i % len(below)])  # every package of the next level is reached from here
+                deps.update(rng.sample(below, min(len(below), rng.randint(0, 2))))
+            refs: list[str] = []
+            if name not in no_own:
+                refs.append(next(own_iter).asset_id)
+            if name in no_own or rng.random() < 0.35:
+                pick = len(used_packs) if len(used_packs) < SHARED_PACKS else rng.randrange(SHARED_PACKS)
+                used_packs.add(pick)
+                refs.append(packs[pick].asset_id)
+            records.append(
+                Package(
+                    group=GROUP,
+                    name=name,
+                    version=VERSION,
+                    subfolder="200-residential",
+                    info=Info(summary=f"Network benchmark package {name} with textures"),
+                    variants=[
+                        VariantData(
+                            variant={},
+                            dependencies=[Dependency(GROUP, d, "latest.release") for d in sorted(deps)],
+                            assets=[AssetReference(assetId=a) for a in refs],
+                        )
+                    ],
+                )
+            )
+    explicit = [f"{GROUP}:{p}" for p in names[0]]
+    return GenChannel(explicit, sum(LEVELS), assets, len(LEVELS), records)
+
+
+def write_records(gen: GenChannel, root: Path, bases: dict[str, str]) -> None:
+    """Write the channel with asset URLs pointing at the running hosts."""
+    records = list(gen.records)
+    for a in gen.assets:
+        target = f"{bases[a.host]}/files/{a.path.name}"
+        if a.via_redirect:
+            target = f"{bases['github']}/redirect/{target.removeprefix('http://')}"
+        records.append(
+            Asset(
+                assetId=a.asset_id,
+                version=VERSION,
+                url=target,
+                lastModified=LAST_MODIFIED,
+                checksum=Checksum(hashlib.sha256(a.path.read_bytes()).hexdigest()),
+            )
+        )
+    write_channel(records, root / "channel", label="Network benchmark")
+
+
+# --- physical limits --------------------------------------------------------------------------
+
+
+def download_limit(gen: GenChannel) -> float:
+    """Lower bound of the download phase: per host, 2 connections each doing one request at a time."""
+    shapes = {h.name: h for h in HOSTS}
+    worst = 0.0
+    for host in ("slow-assets", "fast-assets"):
+        shape = shapes[host]
+        jobs = [
+            shape.latency + a.size / shape.bandwidth + (shapes["github"].latency if a.via_redirect else 0.0)
+            for a in gen.assets
+            if a.host == host
+        ]
+        if jobs:
+            worst = max(worst, max(jobs), sum(jobs) / PER_HOST)
+    return worst
+
+
+def resolution_limit(gen: GenChannel) -> float:
+    """Critical path of resolution: contents, one pkg.json per dependency level, then asset metadata."""
+    return (1 + gen.levels + 1) * HOSTS[0].latency
+
+
+def local_extraction(gen: GenChannel, out: Path) -> float:
+    """Extract every archive with ``zipfile`` (sequentially): the local floor of a warm install."""
+    start = time.perf_counter()
+    for a in gen.assets:
+        with zipfile.ZipFile(a.path) as z:
+            z.extractall(out / a.path.stem)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(out, ignore_errors=True)
+    return elapsed
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    plan: float
+    last_download: float
+    result: float
+    stats: dict[str, dict[str, int]]
+    cpu: float = 0.0  # seconds of CPU the daemon used during the update
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_stats(bases: dict[str, str], reset: bool = False) -> dict[str, dict[str, int]]:
+    data: dict[str, dict[str, int]] = httpx.get(
+        f"{bases['channel']}/{'__reset' if reset else '__stats'}"
+    ).json()
+    return data
+
+
+def timed_update(daemon: Daemon, profile: str, bases: dict[str, str], dump: Path | None = None) -> Figures:
+    server_stats(bases, reset=True)
+    assert daemon.token
+    cpu_before = cpu_seconds(daemon.proc.pid)
+    run: UpdateRun = run_update_timed(daemon.ws_base, daemon.token, profile)
+    cpu = cpu_seconds(daemon.proc.pid) - cpu_before
+    if dump is not None:
+        with dump.open("w") as f:
+            for t, m in run.messages:
+                f.write(json.dumps({"t": round(t - run.started, 4), **m}) + "\n")
+    plan = run.first_prompt("/update/plan")
+    downloads = [
+        t for t, m in run.messages if m["$type"] == "/progress/download/finished" and "/files/" in m["url"]
+    ]
+    return Figures(
+        plan=(plan or run.ended) - run.started,
+        last_download=(max(downloads) - run.started) if downloads else 0.0,
+        result=run.ended - run.started,
+        stats=server_stats(bases),
+        cpu=cpu,
+    )
+
+
+def new_profile(daemon: Daemon, name: str, tmp: Path, cache: Path, channel: str, explicit: list[str]) -> str:
+    with daemon.client() as http:
+        pid: str = http.post("/profiles.add", json={"name": name}).json()["id"]
+        body = {
+            "plugins": str(tmp / f"plugins-{name}"),
+            "cache": str(cache),
+            "temp": str(tmp / f"temp-{name}"),
+        }
+        http.post("/profile.init", params={"profile": pid}, json=body).raise_for_status()
+        http.post("/channels.set", params={"profile": pid}, json=[channel]).raise_for_status()
+        if explicit:
+            http.post("/plugins.add", params={"profile": pid}, json=explicit).raise_for_status()
+    return pid
+
+
+def started(profiles: Path, stack: ExitStack) -> Daemon:
+    daemon = start_daemon(profiles)
+    stack.callback(daemon.stop)
+    daemon.authenticate()
+    return daemon
+
+
+def ratio_line(label: str, value: float, limit: float, target: float | None = None) -> str:
+    ratio = value / limit if limit > 0 else float("nan")
+    verdict = "" if target is None else f"  target <= {target:.2f}x  {'PASS' if ratio <= target else 'MISS'}"
+    return f"  {label:<34}{value:8.2f} s   limit {limit:7.2f} s   ratio {ratio:6.2f}x{verdict}"
+
+
+def print_stats(stats: dict[str, Any]) -> None:
+    for host, s in stats.items():
+        print(
+            f"      {host:<12} requests {s['requests']:4d}  connections {s['connections']:3d}  "
+            f"{s['bytes'] / MB:7.1f} MB  redirects {s['redirects']:3d}  304s {s['not_modified']:3d}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 308 MB of assets")
+    parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument("--cold-only", action="store_true", help="skip the warm and no-op runs")
+    parser.add_argument("--dump", type=Path, help="directory for the timestamped /update messages")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+
+    with ExitStack() as stack:
+        tmp = Path(tempfile.mkdtemp(prefix="sc4pac-bench-network-"))
+        stack.callback(shutil.rmtree, tmp, True)
+        served = tmp / "served"
+        t0 = time.perf_counter()
+        gen = generate(served, args.scale, args.seed)
+        total_mb = sum(a.size for a in gen.assets) / MB
+        bases = stack.enter_context(serve_in_process(HOSTS, served))
+        write_records(gen, served, bases)
+        print(
+            f"generated {len(gen.explicit)} explicit / {gen.packages} packages, depth {gen.levels - 1}, "
+            f"{len(gen.assets)} assets, {total_mb:.1f} MB ({time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
+        channel = f"{bases['channel']}/channel/"
+        profiles = tmp / "profiles"
+        cache, search_cache = tmp / "cache", tmp / "cache-search"
+
+        setup = start_daemon(profiles)
+        setup.authenticate()
+        cold_pid = new_profile(setup, "cold", tmp, cache, channel, gen.explicit)
+        warm_pid = new_profile(setup, "warm", tmp, cache, channel, gen.explicit)
+        search_pid = new_profile(setup, "search", tmp, search_cache, channel, [])
+        setup.stop()
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(search_cache, ignore_errors=True)
+
+        # Daemon start -> first /packages.search answer (cold cache: the contents file is fetched).
+        server_stats(bases, reset=True)
+        start = time.perf_counter()
+        daemon = started(profiles, stack)
+        ready_s = time.perf_counter() - start
+        with daemon.client() as http:
+            answer = http.get("/packages.search", params={"profile": search_pid, "q": "textures"})
+        search_s = time.perf_counter() - start
+        found = len(answer.json().get("packages", [])) if answer.status_code == 200 else -1
+
+        dumps = {k: args.dump / f"{k}.jsonl" if args.dump else None for k in ("cold", "warm", "noop")}
+        cold = timed_update(daemon, cold_pid, bases, dumps["cold"])
+        daemon.stop()
+        if args.cold_only:
+            warm = noop = Figures(0.0, 0.0, 0.0, {})
+        else:
+            daemon = started(profiles, stack)
+            warm = timed_update(daemon, warm_pid, bases, dumps["warm"])
+            noop = timed_update(daemon, warm_pid, bases, dumps["noop"])
+            daemon.stop()
+        extraction_s = local_extraction(gen, tmp / "extract")
+
+    res_limit = resolution_limit(gen)
+    dl_limit = download_limit(gen)
+    rtt = HOSTS[0].latency
+    print(
+        f"\nNetwork benchmark: {gen.packages} packages, {len(gen.assets)} assets, {total_mb:.1f} MB (scale {args.scale})"
+    )
+    print(
+        "  hosts: "
+        + ", ".join(f"{h.name} {h.latency * 1000:.0f} ms {h.bandwidth / MB:.0f} MB/s" for h in HOSTS)
+    )
+    print(f"  local zipfile extraction {extraction_s:.2f} s; 2-per-host download limit {dl_limit:.2f} s")
+    print("  cold cache")
+    print(ratio_line("resolution (open -> plan prompt)", cold.plan, res_limit, TARGET_RESOLUTION))
+    print(ratio_line("to last download", cold.last_download, res_limit + dl_limit))
+    print(ratio_line("whole install (to result)", cold.result, res_limit + dl_limit, TARGET_COLD))
+    print(f"    staging after the last download   {cold.result - cold.last_download:6.2f} s")
+    print(f"    daemon CPU during the update      {cold.cpu:6.2f} s")
+    print_stats(cold.stats)
+    print("  warm cache (fresh daemon and Plugins)")
+    print(ratio_line("resolution (open -> plan prompt)", warm.plan, rtt))
+    print(ratio_line("whole install (to result)", warm.result, extraction_s, TARGET_WARM))
+    print(f"    daemon CPU during the update      {warm.cpu:6.2f} s")
+    print_stats(warm.stats)
+    print("  no-op update")
+    print(ratio_line("to result", noop.result, rtt))
+    print_stats(noop.stats)
+    print(
+        f"  first /packages.search after start (cold cache): {search_s:.2f} s ({ready_s:.2f} s to the "
+        f"startup line and a token), {found} results   "
+        f"target <= {TARGET_SEARCH_S + rtt:.2f} s  {'PASS' if search_s <= TARGET_SEARCH_S + rtt else 'MISS'}"
+    )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"  (2 shared cores, load average {load:.1f} at the end: wall-clock figures vary with the load)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; cleaned up", file=sys.stderr)
+        sys.exit(130)
