@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,19 +32,6 @@ class Recorder:
 
     def emit(self, message: ProgressMessage) -> None:
         self.messages.append(message)
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    srv = LocalServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-async def downloader() -> AsyncIterator[Downloader]:
-    async with Downloader(retry_backoff=0.01) as d:
-        yield d
 
 
 async def test_download_per_host_limit_is_never_exceeded(server: LocalServer, tmp_path: Path) -> None:

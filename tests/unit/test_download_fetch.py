@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -40,19 +40,6 @@ BODY = bytes(range(256)) * 4000  # ~1 MB, not HTML
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    srv = LocalServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-async def downloader() -> AsyncIterator[Downloader]:
-    async with Downloader(retry_backoff=0.01) as d:
-        yield d
 
 
 def age_check_file(path: Path, seconds: float) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +26,6 @@ BODY = bytes(range(256)) * 2000
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-@pytest.fixture
-def server() -> Iterator[LocalServer]:
-    srv = LocalServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-async def downloader() -> AsyncIterator[Downloader]:
-    async with Downloader(retry_backoff=0.01) as d:
-        yield d
 
 
 DAMAGE = {
