@@ -26,23 +26,10 @@ from websockets.sync.client import connect
 
 from tests.api.conftest import init_profile
 from tests.daemon import Daemon, start_daemon
-from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
+from tests.scenario_channel import Scenario
 from tests.update_client import answering, non_progress, run_update, yes_to_all
 
 OK = {"$type": "/result", "ok": True}
-
-
-@pytest.fixture(
-    scope="module", params=["generated", pytest.param("reference", marks=pytest.mark.shared_twin)]
-)
-def scen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
-    """The channel the module's tests run on: generated here, or the reference test channel."""
-    if request.param == "reference":
-        request.getfixturevalue("reference_channel")
-        yield REFERENCE
-        return
-    with scenario_channel(tmp_path_factory.mktemp("scenario-channel")) as scenario:
-        yield scenario
 
 
 @pytest.fixture(scope="module")
