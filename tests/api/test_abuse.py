@@ -106,6 +106,15 @@ class Sender(threading.Thread):
             pass  # the server answered and closed: exactly what the tests want
 
 
+def answer_while_sending(sock: socket.socket, total: int, *, chunked: bool) -> tuple[bytes, int]:
+    """Send ``total`` body bytes in the background and read the answer; (answer, bytes sent)."""
+    sender = Sender(sock, total, chunked=chunked)
+    sender.start()
+    raw = read_until_closed(sock)
+    sender.join(SOCKET_TIMEOUT)
+    return raw, sender.sent
+
+
 # --- body cap -----------------------------------------------------------------------------------
 
 
@@ -137,15 +146,12 @@ def test_chunked_body_is_cut_off_at_the_cap(hostile: Daemon, profile: str) -> No
                 "Transfer-Encoding: chunked",
             )
         )
-        sender = Sender(sock, 1024 * MIB, chunked=True)
-        sender.start()
-        raw = read_until_closed(sock)
-        sender.join(SOCKET_TIMEOUT)
+        raw, sent = answer_while_sending(sock, 1024 * MIB, chunked=True)
     status, body = status_and_json(raw)
     assert status == 413
     assert body["title"] == "Request body too large."
     # The server stopped reading at the cap; socket buffers (up to some tens of MiB) took the rest.
-    assert sender.sent < 128 * MIB
+    assert sent < 128 * MIB
 
 
 def test_a_large_import_below_the_cap_is_accepted(hostile: Daemon, profile: str) -> None:
@@ -174,28 +180,22 @@ def test_token_request_without_the_secret_is_answered_before_its_body(
         headers.append(f"Authorization: {authorization}")
     with connect(hostile) as sock:
         sock.sendall(head("POST", "/auth/token", *headers))
-        sender = Sender(sock, CAP - MIB, chunked=False)
-        sender.start()
-        raw = read_until_closed(sock)
-        sender.join(SOCKET_TIMEOUT)
+        raw, sent = answer_while_sending(sock, CAP - MIB, chunked=False)
     got, body = status_and_json(raw)
     assert got == status
     assert body["error"] in ("invalid_client", "invalid_grant")
-    assert sender.sent < CAP - MIB  # answered (and closed) long before the announced body arrived
+    assert sent < CAP - MIB  # answered (and closed) long before the announced body arrived
 
 
 @pytest.mark.parametrize("path", ["/plugins.add?profile=1", "/settings.all.set", "/profile.init?profile=1"])
 def test_missing_token_with_a_huge_body_is_answered_before_the_body(hostile: Daemon, path: str) -> None:
     with connect(hostile) as sock:
         sock.sendall(head("POST", path, "Transfer-Encoding: chunked"))
-        sender = Sender(sock, 1024 * MIB, chunked=True)
-        sender.start()
-        raw = read_until_closed(sock)
-        sender.join(SOCKET_TIMEOUT)
+        raw, sent = answer_while_sending(sock, 1024 * MIB, chunked=True)
     status, body = status_and_json(raw)
     assert status == 401
     assert body["$type"] == "/error/unauthorized"
-    assert sender.sent < 128 * MIB
+    assert sent < 128 * MIB
 
 
 def test_token_body_has_its_own_small_cap(fresh_daemon: Daemon) -> None:
