@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sc4pac.atomic import atomic_write_bytes
 from sc4pac.history.service import ProfileHistory
 from sc4pac.install import publish
+from sc4pac.models.messages import ProgressMessage
 from sc4pac.models.profile import InstalledData, PluginsLock, empty_lock
-from sc4pac.ports import NullProgress
 from sc4pac.services import Services
 from sc4pac.update.job import UpdateRequest
 from sc4pac.update.revert import RevertJob
@@ -37,6 +37,11 @@ TARGET_RATIO = 2.0
 # publish journal, lock file, state snapshot, history end line (the spec file too when the package
 # list or variants differ, which they do not here).
 DURABLE_WRITES = 6
+
+
+class _Discard:
+    def emit(self, message: ProgressMessage) -> None:
+        return None
 
 
 class _Yes:
@@ -96,7 +101,7 @@ async def _setup(services: Services, packages: int, files: int) -> tuple[str, st
 async def _revert(services: Services, pid: str, txid: str) -> float:
     request = UpdateRequest(profile_id=pid, client="bench")
     start = time.perf_counter()
-    await RevertJob(services, request, _Yes(), NullProgress(), txid).run()
+    await RevertJob(services, request, _Yes(), _Discard(), txid).run()
     return time.perf_counter() - start
 
 
