@@ -28,7 +28,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_served] = stack
 
 
-_twins = pytest.StashKey[int]()
+# What the run left out on purpose, counted so the summary can say so: nothing is skipped silently.
+_left_out = pytest.StashKey[dict[str, int]]()
+LONG_COMMAND = ".venv/bin/pytest -m long"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -43,26 +45,42 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if twins:
         config.hook.pytest_deselected(items=twins)
         items[:] = [item for item in items if item.get_closest_marker("shared_twin") is None]
-    config.stash[_twins] = len(twins)
+    config.stash.setdefault(_left_out, {})["shared_twins"] = len(twins)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Count the ``long`` tests that ``-m`` (the default ``not long`` of pyproject.toml) left out."""
+    if not items:
+        return
+    long_tests = sum(1 for item in items if item.get_closest_marker("long") is not None)
+    counts = items[0].config.stash.setdefault(_left_out, {})
+    counts["long"] = counts.get("long", 0) + long_tests
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: tell the controller how many it left out
-        workeroutput["shared_twins"] = session.config.stash.get(_twins, 0)
+        workeroutput["left_out"] = session.config.stash.get(_left_out, {})
 
 
 def pytest_testnodedown(node: Any, error: object) -> None:
-    # Every worker collects the whole suite (then runs its share), so each reports the same count.
-    count = getattr(node, "workeroutput", {}).get("shared_twins", 0)
-    node.config.stash[_twins] = max(count, node.config.stash.get(_twins, 0))
+    # Every worker collects the whole suite (then runs its share), so each reports the same counts.
+    counts = node.config.stash.setdefault(_left_out, {})
+    for kind, count in getattr(node, "workeroutput", {}).get("left_out", {}).items():
+        counts[kind] = max(count, counts.get(kind, 0))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    count = config.stash.get(_twins, 0)
-    if count:
+    counts = config.stash.get(_left_out, {})
+    if counts.get("shared_twins"):
         terminalreporter.write_line(
-            f"../shared is absent: deselected its variants of {count} tests that also ran on generated channels"
+            f"../shared is absent: deselected its variants of {counts['shared_twins']} tests"
+            " that also ran on generated channels"
+        )
+    if counts.get("long"):
+        terminalreporter.write_line(
+            f"deselected {counts['long']} long fault-injection, crash, fuzz and contention tests"
+            f" (marker `long`); run them with: {LONG_COMMAND}"
         )
 
 

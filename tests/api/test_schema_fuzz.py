@@ -13,6 +13,11 @@ import pytest
 from tests.daemon import Daemon, start_daemon
 from tests.schema_fuzz import OFFLINE_ENV, fuzz_daemon
 
+# Fuzzing costs seconds per operation however few the examples (schemathesis builds a strategy for
+# each), so there is no cheap variant: the whole module is `long`. tests/api/test_schema.py checks the
+# document and real answers against it in the default run.
+pytestmark = pytest.mark.long
+
 EXAMPLES_PER_OPERATION = 4  # valid and as many invalid ones: about 270 requests over 35 operations
 
 

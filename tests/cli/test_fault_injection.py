@@ -31,6 +31,9 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGKIL
 UPDATE_KILLS = 30
 WRITE_KILLS = 12
 MAX_ATTEMPTS = 120
+# A few kills show each behaviour in the default run; the full count is the `long` soak.
+QUICK_UPDATE_KILLS = 4
+QUICK_WRITE_KILLS = 3
 # No variants and no conflicts among them, so `update --yes` never stops to ask.
 POOL = ["demo:mega-mall", "demo:park-bench-props", "demo:evergreen-trees", "demo:road-textures"]
 
@@ -123,7 +126,16 @@ def _mutate(store: ProfileStore, rng: random.Random) -> None:
     asyncio.run(change())
 
 
-def test_sigkill_during_updates_leaves_a_consistent_profile(demo_profile: DemoProfile) -> None:
+@pytest.mark.parametrize(
+    "wanted_kills",
+    [
+        pytest.param(QUICK_UPDATE_KILLS, id="quick"),
+        pytest.param(UPDATE_KILLS, id="soak", marks=pytest.mark.long),
+    ],
+)
+def test_sigkill_during_updates_leaves_a_consistent_profile(
+    demo_profile: DemoProfile, wanted_kills: int
+) -> None:
     rng = random.Random(_seed())
     store = ProfileStore(demo_profile.profiles_dir)
     asyncio.run(store.add_explicit("1", POOL))
@@ -137,7 +149,7 @@ def test_sigkill_during_updates_leaves_a_consistent_profile(demo_profile: DemoPr
     kills = attempts = 0
     # A short pause after each rename of the publish step widens its window for the kills.
     env = {"SC4PAC_FAULT_PUBLISH_PAUSE": "0.003"}
-    while kills < UPDATE_KILLS and attempts < MAX_ATTEMPTS:
+    while kills < wanted_kills and attempts < MAX_ATTEMPTS:
         attempts += 1
         _mutate(store, rng)
         code = _kill_after(_fork(_update(demo_profile), env), rng.uniform(0.0, duration * 1.2))
@@ -147,7 +159,7 @@ def test_sigkill_during_updates_leaves_a_consistent_profile(demo_profile: DemoPr
             assert code == 0
         Services.create(demo_profile.profiles_dir).recover_all()  # what the daemon does at start
         _assert_consistent(demo_profile, reference)
-    assert kills >= UPDATE_KILLS, f"only {kills} of {attempts} updates were killed before finishing"
+    assert kills >= wanted_kills, f"only {kills} of {attempts} updates were killed before finishing"
 
     # Afterwards an update completes normally and installs exactly what is wanted.
     assert _exit_code(os.waitpid(_fork(_update(demo_profile)), 0)[1]) == 0
@@ -173,7 +185,16 @@ def _writer(profiles_dir: Path, worker: int, progress: int) -> Callable[[], int]
     return work
 
 
-def test_sigkill_during_concurrent_profile_writes_loses_nothing_written(demo_profile: DemoProfile) -> None:
+@pytest.mark.parametrize(
+    "wanted_kills",
+    [
+        pytest.param(QUICK_WRITE_KILLS, id="quick"),
+        pytest.param(WRITE_KILLS, id="soak", marks=pytest.mark.long),
+    ],
+)
+def test_sigkill_during_concurrent_profile_writes_loses_nothing_written(
+    demo_profile: DemoProfile, wanted_kills: int
+) -> None:
     rng = random.Random(_seed())
     profiles_dir = demo_profile.profiles_dir
     read_end, write_end = os.pipe()
@@ -181,7 +202,7 @@ def test_sigkill_during_concurrent_profile_writes_loses_nothing_written(demo_pro
     done: dict[int, int] = {}
     kills = 0
     try:
-        while kills < WRITE_KILLS:
+        while kills < wanted_kills:
             workers = [_fork(_writer(profiles_dir, kills * 10 + w, write_end)) for w in range(3)]
             for pid in workers:
                 assert _kill_after(pid, rng.uniform(0.02, 0.25)) is None

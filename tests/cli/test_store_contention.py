@@ -15,11 +15,18 @@ import pytest
 from tests.cli.conftest import DemoProfile, cli_env
 from tests.daemon import Daemon
 
-CLI_WRITERS = 12
-DAEMON_WRITES = 60
+# The default run races a few CLI processes against the daemon; the `long` run many more.
+QUICK = (3, 20)  # CLI writer processes, daemon writes
+SOAK = (12, 60)
 
 
-def test_cli_processes_and_daemon_lose_no_writes(demo_profile: DemoProfile, daemon: Daemon) -> None:
+@pytest.mark.parametrize(
+    "writers", [pytest.param(QUICK, id="quick"), pytest.param(SOAK, id="soak", marks=pytest.mark.long)]
+)
+def test_cli_processes_and_daemon_lose_no_writes(
+    demo_profile: DemoProfile, daemon: Daemon, writers: tuple[int, int]
+) -> None:
+    cli_writers, daemon_writes = writers
     cli = [
         subprocess.Popen(
             [sys.executable, "-m", "sc4pac", *demo_profile.argv("add", f"cli:pkg-{n}")],
@@ -29,7 +36,7 @@ def test_cli_processes_and_daemon_lose_no_writes(demo_profile: DemoProfile, daem
             env=cli_env(),
             cwd=demo_profile.root,
         )
-        for n in range(CLI_WRITERS)
+        for n in range(cli_writers)
     ]
     try:
         with daemon.client() as http, ThreadPoolExecutor(8) as pool:
@@ -38,10 +45,10 @@ def test_cli_processes_and_daemon_lose_no_writes(demo_profile: DemoProfile, daem
                     lambda n: (
                         http.post("/plugins.add", params={"profile": "1"}, json=[f"gui:pkg-{n}"]).status_code
                     ),
-                    range(DAEMON_WRITES),
+                    range(daemon_writes),
                 )
             )
-        assert statuses == [200] * DAEMON_WRITES
+        assert statuses == [200] * daemon_writes
         for proc in cli:
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
@@ -52,7 +59,7 @@ def test_cli_processes_and_daemon_lose_no_writes(demo_profile: DemoProfile, daem
                 proc.wait()
     with daemon.client() as http:
         added = set(http.get("/plugins.added.list", params={"profile": "1"}).json())
-    expected = {f"cli:pkg-{n}" for n in range(CLI_WRITERS)} | {f"gui:pkg-{n}" for n in range(DAEMON_WRITES)}
+    expected = {f"cli:pkg-{n}" for n in range(cli_writers)} | {f"gui:pkg-{n}" for n in range(daemon_writes)}
     assert expected - added == set()
 
 
