@@ -79,13 +79,14 @@ def _status(d: Daemon, bearer: str | None, cookie: str | None) -> int:
     return httpx.get(f"{d.base}/server.status", headers=headers).status_code
 
 
-def test_desktop_token_matrix(fresh_daemon: Daemon) -> None:
-    token = fresh_daemon.authenticate()
-    assert _status(fresh_daemon, token, None) == 200
-    assert _status(fresh_daemon, token, "wrong-cookie") == 200
-    assert _status(fresh_daemon, "wrong", None) == 401
-    assert _status(fresh_daemon, None, None) == 401
-    r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Authorization": f"BEARER {token}"})
+def test_desktop_token_matrix(daemon: Daemon) -> None:
+    token = daemon.token
+    assert token
+    assert _status(daemon, token, None) == 200
+    assert _status(daemon, token, "wrong-cookie") == 200
+    assert _status(daemon, "wrong", None) == 401
+    assert _status(daemon, None, None) == 401
+    r = httpx.get(f"{daemon.base}/server.status", headers={"Authorization": f"BEARER {token}"})
     assert r.status_code == 200
     assert r.json()["sc4pacVersion"] == "0.10.0"
 
@@ -107,8 +108,8 @@ def test_web_session_matrix(fresh_daemon: Daemon) -> None:
     assert _status(fresh_daemon, cookie, None) == 401  # the cookie value is no bearer token
 
 
-def test_unauthorized_body_and_header(fresh_daemon: Daemon) -> None:
-    r = httpx.get(f"{fresh_daemon.base}/profiles.list")
+def test_unauthorized_body_and_header(daemon: Daemon) -> None:
+    r = httpx.get(f"{daemon.base}/profiles.list")
     assert r.status_code == 401
     assert r.json() == {
         "$type": "/error/unauthorized",
@@ -116,33 +117,35 @@ def test_unauthorized_body_and_header(fresh_daemon: Daemon) -> None:
         "detail": "Add Authorization header with Bearer access token",
     }
     assert r.headers["www-authenticate"] == 'Bearer realm="User Profile", scope="read"'
-    r = httpx.get(f"{fresh_daemon.base}/settings.all.get", headers={"Authorization": "Bearer nope"})
+    r = httpx.get(f"{daemon.base}/settings.all.get", headers={"Authorization": "Bearer nope"})
     assert r.json()["detail"] == "Invalid or expired token."
     assert 'scope="write"' in r.headers["www-authenticate"]
 
 
-def test_query_token_only_on_websockets(fresh_daemon: Daemon) -> None:
-    token = fresh_daemon.authenticate()
-    assert httpx.get(f"{fresh_daemon.base}/server.status?token={token}").status_code == 401
+def test_query_token_only_on_websockets(daemon: Daemon) -> None:
+    token = daemon.token
+    assert token
+    assert httpx.get(f"{daemon.base}/server.status?token={token}").status_code == 401
     with pytest.raises(InvalidStatus) as info:
-        connect(f"{fresh_daemon.ws_base}/server.connect")
+        connect(f"{daemon.ws_base}/server.connect")
     assert info.value.response.status_code == 401
     with pytest.raises(InvalidStatus) as info:
-        connect(f"{fresh_daemon.ws_base}/server.connect?token=incorrect")
+        connect(f"{daemon.ws_base}/server.connect?token=incorrect")
     assert info.value.response.status_code == 401
     with pytest.raises(InvalidStatus):
         connect(
-            f"{fresh_daemon.ws_base}/server.connect", additional_headers={"Authorization": "Bearer incorrect"}
+            f"{daemon.ws_base}/server.connect", additional_headers={"Authorization": "Bearer incorrect"}
         )
-    with connect(f"{fresh_daemon.ws_base}/server.connect?token={token}"):
+    with connect(f"{daemon.ws_base}/server.connect?token={token}"):
         pass
 
 
-def test_cors_and_preflight(fresh_daemon: Daemon) -> None:
-    token = fresh_daemon.authenticate()
+def test_cors_and_preflight(daemon: Daemon) -> None:
+    token = daemon.token
+    assert token
     origin = "http://example.org"
     r = httpx.options(
-        f"{fresh_daemon.base}/profiles.list",
+        f"{daemon.base}/profiles.list",
         headers={
             "Origin": origin,
             "Access-Control-Request-Method": "GET",
@@ -153,24 +156,25 @@ def test_cors_and_preflight(fresh_daemon: Daemon) -> None:
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers["access-control-allow-headers"] == "authorization"
     r = httpx.get(
-        f"{fresh_daemon.base}/server.status", headers={"Origin": origin, "Authorization": f"Bearer {token}"}
+        f"{daemon.base}/server.status", headers={"Origin": origin, "Authorization": f"Bearer {token}"}
     )
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers["access-control-allow-credentials"] == "true"
-    r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Origin": origin})
+    r = httpx.get(f"{daemon.base}/server.status", headers={"Origin": origin})
     assert r.status_code == 401
     assert r.headers["access-control-allow-origin"] == origin
-    r = httpx.get(f"{fresh_daemon.base}/server.status", headers={"Authorization": f"Bearer {token}"})
+    r = httpx.get(f"{daemon.base}/server.status", headers={"Authorization": f"Bearer {token}"})
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_foreign_host_is_refused(fresh_daemon: Daemon) -> None:
-    token = fresh_daemon.authenticate()
+def test_foreign_host_is_refused(daemon: Daemon) -> None:
+    token = daemon.token
+    assert token
     headers = {"Authorization": f"Bearer {token}"}
     for host in ("evil.example", "evil.example:51515", "192.168.1.10"):
-        r = httpx.get(f"{fresh_daemon.base}/server.status", headers={**headers, "Host": host})
+        r = httpx.get(f"{daemon.base}/server.status", headers={**headers, "Host": host})
         assert r.status_code == 403, host
         assert r.json()["$type"] == "/error/bad-request"
-    for host in ("localhost", f"localhost:{fresh_daemon.port}", f"127.0.0.1:{fresh_daemon.port}", "[::1]:1"):
-        r = httpx.get(f"{fresh_daemon.base}/server.status", headers={**headers, "Host": host})
+    for host in ("localhost", f"localhost:{daemon.port}", f"127.0.0.1:{daemon.port}", "[::1]:1"):
+        r = httpx.get(f"{daemon.base}/server.status", headers={**headers, "Host": host})
         assert r.status_code == 200, host

@@ -36,7 +36,7 @@ def test_startup_output_and_status(fresh_daemon: Daemon) -> None:
     assert isinstance(status["javaRuntime"], str)
 
 
-def test_port_in_use_exits_56(fresh_daemon: Daemon, tmp_path: Path) -> None:
+def test_port_in_use_exits_56(daemon: Daemon, tmp_path: Path) -> None:
     proc = subprocess.run(
         [
             sys.executable,
@@ -44,7 +44,7 @@ def test_port_in_use_exits_56(fresh_daemon: Daemon, tmp_path: Path) -> None:
             "sc4pac",
             "server",
             "--port",
-            str(fresh_daemon.port),
+            str(daemon.port),
             "--profiles-dir",
             str(tmp_path),
         ],
@@ -53,7 +53,7 @@ def test_port_in_use_exits_56(fresh_daemon: Daemon, tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 56
-    assert f"Failed to run sc4pac server on port {fresh_daemon.port}." in proc.stderr
+    assert f"Failed to run sc4pac server on port {daemon.port}." in proc.stderr
 
 
 def test_invalid_indent_is_rejected(tmp_path: Path) -> None:
@@ -132,18 +132,19 @@ def test_stop_signal_exits_cleanly_and_refusals_are_not_errors(tmp_path: Path, s
     assert "ERROR" not in stderr
 
 
-def test_every_http_answer_varies_with_origin(fresh_daemon: Daemon) -> None:
-    token = fresh_daemon.authenticate()
+def test_every_http_answer_varies_with_origin(daemon: Daemon) -> None:
+    token = daemon.token
+    assert token
     auth = {"Authorization": f"bearer {token}"}
-    plain = httpx.get(f"{fresh_daemon.base}/server.status", headers=auth)
+    plain = httpx.get(f"{daemon.base}/server.status", headers=auth)
     cross = httpx.get(
-        f"{fresh_daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"}
+        f"{daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"}
     )
     assert plain.headers["vary"] == "Origin"
     assert cross.headers["vary"] == "Origin"
     assert cross.headers["access-control-allow-origin"] == "http://localhost:8080"
     preflight = httpx.options(
-        f"{fresh_daemon.base}/server.status",
+        f"{daemon.base}/server.status",
         headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "GET"},
     )
     assert preflight.headers["vary"] == "Origin"

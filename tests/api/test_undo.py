@@ -50,16 +50,12 @@ class Setup:
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
-    d = start_daemon(tmp_path / "profiles")
-    try:
-        d.authenticate()
-        with undo_channel(tmp_path / "channel") as channel, d.client() as http:
-            channel.publish({"p1": "1", "p2": "1", "p3": "1"})
-            pid = init_profile(http, "undo", [channel.url])
-            yield Setup(d, channel, http, pid)
-    finally:
-        d.stop()
+def setup(daemon: Daemon, tmp_path: Path) -> Iterator[Setup]:
+    """A profile of its own, on a channel of its own, of the module's daemon."""
+    with undo_channel(tmp_path / "channel") as channel, daemon.client() as http:
+        channel.publish({"p1": "1", "p2": "1", "p3": "1"})
+        pid = init_profile(http, "undo", [channel.url])
+        yield Setup(daemon, channel, http, pid)
 
 
 def install_a_then_b(s: Setup) -> tuple[dict[str, Any], dict[str, Any]]:
