@@ -133,9 +133,7 @@ def test_query_token_only_on_websockets(daemon: Daemon) -> None:
         connect(f"{daemon.ws_base}/server.connect?token=incorrect")
     assert info.value.response.status_code == 401
     with pytest.raises(InvalidStatus):
-        connect(
-            f"{daemon.ws_base}/server.connect", additional_headers={"Authorization": "Bearer incorrect"}
-        )
+        connect(f"{daemon.ws_base}/server.connect", additional_headers={"Authorization": "Bearer incorrect"})
     with connect(f"{daemon.ws_base}/server.connect?token={token}"):
         pass
 

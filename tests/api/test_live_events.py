@@ -18,10 +18,12 @@ from tests.daemon import Daemon, start_daemon
 from tests.update_client import run_update
 
 
-@pytest.fixture
-def watched(tmp_path: Path) -> Iterator[Daemon]:
+@pytest.fixture(scope="module")
+def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the module's event tests: each connects clients of its own and waits only for the
+    events of the changes it makes."""
     # A short poll interval keeps the test quick; the daemon also checks at once after its own POSTs.
-    d = start_daemon(tmp_path / "profiles", env={"SC4PAC_EVENT_POLL_SECONDS": "0.2"})
+    d = start_daemon(tmp_path_factory.mktemp("profiles"), env={"SC4PAC_EVENT_POLL_SECONDS": "0.2"})
     try:
         d.authenticate()
         yield d

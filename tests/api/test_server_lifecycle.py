@@ -137,9 +137,7 @@ def test_every_http_answer_varies_with_origin(daemon: Daemon) -> None:
     assert token
     auth = {"Authorization": f"bearer {token}"}
     plain = httpx.get(f"{daemon.base}/server.status", headers=auth)
-    cross = httpx.get(
-        f"{daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"}
-    )
+    cross = httpx.get(f"{daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"})
     assert plain.headers["vary"] == "Origin"
     assert cross.headers["vary"] == "Origin"
     assert cross.headers["access-control-allow-origin"] == "http://localhost:8080"

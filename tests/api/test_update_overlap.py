@@ -9,7 +9,7 @@ from pathlib import Path
 from websockets.sync.client import connect
 
 from tests.api.conftest import init_profile
-from tests.daemon import start_daemon
+from tests.daemon import Daemon
 from tests.http_channel import http_channel
 from tests.update_client import run_update, yes_to_all
 
@@ -20,95 +20,83 @@ def _staging_folders(profiles: Path) -> list[Path]:
     return list((profiles / "temp").glob("staging-process*")) if (profiles / "temp").is_dir() else []
 
 
-def test_extraction_messages_follow_the_last_download(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
-    try:
-        token = d.authenticate()
-        with (
-            http_channel(
-                tmp_path / "channel", packages=4, files=6, file_size=150_000, chunk_delay=0.01
-            ) as url,
-            d.client() as http,
-        ):
-            pid = init_profile(http, "overlap", [url])
-            http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
-            messages = run_update(d.ws_base, token, pid)
-        kinds = [m["$type"] for m in messages]
-        assert messages[-1] == {"$type": "/result", "ok": True}
-        first_extraction = kinds.index("/progress/update/extraction")
-        assert not [k for k in kinds[first_extraction:] if k.startswith("/progress/download/")]
-        assert kinds[first_extraction - 1] == "/progress/download/finished"
-        extraction = [m for m in messages if m["$type"] == "/progress/update/extraction"]
-        assert [m["progress"] for m in extraction] == [
-            {"numerator": n, "denominator": 4} for n in range(1, 5)
-        ]
-        plan = next(m for m in messages if m["$type"] == "/prompt/confirmation/update/plan")
-        assert [m["package"] for m in extraction] == [p["package"] for p in plan["toInstall"]]
-        assert len(list((d.profiles_dir / pid / "plugins" / "150-mods").iterdir())) == 4
+def test_extraction_messages_follow_the_last_download(daemon: Daemon, tmp_path: Path) -> None:
+    d = daemon
+    token = d.token
+    assert token
+    with (
+        http_channel(tmp_path / "channel", packages=4, files=6, file_size=150_000, chunk_delay=0.01) as url,
+        d.client() as http,
+    ):
+        pid = init_profile(http, "overlap", [url])
+        http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
+        messages = run_update(d.ws_base, token, pid)
+    kinds = [m["$type"] for m in messages]
+    assert messages[-1] == {"$type": "/result", "ok": True}
+    first_extraction = kinds.index("/progress/update/extraction")
+    assert not [k for k in kinds[first_extraction:] if k.startswith("/progress/download/")]
+    assert kinds[first_extraction - 1] == "/progress/download/finished"
+    extraction = [m for m in messages if m["$type"] == "/progress/update/extraction"]
+    assert [m["progress"] for m in extraction] == [{"numerator": n, "denominator": 4} for n in range(1, 5)]
+    plan = next(m for m in messages if m["$type"] == "/prompt/confirmation/update/plan")
+    assert [m["package"] for m in extraction] == [p["package"] for p in plan["toInstall"]]
+    assert len(list((d.profiles_dir / pid / "plugins" / "150-mods").iterdir())) == 4
+    assert _staging_folders(d.profiles_dir) == []
+
+
+def test_declined_installation_leaves_no_staged_work(daemon: Daemon, tmp_path: Path) -> None:
+    d = daemon
+    token = d.token
+    assert token
+    with (
+        http_channel(tmp_path / "channel", packages=4, files=4, file_size=100_000) as url,
+        d.client() as http,
+    ):
+        pid = init_profile(http, "declined", [url])
+        http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
+        with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
+            while True:
+                msg = json.loads(ws.recv(timeout=60))
+                kind = msg["$type"]
+                if kind.startswith("/prompt/"):
+                    answer = "No" if kind.endswith("/warnings") else yes_to_all(msg)
+                    if isinstance(answer, str):
+                        ws.send(json.dumps(msg["responses"][answer]))
+                    else:
+                        reply = {"$type": "/prompt/response", "token": msg["token"], "body": answer}
+                        ws.send(json.dumps(reply))
+                elif kind == "/result" or kind.startswith("/error/"):
+                    break
+        assert kind == "/error/aborted"
+        # The final message is sent after the staging folder was removed.
         assert _staging_folders(d.profiles_dir) == []
-    finally:
-        d.stop()
+        assert list((d.profiles_dir / pid / "plugins").rglob("*")) == []
+        # A later update still installs everything.
+        assert run_update(d.ws_base, token, pid)[-1] == {"$type": "/result", "ok": True}
 
 
-def test_declined_installation_leaves_no_staged_work(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
-    try:
-        token = d.authenticate()
-        with (
-            http_channel(tmp_path / "channel", packages=4, files=4, file_size=100_000) as url,
-            d.client() as http,
-        ):
-            pid = init_profile(http, "declined", [url])
-            http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
-            with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
-                while True:
-                    msg = json.loads(ws.recv(timeout=60))
-                    kind = msg["$type"]
-                    if kind.startswith("/prompt/"):
-                        answer = "No" if kind.endswith("/warnings") else yes_to_all(msg)
-                        if isinstance(answer, str):
-                            ws.send(json.dumps(msg["responses"][answer]))
-                        else:
-                            reply = {"$type": "/prompt/response", "token": msg["token"], "body": answer}
-                            ws.send(json.dumps(reply))
-                    elif kind == "/result" or kind.startswith("/error/"):
-                        break
-            assert kind == "/error/aborted"
-            # The final message is sent after the staging folder was removed.
-            assert _staging_folders(d.profiles_dir) == []
-            assert list((d.profiles_dir / pid / "plugins").rglob("*")) == []
-            # A later update still installs everything.
-            assert run_update(d.ws_base, token, pid)[-1] == {"$type": "/result", "ok": True}
-    finally:
-        d.stop()
-
-
-def test_closed_socket_during_downloads_leaves_no_staged_work(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
-    try:
-        token = d.authenticate()
-        with (
-            http_channel(
-                tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.03
-            ) as url,
-            d.client() as http,
-        ):
-            pid = init_profile(http, "closed", [url])
-            http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
-            with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
-                finished = 0
-                while finished < 2:  # some packages are (being) staged by now
-                    msg = json.loads(ws.recv(timeout=60))
-                    if msg["$type"].startswith("/prompt/"):
-                        body = {"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}
-                        ws.send(json.dumps(body))
-                    if msg["$type"] == "/progress/download/finished" and "/files/" in msg["url"]:
-                        finished += 1
-            # The job ends asynchronously after the socket closed: wait for its cleanup (bounded).
-            deadline = time.monotonic() + 30
-            while _staging_folders(d.profiles_dir) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert _staging_folders(d.profiles_dir) == []
-            assert list((d.profiles_dir / pid / "plugins").rglob("*")) == []
-    finally:
-        d.stop()
+def test_closed_socket_during_downloads_leaves_no_staged_work(daemon: Daemon, tmp_path: Path) -> None:
+    d = daemon
+    token = d.token
+    assert token
+    with (
+        http_channel(tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.03) as url,
+        d.client() as http,
+    ):
+        pid = init_profile(http, "closed", [url])
+        http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
+        with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
+            finished = 0
+            while finished < 2:  # some packages are (being) staged by now
+                msg = json.loads(ws.recv(timeout=60))
+                if msg["$type"].startswith("/prompt/"):
+                    body = {"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}
+                    ws.send(json.dumps(body))
+                if msg["$type"] == "/progress/download/finished" and "/files/" in msg["url"]:
+                    finished += 1
+        # The job ends asynchronously after the socket closed: wait for its cleanup (bounded).
+        deadline = time.monotonic() + 30
+        while _staging_folders(d.profiles_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _staging_folders(d.profiles_dir) == []
+        assert list((d.profiles_dir / pid / "plugins").rglob("*")) == []

@@ -16,7 +16,7 @@ from websockets.sync.client import connect
 
 from sc4pac.update.job import UPDATE_LOCK_FILE
 from tests.api.conftest import init_profile
-from tests.daemon import start_daemon
+from tests.daemon import Daemon, start_daemon
 from tests.http_channel import http_channel
 from tests.polling import wait_until
 from tests.update_client import answering, run_update, yes_to_all
@@ -30,56 +30,52 @@ def _cache_files(cache: Path) -> list[Path]:
     ]
 
 
-def test_closing_socket_during_downloads_installs_nothing(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
-    try:
-        token = d.authenticate()
-        with (
-            http_channel(
-                tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.05
-            ) as url,
-            d.client() as http,
-        ):
-            pid = init_profile(http, "cancel", [url])
-            http.post("/plugins.add", params={"profile": pid}, json=[f"gen:pkg{n}" for n in range(4)])
-            with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
-                confirmed = False
-                while True:
-                    msg = json.loads(ws.recv(timeout=60))
-                    if msg["$type"].startswith("/prompt/"):
-                        ws.send(
-                            json.dumps(
-                                {"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}
-                            )
+def test_closing_socket_during_downloads_installs_nothing(daemon: Daemon, tmp_path: Path) -> None:
+    d = daemon
+    token = d.token
+    assert token
+    with (
+        http_channel(tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.05) as url,
+        d.client() as http,
+    ):
+        pid = init_profile(http, "cancel", [url])
+        http.post("/plugins.add", params={"profile": pid}, json=[f"gen:pkg{n}" for n in range(4)])
+        with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
+            confirmed = False
+            while True:
+                msg = json.loads(ws.recv(timeout=60))
+                if msg["$type"].startswith("/prompt/"):
+                    ws.send(
+                        json.dumps(
+                            {"$type": "/prompt/response", "token": msg["token"], "body": yes_to_all(msg)}
                         )
-                        confirmed = confirmed or msg["$type"].endswith("/plan")
-                    if confirmed and msg["$type"] == "/progress/download/intermediate":
-                        break  # an asset download is under way: the user closes the window
-            profile = d.profiles_dir / pid
-            # The update holds its lock file until it has finished cancelling.
-            wait_until(lambda: not (profile / UPDATE_LOCK_FILE).exists(), "the cancelled update to end")
-            plugins = profile / "plugins"
-            assert list(plugins.rglob("*")) == []
-            lock = json.loads((profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
-            assert lock["installed"] == []
-            assert lock["assets"] == []
-            # Every complete file in the cache is intact (only .part files may be partial).
-            served = {
-                p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in (tmp_path / "channel" / "files").iterdir()
-            }
-            complete = {
-                f.name: hashlib.sha256(f.read_bytes()).hexdigest()
-                for f in _cache_files(profile / "cache")
-                if f.name in served
-            }
-            assert complete == {name: served[name] for name in complete}
-            # The next update resumes and completes normally.
-            messages = run_update(d.ws_base, token, pid)
-            assert messages[-1] == {"$type": "/result", "ok": True}
-            assert len(list((plugins / "150-mods").iterdir())) == 4
-    finally:
-        d.stop()
+                    )
+                    confirmed = confirmed or msg["$type"].endswith("/plan")
+                if confirmed and msg["$type"] == "/progress/download/intermediate":
+                    break  # an asset download is under way: the user closes the window
+        profile = d.profiles_dir / pid
+        # The update holds its lock file until it has finished cancelling.
+        wait_until(lambda: not (profile / UPDATE_LOCK_FILE).exists(), "the cancelled update to end")
+        plugins = profile / "plugins"
+        assert list(plugins.rglob("*")) == []
+        lock = json.loads((profile / "sc4pac-plugins-lock.json").read_text("utf-8"))
+        assert lock["installed"] == []
+        assert lock["assets"] == []
+        # Every complete file in the cache is intact (only .part files may be partial).
+        served = {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (tmp_path / "channel" / "files").iterdir()
+        }
+        complete = {
+            f.name: hashlib.sha256(f.read_bytes()).hexdigest()
+            for f in _cache_files(profile / "cache")
+            if f.name in served
+        }
+        assert complete == {name: served[name] for name in complete}
+        # The next update resumes and completes normally.
+        messages = run_update(d.ws_base, token, pid)
+        assert messages[-1] == {"$type": "/result", "ok": True}
+        assert len(list((plugins / "150-mods").iterdir())) == 4
 
 
 def test_second_update_of_same_profile_is_refused(tmp_path: Path) -> None:
@@ -175,30 +171,28 @@ def test_47_unexpected_error_is_a_final_message(tmp_path: Path) -> None:
         d.stop()
 
 
-def test_failed_download_offers_mirror_and_uses_local_file(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
-    try:
-        token = d.authenticate()
-        with http_channel(tmp_path / "channel", packages=1) as url, d.client() as http:
-            served = tmp_path / "channel" / "files" / "pkg0.zip"
-            local = tmp_path / "pkg0-local.zip"
-            served.rename(local)  # the file exchange "lost" the file: 404
-            pid = init_profile(http, "mirror", [url])
-            http.post("/plugins.add", params={"profile": pid}, json=["gen:pkg0"])
+def test_failed_download_offers_mirror_and_uses_local_file(daemon: Daemon, tmp_path: Path) -> None:
+    d = daemon
+    token = d.token
+    assert token
+    with http_channel(tmp_path / "channel", packages=1) as url, d.client() as http:
+        served = tmp_path / "channel" / "files" / "pkg0.zip"
+        local = tmp_path / "pkg0-local.zip"
+        served.rename(local)  # the file exchange "lost" the file: 404
+        pid = init_profile(http, "mirror", [url])
+        http.post("/plugins.add", params={"profile": pid}, json=["gen:pkg0"])
 
-            cancelled = run_update(
-                d.ws_base, token, pid, answering({"download-failed-select-mirror": {"retry": False}})
-            )
-            prompt = next(m for m in cancelled if m["$type"].endswith("download-failed-select-mirror"))
-            assert prompt["url"] == f"{url}files/pkg0.zip"
-            assert prompt["choices"] == ["Retry", "Cancel"]
-            assert prompt["reason"]["$type"] == "/error/download-failed"
-            assert prompt.get("promptForSimtropolisToken", False) is False
-            assert cancelled[-1]["$type"] == "/error/download-failed"
+        cancelled = run_update(
+            d.ws_base, token, pid, answering({"download-failed-select-mirror": {"retry": False}})
+        )
+        prompt = next(m for m in cancelled if m["$type"].endswith("download-failed-select-mirror"))
+        assert prompt["url"] == f"{url}files/pkg0.zip"
+        assert prompt["choices"] == ["Retry", "Cancel"]
+        assert prompt["reason"]["$type"] == "/error/download-failed"
+        assert prompt.get("promptForSimtropolisToken", False) is False
+        assert cancelled[-1]["$type"] == "/error/download-failed"
 
-            mirror = {"retry": True, "localMirror": [str(local)], "simtropolisToken": []}
-            messages = run_update(d.ws_base, token, pid, answering({"download-failed-select-mirror": mirror}))
-            assert messages[-1] == {"$type": "/result", "ok": True}
-            assert len(list((d.profiles_dir / pid / "plugins" / "150-mods").iterdir())) == 1
-    finally:
-        d.stop()
+        mirror = {"retry": True, "localMirror": [str(local)], "simtropolisToken": []}
+        messages = run_update(d.ws_base, token, pid, answering({"download-failed-select-mirror": mirror}))
+        assert messages[-1] == {"$type": "/result", "ok": True}
+        assert len(list((d.profiles_dir / pid / "plugins" / "150-mods").iterdir())) == 1
