@@ -198,34 +198,29 @@ def test_demo_flag_keeps_existing_profiles(tmp_path: Path) -> None:
         second.stop()
 
 
-def test_imported_selections_are_offered(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "p", extra_args=["--demo"])
-    try:
-        token = d.authenticate()
-        with d.client() as http:
-            http.post("/plugins.add", params={"profile": "1"}, json=["demo:road-textures"])
-            http.post("/variants.set", params={"profile": "1"}, json={"driveside": "right"})
-            seen: list[dict[str, Any]] = []
+def test_imported_selections_are_offered(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    d, http, pid = demo
+    assert d.token
+    http.post("/plugins.add", params={"profile": pid}, json=["demo:road-textures"])
+    http.post("/variants.set", params={"profile": pid}, json={"driveside": "right"})
+    seen: list[dict[str, Any]] = []
 
-            def policy(prompt: dict[str, Any]) -> Any:
-                if prompt["$type"].endswith("initial-arguments"):
-                    return {"importedSelections": [{"driveside": "left"}]}
-                if prompt["$type"].endswith("/variant"):
-                    seen.append(prompt)
-                    return "left"
-                return answering({})(prompt)
+    def policy(prompt: dict[str, Any]) -> Any:
+        if prompt["$type"].endswith("initial-arguments"):
+            return {"importedSelections": [{"driveside": "left"}]}
+        if prompt["$type"].endswith("/variant"):
+            seen.append(prompt)
+            return "left"
+        return answering({})(prompt)
 
-            assert run_update(d.ws_base, token, "1", policy)[-1] == OK
-            # The imported value disagrees with the configured one, so the user decides.
-            assert [(p["variantId"], p["previouslySelectedValue"], p["importedValues"]) for p in seen] == [
-                ("driveside", ["right"], ["left"])
-            ]
-            assert (
-                http.get("/variants.list", params={"profile": "1"}).json()["variants"]["driveside"]["value"]
-                == "left"
-            )
-    finally:
-        d.stop()
+    assert run_update(d.ws_base, d.token, pid, policy)[-1] == OK
+    # The imported value disagrees with the configured one, so the user decides.
+    assert [(p["variantId"], p["previouslySelectedValue"], p["importedValues"]) for p in seen] == [
+        ("driveside", ["right"], ["left"])
+    ]
+    assert (
+        http.get("/variants.list", params={"profile": pid}).json()["variants"]["driveside"]["value"] == "left"
+    )
 
 
 def test_unmatched_answers_are_ignored(demo: tuple[Daemon, httpx.Client, str]) -> None:
@@ -254,23 +249,19 @@ def test_unmatched_answers_are_ignored(demo: tuple[Daemon, httpx.Client, str]) -
     assert final == OK
 
 
-def test_plugins_verify_reports_a_changed_file(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
-    try:
-        d.authenticate()
-        with d.client() as http:
-            assert http.post("/plugins.add", params={"profile": "1"}, json=["demo:mega-mall"]).json() == OK
-            assert d.token
-            assert run_update(d.ws_base, d.token, "1")[-1] == OK
-            assert http.get("/plugins.verify", params={"profile": "1"}).json() == {
-                "checked": 2,
-                "damaged": [],
-                "unrecorded": [],
-            }
-            lot = next((tmp_path / "profiles" / "1" / "plugins").rglob("mega-mall.SC4Lot"))
-            lot.write_bytes(b"changed")
-            report = http.get("/plugins.verify", params={"profile": "1"}).json()
-            rel = lot.relative_to(tmp_path / "profiles" / "1" / "plugins").as_posix()
-            assert report["damaged"] == [{"package": "demo:mega-mall", "changed": [rel]}]
-    finally:
-        d.stop()
+def test_plugins_verify_reports_a_changed_file(demo: tuple[Daemon, httpx.Client, str]) -> None:
+    d, http, pid = demo
+    assert http.post("/plugins.add", params={"profile": pid}, json=["demo:mega-mall"]).json() == OK
+    assert d.token
+    assert run_update(d.ws_base, d.token, pid)[-1] == OK
+    assert http.get("/plugins.verify", params={"profile": pid}).json() == {
+        "checked": 2,
+        "damaged": [],
+        "unrecorded": [],
+    }
+    plugins = d.profiles_dir / pid / "plugins"
+    lot = next(plugins.rglob("mega-mall.SC4Lot"))
+    lot.write_bytes(b"changed")
+    report = http.get("/plugins.verify", params={"profile": pid}).json()
+    rel = lot.relative_to(plugins).as_posix()
+    assert report["damaged"] == [{"package": "demo:mega-mall", "changed": [rel]}]
