@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.plain_http import http_client, post
+
 CLIENT_ID = "sc4pacGUIxDI5NjY4MzE2MDQ5OTQ0"
 STARTUP_TAG = "[LISTENING]"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -55,7 +57,7 @@ class Daemon:
 
     def authenticate(self) -> str:
         """Exchange the secret for a desktop token (once per daemon)."""
-        r = httpx.post(
+        r = post(
             f"{self.base}/auth/token",
             headers={"Authorization": basic_auth(self.secret)},
             data={"grant_type": "client_credentials"},
@@ -67,7 +69,7 @@ class Daemon:
     def client(self) -> httpx.Client:
         """An HTTP client sending the desktop token as the GUI does (lower-case ``bearer``)."""
         assert self.token, "authenticate() first"
-        return httpx.Client(base_url=self.base, headers={"Authorization": f"bearer {self.token}"}, timeout=60)
+        return http_client(base_url=self.base, headers={"Authorization": f"bearer {self.token}"}, timeout=60)
 
     def stop(self) -> int:
         if self.proc.poll() is None:

@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import hypothesis
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -29,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from sc4pac.errors import UNHANDLED_TITLE
+from tests import plain_http
 from tests.daemon import Daemon
 
 # Reaching the internet is not wanted in tests: the image proxy fetches whatever URL it is given.
@@ -72,7 +72,7 @@ def fuzz_daemon(
     handlers get past the profile check. ``seed`` makes a run repeatable (None: random).
     """
     assert daemon.token, "authenticate() first"
-    document = httpx.get(f"{daemon.base}/schema/openapi.json").json()
+    document = plain_http.get(f"{daemon.base}/schema/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document)
     headers = {"Authorization": f"Bearer {daemon.token}"}
     report = FuzzReport()

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import plain_http
 from tests.daemon import SHARED, Daemon, start_daemon
 from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
 
@@ -49,7 +50,7 @@ def reference_channel() -> str:
         pytest.skip("../shared test channel not available")
     contents = "sc4pac-channel-contents.json"
     try:
-        served = httpx.get(f"http://127.0.0.1:8090/{contents}", timeout=10).content
+        served = plain_http.get(f"http://127.0.0.1:8090/{contents}", timeout=10).content
     except httpx.HTTPError as exc:
         pytest.skip(f"the reference test channel is not served on port 8090: {exc!r}")
     if served != (REFERENCE_CHANNEL_JSON / contents).read_bytes():

@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests import plain_http
 from tests.api.conftest import init_profile
 from tests.daemon import Daemon, basic_auth, free_port, start_daemon
 
@@ -199,7 +199,7 @@ def test_missing_token_with_a_huge_body_is_answered_before_the_body(hostile: Dae
 
 
 def test_token_body_has_its_own_small_cap(fresh_daemon: Daemon) -> None:
-    r = httpx.post(
+    r = plain_http.post(
         f"{fresh_daemon.base}/auth/token",
         headers={"Authorization": basic_auth(fresh_daemon.secret)},
         data={"grant_type": "client_credentials", "padding": "x" * 10_000},
@@ -308,7 +308,7 @@ def test_two_host_headers_are_refused(hostile: Daemon) -> None:
 
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST:51515", "127.0.0.1:1", "[::1]", "[::1]:65535"])
 def test_loopback_host_headers_pass(hostile: Daemon, host: str) -> None:
-    r = httpx.get(
+    r = plain_http.get(
         f"{hostile.base}/server.status", headers={"Host": host, "Authorization": f"Bearer {hostile.token}"}
     )
     assert r.status_code == 200

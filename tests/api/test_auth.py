@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from tests import plain_http
 from tests.daemon import CLIENT_ID, Daemon, basic_auth
 
 ERROR_URI = "https://www.rfc-editor.org/rfc/rfc6749#section-5.2"
@@ -19,16 +19,16 @@ def test_token_endpoint_flow(fresh_daemon: Daemon, grant: str) -> None:
     url = f"{fresh_daemon.base}/auth/token"
     form = {"grant_type": grant}
 
-    r = httpx.post(url, data=form)
+    r = plain_http.post(url, data=form)
     assert r.status_code == 401
     assert r.json() == {"error": "invalid_client", "error_uri": ERROR_URI}
     assert r.headers["www-authenticate"].startswith("Basic")
 
-    r = httpx.post(url, data=form, headers={"Authorization": basic_auth("wrong-secret")})
+    r = plain_http.post(url, data=form, headers={"Authorization": basic_auth("wrong-secret")})
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_grant"
 
-    r = httpx.post(url, data=form, headers={"Authorization": basic_auth(fresh_daemon.secret)})
+    r = plain_http.post(url, data=form, headers={"Authorization": basic_auth(fresh_daemon.secret)})
     assert r.status_code == 200
     body = r.json()
     assert body["token_type"].lower() == "bearer"
@@ -45,7 +45,7 @@ def test_token_endpoint_flow(fresh_daemon: Daemon, grant: str) -> None:
     assert [part for part in expected if part in cookie] == expected
     assert cookie.startswith("__Host-access_token=") is cookie_grant
 
-    r = httpx.post(url, data=form, headers={"Authorization": basic_auth(fresh_daemon.secret)})
+    r = plain_http.post(url, data=form, headers={"Authorization": basic_auth(fresh_daemon.secret)})
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_grant"
 
@@ -53,21 +53,23 @@ def test_token_endpoint_flow(fresh_daemon: Daemon, grant: str) -> None:
 def test_bad_grant_does_not_consume_secret(fresh_daemon: Daemon) -> None:
     url = f"{fresh_daemon.base}/auth/token"
     auth = {"Authorization": basic_auth(fresh_daemon.secret)}
-    assert httpx.post(url, data={}, headers=auth).json()["error"] == "invalid_request"
+    assert plain_http.post(url, data={}, headers=auth).json()["error"] == "invalid_request"
     assert (
-        httpx.post(url, data={"grant_type": "password"}, headers=auth).json()["error"]
+        plain_http.post(url, data={"grant_type": "password"}, headers=auth).json()["error"]
         == "unsupported_grant_type"
     )
     bad_basic = {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()}
-    assert httpx.post(url, data={"grant_type": "client_credentials"}, headers=bad_basic).status_code == 401
+    assert (
+        plain_http.post(url, data={"grant_type": "client_credentials"}, headers=bad_basic).status_code == 401
+    )
     wrong_id = {
         "Authorization": "Basic " + base64.b64encode(f"x{CLIENT_ID}:{fresh_daemon.secret}".encode()).decode()
     }
     assert (
-        httpx.post(url, data={"grant_type": "client_credentials"}, headers=wrong_id).json()["error"]
+        plain_http.post(url, data={"grant_type": "client_credentials"}, headers=wrong_id).json()["error"]
         == "invalid_grant"
     )
-    assert httpx.post(url, data={"grant_type": "client_credentials"}, headers=auth).status_code == 200
+    assert plain_http.post(url, data={"grant_type": "client_credentials"}, headers=auth).status_code == 200
 
 
 def _status(d: Daemon, bearer: str | None, cookie: str | None) -> int:
@@ -76,7 +78,7 @@ def _status(d: Daemon, bearer: str | None, cookie: str | None) -> int:
         headers["Authorization"] = f"Bearer {bearer}"
     if cookie is not None:
         headers["Cookie"] = f"__Host-access_token={cookie}"
-    return httpx.get(f"{d.base}/server.status", headers=headers).status_code
+    return plain_http.get(f"{d.base}/server.status", headers=headers).status_code
 
 
 def test_desktop_token_matrix(daemon: Daemon) -> None:
@@ -86,13 +88,13 @@ def test_desktop_token_matrix(daemon: Daemon) -> None:
     assert _status(daemon, token, "wrong-cookie") == 200
     assert _status(daemon, "wrong", None) == 401
     assert _status(daemon, None, None) == 401
-    r = httpx.get(f"{daemon.base}/server.status", headers={"Authorization": f"BEARER {token}"})
+    r = plain_http.get(f"{daemon.base}/server.status", headers={"Authorization": f"BEARER {token}"})
     assert r.status_code == 200
     assert r.json()["sc4pacVersion"] == "0.10.0"
 
 
 def test_web_session_matrix(fresh_daemon: Daemon) -> None:
-    r = httpx.post(
+    r = plain_http.post(
         f"{fresh_daemon.base}/auth/token",
         data={"grant_type": "client_credentials_cookie_sc4pac"},
         headers={"Authorization": basic_auth(fresh_daemon.secret)},
@@ -109,7 +111,7 @@ def test_web_session_matrix(fresh_daemon: Daemon) -> None:
 
 
 def test_unauthorized_body_and_header(daemon: Daemon) -> None:
-    r = httpx.get(f"{daemon.base}/profiles.list")
+    r = plain_http.get(f"{daemon.base}/profiles.list")
     assert r.status_code == 401
     assert r.json() == {
         "$type": "/error/unauthorized",
@@ -117,7 +119,7 @@ def test_unauthorized_body_and_header(daemon: Daemon) -> None:
         "detail": "Add Authorization header with Bearer access token",
     }
     assert r.headers["www-authenticate"] == 'Bearer realm="User Profile", scope="read"'
-    r = httpx.get(f"{daemon.base}/settings.all.get", headers={"Authorization": "Bearer nope"})
+    r = plain_http.get(f"{daemon.base}/settings.all.get", headers={"Authorization": "Bearer nope"})
     assert r.json()["detail"] == "Invalid or expired token."
     assert 'scope="write"' in r.headers["www-authenticate"]
 
@@ -125,7 +127,7 @@ def test_unauthorized_body_and_header(daemon: Daemon) -> None:
 def test_query_token_only_on_websockets(daemon: Daemon) -> None:
     token = daemon.token
     assert token
-    assert httpx.get(f"{daemon.base}/server.status?token={token}").status_code == 401
+    assert plain_http.get(f"{daemon.base}/server.status?token={token}").status_code == 401
     with pytest.raises(InvalidStatus) as info:
         connect(f"{daemon.ws_base}/server.connect")
     assert info.value.response.status_code == 401
@@ -142,7 +144,7 @@ def test_cors_and_preflight(daemon: Daemon) -> None:
     token = daemon.token
     assert token
     origin = "http://example.org"
-    r = httpx.options(
+    r = plain_http.options(
         f"{daemon.base}/profiles.list",
         headers={
             "Origin": origin,
@@ -153,15 +155,15 @@ def test_cors_and_preflight(daemon: Daemon) -> None:
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers["access-control-allow-headers"] == "authorization"
-    r = httpx.get(
+    r = plain_http.get(
         f"{daemon.base}/server.status", headers={"Origin": origin, "Authorization": f"Bearer {token}"}
     )
     assert r.headers["access-control-allow-origin"] == origin
     assert r.headers["access-control-allow-credentials"] == "true"
-    r = httpx.get(f"{daemon.base}/server.status", headers={"Origin": origin})
+    r = plain_http.get(f"{daemon.base}/server.status", headers={"Origin": origin})
     assert r.status_code == 401
     assert r.headers["access-control-allow-origin"] == origin
-    r = httpx.get(f"{daemon.base}/server.status", headers={"Authorization": f"Bearer {token}"})
+    r = plain_http.get(f"{daemon.base}/server.status", headers={"Authorization": f"Bearer {token}"})
     assert "access-control-allow-origin" not in r.headers
 
 
@@ -170,9 +172,9 @@ def test_foreign_host_is_refused(daemon: Daemon) -> None:
     assert token
     headers = {"Authorization": f"Bearer {token}"}
     for host in ("evil.example", "evil.example:51515", "192.168.1.10"):
-        r = httpx.get(f"{daemon.base}/server.status", headers={**headers, "Host": host})
+        r = plain_http.get(f"{daemon.base}/server.status", headers={**headers, "Host": host})
         assert r.status_code == 403, host
         assert r.json()["$type"] == "/error/bad-request"
     for host in ("localhost", f"localhost:{daemon.port}", f"127.0.0.1:{daemon.port}", "[::1]:1"):
-        r = httpx.get(f"{daemon.base}/server.status", headers={**headers, "Host": host})
+        r = plain_http.get(f"{daemon.base}/server.status", headers={**headers, "Host": host})
         assert r.status_code == 200, host

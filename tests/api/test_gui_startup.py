@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 from websockets.sync.client import connect
 
+from tests import plain_http
 from tests.daemon import start_daemon
 
 
@@ -18,7 +18,7 @@ def test_gui_startup_sequence_up_to_profile_init(tmp_path: Path) -> None:
         headers = {"authorization": f"bearer {token}"}  # the GUI writes the scheme in lower case
         with (
             connect(f"{d.ws_base}/server.connect?token={token}"),
-            httpx.Client(base_url=d.base, headers=headers) as gui,
+            plain_http.http_client(base_url=d.base, headers=headers) as gui,
         ):
             assert isinstance(gui.get("/server.status").json()["sc4pacVersion"], str)
             settings = gui.get("/settings.all.get")

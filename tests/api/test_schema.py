@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jsonschema
 import pytest
 from litestar import Litestar
@@ -23,6 +22,7 @@ from sc4pac.api.state import ServerOptions, ServerState
 from sc4pac.models.events import PluginsEvent, ProfilesEvent, UpdateEvent
 from sc4pac.models.messages import OK, OpenPackage, OpenPackageItem, PromptResponse
 from sc4pac.services import Services
+from tests import plain_http
 from tests.daemon import Daemon, start_daemon
 
 API_MD = Path(__file__).resolve().parents[2] / "api.md"
@@ -43,7 +43,7 @@ def webapp_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 @pytest.fixture(scope="module")
 def document(webapp_daemon: Daemon) -> dict[str, Any]:
-    r = httpx.get(f"{webapp_daemon.base}/schema/openapi.json")  # no token: the schema is not secret
+    r = plain_http.get(f"{webapp_daemon.base}/schema/openapi.json")  # no token: the schema is not secret
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
     return r.json()
@@ -51,7 +51,7 @@ def document(webapp_daemon: Daemon) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def messages(webapp_daemon: Daemon) -> dict[str, Any]:
-    r = httpx.get(f"{webapp_daemon.base}/schema/messages.json")
+    r = plain_http.get(f"{webapp_daemon.base}/schema/messages.json")
     assert r.status_code == 200
     return r.json()
 
@@ -168,7 +168,7 @@ def test_websocket_messages_are_json_schemas_matching_real_frames(messages: dict
 
 
 def test_the_page_works_offline(webapp_daemon: Daemon, document: dict[str, Any]) -> None:
-    r = httpx.get(f"{webapp_daemon.base}/schema")
+    r = plain_http.get(f"{webapp_daemon.base}/schema")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     page = r.text

@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from tests import plain_http
 from tests.daemon import Daemon, start_daemon
 from tests.polling import wait_until
 
@@ -27,7 +27,7 @@ def test_startup_output_and_status(fresh_daemon: Daemon) -> None:
         f"Sc4pac server 0.10.0 is listening on port {fresh_daemon.port}...",
     ]
     token = fresh_daemon.authenticate()
-    status = httpx.get(
+    status = plain_http.get(
         f"{fresh_daemon.base}/server.status", headers={"Authorization": f"bearer {token}"}
     ).json()
     assert status["sc4pacVersion"] == "0.10.0"
@@ -136,12 +136,14 @@ def test_every_http_answer_varies_with_origin(daemon: Daemon) -> None:
     token = daemon.token
     assert token
     auth = {"Authorization": f"bearer {token}"}
-    plain = httpx.get(f"{daemon.base}/server.status", headers=auth)
-    cross = httpx.get(f"{daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"})
+    plain = plain_http.get(f"{daemon.base}/server.status", headers=auth)
+    cross = plain_http.get(
+        f"{daemon.base}/server.status", headers={**auth, "Origin": "http://localhost:8080"}
+    )
     assert plain.headers["vary"] == "Origin"
     assert cross.headers["vary"] == "Origin"
     assert cross.headers["access-control-allow-origin"] == "http://localhost:8080"
-    preflight = httpx.options(
+    preflight = plain_http.options(
         f"{daemon.base}/server.status",
         headers={"Origin": "http://localhost:8080", "Access-Control-Request-Method": "GET"},
     )

@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
-import httpx
-
+from tests import plain_http
 from tests.api.conftest import init_profile
 from tests.daemon import start_daemon
 from tests.http_channel import http_channel
@@ -30,20 +29,22 @@ def test_web_app_is_served_without_token(tmp_path: Path) -> None:
         quoted = re.search(r"launch-token=(\S+)", url_line).group(1)  # type: ignore[union-attr]
         secret = unquote(quoted)
         assert secret == d.secret
-        r = httpx.get(f"{d.base}/", follow_redirects=False)
+        r = plain_http.get(f"{d.base}/", follow_redirects=False)
         assert r.status_code == 308
         assert r.headers["location"].endswith("webapp/")
-        assert httpx.get(f"{d.base}/webapp/").text == "<html>gui</html>"
-        js = httpx.get(f"{d.base}/webapp/main.dart.js")
+        assert plain_http.get(f"{d.base}/webapp/").text == "<html>gui</html>"
+        js = plain_http.get(f"{d.base}/webapp/main.dart.js")
         assert js.status_code == 200
         assert "javascript" in js.headers["content-type"]
-        assert httpx.get(f"{d.base}/webapp/assets/app.wasm").headers["content-type"] == "application/wasm"
-        assert httpx.get(f"{d.base}/webapp/missing.js").status_code == 404
-        assert httpx.get(f"{d.base}/webapp/../sc4pac-profiles.json").status_code in (400, 404)
+        assert (
+            plain_http.get(f"{d.base}/webapp/assets/app.wasm").headers["content-type"] == "application/wasm"
+        )
+        assert plain_http.get(f"{d.base}/webapp/missing.js").status_code == 404
+        assert plain_http.get(f"{d.base}/webapp/../sc4pac-profiles.json").status_code in (400, 404)
         # The web-app exchanges the launch token for a cookie session (no Secure flag when asked).
         from tests.daemon import basic_auth
 
-        r = httpx.post(
+        r = plain_http.post(
             f"{d.base}/auth/token",
             data={"grant_type": "client_credentials_cookie_sc4pac"},
             headers={"Authorization": basic_auth(secret)},
@@ -53,7 +54,7 @@ def test_web_app_is_served_without_token(tmp_path: Path) -> None:
         assert cookie.startswith("access-token=")
         assert "Secure" not in cookie
         value = cookie.split(";")[0].split("=", 1)[1]
-        status = httpx.get(
+        status = plain_http.get(
             f"{d.base}/server.status",
             headers={"Authorization": f"Bearer {r.json()['csrf_token']}", "Cookie": f"access-token={value}"},
         )
