@@ -33,19 +33,31 @@ _left_out = pytest.StashKey[dict[str, int]]()
 LONG_COMMAND = ".venv/bin/pytest -m long"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without ../shared, drop the ../shared variants of tests that also run on a generated channel.
+def _starts_processes(item: pytest.Item) -> bool:
+    return item.path.parent.name in ("api", "cli")
 
-    Their generated twin covers the same behaviour, so skipping them would only hide the skips that
-    matter (tests with no generated equivalent). The terminal summary says how many were left out.
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the ../shared twins when ../shared is absent; run process-starting modules first.
+
+    Without ../shared, the ../shared variants of tests that also run on a generated channel are
+    deselected: their generated twin covers the same behaviour, so skipping them would only hide the
+    skips that matter (tests with no generated equivalent). The terminal summary says how many.
+
+    Each xdist worker takes a whole module at a time (``--dist loadfile``), and the run ends when the
+    last module does: the black-box modules (tests/api, tests/cli) take up to tens of seconds each, the
+    unit modules a few, so the unit modules go last and fill the gaps. The order within each group is
+    still pytest-randomly's (a stable sort of the shuffled items); xdist's own reordering by test count,
+    which put the slow modules of a few long tests last, is off (``--no-loadscope-reorder``).
     """
-    if REFERENCE_CHANNEL_JSON.is_dir():
-        return
-    twins = [item for item in items if item.get_closest_marker("shared_twin") is not None]
-    if twins:
-        config.hook.pytest_deselected(items=twins)
-        items[:] = [item for item in items if item.get_closest_marker("shared_twin") is None]
-    config.stash.setdefault(_left_out, {})["shared_twins"] = len(twins)
+    if not REFERENCE_CHANNEL_JSON.is_dir():
+        twins = [item for item in items if item.get_closest_marker("shared_twin") is not None]
+        if twins:
+            config.hook.pytest_deselected(items=twins)
+            items[:] = [item for item in items if item.get_closest_marker("shared_twin") is None]
+        config.stash.setdefault(_left_out, {})["shared_twins"] = len(twins)
+    items.sort(key=lambda item: item.path.parent.name not in ("api", "cli"))
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
