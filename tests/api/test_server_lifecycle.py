@@ -18,17 +18,18 @@ from tests.daemon import Daemon, start_daemon
 from tests.polling import wait_until
 
 
-def test_startup_output_and_status(fresh_daemon: Daemon) -> None:
+def test_startup_output_and_status(daemon: Daemon) -> None:
     # The listening line follows the startup tag.
-    wait_until(lambda: any("is listening on port" in line for line in fresh_daemon.stdout_lines), "listening")
-    assert fresh_daemon.stdout_lines[-3:] == [
+    wait_until(lambda: any("is listening on port" in line for line in daemon.stdout_lines), "listening")
+    assert daemon.stdout_lines[-3:] == [
         "Reading client_secret from stdin... ",
         "[LISTENING]",
-        f"Sc4pac server 0.10.0 is listening on port {fresh_daemon.port}...",
+        f"Sc4pac server 0.10.0 is listening on port {daemon.port}...",
     ]
-    token = fresh_daemon.authenticate()
+    token = daemon.token
+    assert token
     status = plain_http.get(
-        f"{fresh_daemon.base}/server.status", headers={"Authorization": f"bearer {token}"}
+        f"{daemon.base}/server.status", headers={"Authorization": f"bearer {token}"}
     ).json()
     assert status["sc4pacVersion"] == "0.10.0"
     assert status["apiVersion"] == "3.1"
