@@ -215,7 +215,9 @@ class _Host:
             if path == "/__reset":
                 self.stats.reset()
             body = json.dumps(self.stats.data).encode()
-            return _Answer(200, {"Content-Type": "application/json"}, method != "HEAD", False, body)
+            return _Answer(
+                200, {"Content-Type": "application/json"}, method != "HEAD", counted=False, body=body
+            )
         if conn.serial not in self.stats.seen:
             self.stats.seen.add(conn.serial)
             self.counters["connections"] += 1
