@@ -5,16 +5,17 @@ Run (its own network namespace, so the loopback addresses are private):
 
 A shaped HTTP server (scripts/bench/shaped_server.py) plays four hosts on 127.0.0.2-5: the channel
 host (80 ms per request; HTTPS offering HTTP/2 like GitHub Pages, which serves the real channel, with a
-self-signed certificate the daemon trusts through ``SSL_CERT_FILE``), a slow asset host like Simtropolis (150 ms, 2 MB/s per connection), a fast
-one (60 ms, 10 MB/s) and a GitHub-like host whose assets redirect to the fast one. The generated
+self-signed certificate the daemon trusts through ``SSL_CERT_FILE``), a slow asset host like
+Simtropolis (150 ms, 2 MB/s per connection), a fast one (60 ms, 10 MB/s) and a GitHub-like host whose
+assets redirect to the fast one; asset hosts speak plain HTTP/1.1. The generated
 channel has the issue's shape: 40 explicit packages whose closure is 120 packages of dependency depth
 5, 118 assets (heavy-tailed sizes, many small DBPF files, shared texture packs), 308 MB at ``--scale 1``.
 
 Prints, for a cold cache, a warm cache (fresh daemon and Plugins, same cache) and a no-op update: the
 time to the plan prompt, to the last download and to the result; requests and connections per host;
 and each figure's physical limit computed from the same inputs, with the ratio; per host, how many
-of the daemon's connections spoke HTTP/2. Also the time from
-daemon start to the first /packages.search answer with a cold cache. Never fails on a miss.
+of the daemon's connections spoke HTTP/2. Also the time from daemon start to the first
+/packages.search answer with a cold cache. Never fails on a miss.
 Targets: resolution <= 3x its critical path; cold install <= 1.10x the 2-per-host download limit;
 warm <= 1.2x local extraction; first search <= 0.5 s + one round trip.
 """
