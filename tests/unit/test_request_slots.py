@@ -27,17 +27,23 @@ async def _waiters(
     return tasks
 
 
-async def test_waiters_are_served_by_priority_then_by_arrival() -> None:
-    slots = PrioritySlots(1)
-    order: list[str] = []
+async def _occupied(slots: PrioritySlots) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A task holding the only slot until the returned event is set."""
     release = asyncio.Event()
 
-    async def first() -> None:
+    async def hold() -> None:
         async with slots.hold():
             await release.wait()
 
-    holder = asyncio.create_task(first())
+    holder = asyncio.create_task(hold())
     await _settle()
+    return holder, release
+
+
+async def test_waiters_are_served_by_priority_then_by_arrival() -> None:
+    slots = PrioritySlots(1)
+    order: list[str] = []
+    holder, release = await _occupied(slots)
     tasks = await _waiters(
         slots, [("asset-a", 1), ("pkg-0", 0), ("asset-b", 1), ("deep", -2), ("pkg-1", 0)], order
     )
@@ -57,14 +63,7 @@ async def test_without_a_priority_requests_keep_their_arrival_order() -> None:
 async def test_a_cancelled_waiter_gives_its_turn_to_the_next() -> None:
     slots = PrioritySlots(1)
     order: list[str] = []
-    release = asyncio.Event()
-
-    async def first() -> None:
-        async with slots.hold():
-            await release.wait()
-
-    holder = asyncio.create_task(first())
-    await _settle()
+    holder, release = await _occupied(slots)
     cancelled, later = await _waiters(slots, [("cancelled", 0), ("later", 0)], order)
     cancelled.cancel()
     await _settle()
