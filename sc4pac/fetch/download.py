@@ -717,8 +717,9 @@ class Downloader:
         finally:
             _metadata.reset(kind)
             if metadata:
-                # A private part file is never resumed: whatever is left of a failed attempt goes.
-                await asyncio.to_thread(part.unlink, missing_ok=True)
+                # A private part file is never resumed: whatever is left of a failed attempt goes
+                # (after a success it was renamed, and this is a cheap lookup of a missing name).
+                part.unlink(missing_ok=True)
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
 
