@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import gc
 import logging
 import os
 import socket
@@ -144,6 +145,26 @@ def _bind(host: str, port: int) -> list[socket.socket]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the daemon until it is stopped; returns the process exit code."""
+    # Importing the server's modules builds several hundred thousand objects; the cyclic collector would
+    # walk them again and again (about a tenth of the start-up time) although none of them is garbage.
+    # It runs again once the server listens, with everything built so far frozen out of its way.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _resume_collecting(collecting: bool) -> None:
+    """Start the cyclic collector again, leaving the objects of the start-up out of its walks."""
+    if collecting and not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
+def _run(args: argparse.Namespace, collecting: bool) -> int:
     from ..api.app import create_app
     from ..api.auth import TokenStore, new_secret
     from ..api.connections import ConnectionRegistry
@@ -243,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def announce() -> None:
+        _resume_collecting(collecting)
         if args.startup_tag:
             _say(args.startup_tag)
         debug = "(in debug mode) " if os.environ.get("SC4PAC_DEBUG") else ""
