@@ -317,10 +317,15 @@ async def _serve(
     announce: Callable[[], None],
     startup_timeout: float,
 ) -> int:
+    import asyncio
+
     import uvicorn
 
     from ..api.head_deadline import head_deadline_protocol, header_timeout_from_env
     from ..api.liveness import CLOSE_GOING_AWAY, SHUTDOWN_REASON, ping_settings
+    from ..services.warm_start import warm_up
+
+    background: list[asyncio.Task[None]] = []
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -328,6 +333,9 @@ async def _serve(
             if not self.should_exit:
                 announce()
                 state.connections.start_startup_timer(startup_timeout)
+                # After the announcement: the GUI connects now, and its first search finds the channels
+                # loading and the search modules imported.
+                background.append(asyncio.create_task(warm_up(state.services)))
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             super().handle_exit(sig, frame)
@@ -364,5 +372,8 @@ async def _serve(
     try:
         await server.serve(sockets=sockets)
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await state.aclose()
     return 0
