@@ -15,6 +15,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..channels.index import ChannelIndex
     from . import Services
 
 log = logging.getLogger(__name__)
@@ -40,20 +41,26 @@ def _current_profile(services: Services) -> str | None:
 async def warm_up(services: Services) -> None:
     """Import the HTTP and search modules and load the current profile's channels, ignoring failures.
 
-    Whatever goes wrong here (no profile yet, a damaged file, the channel host unreachable) is reported
-    by the request that needs it; the warm-up only logs it at debug level.
+    The HTTP client comes first so the contents request leaves early; numpy and rapidfuzz are imported
+    while it is on the wire. Whatever goes wrong here (no profile yet, a damaged file, the channel host
+    unreachable) is reported by the request that needs it; the warm-up only logs it at debug level.
     """
-    search_modules = asyncio.ensure_future(asyncio.to_thread(_import, _SEARCH_MODULES))
+    loading: asyncio.Task[ChannelIndex] | None = None
     try:
         profile_id = await asyncio.to_thread(_current_profile, services)
         if profile_id is not None:
             spec = services.store.read_spec(profile_id)
             if spec.config.channels:
                 await asyncio.to_thread(_import, _HTTP_MODULES)
-                await services.channel_index(profile_id, spec)
+                loading = asyncio.ensure_future(services.channel_index(profile_id, spec))
     except Exception as exc:  # reported by the request that needs the channels
         log.debug("Warm start skipped loading the channels: %s", exc)
     try:
-        await search_modules
+        await asyncio.to_thread(_import, _SEARCH_MODULES)
     except Exception as exc:  # an import error shows again at the first search
         log.debug("Warm start could not import the search modules: %s", exc)
+    if loading is not None:
+        try:
+            await loading
+        except Exception as exc:  # reported by the request that needs the channels
+            log.debug("Warm start could not load the channels: %s", exc)
