@@ -65,7 +65,8 @@ def time_to_listening(command: list[str], profiles: Path) -> tuple[float, float 
 
 
 def folder_size_mb(path: Path) -> float:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+    """Megabytes of the files below ``path`` (symbolic links to files inside count once)."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink()) / 1e6
 
 
 def main() -> int:
