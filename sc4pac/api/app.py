@@ -98,7 +98,8 @@ class _MsgspecOnlyLitestar(Litestar):
     """Litestar without the plugins it adds for pydantic and attrs models when those are installed.
 
     The daemon's models are msgspec Structs. Test tools install pydantic beside it, and Litestar would then
-    import pydantic and build its plugins at every start (about a third of the daemon's start-up time).
+    import pydantic and build its plugins at every start (about 0.15 s); the bundle leaves pydantic out,
+    but attrs comes with its dependencies.
     """
 
     @staticmethod
