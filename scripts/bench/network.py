@@ -45,7 +45,7 @@ from shaped_server import HostShape, serve_in_process
 
 from sc4pac.channels.build import write_channel
 from sc4pac.models.channel import Asset, AssetReference, Checksum, Dependency, Info, Package, VariantData
-from tests.daemon import Daemon, start_daemon
+from tests.daemon import Daemon, basic_auth, start_daemon
 
 GROUP = "net"
 VERSION = "1.0"
@@ -289,12 +289,24 @@ def first_search(
     cache: the contents file is fetched), the number of results, and the daemon's CPU seconds by then
     (steadier than the wall clock on a loaded machine)."""
     shutil.rmtree(cache, ignore_errors=True)
-    start = time.perf_counter()
-    daemon = started(profiles, stack)
-    ready_s = time.perf_counter() - start
-    with daemon.client() as http:
-        answer = http.get("/packages.search", params={"profile": profile, "q": "textures"})
-    search_s = time.perf_counter() - start
+    # The GUI's HTTP client exists before it starts the daemon: building one (its TLS context loads the
+    # CA bundle, tens of milliseconds) is not the daemon's time, so it is made before the clock starts.
+    with httpx.Client(timeout=60) as http:
+        start = time.perf_counter()
+        daemon = start_daemon(profiles)
+        stack.callback(daemon.stop)
+        grant = {"grant_type": "client_credentials"}
+        answer = http.post(
+            f"{daemon.base}/auth/token", headers={"Authorization": basic_auth(daemon.secret)}, data=grant
+        )
+        token = answer.raise_for_status().json()["access_token"]
+        ready_s = time.perf_counter() - start
+        answer = http.get(
+            f"{daemon.base}/packages.search",
+            params={"profile": profile, "q": "textures"},
+            headers={"Authorization": f"bearer {token}"},
+        )
+        search_s = time.perf_counter() - start
     cpu = cpu_seconds(daemon.proc.pid)
     daemon.stop()
     found = len(answer.json().get("packages", [])) if answer.status_code == 200 else -1
