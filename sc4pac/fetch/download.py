@@ -684,12 +684,15 @@ class Downloader:
         kind = _metadata.set(metadata)  # read by _http, _receive and _publish (in their threads too)
         attempt = redirects = 0
         target = url  # where the current request goes (after redirects)
+        done = False
         try:
             while True:
                 attempt += 1
                 try:
                     async with self._host_slot(target, metadata).hold():
-                        return await self._attempt(url, target, path, part, etag, progress, token)
+                        fresh = await self._attempt(url, target, path, part, etag, progress, token)
+                    done = True
+                    return fresh
                 except _Redirect as hop:
                     attempt -= 1
                     redirects += 1
@@ -716,10 +719,8 @@ class Downloader:
             raise
         finally:
             _metadata.reset(kind)
-            if metadata:
-                # A private part file is never resumed: whatever is left of a failed attempt goes
-                # (after a success it was renamed, and this is a cheap lookup of a missing name).
-                part.unlink(missing_ok=True)
+            if metadata and not done:
+                part.unlink(missing_ok=True)  # a private part file is never resumed
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
 
