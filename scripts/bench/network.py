@@ -4,15 +4,18 @@ Run (its own network namespace, so the loopback addresses are private):
   unshare -n bash -c 'ip link set lo up && .venv/bin/python scripts/bench/network.py [--scale 1.0]'
 
 A shaped HTTP server (scripts/bench/shaped_server.py) plays four hosts on 127.0.0.2-5: the channel
-host (80 ms per request), a slow asset host like Simtropolis (150 ms, 2 MB/s per connection), a fast
-one (60 ms, 10 MB/s) and a GitHub-like host whose assets redirect to the fast one. The generated
+host (80 ms per request; HTTPS offering HTTP/2 like GitHub Pages, which serves the real channel, with a
+self-signed certificate the daemon trusts through ``SSL_CERT_FILE``), a slow asset host like
+Simtropolis (150 ms, 2 MB/s per connection), a fast one (60 ms, 10 MB/s) and a GitHub-like host whose
+assets redirect to the fast one; asset hosts speak plain HTTP/1.1. The generated
 channel has the issue's shape: 40 explicit packages whose closure is 120 packages of dependency depth
 5, 118 assets (heavy-tailed sizes, many small DBPF files, shared texture packs), 308 MB at ``--scale 1``.
 
 Prints, for a cold cache, a warm cache (fresh daemon and Plugins, same cache) and a no-op update: the
 time to the plan prompt, to the last download and to the result; requests and connections per host;
-and each figure's physical limit computed from the same inputs, with the ratio. Also the time from
-daemon start to the first /packages.search answer with a cold cache. Never fails on a miss.
+and each figure's physical limit computed from the same inputs, with the ratio; per host, how many
+of the daemon's connections spoke HTTP/2. Also the time from daemon start to the first
+/packages.search answer with a cold cache. Never fails on a miss.
 Targets: resolution <= 3x its critical path; cold install <= 1.10x the 2-per-host download limit;
 warm <= 1.2x local extraction; first search <= 0.5 s + one round trip.
 """
@@ -53,7 +56,7 @@ LAST_MODIFIED = "2024-06-01T12:00:00Z"
 MB = 1_000_000
 
 HOSTS = [
-    HostShape("channel", "127.0.0.2", 0.080, 50 * MB),
+    HostShape("channel", "127.0.0.2", 0.080, 50 * MB, tls=True),  # GitHub Pages: HTTP/2 over TLS
     HostShape("slow-assets", "127.0.0.3", 0.150, 2 * MB),
     HostShape("fast-assets", "127.0.0.4", 0.060, 10 * MB),
     HostShape("github", "127.0.0.5", 0.060, 10 * MB),
@@ -199,11 +202,17 @@ def resolution_limit(gen: GenChannel) -> float:
 
 
 def local_extraction(gen: GenChannel, out: Path) -> float:
-    """Extract every archive with ``zipfile`` (sequentially): the local floor of a warm install."""
+    """Extract with ``zipfile`` (sequentially) what a warm install writes: each package's archives into
+    that package's folder, so a texture pack shared by ten packages is extracted ten times, as the
+    install does. The local floor of a warm install."""
+    paths = {a.asset_id: a.path for a in gen.assets}
     start = time.perf_counter()
-    for a in gen.assets:
-        with zipfile.ZipFile(a.path) as z:
-            z.extractall(out / a.path.stem)
+    for record in gen.records:
+        if not isinstance(record, Package):
+            continue
+        for ref in record.variants[0].assets:
+            with zipfile.ZipFile(paths[ref.assetId]) as z:
+                z.extractall(out / record.name / ref.assetId)
     elapsed = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)
     return elapsed
@@ -231,9 +240,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 def server_stats(bases: dict[str, str], reset: bool = False) -> dict[str, dict[str, int]]:
-    data: dict[str, dict[str, int]] = httpx.get(
-        f"{bases['channel']}/{'__reset' if reset else '__stats'}"
-    ).json()
+    # Every host answers for all of them; a plain-HTTP one needs no certificate.
+    plain = next(base for base in bases.values() if base.startswith("http://"))
+    data: dict[str, dict[str, int]] = httpx.get(f"{plain}/{'__reset' if reset else '__stats'}").json()
     return data
 
 
@@ -275,15 +284,15 @@ def new_profile(daemon: Daemon, name: str, tmp: Path, cache: Path, channel: str,
     return pid
 
 
-def started(profiles: Path, stack: ExitStack) -> Daemon:
-    daemon = start_daemon(profiles)
+def started(profiles: Path, stack: ExitStack, env: dict[str, str]) -> Daemon:
+    daemon = start_daemon(profiles, env=env)
     stack.callback(daemon.stop)
     daemon.authenticate()
     return daemon
 
 
 def first_search(
-    profiles: Path, profile: str, cache: Path, stack: ExitStack
+    profiles: Path, profile: str, cache: Path, stack: ExitStack, env: dict[str, str]
 ) -> tuple[float, float, int, float]:
     """Seconds from daemon start to the startup line and a token, and to the first search answer (cold
     cache: the contents file is fetched), the number of results, and the daemon's CPU seconds by then
@@ -293,7 +302,7 @@ def first_search(
     # CA bundle, tens of milliseconds) is not the daemon's time, so it is made before the clock starts.
     with httpx.Client(timeout=60) as http:
         start = time.perf_counter()
-        daemon = start_daemon(profiles)
+        daemon = start_daemon(profiles, env=env)
         stack.callback(daemon.stop)
         grant = {"grant_type": "client_credentials"}
         answer = http.post(
@@ -332,7 +341,8 @@ def print_stats(stats: dict[str, Any]) -> None:
     for host, s in stats.items():
         print(
             f"      {host:<12} requests {s['requests']:4d}  connections {s['connections']:3d}  "
-            f"{s['bytes'] / MB:7.1f} MB  redirects {s['redirects']:3d}  304s {s['not_modified']:3d}"
+            f"{s['bytes'] / MB:7.1f} MB  redirects {s['redirects']:3d}  304s {s['not_modified']:3d}  "
+            f"h2 connections {s.get('h2_connections', 0):3d}"
         )
 
 
@@ -358,7 +368,10 @@ def main() -> int:
         t0 = time.perf_counter()
         gen = generate(served, args.scale, args.seed)
         total_mb = sum(a.size for a in gen.assets) / MB
-        bases = stack.enter_context(serve_in_process(HOSTS, served))
+        hosts = stack.enter_context(serve_in_process(HOSTS, served))
+        bases = hosts.bases
+        # The daemon trusts the channel host's self-signed certificate (httpx reads SSL_CERT_FILE).
+        daemon_env = {"SSL_CERT_FILE": str(hosts.ca_file)} if hosts.ca_file else {}
         write_records(gen, served, bases)
         print(
             f"generated {len(gen.explicit)} explicit / {gen.packages} packages, depth {gen.levels - 1}, "
@@ -369,7 +382,7 @@ def main() -> int:
         profiles = tmp / "profiles"
         cache, search_cache = tmp / "cache", tmp / "cache-search"
 
-        setup = start_daemon(profiles)
+        setup = start_daemon(profiles, env=daemon_env)
         setup.authenticate()
         cold_pid = new_profile(setup, "cold", tmp, cache, channel, gen.explicit)
         warm_pid = new_profile(setup, "warm", tmp, cache, channel, gen.explicit)
@@ -378,7 +391,10 @@ def main() -> int:
         shutil.rmtree(cache, ignore_errors=True)
 
         if args.search_only:
-            runs = [first_search(profiles, search_pid, search_cache, stack) for _ in range(args.search_only)]
+            runs = [
+                first_search(profiles, search_pid, search_cache, stack, daemon_env)
+                for _ in range(args.search_only)
+            ]
             for run in runs:
                 print(search_line(*run))
             middle = len(runs) // 2
@@ -391,8 +407,8 @@ def main() -> int:
 
         # Daemon start -> first /packages.search answer (cold cache: the contents file is fetched).
         server_stats(bases, reset=True)
-        search_run = first_search(profiles, search_pid, search_cache, stack)
-        daemon = started(profiles, stack)
+        search_run = first_search(profiles, search_pid, search_cache, stack, daemon_env)
+        daemon = started(profiles, stack, daemon_env)
 
         dumps = {k: args.dump / f"{k}.jsonl" if args.dump else None for k in ("cold", "warm", "noop")}
         cold = timed_update(daemon, cold_pid, bases, dumps["cold"])
@@ -400,7 +416,7 @@ def main() -> int:
         if args.cold_only:
             warm = noop = Figures(0.0, 0.0, 0.0, {})
         else:
-            daemon = started(profiles, stack)
+            daemon = started(profiles, stack, daemon_env)
             warm = timed_update(daemon, warm_pid, bases, dumps["warm"])
             noop = timed_update(daemon, warm_pid, bases, dumps["noop"])
             daemon.stop()
@@ -414,9 +430,15 @@ def main() -> int:
     )
     print(
         "  hosts: "
-        + ", ".join(f"{h.name} {h.latency * 1000:.0f} ms {h.bandwidth / MB:.0f} MB/s" for h in HOSTS)
+        + ", ".join(
+            f"{h.name} {h.latency * 1000:.0f} ms {h.bandwidth / MB:.0f} MB/s{' HTTPS+h2' if h.tls else ''}"
+            for h in HOSTS
+        )
     )
-    print(f"  local zipfile extraction {extraction_s:.2f} s; 2-per-host download limit {dl_limit:.2f} s")
+    print(
+        f"  local zipfile extraction of what the install writes {extraction_s:.2f} s; "
+        f"2-per-host download limit {dl_limit:.2f} s"
+    )
     print("  cold cache")
     print(ratio_line("resolution (open -> plan prompt)", cold.plan, res_limit, TARGET_RESOLUTION))
     print(ratio_line("to last download", cold.last_download, res_limit + dl_limit))
