@@ -81,12 +81,17 @@ def main() -> int:
         candidates = {args.only: candidates[args.only]}
     medians: dict[str, float] = {}
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; {args.runs} runs each")
+    runs: dict[str, list[tuple[float, float | None]]] = {label: [] for label in candidates}
     with tempfile.TemporaryDirectory() as scratch:
         for label, command in candidates.items():
             time_to_listening(command, Path(scratch) / label)  # warm the file cache
-            runs = [time_to_listening(command, Path(scratch) / label) for _ in range(args.runs)]
-            walls = [wall for wall, _ in runs]
-            cpus = [cpu for _, cpu in runs if cpu is not None]
+        # Alternating launches: on a shared machine a change in load then hits both alike.
+        for _ in range(args.runs):
+            for label, command in candidates.items():
+                runs[label].append(time_to_listening(command, Path(scratch) / label))
+        for label, timed in runs.items():
+            walls = [wall for wall, _ in timed]
+            cpus = [cpu for _, cpu in timed if cpu is not None]
             medians[label] = statistics.median(walls)
             cpu_text = f"  CPU median {statistics.median(cpus):.3f} s" if cpus else ""
             print(f"{label:10} median {medians[label]:.3f} s  best {min(walls):.3f} s{cpu_text}")
