@@ -97,6 +97,10 @@ class Generations:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Manifests by file name with the (inode, size, mtime) they were read at: a revert reads them
+        # to locate kept folders and again to prune, and each is decoded only once.
+        self._read: dict[str, tuple[tuple[int, int, int], KeptManifest]] = {}
+        self._undecodable: set[str] = set()  # manifest files that do not decode (e.g. cut by a power loss)
 
     def folder(self, txid: str) -> Path:
         """The folder holding what transaction ``txid`` removed (paths relative to Plugins)."""
@@ -113,7 +117,12 @@ class Generations:
             manifest = KeptManifest(
                 id=txid, entries=list(entries), sizes=[sizes[_size_key(e)] for e in entries]
             )
-            atomic_write_bytes(self._manifest_path(txid), msgspec.json.encode(manifest), backup=False)
+            # Not fsynced: a generation is a cache for instant undo, not state. A power cut that loses
+            # or truncates this file costs that generation (pruning discards its folders, and a revert
+            # to before it downloads instead); the Plugins folder, lock and history stay consistent.
+            atomic_write_bytes(
+                self._manifest_path(txid), msgspec.json.encode(manifest), backup=False, durable=False
+            )
 
     def measure(self, entries: Iterable[InstalledData], plugins_root: Path) -> dict[str, int]:
         """The size of each installed entry (keyed by identity): from the size cache, measuring in
@@ -138,13 +147,29 @@ class Generations:
     def manifests(self) -> dict[str, KeptManifest]:
         """Every readable manifest by transaction id (unreadable ones are skipped: they only cost reuse)."""
         found: dict[str, KeptManifest] = {}
-        if not self.root.is_dir():
+        self._undecodable.clear()
+        try:
+            children = list(os.scandir(self.root))
+        except OSError:
             return found
-        for path in self.root.glob("*.json"):
+        for child in children:
+            if not child.name.endswith(".json"):
+                continue
             try:
-                manifest = msgspec.json.decode(path.read_bytes(), type=KeptManifest)
-            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                log.warning("Ignoring the unreadable kept-generation manifest %s: %s", path, exc)
+                st = child.stat()
+                key = (st.st_ino, st.st_size, st.st_mtime_ns)
+                cached = self._read.get(child.name)
+                if cached is not None and cached[0] == key:
+                    manifest = cached[1]
+                else:
+                    manifest = msgspec.json.decode(Path(child.path).read_bytes(), type=KeptManifest)
+                    self._read[child.name] = (key, manifest)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                log.warning("Ignoring the damaged kept-generation manifest %s: %s", child.path, exc)
+                self._undecodable.add(child.name)
+                continue
+            except OSError as exc:
+                log.warning("Ignoring the unreadable kept-generation manifest %s: %s", child.path, exc)
                 continue
             found[manifest.id] = manifest
         return found
@@ -160,6 +185,8 @@ class Generations:
             set(manifests) - set(newest_first), reverse=True
         )
         for txid in order:
+            if len(found) == len(wanted):
+                break  # the newest generations held everything: older manifests need no look
             base = self.folder(txid)
             present = _Listing(base)
             for kept in manifests[txid].entries:
@@ -196,8 +223,8 @@ class Generations:
         changes can always be undone without downloads."""
         if not self.root.is_dir():
             return []
-        self._discard_leftovers()
         manifests = self.manifests()
+        self._discard_leftovers()
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
         # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
@@ -236,6 +263,10 @@ class Generations:
             self.discard(txid)
 
     def _discard_leftovers(self) -> None:
+        # A manifest that does not decode cannot be reverted to: without this its folders would
+        # never be pruned.
+        for name in self._undecodable:
+            (self.root / name).unlink(missing_ok=True)
         manifests = {p.stem for p in self.root.glob("*.json")}
         for child in self.root.iterdir():
             if child.name == _SIZES_FILE:

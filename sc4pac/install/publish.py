@@ -69,10 +69,12 @@ class PublishReport:
     journal_damaged: bool = False
 
 
+_pause_seconds = 0.0  # read from the environment once per publish (an undo pauses hundreds of times)
+
+
 def _pause() -> None:
-    pause = os.environ.get(_PAUSE_ENV)
-    if pause:
-        time.sleep(float(pause))
+    if _pause_seconds:
+        time.sleep(_pause_seconds)
 
 
 def _exists(path: Path) -> bool:
@@ -201,49 +203,57 @@ def plain_relative(rel: str) -> bool:
 
 
 def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> PublishReport:
+    global _pause_seconds
+    _pause_seconds = float(os.environ.get(_PAUSE_ENV) or 0)
     report = PublishReport()
-    plugins = Path(journal.plugins_root)
+    # Plain strings, not Paths: an undo moves hundreds of folders, and building Path objects would
+    # cost more than the renames themselves.
+    plugins = journal.plugins_root
     work = Path(journal.work_dir)
-    new, trash = work / "new", work / "trash"
+    new, trash = work / "new", os.path.join(journal.work_dir, "trash")
     installs = set(journal.installs)
+    # An undo stages nothing: with ``new/`` empty, one listing replaces an lstat per install.
+    staged = _has_entries(new)
     for rel in journal.removals:
         if not plain_relative(rel):
             # An empty path would mean the whole Plugins folder, others would leave it.
             if rel.strip("/"):
                 report.warnings.append(f"Not removed, as it is not a path inside the Plugins folder: {rel!r}")
             continue
-        if rel in installs and _pending_source(journal, new, rel) is None:
+        if rel in installs and _pending_source(journal, new, rel, staged) is None:
             continue  # already replaced by the new version in an earlier run
-        target = plugins / rel
-        if _exists(target):
-            try:
-                _move(target, trash / rel)
-            except OSError as exc:
-                report.failed_paths.append(rel)
-                report.warnings.append(f"Failed to remove {target}: {exc}")
+        target = os.path.join(plugins, rel)
+        try:
+            moved = _move_if_present(target, os.path.join(trash, rel))
+        except OSError as exc:
+            report.failed_paths.append(rel)
+            report.warnings.append(f"Failed to remove {Path(target)}: {exc}")
+            moved = True
+        if moved:
             _pause()
         elif not rel.lower().endswith(".ini"):
-            report.warnings.append(f"removal failed as file did not exist: {target}")
+            report.warnings.append(f"removal failed as file did not exist: {Path(target)}")
     for rel in journal.installs:
         if not plain_relative(rel):
             # Installs of an undo come from the history, a state file like the lock: same rule.
             report.failed_paths.append(rel)
             report.warnings.append(f"Not installed, as it is not a path inside the Plugins folder: {rel!r}")
             continue
-        source = _pending_source(journal, new, rel)
-        if source is None:
-            continue  # installed in an earlier run, or nothing was staged under this name
+        kept = journal.sources.get(rel)
         try:
-            _move(source, plugins / rel)
+            if staged and os.path.lexists(new / rel):
+                _move(new / rel, Path(plugins, rel))
+            elif not kept or not _move_if_present(kept, os.path.join(plugins, rel)):
+                continue  # installed in an earlier run, or nothing was staged under this name
         except OSError as exc:
             report.failed_paths.append(rel)
             report.warnings.append(f"Failed to move {rel} into the Plugins folder: {exc}")
         _pause()
     write_lock(journal.lock)
     _pause()
-    _keep_removed(trash, journal.keep_dir, report)
+    _keep_removed(Path(trash), journal.keep_dir, report)
     try:
-        remove_path(work)
+        _remove_work(work)
     except OSError as exc:
         report.warnings.append(f"Failed to clean up {work}: {exc}")
     journal_path.unlink(missing_ok=True)
@@ -252,11 +262,45 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     return report
 
 
-def _pending_source(journal: Journal, new: Path, rel: str) -> Path | None:
-    """Where the install ``rel`` still waits: staged in ``new/``, or kept outside Plugins (undo)."""
-    staged = new / rel
-    if os.path.lexists(staged):
-        return staged
+def _has_entries(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is not None
+    except OSError:
+        return False
+
+
+def _move_if_present(source: str, target: str) -> bool:
+    """:func:`_move`, or False (nothing done) when ``source`` does not exist.
+
+    The common case is one rename without lookups: a rename replaces a file or an empty folder in its
+    way just as :func:`_move` does, and what it cannot do (a missing parent folder, a non-empty
+    folder in the way, another volume, a locked folder) goes the careful way of :func:`_move`."""
+    try:
+        os.replace(source, target)
+        return True
+    except OSError:
+        if not os.path.lexists(source):
+            return False
+    _move(Path(source), Path(target))
+    return True
+
+
+def _remove_work(work: Path) -> None:
+    # Usually two empty folders (``new/`` and ``work``): two rmdir calls instead of a tree walk.
+    try:
+        os.rmdir(work / "new")
+        os.rmdir(work)
+    except OSError:
+        remove_path(work)
+
+
+def _pending_source(journal: Journal, new: Path, rel: str, staged: bool = True) -> Path | None:
+    """Where the install ``rel`` still waits: staged in ``new/`` (when anything is), or kept outside
+    Plugins (undo)."""
+    staged_path = new / rel
+    if staged and os.path.lexists(staged_path):
+        return staged_path
     kept = journal.sources.get(rel)
     return Path(kept) if kept and os.path.lexists(kept) else None
 

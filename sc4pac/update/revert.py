@@ -56,10 +56,12 @@ class RevertJob(UpdateJob):
         await self.history.recover()
         target = await asyncio.to_thread(self.history.state, self.revert_to)
         lock = store.read_lock(pid) or empty_lock()
-        current = {installed_identity(e) for e in lock.installed}
+        current = [(installed_identity(e), e) for e in lock.installed]
         wanted = {installed_identity(e) for e in target.lock.installed}
-        to_remove = [e for e in lock.installed if installed_identity(e) not in wanted]
-        to_install = [e for e in target.lock.installed if installed_identity(e) not in current]
+        to_remove = [e for key, e in current if key not in wanted]
+        staying = [e for key, e in current if key in wanted]
+        current_keys = {key for key, _ in current}
+        to_install = [e for e in target.lock.installed if installed_identity(e) not in current_keys]
 
         await self._begin_transaction(spec, lock, plan_items(to_install), to_remove, revert_to=target.id)
         await self._confirm(
@@ -92,7 +94,7 @@ class RevertJob(UpdateJob):
             }
             new_lock = _restored_lock(target, staged)
             report = await self._publish_revert(
-                plugins_root, staging, to_remove, staged, sources, new_lock, lock
+                plugins_root, staging, to_remove, staged, sources, new_lock, staying
             )
         finally:
             await asyncio.to_thread(staging_folder.discard)
@@ -190,16 +192,13 @@ class RevertJob(UpdateJob):
         staged: dict[str, StageResult],
         sources: dict[str, Path],
         new_lock: PluginsLock,
-        lock: PluginsLock,
+        staying: list[InstalledData],
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
         # Never remove a path that a package staying installed also owns (as an update does).
-        leaving = {installed_identity(e) for e in to_remove}
-        staying = {
-            path_key(f) for e in lock.installed if installed_identity(e) not in leaving for f in e.files
-        }
-        removals = [f for entry in to_remove for f in entry.files if path_key(f) not in staying]
+        owned = {path_key(f) for e in staying for f in e.files}
+        removals = [f for entry in to_remove for f in entry.files if path_key(f) not in owned]
         staged_files = [f for r in staged.values() for f in r.files]
         installs = list(dict.fromkeys([*sources, *staged_files]))
         journal = store.profile_dir(pid) / publish.JOURNAL_FILE
