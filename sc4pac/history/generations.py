@@ -296,6 +296,8 @@ class _Listing:
 
 
 def _size_key(entry: InstalledData) -> str:
+    if not entry.variant:
+        return f"{entry.id}@{entry.version}#"
     variant = ",".join(f"{k}={v}" for k, v in sorted(entry.variant.items()))
     return f"{entry.id}@{entry.version}#{variant}"
 

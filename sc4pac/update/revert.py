@@ -10,6 +10,7 @@ downloaded, exactly as an update does. The revert is itself a transaction, so it
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import msgspec
@@ -63,11 +64,12 @@ class RevertJob(UpdateJob):
         current_keys = {key for key, _ in current}
         to_install = [e for e in target.lock.installed if installed_identity(e) not in current_keys]
 
-        await self._begin_transaction(spec, lock, plan_items(to_install), to_remove, revert_to=target.id)
+        install_items = plan_items(to_install)
+        await self._begin_transaction(spec, lock, install_items, to_remove, revert_to=target.id)
         await self._confirm(
             PlanPrompt(
                 toRemove=plan_items(to_remove),
-                toInstall=plan_items(to_install),
+                toInstall=install_items,
                 choices=list(YES_NO),
                 token="",
                 responses={},
@@ -89,8 +91,13 @@ class RevertJob(UpdateJob):
             )
             warnings = {p: r.warnings for p, r in staged.items() if r.warnings}
             await self._confirm(Warnings(warnings=warnings, choices=list(YES_NO), token="", responses={}))
+            # Strings: the journal stores them so, and hundreds of Path joins cost more than the renames.
             sources = {
-                rel: kept[e.id] / rel for e in to_install if e.id in kept for rel in e.files if rel.strip("/")
+                rel: os.path.join(kept[e.id], rel)
+                for e in to_install
+                if e.id in kept
+                for rel in e.files
+                if rel.strip("/")
             }
             new_lock = _restored_lock(target, staged)
             report = await self._publish_revert(
@@ -190,7 +197,7 @@ class RevertJob(UpdateJob):
         staging: Path,
         to_remove: list[InstalledData],
         staged: dict[str, StageResult],
-        sources: dict[str, Path],
+        sources: dict[str, str],
         new_lock: PluginsLock,
         staying: list[InstalledData],
     ) -> publish.PublishReport:

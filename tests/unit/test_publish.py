@@ -143,3 +143,24 @@ def test_undo_from_kept_folders_is_completed_after_a_crash_at_any_step(
     assert msgspec.json.decode(lock_file.read_bytes(), type=PluginsLock) == _lock("1")
     assert [p.name for p in plugins.iterdir() if p.name.startswith(".")] == []
     assert not (tmp_path / "journal.json").exists()
+
+
+def test_a_removed_folder_that_holds_another_listed_path_is_moved_by_name(tmp_path: Path) -> None:
+    # Renames go through handles of parent folders; a parent that the publish itself moves must not
+    # be reached through a stale handle.
+    plugins, kept, keep_now = tmp_path / "plugins", tmp_path / "kept", tmp_path / "keep"
+    (plugins / "100-x" / "old").mkdir(parents=True)
+    (plugins / "100-x" / "old" / "f.dat").write_bytes(b"old")
+    (kept / "100-x" / "new").mkdir(parents=True)
+    (kept / "100-x" / "new" / "f.dat").write_bytes(b"new")
+    lock_file = tmp_path / "lock.json"
+    write = lambda lock: lock_file.write_bytes(msgspec.json.encode(lock))  # noqa: E731
+    work = publish.prepare(plugins, tmp_path / "staging" / "plugins", [])
+    report = publish.publish(
+        tmp_path / "journal.json", plugins, work, ["100-x", "100-x/old"], ["100-x/new"], _lock("1"), write,
+        sources={"100-x/new": kept / "100-x" / "new"}, keep_dir=keep_now,
+    )  # fmt: skip
+    assert report.failed_paths == []
+    assert [p.name for p in (plugins / "100-x").iterdir()] == ["new"]
+    assert (plugins / "100-x" / "new" / "f.dat").read_bytes() == b"new"
+    assert (keep_now / "100-x" / "old" / "f.dat").read_bytes() == b"old"
