@@ -2,13 +2,15 @@
 
 A remote URL ``scheme://rest`` lives at ``<cacheRoot>/coursier/<scheme>/<escaped rest>``; next to each
 cached file ``F`` sit ``.F.checked`` (JSON check file whose mtime is the time of the last successful
-download or validation), ``.F.part`` (partial download) and ``F.lock`` (inter-process lock).
+download or validation), ``.F.part`` (partial download), ``.F.<pid>-<random>.part`` (a metadata
+file's private partial download, never resumed) and ``F.lock`` (inter-process lock).
 ``file:`` URLs are never copied: the local file is used in place.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
@@ -138,6 +140,11 @@ def check_file_path(path: Path) -> Path:
 
 def part_file_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.part")
+
+
+def private_part_file_path(path: Path) -> Path:
+    """A partial download of ``path`` that no other download (in any process) writes to."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
 
 
 def lock_file_path(path: Path) -> Path:

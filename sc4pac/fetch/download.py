@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
 import msgspec
@@ -42,6 +42,7 @@ from .failures import (
     http_failure,
     is_simtropolis,
 )
+from .slots import PrioritySlots
 
 # httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
 if TYPE_CHECKING:
@@ -56,8 +57,10 @@ MAX_REDIRECTS = 10
 # Small metadata files (contents, pkg.json) in flight per host. Over HTTP/1.1 each is a connection, and
 # the pool's bookkeeping per request grows with the connection count (measured: 16 connections stall
 # the event loop for 170 ms at p99 on a busy 2-core machine, 6-8 keep it near 50 ms at the same speed).
-# Over HTTP/2 they are streams of one connection: a host seen answering in HTTP/2 gets twice as many.
+# Over HTTP/2 they are streams of one connection, which cost no connection bookkeeping (servers such
+# as GitHub Pages allow 100 at once): a host seen answering in HTTP/2 gets HTTP2_WIDENING times as many.
 METADATA_PER_HOST = 8
+HTTP2_WIDENING = 4
 KEEPALIVE_CONNECTIONS = 64  # idle connections kept open: metadata bursts reuse them
 
 # Whether the download under way is a metadata file (read deep in the receive path and its threads).
@@ -315,6 +318,11 @@ class _PartState:
         return chunk
 
 
+def _open_part(part: Path, resume_from: int) -> BinaryIO:
+    part.parent.mkdir(parents=True, exist_ok=True)
+    return open(part, "ab" if resume_from else "wb")
+
+
 async def _stream_body(
     url: str,
     part: Path,
@@ -330,8 +338,9 @@ async def _stream_body(
     # No re-chunking: every byte received before a connection drop reaches the .part file.
     chunks = response.aiter_bytes() if gzipped else response.aiter_raw()
     try:
-        # Opened in a worker: on Windows an antivirus scan can make opening a file block for a while.
-        out = await asyncio.to_thread(open, part, "ab" if resume_from else "wb")
+        # Opened in a worker: on Windows an antivirus scan can make opening a file block for a while,
+        # and creating the cache folders of a new file costs several slow calls on a busy disk.
+        out = await asyncio.to_thread(_open_part, part, resume_from)
         with out:
             async for received in chunks:
                 chunk = state.new_bytes(received)
@@ -401,8 +410,8 @@ class Downloader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._metadata_client: httpx.AsyncClient | None = None
-        self._host_slots: dict[tuple[str, bool], asyncio.Semaphore] = {}
-        self._widened: set[str] = set()  # hosts whose metadata limit was doubled for HTTP/2
+        self._host_slots: dict[tuple[str, bool], PrioritySlots] = {}
+        self._widened: set[str] = set()  # hosts whose metadata limit was widened for HTTP/2
         self._file_locks = _KeyedLocks()
         # When each cache file was last downloaded by this process: a forced fetch that had to wait for
         # a running download of the same file is satisfied by it.
@@ -463,16 +472,14 @@ class Downloader:
         host = (urlsplit(url).hostname or "").lower()
         if host not in self._widened:
             self._widened.add(host)
-            slot = self._host_slot(url, True)
-            for _ in range(self.max_metadata_per_host):
-                slot.release()  # extra permits: the limit is now twice the configured one
+            self._host_slot(url, True).widen((HTTP2_WIDENING - 1) * self.max_metadata_per_host)
 
-    def _host_slot(self, url: str, metadata: bool) -> asyncio.Semaphore:
+    def _host_slot(self, url: str, metadata: bool) -> PrioritySlots:
         key = ((urlsplit(url).hostname or "").lower(), metadata)
         slot = self._host_slots.get(key)
         if slot is None:
             limit = self.max_metadata_per_host if metadata else self.max_per_host
-            slot = self._host_slots[key] = asyncio.Semaphore(limit)
+            slot = self._host_slots[key] = PrioritySlots(limit)
         return slot
 
     # --- public -----------------------------------------------------------------------------------
@@ -517,7 +524,9 @@ class Downloader:
             )
             fresh = False
             if download:
-                async with locked(cache.lock_file_path(path)):
+                # Metadata needs no lock between processes: each writes a private part file and the
+                # content is fixed by its checksum, so whoever renames last leaves the same file.
+                async with contextlib.nullcontext() if metadata else locked(cache.lock_file_path(path)):
                     if not force:  # another process may have refreshed it while we waited for the lock
                         download, conditional = self._needs_download(
                             path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
@@ -671,7 +680,7 @@ class Downloader:
             check = cache.read_check_file(path)
             etag = unopt(check.etag) if check is not None else None
         progress = _Progress(url, sink)
-        part = cache.part_file_path(path)
+        part = cache.private_part_file_path(path) if metadata else cache.part_file_path(path)
         kind = _metadata.set(metadata)  # read by _http, _receive and _publish (in their threads too)
         attempt = redirects = 0
         target = url  # where the current request goes (after redirects)
@@ -679,7 +688,7 @@ class Downloader:
             while True:
                 attempt += 1
                 try:
-                    async with self._host_slot(target, metadata):
+                    async with self._host_slot(target, metadata).hold():
                         return await self._attempt(url, target, path, part, etag, progress, token)
                 except _Redirect as hop:
                     attempt -= 1
@@ -707,6 +716,9 @@ class Downloader:
             raise
         finally:
             _metadata.reset(kind)
+            if metadata:
+                # A private part file is never resumed: whatever is left of a failed attempt goes.
+                await asyncio.to_thread(part.unlink, missing_ok=True)
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
 
@@ -794,7 +806,6 @@ class Downloader:
         progress.start()
         if file_length is not None:
             progress.length(file_length)
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = await _PartState.open(part, resume_from, progress)
         await _stream_body(url, part, response, gzipped, resume_from, state, progress, file_length)
         if state.stale:
@@ -815,14 +826,11 @@ class Downloader:
             etag=opt(response.headers.get("ETag")),
         )
         try:
-            # In a worker (renames and the check file's fsync can be slow); if the task is cancelled
-            # meanwhile, the thread still completes, so the file and its check file stay consistent.
-            # Without fsyncs (metadata) it is a few quick calls: a thread hop would cost more.
+            # In a worker (renames, file creation and the check file's fsync can each take a
+            # millisecond or more on a busy disk, hundreds of times per resolution); if the task is
+            # cancelled meanwhile, the thread still completes, so the file and its check file agree.
             last_modified = response.headers.get("Last-Modified")
-            if not _metadata.get():
-                await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified)
-            else:
-                self._publish(part, path, check, last_modified=last_modified)
+            await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified)
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
             if _disk_full(exc):
                 part.unlink(missing_ok=True)

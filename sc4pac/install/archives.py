@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -108,12 +109,31 @@ class ArchiveEntry:
         return self.path.rsplit("/", 1)[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    """What a reader learnt about a file while writing it, so that nobody has to read it back."""
+
+    size: int
+    sha256: str  # hex
+    head: bytes  # the first bytes of the content (up to 1 MiB)
+
+    @property
+    def whole(self) -> bool:
+        """Whether :attr:`head` is the entire content."""
+        return len(self.head) == self.size
+
+
 class ArchiveReader(Protocol):
     """Entries of one opened archive and a way to write one of them to a file."""
 
     def entries(self) -> Sequence[ArchiveEntry]: ...
 
-    def extract(self, entry: ArchiveEntry, destination: Path) -> None: ...
+    def extract(self, entry: ArchiveEntry, destination: Path) -> WrittenFile | None:
+        """Write ``entry`` to ``destination`` (whose folder exists), replacing a file or link there.
+
+        Returns what was seen of the content while writing it, or None when the reader did not look.
+        """
+        ...
 
 
 # --- format detection ---------------------------------------------------------------------------
@@ -305,15 +325,29 @@ def _bomb(archive_label: str, what: str) -> ExtractionFailed:
 # --- readers ------------------------------------------------------------------------------------
 
 
-def _copy_stream(src: IO[bytes], destination: Path) -> None:
+def _copy_stream(src: IO[bytes], destination: Path) -> WrittenFile:
+    # Hashing while copying saves reading every installed file back for its checksum and its record.
     _prepare_destination(destination)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
     with open(destination, "wb") as dst:
-        shutil.copyfileobj(src, dst, _COPY_CHUNK)
+        while chunk := src.read(_COPY_CHUNK):
+            if not size:
+                head = chunk
+            digest.update(chunk)
+            dst.write(chunk)
+            size += len(chunk)
+    return WrittenFile(size, digest.hexdigest(), head)
 
 
 def _prepare_destination(destination: Path) -> None:
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if destination.is_symlink() or destination.is_file():
+    """Make room for a new file: a file or a link already there is removed (never written through)."""
+    try:
+        mode = os.lstat(destination).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
         destination.unlink()
 
 
@@ -355,11 +389,11 @@ class ZipReader:
     def entries(self) -> Sequence[ArchiveEntry]:
         return self._entries
 
-    def extract(self, entry: ArchiveEntry, destination: Path) -> None:
+    def extract(self, entry: ArchiveEntry, destination: Path) -> WrittenFile:
         try:
             # zipfile never yields more than the declared size and checks the CRC at the end.
             with self._zip.open(self._infos[entry.raw]) as src:
-                _copy_stream(src, destination)
+                return _copy_stream(src, destination)
         except (
             zipfile.BadZipFile,
             zlib.error,
@@ -406,6 +440,7 @@ class FolderReader:
         return self._entries
 
     def extract(self, entry: ArchiveEntry, destination: Path) -> None:
+        """Link or copy the extracted file; its content is not looked at."""
         source = self._files.get(entry.raw)
         if source is None:
             raise unreadable_entry(str(self._root), entry.raw, entry.problem or "it was not extracted")
@@ -434,6 +469,7 @@ class SingleFileReader:
         return self._entries
 
     def extract(self, entry: ArchiveEntry, destination: Path) -> None:
+        """Copy the file; its content is not looked at."""
         # Always a copy: the source lives in the download cache and must stay intact.
         _prepare_destination(destination)
         shutil.copyfile(self._path, destination)

@@ -13,7 +13,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ChecksumError, DiskFull, ExtractionFailed
@@ -26,12 +26,15 @@ from .archives import (
     ArchiveReader,
     ExtractionBudget,
     ExtractionLimits,
+    WrittenFile,
     declared_entries,
     detect_format,
     open_archive,
     unreadable_entry,
 )
+from .dbpf import DBPF_MAGIC, DbpfFormatError, Tgi
 from .recipe import Acceptance, InstallRecipe, Validation
+from .scripts_scan import scan_bytes
 
 _HASH_CHUNK = 1 << 20
 
@@ -47,6 +50,32 @@ class CertifiedFile:
 
 
 @dataclass(frozen=True, slots=True)
+class FileFacts:
+    """What is known of an installed file from writing it, so staging and the install record need not
+    read it back."""
+
+    size: int
+    sha256: str
+    is_dbpf: bool
+    # The script entries of a DBPF file, the error that scanning it raised, or None when the file was
+    # too large to scan while it was written (it is scanned on disk then). Empty for other files.
+    scripts: tuple[Tgi, ...] | DbpfFormatError | None
+
+
+def _facts(written: WrittenFile) -> FileFacts:
+    is_dbpf = written.head[:4] == DBPF_MAGIC
+    scripts: tuple[Tgi, ...] | DbpfFormatError | None = ()
+    if is_dbpf:
+        scripts = None
+        if written.whole:
+            try:
+                scripts = tuple(scan_bytes(written.head))
+            except DbpfFormatError as exc:
+                scripts = exc
+    return FileFacts(written.size, written.sha256, is_dbpf, scripts)
+
+
+@dataclass(frozen=True, slots=True)
 class ExtractResult:
     """What one asset contributed to a package folder."""
 
@@ -56,6 +85,8 @@ class ExtractResult:
     # Every path written below the package folder, exactly as spelled in the archive (with repeats):
     # on Windows ``files`` cannot tell ``a/X.dat`` from ``a/x.dat``, these strings can.
     written: tuple[str, ...] = ()
+    # Facts about the files in :attr:`files` that the reader saw while writing them.
+    facts: Mapping[Path, FileFacts] = field(default_factory=dict)
 
     @property
     def dlls(self) -> tuple[CertifiedFile, ...]:
@@ -95,22 +126,43 @@ class _Sink:
         self.files: dict[Path, None] = {}
         self.certified: dict[Path, CertifiedFile] = {}
         self.written: list[str] = []
+        self.facts: dict[Path, FileFacts] = {}
 
 
-def _inside(folder: Path, destination: Path) -> Path:
-    """``destination`` after checking that, links resolved, it stays inside ``folder``."""
-    root = folder.resolve()
-    resolved = destination.parent.resolve() / destination.name
-    if os.path.commonpath([root, resolved]) != str(root):
-        raise ExtractionFailed(
-            "Failed to extract an asset.", f'The file "{destination}" would be written outside of "{folder}".'
-        )
-    return destination
+class _CheckedFolders:
+    """The folders of one extraction that exist and, links resolved, stay inside their root.
+
+    Each folder is created and checked once, not once per file: archives hold thousands of files in a
+    few folders, and nothing an archive holds can turn a checked folder into a link.
+    """
+
+    def __init__(self) -> None:
+        self._roots: dict[Path, Path] = {}
+        self._checked: set[tuple[Path, Path]] = set()
+
+    def prepare(self, root: Path, destination: Path) -> None:
+        """Create the folder of ``destination``, refusing it if it resolves outside of ``root``."""
+        folder = destination.parent
+        if (root, folder) in self._checked:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        resolved_root = self._roots.get(root)
+        if resolved_root is None:
+            resolved_root = self._roots[root] = root.resolve()
+        resolved = folder.resolve() / destination.name
+        if os.path.commonpath([resolved_root, resolved]) != str(resolved_root):
+            raise ExtractionFailed(
+                "Failed to extract an asset.",
+                f'The file "{destination}" would be written outside of "{root}".',
+            )
+        self._checked.add((root, folder))
 
 
-def _validate(acceptance: Acceptance, file: Path, label: str) -> CertifiedFile | None:
+def _validate(
+    acceptance: Acceptance, file: Path, label: str, written: WrittenFile | None
+) -> CertifiedFile | None:
     if acceptance.validation is Validation.CHECKSUM:
-        got = sha256_of(file)
+        got = written.sha256 if written is not None else sha256_of(file)
         expected = acceptance.sha256.lower()
         if got != expected:
             cause = ChecksumError(
@@ -123,9 +175,12 @@ def _validate(acceptance: Acceptance, file: Path, label: str) -> CertifiedFile |
             ) from cause
         name = file.name.lower()
         return CertifiedFile(file, got, name.endswith(".dll"), acceptance.is_ini and name.endswith(".ini"))
-    with open(file, "rb") as f:
-        magic = f.read(4)
-    if magic != b"DBPF":
+    if written is not None:
+        magic = written.head[:4]
+    else:
+        with open(file, "rb") as f:
+            magic = f.read(4)
+    if magic != DBPF_MAGIC:
         raise ExtractionFailed(
             f'Failed to extract "{label}".',
             "Extracted file is not a DBPF file. The asset may be damaged, or the package metadata may select "
@@ -135,7 +190,12 @@ def _validate(acceptance: Acceptance, file: Path, label: str) -> CertifiedFile |
 
 
 def _install_entries(
-    reader: ArchiveReader, recipe: InstallRecipe, package_dir: Path, label: str, sink: _Sink
+    reader: ArchiveReader,
+    recipe: InstallRecipe,
+    package_dir: Path,
+    label: str,
+    sink: _Sink,
+    folders: _CheckedFolders,
 ) -> None:
     accepted: list[tuple[ArchiveEntry, Acceptance]] = []
     for entry in reader.entries():
@@ -152,10 +212,14 @@ def _install_entries(
     for entry, acceptance in accepted:
         segments = entry.path.split("/")[strip:]
         destination = package_dir.joinpath(*segments)
-        _write_entry(reader, entry, destination, package_dir, label)
+        written = _write_entry(reader, entry, destination, package_dir, label, folders)
         sink.files[destination] = None
         sink.written.append("/".join(segments))
-        certified = _validate(acceptance, destination, label)
+        if written is not None:
+            sink.facts[destination] = _facts(written)
+        else:
+            sink.facts.pop(destination, None)
+        certified = _validate(acceptance, destination, label, written)
         if certified is not None:
             sink.certified[destination] = certified
         else:
@@ -163,13 +227,17 @@ def _install_entries(
 
 
 def _write_entry(
-    reader: ArchiveReader, entry: ArchiveEntry, destination: Path, folder: Path, label: str
-) -> None:
+    reader: ArchiveReader,
+    entry: ArchiveEntry,
+    destination: Path,
+    folder: Path,
+    label: str,
+    folders: _CheckedFolders,
+) -> WrittenFile | None:
     """Write one entry to ``destination`` inside ``folder``; file-system failures name the entry."""
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        _inside(folder, destination)
-        reader.extract(entry, destination)
+        folders.prepare(folder, destination)
+        return reader.extract(entry, destination)
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull.for_folder(folder, entry.size) from exc
@@ -210,6 +278,7 @@ def extract_asset(
     archive_type = unopt(asset.archiveType)
     fmt = detect_format(archive_path.name, content_disposition_name, archive_type)
     sink = _Sink()
+    folders = _CheckedFolders()
     nested_dir.mkdir(parents=True, exist_ok=True)
     nested_target = nested_dir / nested_folder_name(asset.url)
     # On Windows a scanner may still hold a scratch file; a leftover inside staging is harmless.
@@ -230,7 +299,7 @@ def extract_asset(
                 destination = _nested_destination(nested_target, entry, claimed)
                 if destination not in nested_archives and not destination.exists():
                     # Already present means an earlier package of this run unpacked it.
-                    _write_entry(reader, entry, destination, nested_dir, label)
+                    _write_entry(reader, entry, destination, nested_dir, label, folders)
                 nested_archives[destination] = None
             # What the nested archives declare must fit the asset's budget before anything is installed.
             trial = budget.trial()
@@ -238,18 +307,22 @@ def extract_asset(
                 nested_fmt = detect_format(nested.name, None, archive_type)
                 declared = declared_entries(nested, nested_fmt, str(nested))
                 trial.charge(declared, nested.stat().st_size, str(nested))
-            _install_entries(reader, recipe, package_dir, label, sink)
+            _install_entries(reader, recipe, package_dir, label, sink, folders)
         for index, nested in enumerate(nested_archives):
             nested_fmt = detect_format(nested.name, None, archive_type)
             nested_label = str(nested)
             with open_archive(
                 nested, nested_fmt, scratch / f"nested-{index}", label=nested_label, budget=budget
             ) as reader:
-                _install_entries(reader, recipe, package_dir, nested_label, sink)
+                _install_entries(reader, recipe, package_dir, nested_label, sink, folders)
     warnings = list(recipe.warnings)
     unused = recipe.unused_patterns_warning(asset.assetId)
     if unused is not None:
         warnings.append(unused)
     return ExtractResult(
-        tuple(sink.files), tuple(sink.certified.values()), tuple(warnings), tuple(sink.written)
+        tuple(sink.files),
+        tuple(sink.certified.values()),
+        tuple(warnings),
+        tuple(sink.written),
+        {f: sink.facts[f] for f in sink.files if f in sink.facts},
     )

@@ -100,13 +100,23 @@ def _files_below(plugins_root: Path, subpath: str) -> Iterable[str]:
             yield (rel_folder / name).as_posix()
 
 
-def scan_files(plugins_root: Path, subpaths: Iterable[str]) -> dict[str, FileRecord]:
-    """Size and sha256 of every file under the given package subpaths (unreadable ones left out)."""
+def scan_files(
+    plugins_root: Path, subpaths: Iterable[str], known: Mapping[str, FileRecord] | None = None
+) -> dict[str, FileRecord]:
+    """Size and sha256 of every file under the given package subpaths (unreadable ones left out).
+
+    Files found in ``known`` (learnt while the update wrote them) are not read again.
+    """
     records: dict[str, FileRecord] = {}
+    known = known or {}
     for subpath in subpaths:
         if not subpath.strip("/"):
             continue
         for rel in _files_below(plugins_root, subpath):
+            record = known.get(rel)
+            if record is not None:
+                records[rel] = record
+                continue
             try:
                 records[rel] = _digest(plugins_root / rel)
             except OSError:
@@ -147,8 +157,12 @@ def record_packages(
     installed: Mapping[str, Iterable[str]],
     removed: Iterable[str],
     restored: Mapping[str, Iterable[str]] | None = None,
+    known: Mapping[str, FileRecord] | None = None,
 ) -> None:
     """Record the files of the freshly ``installed`` packages (id -> lock subpaths) and forget ``removed``.
+
+    ``known`` holds records learnt while staging wrote the files (by path relative to the Plugins root);
+    only the files it does not cover are read.
 
     Records of removed packages are set aside, since undo may rename their kept folders back; a revert
     passes those as ``restored`` (id -> lock subpaths) and gets their records back without re-reading
@@ -168,7 +182,7 @@ def record_packages(
             packages[pkg] = match.files
             kept.remove(match)
     for pkg, subpaths in installed.items():
-        packages[pkg] = scan_files(plugins_root, subpaths)
+        packages[pkg] = scan_files(plugins_root, subpaths, known)
     manifest = Manifest(packages=dict(sorted(packages.items())), kept=kept[-_KEPT_RECORDS:])
     # Not fsynced: the record is written after the publish journal is gone, so a crash before this
     # write already leaves the previous record; a power cut can do no worse (a file it cuts short

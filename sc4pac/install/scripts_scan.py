@@ -6,10 +6,11 @@ Lua (``#...#``) that is more than a plain identifier or a string literal, or an 
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
-from .dbpf import DbpfFile, Tgi, open_dbpf, starts_with_dbpf
+from .dbpf import DBPF_MAGIC, DbpfFile, Tgi, open_dbpf, starts_with_dbpf
 
 LUA_TYPE = 0xCA63E2A3
 LTEXT_TYPE = 0x2026960B
@@ -111,6 +112,13 @@ def unsafe_entries(dbpf: DbpfFile) -> list[Tgi]:
         if entry.tgi.type == LUA_TYPE or (entry.tgi.type == LTEXT_TYPE and is_unsafe_ltext(dbpf.data(entry))):
             found.append(entry.tgi)
     return found
+
+
+def scan_bytes(data: bytes) -> list[Tgi]:
+    """Script TGIs of a file's content held in memory; ``[]`` if it is not DBPF. Raises ``DbpfFormatError``."""
+    if not data.startswith(DBPF_MAGIC):
+        return []
+    return unsafe_entries(DbpfFile(io.BytesIO(data), len(data)))
 
 
 def scan_file(path: Path) -> list[Tgi]:

@@ -20,9 +20,10 @@ from ..models.messages import DllInstalled, IniManualEdit, ScriptInstalled
 from ..models.profile import IniFile
 from ..winnames import segment_problem, shown
 from .archives import DEFAULT_LIMITS, ExtractionLimits
-from .dbpf import DbpfFormatError
-from .extract import CertifiedFile, extract_asset
+from .dbpf import DbpfFormatError, Tgi
+from .extract import CertifiedFile, FileFacts, extract_asset
 from .links import link_or_move
+from .manifest import FileRecord
 from .scripts_scan import scan_file
 
 MAX_PATH_LENGTH_ENV = "SC4PAC_MAX_PATH_LENGTH"
@@ -75,6 +76,9 @@ class StageResult:
     ini_files: list[IniFile] = field(default_factory=list)  # for the lock
     ini_edits: list[IniManualEdit] = field(default_factory=list)  # InstallNew only: the notice
     scripts: list[ScriptInstalled] = field(default_factory=list)
+    # Size and sha256 of the files written into the package folder (paths relative to the Plugins
+    # root), learnt while writing them, so the install record need not read them back.
+    records: dict[str, FileRecord] = field(default_factory=dict)
 
 
 def package_folder(pkg: Package, variant: Mapping[str, str]) -> str:
@@ -189,6 +193,7 @@ def stage_package(inp: StageInput) -> StageResult:
     origin: dict[Path, FetchedAsset] = {}  # which asset each file came from (last writer wins)
     written: list[str] = []
     certified: dict[Path, tuple[CertifiedFile, FetchedAsset]] = {}
+    facts: dict[Path, FileFacts] = {}
     for reference in _variant_data(pkg, inp.variant).assets:
         fetched = inp.assets.get(reference.assetId)
         if fetched is None:
@@ -214,6 +219,8 @@ def stage_package(inp: StageInput) -> StageResult:
         for file in result.files:
             origin[file] = fetched
             certified.pop(file, None)
+            facts.pop(file, None)
+        facts.update(result.facts)
         for cert in result.certified:
             certified[cert.path] = (cert, fetched)
         written.extend(result.written)
@@ -226,7 +233,11 @@ def stage_package(inp: StageInput) -> StageResult:
             f"`pkg={STARTUP_OPTIMIZATION_DLL}`, which removes this limit, or choose a shorter Plugins folder."
         )
 
-    scripts = _scan_scripts(inp, folder, package_dir, origin)
+    scripts = _scan_scripts(inp, folder, package_dir, origin, facts)
+    records = {
+        _relative_to_plugins(folder, package_dir, file): FileRecord(f.size, f.sha256)
+        for file, f in facts.items()
+    }
     files = [folder]
     dlls: list[DllInstalled] = []
     ini_files: list[IniFile] = []
@@ -245,7 +256,7 @@ def stage_package(inp: StageInput) -> StageResult:
             installed = _install_ini(inp, cert, ini_files, ini_edits)
             if installed is not None:
                 files.append(installed)
-    return StageResult(folder, files, warnings, dlls, ini_files, ini_edits, scripts)
+    return StageResult(folder, files, warnings, dlls, ini_files, ini_edits, scripts, records)
 
 
 def _refuse_root_twins(pkg_id: str, names: Sequence[str]) -> None:
@@ -279,14 +290,19 @@ def _relative_to_plugins(folder: str, package_dir: Path, file: Path) -> str:
 
 
 def _scan_scripts(
-    inp: StageInput, folder: str, package_dir: Path, origin: Mapping[Path, FetchedAsset]
+    inp: StageInput,
+    folder: str,
+    package_dir: Path,
+    origin: Mapping[Path, FetchedAsset],
+    facts: Mapping[Path, FileFacts],
 ) -> list[ScriptInstalled]:
     scripts: list[ScriptInstalled] = []
     for file, fetched in origin.items():
-        if not file.is_file():
+        known = facts.get(file)
+        if known is None and not file.is_file():
             continue
         try:
-            tgis = scan_file(file)
+            tgis = _script_tgis(file, known)
         except (DbpfFormatError, OSError) as exc:
             raise ExtractionFailed(
                 f'Failed to install package "{inp.package.id}" as it seems to contain a corrupted DBPF file.',
@@ -305,6 +321,15 @@ def _scan_scripts(
                 )
             )
     return scripts
+
+
+def _script_tgis(file: Path, known: FileFacts | None) -> list[Tgi]:
+    """The script entries of a file: as scanned while it was written, else read from disk."""
+    if known is None or known.scripts is None:
+        return scan_file(file)
+    if isinstance(known.scripts, DbpfFormatError):
+        raise known.scripts
+    return list(known.scripts)
 
 
 def _install_dll(

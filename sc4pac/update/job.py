@@ -273,6 +273,7 @@ class UpdateJob:
             store.plugins_root(pid, config),
             {pkg: result.files for pkg, result in results.items()},
             [entry.id for entry in plan.remove_packages],
+            known={rel: record for result in results.values() for rel, record in result.records.items()},
         )
         if report.failed_paths:
             raise PublishedFilesIncomplete(

@@ -5,6 +5,10 @@ keep their order; this provider only starts every lookup early. When the core as
 lookup is usually running or done already, so a resolution costs about one round trip per level of
 the dependency chain instead of one per queued request.
 
+Lookups wait for their host's request slots in the order that shortens the resolution: a package
+found deeper in the dependency graph before its shallower siblings (it is on the longest chain), and
+every package before asset metadata (which reveals nothing further).
+
 The download messages of a prefetch are held back until the core asks for that item, so the GUI sees
 the same messages between two prompts as without prefetching; those of items never asked for are
 dropped.
@@ -16,6 +20,7 @@ import asyncio
 import logging
 from typing import Protocol, TypeVar
 
+from ..fetch.slots import prioritized
 from ..models.channel import Asset, Package, VariantInfo
 from ..models.messages import ProgressMessage
 from ..ports import ProgressSink
@@ -27,6 +32,9 @@ from ..resolve.variants import pick_variant
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# Slot priorities (lower goes first): packages by their depth below the explicit ones, then assets.
+_ASSET_PRIORITY = 1
 
 
 class _Source(Protocol):
@@ -81,6 +89,7 @@ class PipelinedProvider:
         self._assets: dict[str, asyncio.Task[Asset | None]] = {}
         self._held: dict[str, _HeldProgress] = {}
         self._expanded: set[str] = set()
+        self._depth: dict[str, int] = {}  # package id -> how far below the first packages asked for
 
     async def package(self, pkg_id: str) -> Package | None:
         """The latest ``pkg.json`` of ``pkg_id`` (shared with any prefetch already under way)."""
@@ -111,11 +120,12 @@ class PipelinedProvider:
 
     # --- prefetching ------------------------------------------------------------------------------
 
-    def _package_task(self, pkg_id: str) -> asyncio.Task[Package | None]:
+    def _package_task(self, pkg_id: str, depth: int = 0) -> asyncio.Task[Package | None]:
         task = self._packages.get(pkg_id)
         if task is None:
             held = self._held[pkg_id] = _HeldProgress(self.progress)
-            task = self._packages[pkg_id] = asyncio.ensure_future(self._load_package(pkg_id, held))
+            self._depth[pkg_id] = depth
+            task = self._packages[pkg_id] = asyncio.ensure_future(self._load_package(pkg_id, held, depth))
             task.add_done_callback(_observed)
         return task
 
@@ -123,15 +133,20 @@ class PipelinedProvider:
         task = self._assets.get(asset_id)
         if task is None:
             held = self._held[_asset_key(asset_id)] = _HeldProgress(self.progress)
-            task = self._assets[asset_id] = asyncio.ensure_future(self.source.asset(asset_id, held))
+            task = self._assets[asset_id] = asyncio.ensure_future(self._load_asset(asset_id, held))
             task.add_done_callback(_observed)
         return task
 
-    async def _load_package(self, pkg_id: str, held: _HeldProgress) -> Package | None:
-        package = await self.source.package(pkg_id, held)
+    async def _load_package(self, pkg_id: str, held: _HeldProgress, depth: int) -> Package | None:
+        with prioritized(-depth):
+            package = await self.source.package(pkg_id, held)
         if package is not None:
             self._expand(package)
         return package
+
+    async def _load_asset(self, asset_id: str, held: _HeldProgress) -> Asset | None:
+        with prioritized(_ASSET_PRIORITY):
+            return await self.source.asset(asset_id, held)
 
     def _expand(self, package: Package) -> None:
         if package.id in self._expanded:
@@ -145,8 +160,9 @@ class PipelinedProvider:
             self._expanded.add(package.id)
             return
         self._expanded.add(package.id)
+        depth = self._depth.get(package.id, 0) + 1
         for dep in dependency_ids(chosen.data):
-            self._package_task(dep)
+            self._package_task(dep, depth)
         for asset_id in asset_ids(chosen.data):
             self._asset_task(asset_id)
 

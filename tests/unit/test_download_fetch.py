@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import time
@@ -398,3 +399,32 @@ async def test_download_file_urls_are_not_copied(downloader: Downloader, tmp_pat
     assert not (tmp_path / "cache").exists()
     with pytest.raises(DownloadFailure):
         await downloader.fetch((tmp_path / "missing").as_uri(), cache_root=tmp_path)
+
+
+async def test_metadata_leaves_no_partial_file_or_lock_behind(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    # Metadata takes no lock between processes: its partial file is private and removed on failure.
+    server.routes["/meta/pkg.json"] = Route(body=b'{"a": 1}' * 20_000, truncate_after=1000, truncate_times=9)
+    with pytest.raises(DownloadFailed):
+        await downloader.fetch(server.url("/meta/pkg.json"), cache_root=tmp_path, metadata=True)
+    server.routes["/meta/ok.json"] = Route(body=b'{"b": 2}')
+    got = await downloader.fetch(server.url("/meta/ok.json"), cache_root=tmp_path, metadata=True)
+    assert got.path.read_bytes() == b'{"b": 2}'
+    left = sorted(p.name for p in got.path.parent.iterdir())
+    assert left == [".ok.json.checked", "ok.json"]
+
+
+async def test_two_downloaders_fetching_one_metadata_file_agree(server: LocalServer, tmp_path: Path) -> None:
+    # Two processes sharing a cache, each with its own downloader: no lock, one consistent result.
+    body = b'{"pkg": "x"}' * 5000
+    server.routes["/meta/shared.json"] = Route(body=body, slow_chunks=0.01)
+    url = server.url("/meta/shared.json")
+    async with Downloader(retry_backoff=0) as one, Downloader(retry_backoff=0) as two:
+        a, b = await asyncio.gather(
+            *(d.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(body)) for d in (one, two))
+        )
+    assert a.path == b.path
+    assert a.path.read_bytes() == body
+    assert cache.read_check_file(a.path) is not None
+    assert not [p for p in a.path.parent.iterdir() if p.name.endswith((".part", ".lock"))]

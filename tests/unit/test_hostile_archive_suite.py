@@ -7,11 +7,13 @@ never in another exception type (which the API would answer as an unexpected ser
 
 from __future__ import annotations
 
+import builtins
 import errno
 import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import py7zr
 import pytest
@@ -304,7 +306,21 @@ def test_full_disk_while_extracting_is_reported_as_such(
     def no_space(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(archives.shutil, "copyfileobj", no_space)
+    class FullDisk:
+        """A file opened for writing on a disk with no space left."""
+
+        def __enter__(self) -> FullDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        write = no_space
+
+    def open_on_full_disk(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        return FullDisk() if "w" in mode else builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(archives, "open", open_on_full_disk, raising=False)
     monkeypatch.setattr(archives.shutil, "copyfile", no_space)
     if fmt == "zip":
         asset = archive(tmp_path, "zip", {"big.dat": DBPF})

@@ -133,3 +133,28 @@ async def test_loader_repository_cancelled_caller_does_not_cancel_shared_load(
     index = await stayer
     assert index.latest(PACKAGE) is not None
     assert len(server.requests_to(CONTENTS)) == 1
+
+
+async def test_a_cached_pkg_json_matching_its_checksum_is_read_without_the_downloader(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    path = f"/metadata/demo/mega-mall/{PACKAGE_VERSION}/pkg.json"
+    async with Downloader(retry_backoff=0.01, attempts=2) as d:
+        first = ChannelRepository(d)
+        await first.latest_package(await first.index([server.base + "/"], tmp_path), PACKAGE)
+    assert len(server.requests_to(path)) == 1
+    cached = next(tmp_path.rglob("pkg.json"))
+    cached.parent.joinpath(f".{cached.name}.checked").unlink()  # the fast path does not need it
+
+    async with Downloader(retry_backoff=0.01, attempts=2) as d:
+        warm = ChannelRepository(d)
+        pkg = await warm.latest_package(await warm.index([server.base + "/"], tmp_path), PACKAGE)
+    assert isinstance(pkg, Package)
+    assert len(server.requests_to(path)) == 1
+
+    cached.write_bytes(b"\0" * 100)  # damaged: the downloader fetches it again
+    async with Downloader(retry_backoff=0.01, attempts=2) as d:
+        healed = ChannelRepository(d)
+        pkg = await healed.latest_package(await healed.index([server.base + "/"], tmp_path), PACKAGE)
+    assert isinstance(pkg, Package)
+    assert len(server.requests_to(path)) == 2

@@ -12,6 +12,10 @@ import pytest
 
 from sc4pac.errors import ExtractionFailed
 from sc4pac.install import links
+from sc4pac.install import stage as stage_module
+from sc4pac.install.dbpf import Tgi
+from sc4pac.install.manifest import scan_files
+from sc4pac.install.scripts_scan import scan_file
 from sc4pac.install.stage import (
     FetchedAsset,
     IniStrategy,
@@ -312,6 +316,67 @@ def test_fixture_lua_file(tmp_path: Path) -> None:
     asset = fetched(tmp_path, "lua", "lua.dat", source.read_bytes())
     result, _ = stage(tmp_path, pkg("test", "lua", "1", "150-mods", [AssetReference(assetId="lua")]), [asset])
     assert [s.tgis for s in result.scripts] == [["T:0xCA63E2A3, G:0x4A5E8EF6, I:0x00000001"]]
+
+
+LUA = (0xCA63E2A3, 0x4A5E8EF6, 1, b'io.write("Hello, world.\\n")')
+
+
+@pytest.mark.parametrize("padding", [0, 2 << 20], ids=["scanned-while-written", "scanned-on-disk"])
+def test_lua_script_inside_a_zip_is_reported(
+    tmp_path: Path, padding: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small files are scanned from the bytes just written, files over 1 MiB from disk: same answer.
+    read_back: list[Path] = []
+
+    def scan_on_disk(path: Path) -> list[Tgi]:
+        read_back.append(path)
+        return scan_file(path)
+
+    monkeypatch.setattr(stage_module, "scan_file", scan_on_disk)
+    dbpf = tmp_path / "lua.dat"
+    write_dbpf(dbpf, [(0x6534284A, 1, 1, b"\0" * padding), LUA])
+    asset = fetched(tmp_path, "lua", "lua.zip")
+    make_zip(asset.path, {"mod/lua.dat": dbpf.read_bytes(), "mod/readme.txt": b"hi"})
+    refs = [AssetReference(assetId="lua", include=["lua.dat"])]
+    result, _ = stage(tmp_path, pkg("test", "lua", "1", "150-mods", refs), [asset])
+    assert [(s.file, s.tgis) for s in result.scripts] == [
+        ("150-mods/test.lua.1.sc4pac/lua.dat", ["T:0xCA63E2A3, G:0x4A5E8EF6, I:0x00000001"])
+    ]
+    assert len(read_back) == (1 if padding else 0)
+
+
+def test_corrupt_dbpf_inside_a_zip_fails_install(tmp_path: Path) -> None:
+    asset = fetched(tmp_path, "bad", "bad.zip")
+    make_zip(asset.path, {"bad.dat": b"DBPF" + b"\0" * 20})
+    with pytest.raises(ExtractionFailed) as info:
+        stage(tmp_path, pkg("test", "bad", "1", "150-mods", [AssetReference(assetId="bad")]), [asset])
+    assert (
+        info.value.title
+        == 'Failed to install package "test:bad" as it seems to contain a corrupted DBPF file.'
+    )
+
+
+def test_a_corrupt_file_replaced_by_a_later_asset_does_not_count(tmp_path: Path) -> None:
+    first = fetched(tmp_path, "a", "a.zip")
+    make_zip(first.path, {"x.dat": b"DBPF" + b"\0" * 20})
+    second = fetched(tmp_path, "b", "b.zip")
+    make_zip(second.path, {"x.dat": DBPF})
+    refs = [AssetReference(assetId="a"), AssetReference(assetId="b")]
+    result, staging = stage(tmp_path, pkg("test", "two", "1", "150-mods", refs), [first, second])
+    assert (staging / "150-mods/test.two.1.sc4pac/x.dat").read_bytes() == DBPF
+    assert result.scripts == []
+
+
+def test_records_learnt_while_writing_match_the_files(tmp_path: Path) -> None:
+    asset = fetched(tmp_path, "many", "many.zip")
+    files = {f"d/{n}/f{n}.dat": DBPF + bytes([n]) * (n * 1000) for n in range(5)}
+    files["d/big.dat"] = DBPF + os.urandom(3 << 20)
+    make_zip(asset.path, files)
+    result, staging = stage(
+        tmp_path, pkg("test", "many", "1", "150-mods", [AssetReference(assetId="many")]), [asset]
+    )
+    assert result.records == scan_files(staging, [result.package_folder])
+    assert len(result.records) == 6
 
 
 def test_corrupt_dbpf_fails_install(tmp_path: Path) -> None:
