@@ -81,7 +81,10 @@ class RevertJob(UpdateJob):
         missing = [e for e in to_install if e.id not in kept]
 
         plugins_root = store.plugins_root(pid, spec.config)
-        staging_folder = StagingFolder(store.temp_root(pid, spec.config)).claim()
+        # Claimed only when something must be staged: renaming kept folders back needs no staging.
+        staging_folder = StagingFolder(store.temp_root(pid, spec.config))
+        if missing:
+            staging_folder.claim()
         staging = staging_folder.path
         try:
             staged = (
@@ -104,7 +107,8 @@ class RevertJob(UpdateJob):
                 plugins_root, staging, to_remove, staged, sources, new_lock, staying
             )
         finally:
-            await asyncio.to_thread(staging_folder.discard)
+            if missing:
+                await asyncio.to_thread(staging_folder.discard)
         await self.history.restore_choices(target)
         # The file records of verify: restaged packages are hashed as an update does; packages renamed
         # back from kept folders get the records set aside when they were removed (re-hashing them would
