@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -97,9 +98,9 @@ class Generations:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # Manifests by file name with the (inode, size, mtime) they were read at: a revert reads them
-        # to locate kept folders and again to prune, and each is decoded only once.
-        self._read: dict[str, tuple[tuple[int, int, int], KeptManifest]] = {}
+        # Decoded manifests by file name and type, with the (inode, size, mtime) they were read at: a
+        # revert reads them to locate kept folders and again to prune, and each is decoded once.
+        self._decoded: dict[tuple[str, type], tuple[_Key, object]] = {}
         self._undecodable: set[str] = set()  # manifest files that do not decode (e.g. cut by a power loss)
 
     def folder(self, txid: str) -> Path:
@@ -144,52 +145,70 @@ class Generations:
             atomic_write_bytes(path, msgspec.json.encode(cache), backup=False)
         return result
 
-    def manifests(self) -> dict[str, KeptManifest]:
-        """Every readable manifest by transaction id (unreadable ones are skipped: they only cost reuse)."""
-        found: dict[str, KeptManifest] = {}
+    def _files(self) -> dict[str, _Key]:
+        """The manifest files (by transaction id, from the file name) and their (inode, size, mtime)."""
         self._undecodable.clear()
+        found: dict[str, _Key] = {}
         try:
             children = list(os.scandir(self.root))
         except OSError:
             return found
         for child in children:
-            if not child.name.endswith(".json"):
-                continue
-            try:
-                st = child.stat()
-                key = (st.st_ino, st.st_size, st.st_mtime_ns)
-                cached = self._read.get(child.name)
-                if cached is not None and cached[0] == key:
-                    manifest = cached[1]
-                else:
-                    manifest = msgspec.json.decode(Path(child.path).read_bytes(), type=KeptManifest)
-                    self._read[child.name] = (key, manifest)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                log.warning("Ignoring the damaged kept-generation manifest %s: %s", child.path, exc)
-                self._undecodable.add(child.name)
-                continue
-            except OSError as exc:
-                log.warning("Ignoring the unreadable kept-generation manifest %s: %s", child.path, exc)
-                continue
-            found[manifest.id] = manifest
+            if child.name.endswith(".json"):
+                try:
+                    st = child.stat()
+                except OSError as exc:
+                    log.warning("Ignoring the unreadable kept-generation manifest %s: %s", child.path, exc)
+                    continue
+                found[child.name[: -len(".json")]] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return found
+
+    def _read(self, name: str, key: _Key, type_: type[_M]) -> _M | None:
+        """The manifest ``<name>.json`` decoded as ``type_`` (None when it cannot be read); decoded
+        again only when the file changed."""
+        cached = self._decoded.get((name, type_))
+        if cached is not None and cached[0] == key:
+            return cast(_M, cached[1])
+        path = self.root / f"{name}.json"
+        try:
+            manifest = msgspec.json.decode(path.read_bytes(), type=type_)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("Ignoring the damaged kept-generation manifest %s: %s", path, exc)
+            self._undecodable.add(path.name)
+            return None
+        except OSError as exc:
+            log.warning("Ignoring the unreadable kept-generation manifest %s: %s", path, exc)
+            return None
+        self._decoded[(name, type_)] = (key, manifest)
+        return manifest
+
+    def manifests(self) -> dict[str, KeptManifest]:
+        """Every readable manifest by transaction id (unreadable ones are skipped: they only cost reuse)."""
+        found: dict[str, KeptManifest] = {}
+        for name, key in self._files().items():
+            manifest = self._read(name, key, KeptManifest)
+            if manifest is not None:
+                found[manifest.id] = manifest
         return found
 
     def locate(self, entries: Iterable[InstalledData], newest_first: Sequence[str]) -> dict[str, Path]:
         """For each lock entry that a kept generation holds completely: the folder holding it.
 
-        Keys are ``group:name``; transactions are searched newest first."""
-        manifests = self.manifests()
+        Keys are ``group:name``; transactions are searched newest first, and manifests are read only
+        until every entry is found."""
+        files = self._files()
         wanted = {installed_identity(e): e for e in entries}
         found: dict[str, Path] = {}
-        order = [t for t in newest_first if t in manifests] + sorted(
-            set(manifests) - set(newest_first), reverse=True
-        )
-        for txid in order:
+        order = [t for t in newest_first if t in files] + sorted(set(files) - set(newest_first), reverse=True)
+        for name in order:
             if len(found) == len(wanted):
-                break  # the newest generations held everything: older manifests need no look
-            base = self.folder(txid)
+                break
+            manifest = self._read(name, files[name], KeptManifest)
+            if manifest is None:
+                continue
+            base = self.folder(manifest.id)
             present = _Listing(base)
-            for kept in manifests[txid].entries:
+            for kept in manifest.entries:
                 entry = wanted.get(installed_identity(kept))
                 if entry is None or entry.id in found:
                     continue
@@ -201,7 +220,7 @@ class Generations:
         """Bytes held by the generation of ``txid`` (measured now)."""
         return _tree_size(self.folder(txid))
 
-    def _kept_bytes(self, manifest: KeptManifest) -> int | None:
+    def _kept_bytes(self, manifest: _KeptFiles) -> int | None:
         """Bytes of the entries still kept; None when every entry was restored since."""
         # Entries restored by a revert have left the folder: one directory listing per subfolder tells.
         present = _Listing(self.folder(manifest.id))
@@ -223,7 +242,12 @@ class Generations:
         changes can always be undone without downloads."""
         if not self.root.is_dir():
             return []
-        manifests = self.manifests()
+        # Pruning needs only the paths and sizes: decoding skips the rest of each lock entry.
+        manifests: dict[str, _KeptFiles] = {}
+        for name, key in self._files().items():
+            manifest = self._read(name, key, _KeptFiles)
+            if manifest is not None:
+                manifests[manifest.id] = manifest
         self._discard_leftovers()
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
@@ -273,6 +297,22 @@ class Generations:
                 continue
             if child.name.startswith(_PRUNING) or (child.is_dir() and child.name not in manifests):
                 remove_path(child)
+
+
+_Key = tuple[int, int, int]
+_M = TypeVar("_M", KeptManifest, "_KeptFiles")
+
+
+class _EntryFiles(msgspec.Struct):
+    files: list[str]
+
+
+class _KeptFiles(msgspec.Struct):
+    """What pruning needs of a :class:`KeptManifest`."""
+
+    id: str
+    entries: list[_EntryFiles]
+    sizes: list[int] = []
 
 
 class _Listing:
