@@ -370,6 +370,8 @@ class ProfileHistory:
             config = msgspec.structs.replace(spec.config, variant=dict(snapshot.variant))
             return msgspec.structs.replace(spec, config=config, explicit=list(snapshot.explicit))
 
+        if change(self.store.read_spec(self.profile_id)) is None:
+            return  # nothing to write, so no lock to take (a revert within one set of choices)
         await self.store.modify_spec(self.profile_id, change)
 
 

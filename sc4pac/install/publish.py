@@ -15,6 +15,7 @@ disk. A crash before the journal exists leaves the Plugins folder and the lock u
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -126,6 +127,8 @@ def _move(source: Path, target: Path) -> None:
 def prepare(plugins_root: Path, staging_plugins: Path, installs: list[str]) -> Path:
     """Move the staged paths into a hidden work folder inside the Plugins root; returns that folder."""
     work = plugins_root / f"{HIDDEN_PREFIX}{secrets.token_hex(4)}"
+    if not installs:
+        return work  # nothing staged (an undo): the folder appears with the first removed path
     new = work / "new"
     new.mkdir(parents=True)
     for rel in installs:
@@ -359,10 +362,13 @@ def _segments(rel: str) -> tuple[str, ...]:
 
 
 def _remove_work(work: Path) -> None:
-    # Usually two empty folders (``new/`` and ``work``): two rmdir calls instead of a tree walk.
+    # Usually empty folders (``work`` and its ``new/``, if any): rmdir calls instead of a tree walk.
     try:
-        os.rmdir(work / "new")
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(work / "new")
         os.rmdir(work)
+    except FileNotFoundError:
+        return
     except OSError:
         remove_path(work)
 
