@@ -322,8 +322,10 @@ class _Renamer:
 
     def replace(self, source: str, target: str, rel: str) -> None:
         if _RENAME_AT and self._is_stable(rel):
-            source_dir, source_name = os.path.split(source)
-            target_dir, target_name = os.path.split(target)
+            # POSIX paths (the only ones with handles): "/" separates, and an empty name (a path
+            # ending in "/") takes the path-based way below.
+            source_dir, _, source_name = source.rpartition("/")
+            target_dir, _, target_name = target.rpartition("/")
             source_fd, target_fd = self._handle(source_dir), self._handle(target_dir)
             if source_name and target_name and source_fd is not None and target_fd is not None:
                 os.replace(source_name, target_name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
