@@ -72,17 +72,15 @@ def _damaged(path: Path, what: str) -> ProfileReadError:
     )
 
 
-def append_lines(path: Path, records: Sequence[msgspec.Struct], *, durable: bool = True) -> None:
-    """Append ``records`` as JSON lines, durably (unless ``durable`` is False: for lines that recovery
-    can write again), after cutting off a torn last line."""
+def append_lines(path: Path, records: Sequence[msgspec.Struct]) -> None:
+    """Append ``records`` as JSON lines, durably, after cutting off a torn last line."""
     payload = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab+") as f:
         _cut_torn_tail(f)
         f.write(payload)
         f.flush()
-        if durable:
-            os.fsync(f.fileno())
+        os.fsync(f.fileno())
 
 
 def _cut_torn_tail(f: Any) -> None:

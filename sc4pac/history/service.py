@@ -142,10 +142,10 @@ class ProfileHistory:
         self._marks_cache = (key, marks) if key is not None else None
         return marks
 
-    def _append(self, lines: Sequence[_Line], *, durable: bool = True) -> None:
-        """Append ``lines`` to the history, keeping the cached lines in step."""
+    def _append(self, lines: Sequence[_Line]) -> None:
+        """Append ``lines`` durably to the history, keeping the cached lines in step."""
         before = _file_key(self.history_path)
-        journal_file.append_lines(self.history_path, lines, durable=durable)
+        journal_file.append_lines(self.history_path, lines)
         cached = self._marks_cache
         after = _file_key(self.history_path)
         if cached is None or before is None or cached[0] != before or after is None:
@@ -321,11 +321,7 @@ class ProfileHistory:
             id=txid, lock=lock, explicit=list(spec.explicit), variant=dict(spec.config.variant)
         )
         journal_file.append_lines(self.states_path, [snapshot])
-        # The end line needs no fsync of its own: the begin line and the lock file are durable, and a
-        # transaction whose end a power cut lost is ended again by ``recover`` from exactly those (the
-        # state line above is durable, so a recorded end always has its state). The next append of a
-        # begin line flushes it anyway.
-        self._append([Finished(id=txid, finishedAt=_now(), outcome=outcome)], durable=False)
+        self._append([Finished(id=txid, finishedAt=_now(), outcome=outcome)])
         generations = self.generations(spec)
         try:
             if outcome == OK:
