@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.plugins import PluginProtocol
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -93,6 +94,23 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _error_response(request, unhandled(exc), 500)
 
 
+class _MsgspecOnlyLitestar(Litestar):
+    """Litestar without the plugins it adds for pydantic and attrs models when those are installed.
+
+    The daemon's models are msgspec Structs. Test tools install pydantic beside it, and Litestar would then
+    import pydantic and build its plugins at every start (about 0.15 s); the bundle leaves pydantic out,
+    but attrs comes with its dependencies.
+    """
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        from litestar.plugins.core import MsgspecDIPlugin
+
+        if not any(isinstance(plugin, MsgspecDIPlugin) for plugin in plugins):
+            plugins.append(MsgspecDIPlugin())
+        return plugins
+
+
 _ROUTE_MODULES = (
     routes_server,
     routes_profiles,
@@ -139,7 +157,7 @@ def create_app(state: ServerState) -> Gate:
     )
     if state.options.web_app_dir is not None:
         handlers.extend(_webapp_routes(state.options.web_app_dir))
-    app = Litestar(
+    app = _MsgspecOnlyLitestar(
         route_handlers=handlers,
         exception_handlers={
             Sc4pacError: _on_domain_error,

@@ -8,8 +8,6 @@ from typing import Any
 from litestar import Request, Response, get
 
 from ..history.records import Transaction
-from ..history.service import ProfileHistory
-from ..update.dry_run import preview_update
 from ..wire import WireStruct
 from .http import Query, respond
 from .scopes import needs
@@ -22,6 +20,9 @@ class HistoryBody(WireStruct):
 
 @get("/plugins.history", opt=needs("read"))
 async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
+    # Imported on first use: the history store and the resolver are not needed to start serving.
+    from ..history.service import ProfileHistory
+
     state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)
@@ -32,6 +33,8 @@ async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/plugins.plan", opt=needs("read"))
 async def plugins_plan(request: Request[Any, Any, Any]) -> Response[bytes]:
+    from ..update.dry_run import preview_update
+
     state = server_state(request)
     profile_id = Query.of(request).profile()
     return respond(request, await preview_update(state.services, profile_id))

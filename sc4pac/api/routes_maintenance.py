@@ -20,7 +20,6 @@ from .. import maintenance
 from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import OK, IncomingResponse, PromptResponse, RepairPlanPrompt, Result
 from ..services.plugin_selection import plugins_folder
-from ..update.mod_set_export import export_mod_set
 from .http import MalformedBody, Query, json_body, package_list_body, respond
 from .scopes import needs
 from .state import server_state
@@ -94,6 +93,9 @@ async def plugins_verify(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @post("/plugins.export", opt=needs("read"), status_code=200)
 async def plugins_export(request: Request[Any, Any, Any]) -> Response[bytes]:
+    # Imported on first use: the resolver and the metadata fetcher are not needed to start serving.
+    from ..update.mod_set_export import export_mod_set
+
     profile_id = Query.of(request).profile()
     packages = await package_list_body(request)
     return respond(request, await export_mod_set(server_state(request).services, profile_id, packages))

@@ -11,13 +11,15 @@ from typing import Any
 from litestar import Request, Response, get
 
 from .. import wire
-from .openapi import build_messages, build_openapi, render_page
 from .scopes import PUBLIC, needs
 
 _CACHE_KEY = "sc4pac_schema_cache"
 
 
 def _cached(request: Request[Any, Any, Any], name: str) -> Any:
+    # The generators load on first request too: most daemon runs never serve the schema.
+    from .openapi import build_messages, build_openapi, render_page
+
     cache: dict[str, Any] = request.app.state.setdefault(_CACHE_KEY, {})
     if name not in cache:
         if name == "openapi":

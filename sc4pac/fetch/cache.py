@@ -9,6 +9,7 @@ file's private partial download, never resumed) and ``F.lock`` (inter-process lo
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import time
@@ -102,11 +103,13 @@ def _storable(segment: str) -> str:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def relative_cache_path(url: str) -> PurePosixPath:
     """The path of ``url`` below ``<cacheRoot>/coursier`` (raises ValueError for odd URLs).
 
     The result is safe under both POSIX and Windows path rules: no ``\\``, no ``..``, no drive, no
-    device name, no segment Windows would change.
+    device name, no segment Windows would change. Remembered per URL: a resolution asks for the path
+    of each metadata file several times, and the escaping walks every character.
     """
     scheme, sep, rest = url.partition(":")
     if not sep or not scheme:

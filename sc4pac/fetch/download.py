@@ -413,6 +413,8 @@ class Downloader:
         self._host_slots: dict[tuple[str, bool], PrioritySlots] = {}
         self._widened: set[str] = set()  # hosts whose metadata limit was widened for HTTP/2
         self._file_locks = _KeyedLocks()
+        # The check file each running fetch just wrote, so verifying the download needs no re-read.
+        self._written_checks: dict[Path, cache.CheckFile] = {}
         # When each cache file was last downloaded by this process: a forced fetch that had to wait for
         # a running download of the same file is satisfied by it.
         self._completed: dict[str, float] = {}
@@ -527,7 +529,7 @@ class Downloader:
                 # Metadata needs no lock between processes: each writes a private part file and the
                 # content is fixed by its checksum, so whoever renames last leaves the same file.
                 async with contextlib.nullcontext() if metadata else locked(cache.lock_file_path(path)):
-                    if not force:  # another process may have refreshed it while we waited for the lock
+                    if not force and not metadata:  # another process may have refreshed it meanwhile
                         download, conditional = self._needs_download(
                             path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
                         )
@@ -545,8 +547,11 @@ class Downloader:
                                 url, path, False, progress, simtropolis_token, metadata
                             )
                         self._completed[key] = time.monotonic()
-            await self._heal(url, path, expected, fresh, progress, simtropolis_token, metadata)
-            return self._verified(url, path, expected)
+            try:
+                await self._heal(url, path, expected, fresh, progress, simtropolis_token, metadata)
+                return self._verified(url, path, expected)
+            finally:
+                self._written_checks.pop(path, None)
 
     async def _heal(
         self,
@@ -566,7 +571,7 @@ class Downloader:
         """
         if not path.is_file():
             return
-        check = cache.read_check_file(path)
+        check = self._check_of(path)
         # A copy of the player's own replacement file cannot be downloaded again: it is only checked
         # against itself, and a mismatch with the channel is reported as it is.
         mirror = check is not None and check.source is not None and check.source != url
@@ -633,14 +638,17 @@ class Downloader:
             return True, False
         return False, False
 
-    @staticmethod
-    def _matches(path: Path, expected: str) -> bool:
-        check = cache.read_check_file(path)
+    def _check_of(self, path: Path) -> cache.CheckFile | None:
+        """The check file of ``path``: the one this fetch just wrote, else read from the cache."""
+        written = self._written_checks.get(path)
+        return written if written is not None else cache.read_check_file(path)
+
+    def _matches(self, path: Path, expected: str) -> bool:
+        check = self._check_of(path)
         return check is not None and check.sha256.lower() == expected
 
-    @staticmethod
-    def _verified(url: str, path: Path, expected: str | None) -> CachedFile:
-        check = cache.read_check_file(path)
+    def _verified(self, url: str, path: Path, expected: str | None) -> CachedFile:
+        check = self._check_of(path)
         sha = check.sha256 if check is not None else ""
         filename = unopt(check.filename) if check is not None else None
         if expected:
@@ -684,12 +692,15 @@ class Downloader:
         kind = _metadata.set(metadata)  # read by _http, _receive and _publish (in their threads too)
         attempt = redirects = 0
         target = url  # where the current request goes (after redirects)
+        done = False
         try:
             while True:
                 attempt += 1
                 try:
                     async with self._host_slot(target, metadata).hold():
-                        return await self._attempt(url, target, path, part, etag, progress, token)
+                        fresh = await self._attempt(url, target, path, part, etag, progress, token)
+                    done = True
+                    return fresh
                 except _Redirect as hop:
                     attempt -= 1
                     redirects += 1
@@ -716,9 +727,8 @@ class Downloader:
             raise
         finally:
             _metadata.reset(kind)
-            if metadata:
-                # A private part file is never resumed: whatever is left of a failed attempt goes.
-                await asyncio.to_thread(part.unlink, missing_ok=True)
+            if metadata and not done:
+                part.unlink(missing_ok=True)  # a private part file is never resumed
 
     def _request(self, url: str, etag: str | None, resume_from: int, token: str | None) -> httpx.Request:
 
@@ -831,6 +841,7 @@ class Downloader:
             # cancelled meanwhile, the thread still completes, so the file and its check file agree.
             last_modified = response.headers.get("Last-Modified")
             await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified)
+            self._written_checks[path] = check
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
             if _disk_full(exc):
                 part.unlink(missing_ok=True)

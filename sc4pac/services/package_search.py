@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..channels.index import ChannelIndex
 from ..models.channel import Stats
@@ -20,7 +20,7 @@ from .package_ids import package_ids
 from .search_threshold import search_threshold
 
 if TYPE_CHECKING:
-    from ..channels.search import SearchHit
+    from ..channels.search import PackageSearchResult, SearchHit
     from . import Services
 
 __all__ = [
@@ -83,15 +83,13 @@ async def search_channels(
     filters: SearchFilters = SearchFilters(),
 ) -> ChannelSearch:
     """Fuzzy search of the profile's channels (threshold 0-100, default 80; 400 outside that range)."""
-    from ..channels.search import search_packages
-
     checked_threshold = search_threshold(threshold)
     spec = services.store.read_spec(profile_id)
     index = await services.channel_index(profile_id, spec)
     local = statuses(services.store.read_lock(profile_id), spec.explicit)
     drop = {p for p, s in local.items() if s.installed is not None} if filters.ignore_installed else set()
     result = await asyncio.to_thread(
-        search_packages,
+        _search_packages,
         index,
         text,
         threshold=checked_threshold,
@@ -102,6 +100,14 @@ async def search_channels(
         drop_ids=drop,
     )
     return ChannelSearch([Found(h, local.get(h.package)) for h in result.hits], result.stats, index)
+
+
+def _search_packages(index: ChannelIndex, text: str, **options: Any) -> PackageSearchResult:
+    # Imported in the worker thread: on the first search numpy and rapidfuzz may still be loading (the
+    # daemon's warm start imports them), and waiting for them must not hold up the event loop.
+    from ..channels.search import search_packages
+
+    return search_packages(index, text, **options)
 
 
 async def search_ids(

@@ -20,7 +20,6 @@ from ..models.messages import VariantPrompt
 from ..models.profile import PluginsSpec
 from ..off_loop import off_loop_if_large
 from ..profiles import ProfileStore
-from ..resolve.variants import conditional_choices, variant_info_for
 from ..wire import opt
 from .package_ids import package_id
 
@@ -46,6 +45,9 @@ def _with_variant(spec: PluginsSpec, variant: dict[str, str]) -> PluginsSpec:
 
 def offered_values(package: Package, variant_id: str) -> list[str]:
     """The values ``package`` offers for ``variant_id`` (plain and conditional variants, first seen first)."""
+    # The resolver loads on first use (the daemon's start does not need it).
+    from ..resolve.variants import conditional_choices
+
     values: list[str] = []
     for data in package.variants:
         for value in [data.variant.get(variant_id), *conditional_choices(data).get(variant_id, [])]:
@@ -81,6 +83,8 @@ async def variant_choices(services: Services, profile_id: str, pkg: str, variant
 
     404 when no channel has the package or the package has no such variant id.
     """
+    from ..resolve.variants import variant_info_for
+
     pkg_id = package_id(pkg)
     spec = services.store.read_spec(profile_id)
     index = await services.channel_index(profile_id, spec)

@@ -1,0 +1,66 @@
+"""What the daemon starts right after it listens, so the GUI's first requests find it done or under way.
+
+The GUI's first screen searches the current profile's channels. That search needs the HTTP client, the
+channel contents (one round trip to the channel host), and numpy and rapidfuzz for the fuzzy match, and
+none of it is needed to start listening. Started in the background once the server listens, the imports
+run in worker threads while the contents are on the wire, and the first search joins the load already in
+flight (the channel repository shares one load per channel list) instead of starting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..channels.index import ChannelIndex
+    from . import Services
+
+log = logging.getLogger(__name__)
+
+# Loaded in worker threads. The HTTP client first: the contents fetch waits for it.
+_HTTP_MODULES = ("sc4pac.fetch.download", "sc4pac.channels.repository")
+_SEARCH_MODULES = ("sc4pac.channels.search",)
+
+
+def _import(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+
+
+def _current_profile(services: Services) -> str | None:
+    """The current profile's id when it is initialized (has a spec file), else None."""
+    current = services.store.read_profiles().currentProfileId
+    if not current or not services.store.spec_exists(current[0]):
+        return None
+    return current[0]
+
+
+async def warm_up(services: Services) -> None:
+    """Import the HTTP and search modules and load the current profile's channels, ignoring failures.
+
+    The HTTP client comes first so the contents request leaves early; numpy and rapidfuzz are imported
+    while it is on the wire. Whatever goes wrong here (no profile yet, a damaged file, the channel host
+    unreachable) is reported by the request that needs it; the warm-up only logs it at debug level.
+    """
+    loading: asyncio.Task[ChannelIndex] | None = None
+    try:
+        profile_id = await asyncio.to_thread(_current_profile, services)
+        if profile_id is not None:
+            spec = services.store.read_spec(profile_id)
+            if spec.config.channels:
+                await asyncio.to_thread(_import, _HTTP_MODULES)
+                loading = asyncio.ensure_future(services.channel_index(profile_id, spec))
+    except Exception as exc:  # reported by the request that needs the channels
+        log.debug("Warm start skipped loading the channels: %s", exc)
+    try:
+        await asyncio.to_thread(_import, _SEARCH_MODULES)
+    except Exception as exc:  # an import error shows again at the first search
+        log.debug("Warm start could not import the search modules: %s", exc)
+    if loading is not None:
+        try:
+            await loading
+        except Exception as exc:  # reported by the request that needs the channels
+            log.debug("Warm start could not load the channels: %s", exc)
