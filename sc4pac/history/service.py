@@ -263,12 +263,19 @@ class ProfileHistory:
     ) -> str:
         """Record that a transaction reached its plan (and the channel metadata of what it installs);
         returns its id."""
-        if not self._marks(repair=True):
+        marks = self._marks(repair=True)
+        if not marks:
             # The state before the first recorded change, so that it can be undone too.
             self._write_baseline(spec, lock)
+        generations = self.generations(spec)
+        taken = {mark.id for mark in marks}
         txid = _new_id()
+        # Ids are the second plus a random part: two transactions within one second must not share
+        # one, nor their kept folders.
+        while txid in taken or generations.folder(txid).exists():
+            txid = _new_id()
         plugins = self.store.plugins_root(self.profile_id, spec.config)
-        self.generations(spec).record(txid, removed_entries, plugins)
+        generations.record(txid, removed_entries, plugins)
         start = Begun(
             id=txid,
             startedAt=_now(),

@@ -9,6 +9,7 @@ import pytest
 
 from sc4pac.errors import ProfileReadError
 from sc4pac.history import journal_file
+from sc4pac.history import service as history_service
 from sc4pac.history.generations import (
     BUDGET_ENV,
     DEFAULT_BUDGET,
@@ -17,7 +18,9 @@ from sc4pac.history.generations import (
     store_location,
 )
 from sc4pac.history.records import Finished
-from sc4pac.models.profile import InstalledData
+from sc4pac.history.service import ProfileHistory
+from sc4pac.models.profile import InstalledData, empty_lock
+from sc4pac.profiles import ProfileStore
 
 
 def _finished(n: int) -> Finished:
@@ -145,3 +148,19 @@ def test_manifests_are_read_again_when_they_change(tmp_path: Path) -> None:
     assert [e.name for e in gens.manifests()["t1"].entries] == ["p"]
     gens.record("t1", [_entry("q", 10, gens.root / "other", "t1")], gens.root / "t1")
     assert [e.name for e in gens.manifests()["t1"].entries] == ["q"]
+
+
+async def test_two_transactions_in_one_second_never_share_an_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ProfileStore(tmp_path / "profiles")
+    pid = (await store.add_profile("p")).id
+    await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
+    spec = store.read_spec(pid)
+    history = ProfileHistory(store, pid)
+    ids = iter(["20261130-120000-abcd", "20261130-120000-abcd", "20261130-120000-beef"])
+    monkeypatch.setattr(history_service, "_new_id", lambda: next(ids))
+    first = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
+    history.finish(first, "ok")
+    second = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
+    assert (first, second) == ("20261130-120000-abcd", "20261130-120000-beef")
