@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 import msgspec
 
@@ -97,6 +98,10 @@ class Generations:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Decoded manifests by file name and type, with the (inode, size, mtime) they were read at: a
+        # revert reads them to locate kept folders and again to prune, and each is decoded once.
+        self._decoded: dict[tuple[str, type], tuple[_Key, object]] = {}
+        self._undecodable: set[str] = set()  # manifest files that do not decode (e.g. cut by a power loss)
 
     def folder(self, txid: str) -> Path:
         """The folder holding what transaction ``txid`` removed (paths relative to Plugins)."""
@@ -113,7 +118,12 @@ class Generations:
             manifest = KeptManifest(
                 id=txid, entries=list(entries), sizes=[sizes[_size_key(e)] for e in entries]
             )
-            atomic_write_bytes(self._manifest_path(txid), msgspec.json.encode(manifest), backup=False)
+            # Not fsynced: a generation is a cache for instant undo, not state. A power cut that loses
+            # or truncates this file costs that generation (pruning discards its folders, and a revert
+            # to before it downloads instead); the Plugins folder, lock and history stay consistent.
+            atomic_write_bytes(
+                self._manifest_path(txid), msgspec.json.encode(manifest), backup=False, durable=False
+            )
 
     def measure(self, entries: Iterable[InstalledData], plugins_root: Path) -> dict[str, int]:
         """The size of each installed entry (keyed by identity): from the size cache, measuring in
@@ -135,34 +145,70 @@ class Generations:
             atomic_write_bytes(path, msgspec.json.encode(cache), backup=False)
         return result
 
+    def _files(self) -> dict[str, _Key]:
+        """The manifest files (by transaction id, from the file name) and their (inode, size, mtime)."""
+        self._undecodable.clear()
+        found: dict[str, _Key] = {}
+        try:
+            children = list(os.scandir(self.root))
+        except OSError:
+            return found
+        for child in children:
+            if child.name.endswith(".json"):
+                try:
+                    st = child.stat()
+                except OSError as exc:
+                    log.warning("Ignoring the unreadable kept-generation manifest %s: %s", child.path, exc)
+                    continue
+                found[child.name[: -len(".json")]] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return found
+
+    def _read(self, name: str, key: _Key, type_: type[_M]) -> _M | None:
+        """The manifest ``<name>.json`` decoded as ``type_`` (None when it cannot be read); decoded
+        again only when the file changed."""
+        cached = self._decoded.get((name, type_))
+        if cached is not None and cached[0] == key:
+            return cast(_M, cached[1])
+        path = self.root / f"{name}.json"
+        try:
+            manifest = msgspec.json.decode(path.read_bytes(), type=type_)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            log.warning("Ignoring the damaged kept-generation manifest %s: %s", path, exc)
+            self._undecodable.add(path.name)
+            return None
+        except OSError as exc:
+            log.warning("Ignoring the unreadable kept-generation manifest %s: %s", path, exc)
+            return None
+        self._decoded[(name, type_)] = (key, manifest)
+        return manifest
+
     def manifests(self) -> dict[str, KeptManifest]:
         """Every readable manifest by transaction id (unreadable ones are skipped: they only cost reuse)."""
         found: dict[str, KeptManifest] = {}
-        if not self.root.is_dir():
-            return found
-        for path in self.root.glob("*.json"):
-            try:
-                manifest = msgspec.json.decode(path.read_bytes(), type=KeptManifest)
-            except (OSError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-                log.warning("Ignoring the unreadable kept-generation manifest %s: %s", path, exc)
-                continue
-            found[manifest.id] = manifest
+        for name, key in self._files().items():
+            manifest = self._read(name, key, KeptManifest)
+            if manifest is not None:
+                found[manifest.id] = manifest
         return found
 
     def locate(self, entries: Iterable[InstalledData], newest_first: Sequence[str]) -> dict[str, Path]:
         """For each lock entry that a kept generation holds completely: the folder holding it.
 
-        Keys are ``group:name``; transactions are searched newest first."""
-        manifests = self.manifests()
+        Keys are ``group:name``; transactions are searched newest first, and manifests are read only
+        until every entry is found."""
+        files = self._files()
         wanted = {installed_identity(e): e for e in entries}
         found: dict[str, Path] = {}
-        order = [t for t in newest_first if t in manifests] + sorted(
-            set(manifests) - set(newest_first), reverse=True
-        )
-        for txid in order:
-            base = self.folder(txid)
+        order = [t for t in newest_first if t in files] + sorted(set(files) - set(newest_first), reverse=True)
+        for name in order:
+            if len(found) == len(wanted):
+                break
+            manifest = self._read(name, files[name], KeptManifest)
+            if manifest is None:
+                continue
+            base = self.folder(manifest.id)
             present = _Listing(base)
-            for kept in manifests[txid].entries:
+            for kept in manifest.entries:
                 entry = wanted.get(installed_identity(kept))
                 if entry is None or entry.id in found:
                     continue
@@ -174,7 +220,7 @@ class Generations:
         """Bytes held by the generation of ``txid`` (measured now)."""
         return _tree_size(self.folder(txid))
 
-    def _kept_bytes(self, manifest: KeptManifest) -> int | None:
+    def _kept_bytes(self, manifest: _KeptFiles) -> int | None:
         """Bytes of the entries still kept; None when every entry was restored since."""
         # Entries restored by a revert have left the folder: one directory listing per subfolder tells.
         present = _Listing(self.folder(manifest.id))
@@ -196,8 +242,13 @@ class Generations:
         changes can always be undone without downloads."""
         if not self.root.is_dir():
             return []
+        # Pruning needs only the paths and sizes: decoding skips the rest of each lock entry.
+        manifests: dict[str, _KeptFiles] = {}
+        for name, key in self._files().items():
+            manifest = self._read(name, key, _KeptFiles)
+            if manifest is not None:
+                manifests[manifest.id] = manifest
         self._discard_leftovers()
-        manifests = self.manifests()
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
         # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
@@ -236,12 +287,32 @@ class Generations:
             self.discard(txid)
 
     def _discard_leftovers(self) -> None:
+        # A manifest that does not decode cannot be reverted to: without this its folders would
+        # never be pruned.
+        for name in self._undecodable:
+            (self.root / name).unlink(missing_ok=True)
         manifests = {p.stem for p in self.root.glob("*.json")}
         for child in self.root.iterdir():
             if child.name == _SIZES_FILE:
                 continue
             if child.name.startswith(_PRUNING) or (child.is_dir() and child.name not in manifests):
                 remove_path(child)
+
+
+_Key = tuple[int, int, int]
+_M = TypeVar("_M", KeptManifest, "_KeptFiles")
+
+
+class _EntryFiles(msgspec.Struct):
+    files: list[str]
+
+
+class _KeptFiles(msgspec.Struct):
+    """What pruning needs of a :class:`KeptManifest`."""
+
+    id: str
+    entries: list[_EntryFiles]
+    sizes: list[int] = []
 
 
 class _Listing:
@@ -265,6 +336,8 @@ class _Listing:
 
 
 def _size_key(entry: InstalledData) -> str:
+    if not entry.variant:
+        return f"{entry.id}@{entry.version}#"
     variant = ",".join(f"{k}={v}" for k, v in sorted(entry.variant.items()))
     return f"{entry.id}@{entry.version}#{variant}"
 

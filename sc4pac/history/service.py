@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +40,27 @@ STATES_FILE = "sc4pac-history-states.jsonl"
 METADATA_FILE = "sc4pac-history-packages.jsonl"
 
 _Line = Begun | Finished
+
+
+class _Started(msgspec.Struct, tag_field="kind", tag="begin"):
+    """What updates and reverts need of a ``begin`` line (decoding skips the package lists)."""
+
+    id: str
+    revertTo: str = ""
+    lockBefore: str = ""
+
+
+_Mark = _Started | Finished
+# (inode, size, mtime) of a file: the history is append-only, so any change alters the size.
+_FileKey = tuple[int, int, int]
+
+
+def _file_key(path: Path) -> _FileKey | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _now() -> str:
@@ -72,6 +94,10 @@ class ProfileHistory:
 
     store: ProfileStore
     profile_id: str
+    # A job reads the history several times (recover, state, begin, prune): it is decoded once, and
+    # again only when the file changed; its own appends extend the cached lines.
+    _marks_cache: tuple[_FileKey, list[_Mark]] | None = field(default=None, init=False, repr=False)
+    _generations: dict[Path, Generations] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def _dir(self) -> Path:
@@ -88,18 +114,48 @@ class ProfileHistory:
     def generations(self, spec: PluginsSpec) -> Generations:
         """The kept generations of this profile."""
         plugins = self.store.plugins_root(self.profile_id, spec.config)
-        return Generations(store_location(self._dir, plugins))
+        generations = self._generations.get(plugins)
+        if generations is None:
+            generations = self._generations[plugins] = Generations(store_location(self._dir, plugins))
+        return generations
 
     # --- reading ----------------------------------------------------------------------------------
 
-    def _lines(self, *, repair: bool) -> list[_Line]:
+    def _lines(self) -> list[_Line]:
+        """Every line of the history, decoded in full (``ProfileReadError`` when it is damaged)."""
+        lines: list[_Line] = journal_file.read_lines(self.history_path, _Line)
+        return lines
+
+    def _marks(self, *, repair: bool) -> list[_Mark]:
+        """The history's lines as far as updates need them (ids, outcomes, how each began)."""
+        key = _file_key(self.history_path)
+        if self._marks_cache is not None and key is not None and self._marks_cache[0] == key:
+            return self._marks_cache[1]
         try:
-            return journal_file.read_lines(self.history_path, _Line)
+            marks: list[_Mark] = journal_file.read_lines(self.history_path, _Mark)
         except ProfileReadError:
             if not repair:
                 raise
             journal_file.set_aside(self.history_path)
+            self._marks_cache = None
             return []
+        self._marks_cache = (key, marks) if key is not None else None
+        return marks
+
+    def _append(self, lines: Sequence[_Line]) -> None:
+        """Append ``lines`` durably to the history, keeping the cached lines in step."""
+        before = _file_key(self.history_path)
+        journal_file.append_lines(self.history_path, lines)
+        cached = self._marks_cache
+        after = _file_key(self.history_path)
+        if cached is None or before is None or cached[0] != before or after is None:
+            self._marks_cache = None
+            return
+        added = [
+            line if isinstance(line, Finished) else _Started(line.id, line.revertTo, line.lockBefore)
+            for line in lines
+        ]
+        self._marks_cache = (after, [*cached[1], *added])
 
     def _state_of(self, txid: str) -> StateSnapshot | None:
         # Snapshots are encoded with ``id`` first, so one line is found without decoding the others.
@@ -115,7 +171,7 @@ class ProfileHistory:
 
     def transactions(self, spec: PluginsSpec) -> list[Transaction]:
         """Finished transactions, newest first (``ProfileReadError`` when the history is damaged)."""
-        lines = self._lines(repair=False)
+        lines = self._lines()
         begun = {line.id: line for line in lines if isinstance(line, Begun)}
         finished = [line for line in lines if isinstance(line, Finished) and line.id in begun]
         try:
@@ -159,7 +215,7 @@ class ProfileHistory:
     def finished_ids(self) -> list[str]:
         """Ids of finished transactions, oldest first (an unreadable history counts as empty)."""
         try:
-            lines = self._lines(repair=False)
+            lines = self._marks(repair=False)
         except ProfileReadError:
             return []
         return [line.id for line in lines if isinstance(line, Finished)]
@@ -167,7 +223,7 @@ class ProfileHistory:
     def state(self, txid: str) -> StateSnapshot:
         """The state right after ``txid``; with ``txid`` empty, the state before the newest transaction
         that changed something (undo)."""
-        lines = self._lines(repair=False)
+        lines = self._marks(repair=False)
         finished = [line for line in lines if isinstance(line, Finished)]
         if not txid:
             changed = [n for n, line in enumerate(finished) if line.outcome == OK]
@@ -207,12 +263,19 @@ class ProfileHistory:
     ) -> str:
         """Record that a transaction reached its plan (and the channel metadata of what it installs);
         returns its id."""
-        if not self._lines(repair=True):
+        marks = self._marks(repair=True)
+        if not marks:
             # The state before the first recorded change, so that it can be undone too.
             self._write_baseline(spec, lock)
+        generations = self.generations(spec)
+        taken = {mark.id for mark in marks}
         txid = _new_id()
+        # Ids are the second plus a random part: two transactions within one second must not share
+        # one, nor their kept folders.
+        while txid in taken or generations.folder(txid).exists():
+            txid = _new_id()
         plugins = self.store.plugins_root(self.profile_id, spec.config)
-        self.generations(spec).record(txid, removed_entries, plugins)
+        generations.record(txid, removed_entries, plugins)
         start = Begun(
             id=txid,
             startedAt=_now(),
@@ -225,7 +288,7 @@ class ProfileHistory:
         if metadata:
             records = [InstalledMetadata(id=txid, package=p, assets=a) for p, a in metadata]
             journal_file.append_lines(self._dir / METADATA_FILE, records)
-        journal_file.append_lines(self.history_path, [start])
+        self._append([start])
         return txid
 
     def installed_metadata(self, pkg_id: str, version: str) -> InstalledMetadata | None:
@@ -255,9 +318,7 @@ class ProfileHistory:
             installed=plan_items(lock.installed),
             removed=[],
         )
-        journal_file.append_lines(
-            self.history_path, [start, Finished(id=BASELINE, finishedAt=now, outcome=BASELINE)]
-        )
+        self._append([start, Finished(id=BASELINE, finishedAt=now, outcome=BASELINE)])
 
     def finish(self, txid: str, outcome: str) -> None:
         """Record the outcome and the state now on disk, then prune kept generations to the budget."""
@@ -267,7 +328,7 @@ class ProfileHistory:
             id=txid, lock=lock, explicit=list(spec.explicit), variant=dict(spec.config.variant)
         )
         journal_file.append_lines(self.states_path, [snapshot])
-        journal_file.append_lines(self.history_path, [Finished(id=txid, finishedAt=_now(), outcome=outcome)])
+        self._append([Finished(id=txid, finishedAt=_now(), outcome=outcome)])
         generations = self.generations(spec)
         try:
             if outcome == OK:
@@ -281,11 +342,11 @@ class ProfileHistory:
         if pruned:
             log.info("Pruned kept package folders of transactions %s", ", ".join(pruned))
 
-    def unfinished(self) -> list[Begun]:
+    def unfinished(self) -> list[_Started]:
         """Transactions that began but never ended (their process was killed)."""
-        lines = self._lines(repair=True)
+        lines = self._marks(repair=True)
         ended = {line.id for line in lines if isinstance(line, Finished)}
-        return [line for line in lines if isinstance(line, Begun) and line.id not in ended]
+        return [line for line in lines if isinstance(line, _Started) and line.id not in ended]
 
     async def recover(self) -> None:
         """End transactions a killed process left open (after the publish journal was completed):
@@ -312,6 +373,8 @@ class ProfileHistory:
             config = msgspec.structs.replace(spec.config, variant=dict(snapshot.variant))
             return msgspec.structs.replace(spec, config=config, explicit=list(snapshot.explicit))
 
+        if change(self.store.read_spec(self.profile_id)) is None:
+            return  # nothing to write, so no lock to take (a revert within one set of choices)
         await self.store.modify_spec(self.profile_id, change)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 import msgspec
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, backup_path
 
 __all__ = [
     "MANIFEST_FILE",
@@ -125,14 +125,23 @@ def scan_files(
 
 
 def read_manifest(path: Path) -> Manifest:
-    """The recorded manifest; an empty one when there is none or it cannot be read.
+    """The recorded manifest (else its previous version kept as ``.bak``); an empty one when neither
+    can be read.
 
     An unreadable record must never block an update: verify then reports the packages as not recorded.
     """
-    try:
-        return msgspec.json.decode(path.read_bytes(), type=Manifest)
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-        return Manifest()
+    return _read_manifest(path)[0]
+
+
+def _read_manifest(path: Path) -> tuple[Manifest, bool]:
+    """The manifest, and whether ``path`` itself decoded (so that a damaged file never replaces the
+    good backup)."""
+    for candidate in (path, backup_path(path)):
+        try:
+            return msgspec.json.decode(candidate.read_bytes(), type=Manifest), candidate == path
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            continue
+    return Manifest(), False
 
 
 def _covers(subpaths: Iterable[str], files: Mapping[str, FileRecord]) -> bool:
@@ -159,7 +168,7 @@ def record_packages(
     passes those as ``restored`` (id -> lock subpaths) and gets their records back without re-reading
     the files.
     """
-    manifest = read_manifest(path)
+    manifest, intact = _read_manifest(path)
     gone = set(removed)
     kept = [
         *manifest.kept,
@@ -175,7 +184,15 @@ def record_packages(
     for pkg, subpaths in installed.items():
         packages[pkg] = scan_files(plugins_root, subpaths, known)
     manifest = Manifest(packages=dict(sorted(packages.items())), kept=kept[-_KEPT_RECORDS:])
-    atomic_write_bytes(path, msgspec.json.format(msgspec.json.encode(manifest), indent=1))
+    # Not fsynced: the record is written after the publish journal is gone, so a crash before this
+    # write already leaves the previous record; a power cut can do no worse (a file it cuts short
+    # falls back to its ``.bak``), and verify only reports what it cannot match.
+    atomic_write_bytes(
+        path,
+        msgspec.json.format(msgspec.json.encode(manifest), indent=1),
+        previous_ok=lambda _data: intact,
+        durable=False,
+    )
 
 
 def check_package(

@@ -10,6 +10,7 @@ downloaded, exactly as an update does. The revert is itself a transaction, so it
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import msgspec
@@ -56,16 +57,19 @@ class RevertJob(UpdateJob):
         await self.history.recover()
         target = await asyncio.to_thread(self.history.state, self.revert_to)
         lock = store.read_lock(pid) or empty_lock()
-        current = {installed_identity(e) for e in lock.installed}
+        current = [(installed_identity(e), e) for e in lock.installed]
         wanted = {installed_identity(e) for e in target.lock.installed}
-        to_remove = [e for e in lock.installed if installed_identity(e) not in wanted]
-        to_install = [e for e in target.lock.installed if installed_identity(e) not in current]
+        to_remove = [e for key, e in current if key not in wanted]
+        staying = [e for key, e in current if key in wanted]
+        current_keys = {key for key, _ in current}
+        to_install = [e for e in target.lock.installed if installed_identity(e) not in current_keys]
 
-        await self._begin_transaction(spec, lock, plan_items(to_install), to_remove, revert_to=target.id)
+        install_items = plan_items(to_install)
+        await self._begin_transaction(spec, lock, install_items, to_remove, revert_to=target.id)
         await self._confirm(
             PlanPrompt(
                 toRemove=plan_items(to_remove),
-                toInstall=plan_items(to_install),
+                toInstall=install_items,
                 choices=list(YES_NO),
                 token="",
                 responses={},
@@ -77,7 +81,10 @@ class RevertJob(UpdateJob):
         missing = [e for e in to_install if e.id not in kept]
 
         plugins_root = store.plugins_root(pid, spec.config)
-        staging_folder = StagingFolder(store.temp_root(pid, spec.config)).claim()
+        # Claimed only when something must be staged: renaming kept folders back needs no staging.
+        staging_folder = StagingFolder(store.temp_root(pid, spec.config))
+        if missing:
+            staging_folder.claim()
         staging = staging_folder.path
         try:
             staged = (
@@ -87,15 +94,21 @@ class RevertJob(UpdateJob):
             )
             warnings = {p: r.warnings for p, r in staged.items() if r.warnings}
             await self._confirm(Warnings(warnings=warnings, choices=list(YES_NO), token="", responses={}))
+            # Strings: the journal stores them so, and hundreds of Path joins cost more than the renames.
             sources = {
-                rel: kept[e.id] / rel for e in to_install if e.id in kept for rel in e.files if rel.strip("/")
+                rel: os.path.join(kept[e.id], rel)
+                for e in to_install
+                if e.id in kept
+                for rel in e.files
+                if rel.strip("/")
             }
             new_lock = _restored_lock(target, staged)
             report = await self._publish_revert(
-                plugins_root, staging, to_remove, staged, sources, new_lock, lock
+                plugins_root, staging, to_remove, staged, sources, new_lock, staying
             )
         finally:
-            await asyncio.to_thread(staging_folder.discard)
+            if missing:
+                await asyncio.to_thread(staging_folder.discard)
         await self.history.restore_choices(target)
         # The file records of verify: restaged packages are hashed as an update does; packages renamed
         # back from kept folders get the records set aside when they were removed (re-hashing them would
@@ -188,18 +201,15 @@ class RevertJob(UpdateJob):
         staging: Path,
         to_remove: list[InstalledData],
         staged: dict[str, StageResult],
-        sources: dict[str, Path],
+        sources: dict[str, str],
         new_lock: PluginsLock,
-        lock: PluginsLock,
+        staying: list[InstalledData],
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
         # Never remove a path that a package staying installed also owns (as an update does).
-        leaving = {installed_identity(e) for e in to_remove}
-        staying = {
-            path_key(f) for e in lock.installed if installed_identity(e) not in leaving for f in e.files
-        }
-        removals = [f for entry in to_remove for f in entry.files if path_key(f) not in staying]
+        owned = {path_key(f) for e in staying for f in e.files}
+        removals = [f for entry in to_remove for f in entry.files if path_key(f) not in owned]
         staged_files = [f for r in staged.values() for f in r.files]
         installs = list(dict.fromkeys([*sources, *staged_files]))
         journal = store.profile_dir(pid) / publish.JOURNAL_FILE

@@ -9,6 +9,7 @@ import pytest
 
 from sc4pac.errors import ProfileReadError
 from sc4pac.history import journal_file
+from sc4pac.history import service as history_service
 from sc4pac.history.generations import (
     BUDGET_ENV,
     DEFAULT_BUDGET,
@@ -17,7 +18,9 @@ from sc4pac.history.generations import (
     store_location,
 )
 from sc4pac.history.records import Finished
-from sc4pac.models.profile import InstalledData
+from sc4pac.history.service import ProfileHistory
+from sc4pac.models.profile import InstalledData, empty_lock
+from sc4pac.profiles import ProfileStore
 
 
 def _finished(n: int) -> Finished:
@@ -122,3 +125,42 @@ def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Pat
         (gens.root / t / entries[t].files[0]).rmdir()
     assert gens.prune(ids, budget=10**9) == []
     assert sorted(gens.manifests()) == ["t1", "t2", "t3", "t4"]  # t4 is among the newest three
+
+
+def test_a_manifest_cut_short_by_a_power_loss_is_pruned_with_its_folders(tmp_path: Path) -> None:
+    # Manifests are written without fsync (a generation is a cache): one a power cut left empty must
+    # not keep its folders forever.
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(5)]
+    for n, txid in enumerate(ids):
+        gens.record(txid, [_entry(f"p{n}", 10, gens.root, txid)], gens.root / txid)
+    (gens.root / "t1.json").write_bytes(b"")
+    assert "t1" not in gens.manifests()
+    gens.prune(ids, budget=10**9)
+    assert not (gens.root / "t1.json").exists()
+    assert not (gens.root / "t1").exists()
+    assert sorted(gens.manifests()) == ["t0", "t2", "t3", "t4"]
+
+
+def test_manifests_are_read_again_when_they_change(tmp_path: Path) -> None:
+    gens = Generations(tmp_path / "kept")
+    gens.record("t1", [_entry("p", 10, gens.root, "t1")], gens.root / "t1")
+    assert [e.name for e in gens.manifests()["t1"].entries] == ["p"]
+    gens.record("t1", [_entry("q", 10, gens.root / "other", "t1")], gens.root / "t1")
+    assert [e.name for e in gens.manifests()["t1"].entries] == ["q"]
+
+
+async def test_two_transactions_in_one_second_never_share_an_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ProfileStore(tmp_path / "profiles")
+    pid = (await store.add_profile("p")).id
+    await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
+    spec = store.read_spec(pid)
+    history = ProfileHistory(store, pid)
+    ids = iter(["20261130-120000-abcd", "20261130-120000-abcd", "20261130-120000-beef"])
+    monkeypatch.setattr(history_service, "_new_id", lambda: next(ids))
+    first = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
+    history.finish(first, "ok")
+    second = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
+    assert (first, second) == ("20261130-120000-abcd", "20261130-120000-beef")

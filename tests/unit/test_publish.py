@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import msgspec
@@ -97,3 +98,69 @@ def test_crash_before_journal_leaves_everything_old(tmp_path: Path) -> None:
     publish.discard_unjournaled_work(plugins, journal)
     assert sorted(p.name for p in plugins.iterdir()) == ["100-x", "a.dll", "keep.dat"]
     assert (plugins / "a.dll").read_bytes() == b"old dll"
+
+
+@pytest.mark.parametrize("crash_after", range(8))
+def test_undo_from_kept_folders_is_completed_after_a_crash_at_any_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+) -> None:
+    # An undo stages nothing: kept folders outside Plugins are renamed in, the removed ones are kept.
+    plugins = tmp_path / "plugins"
+    kept_before, keep_now = tmp_path / "kept" / "t1", tmp_path / "kept" / "t2"
+    names = [f"100-x/g.p{n}.2.sc4pac" for n in range(3)]
+    restored = [f"100-x/g.p{n}.1.sc4pac" for n in range(3)]
+    for rel in names:
+        (plugins / rel).mkdir(parents=True)
+        (plugins / rel / "new.dat").write_bytes(rel.encode())
+    for rel in restored:
+        (kept_before / rel).mkdir(parents=True)
+        (kept_before / rel / "old.dat").write_bytes(rel.encode())
+    (plugins / restored[0]).mkdir()  # an empty folder in the way is replaced, as before
+    lock_file = tmp_path / "lock.json"
+    write = lambda lock: lock_file.write_bytes(msgspec.json.encode(lock))  # noqa: E731
+    calls = {"n": 0}
+
+    def pause() -> None:
+        calls["n"] += 1
+        if calls["n"] > crash_after:
+            raise Killed
+
+    monkeypatch.setattr(publish, "_pause", pause)
+    work = publish.prepare(plugins, tmp_path / "staging" / "plugins", [])
+    sources = {rel: kept_before / rel for rel in restored}
+    with contextlib.suppress(Killed):
+        publish.publish(
+            tmp_path / "journal.json", plugins, work, names, restored, _lock("1"), write,
+            sources=sources, keep_dir=keep_now,
+        )  # fmt: skip
+    monkeypatch.setattr(publish, "_pause", lambda: None)
+    publish.recover(tmp_path / "journal.json", write)
+    assert sorted(p.name for p in (plugins / "100-x").iterdir()) == sorted(r.split("/")[1] for r in restored)
+    for rel in restored:
+        assert (plugins / rel / "old.dat").read_bytes() == rel.encode()
+    for rel in names:
+        assert (keep_now / rel / "new.dat").read_bytes() == rel.encode()
+    assert msgspec.json.decode(lock_file.read_bytes(), type=PluginsLock) == _lock("1")
+    assert [p.name for p in plugins.iterdir() if p.name.startswith(".")] == []
+    assert not (tmp_path / "journal.json").exists()
+
+
+def test_a_removed_folder_that_holds_another_listed_path_is_moved_by_name(tmp_path: Path) -> None:
+    # Renames go through handles of parent folders; a parent that the publish itself moves must not
+    # be reached through a stale handle.
+    plugins, kept, keep_now = tmp_path / "plugins", tmp_path / "kept", tmp_path / "keep"
+    (plugins / "100-x" / "old").mkdir(parents=True)
+    (plugins / "100-x" / "old" / "f.dat").write_bytes(b"old")
+    (kept / "100-x" / "new").mkdir(parents=True)
+    (kept / "100-x" / "new" / "f.dat").write_bytes(b"new")
+    lock_file = tmp_path / "lock.json"
+    write = lambda lock: lock_file.write_bytes(msgspec.json.encode(lock))  # noqa: E731
+    work = publish.prepare(plugins, tmp_path / "staging" / "plugins", [])
+    report = publish.publish(
+        tmp_path / "journal.json", plugins, work, ["100-x", "100-x/old"], ["100-x/new"], _lock("1"), write,
+        sources={"100-x/new": kept / "100-x" / "new"}, keep_dir=keep_now,
+    )  # fmt: skip
+    assert report.failed_paths == []
+    assert [p.name for p in (plugins / "100-x").iterdir()] == ["new"]
+    assert (plugins / "100-x" / "new" / "f.dat").read_bytes() == b"new"
+    assert (keep_now / "100-x" / "old" / "f.dat").read_bytes() == b"old"
