@@ -103,10 +103,15 @@ def claimed_paths(owners: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return claimed
 
 
+def refuse_claimed(claimed: Mapping[str, str], package_id: str, relative: str) -> None:
+    """Raise :class:`PackageFileCollision` if another package owns ``relative`` (see :func:`path_key`)."""
+    owner = claimed.get(path_key(relative))
+    if owner is not None and owner != package_id:
+        raise PackageFileCollision(owner, package_id, relative)
+
+
 def _refuse_claimed(inp: StageInput, relative: str) -> None:
-    owner = inp.claimed.get(path_key(relative))
-    if owner is not None and owner != inp.package.id:
-        raise PackageFileCollision(owner, inp.package.id, relative)
+    refuse_claimed(inp.claimed, inp.package.id, relative)
 
 
 def _refuse_case_twins(pkg_id: str, written: Sequence[str]) -> None:

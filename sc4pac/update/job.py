@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from ..install.stage import (
     StageResult,
     claimed_paths,
     path_key,
+    refuse_claimed,
     stage_package,
 )
 from ..install.staging_dirs import StagingFolder
@@ -444,12 +446,16 @@ class UpdateJob:
         resolved_ids = frozenset(p.id for p in resolution.packages)
         by_id = {rp.id: rp for rp in plan.install_packages}
         metadata_urls = {rp.id: provider.metadata_url(rp.id, rp.version) for rp in plan.install_packages}
-        # Who owns which path after this update: packages that stay, then each package staged so far
-        # (in staging order: one worker stages one package at a time, so this needs no lock).
+        # Who owns which path after this update: packages that stay, then each package committed so
+        # far (in staging order). A package staged while an earlier one still runs may miss that one's
+        # files, so each result is checked again when it is committed.
         claimed = claimed_paths({e.id: e.files for e in plan.kept_lock_packages(lock)})
+        claims = threading.Lock()  # the worker threads copy it while the event loop commits
 
         def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
             rp = by_id[pkg_id]
+            with claims:
+                known = dict(claimed)
             inp = StageInput(
                 package=rp.package,
                 variant=rp.variant,
@@ -460,16 +466,20 @@ class UpdateJob:
                 plugins_root=plugins_root,
                 previous_ini_files=previous_inis,
                 resolved_package_ids=resolved_ids,
-                claimed=dict(claimed),
+                claimed=known,
             )
-            result = stage_package(inp)
-            for rel in result.files:
-                claimed.setdefault(path_key(rel), pkg_id)
-            return result
+            return stage_package(inp)
+
+        def commit(pkg_id: str, result: StageResult) -> None:
+            with claims:
+                for rel in result.files:
+                    refuse_claimed(claimed, pkg_id, rel)
+                for rel in result.files:
+                    claimed.setdefault(path_key(rel), pkg_id)
 
         download_ids = [a.assetId for a in _download_order(plan)]
         order = staging_order([(rp.id, rp.asset_ids) for rp in plan.install_packages], download_ids)
-        return StagingPipeline(order, stage)
+        return StagingPipeline(order, stage, commit)
 
     async def _stage(self, plan: Plan, stager: StagingPipeline) -> dict[str, StageResult]:
         """Report the staging of each package in plan order (most are staged during the downloads)."""

@@ -1,25 +1,33 @@
 """Staging that overlaps the downloads: each package is staged as soon as all of its assets are cached.
 
-One worker thread stages packages one at a time (bounded, so the event loop and ``/server.status``
-stay responsive) into the job's private staging folder; the real Plugins folder is only read. The
-order is fixed from the plan before any download starts (the order the downloads are queued in), so
-two runs stage alike whatever the network does. Results are handed out per package; the job reports
+Two worker threads stage packages (bounded, so the event loop and ``/server.status`` stay responsive)
+into the job's private staging folder; the real Plugins folder is only read. Two, because creating a
+file costs a disk round trip that a second thread overlaps (measured: 2 threads create files in two
+folders about twice as fast as one; more add little). Packages that share an asset never run at the
+same time (they unpack its nested archives into one place).
+
+The order is fixed from the plan before any download starts (the order the downloads are queued in),
+and results are *committed* in that order on the event loop, so two runs stage alike whatever the
+network and the threads do: the commit step sees every earlier package's result (the job uses it to
+refuse files another package already owns). Results are handed out per package; the job reports
 ``Extraction`` messages only after the last download, so the GUI sees today's message order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from ..install.stage import FetchedAsset, StageResult
 
 log = logging.getLogger(__name__)
 
-StageFunction = Callable[[str, Mapping[str, FetchedAsset]], StageResult]
+StageFunction = Callable[[str, Mapping[str, FetchedAsset]], StageResult]  # in a worker thread
+CommitFunction = Callable[[str, StageResult], None]  # on the event loop, in staging order; may raise
+STAGING_WORKERS = 2
 
 
 def staging_order(
@@ -41,20 +49,30 @@ def staging_order(
 class StagingPipeline:
     """Stages packages in a fixed order as their assets arrive (:meth:`asset_ready`)."""
 
-    def __init__(self, order: Sequence[tuple[str, Sequence[str]]], stage: StageFunction) -> None:
+    def __init__(
+        self,
+        order: Sequence[tuple[str, Sequence[str]]],
+        stage: StageFunction,
+        commit: CommitFunction | None = None,
+        *,
+        workers: int = STAGING_WORKERS,
+    ) -> None:
         self._order = [(pkg_id, tuple(asset_ids)) for pkg_id, asset_ids in order]
         self._stage = stage
+        self._commit = commit
+        self._workers = workers
         self._fetched: dict[str, FetchedAsset] = {}
         self._ready: dict[str, asyncio.Event] = {}
+        self._asset_locks: dict[str, asyncio.Lock] = {}
         self._results: dict[str, asyncio.Future[StageResult]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        """Start the worker (in the running event loop)."""
+        """Start staging (in the running event loop)."""
         loop = asyncio.get_running_loop()
         self._results = {pkg_id: loop.create_future() for pkg_id, _ in self._order}
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sc4pac-stage")
+        self._executor = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="sc4pac-stage")
         self._worker = asyncio.ensure_future(self._work())
 
     def asset_ready(self, asset_id: str, fetched: FetchedAsset) -> None:
@@ -74,7 +92,7 @@ class StagingPipeline:
             await asyncio.wait({self._worker})
         if self._executor is not None:
             executor, self._executor = self._executor, None
-            # A package being staged right now finishes first: the caller deletes the folder next.
+            # Packages being staged right now finish first: the caller deletes the folder next.
             shutdown = asyncio.get_running_loop().run_in_executor(None, executor.shutdown, True)
             try:
                 await asyncio.shield(shutdown)
@@ -95,18 +113,67 @@ class StagingPipeline:
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
-        for pkg_id, asset_ids in self._order:
-            future = self._results[pkg_id]
-            try:
+        free = asyncio.Semaphore(self._workers)
+        previous: asyncio.Future[None] | None = None  # the commit of the package before
+        running: list[asyncio.Task[None]] = []
+        try:
+            for pkg_id, asset_ids in self._order:
                 for asset_id in asset_ids:
                     await self._event(asset_id).wait()
-                fetched = {a: self._fetched[a] for a in asset_ids}
-                result: Any = await loop.run_in_executor(self._executor, self._stage, pkg_id, fetched)
+                await free.acquire()
+                committed: asyncio.Future[None] = loop.create_future()
+                running.append(asyncio.ensure_future(self._one(pkg_id, asset_ids, free, previous, committed)))
+                previous = committed
+            await asyncio.gather(*running)
+        except asyncio.CancelledError:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            raise
+
+    async def _one(
+        self,
+        pkg_id: str,
+        asset_ids: tuple[str, ...],
+        free: asyncio.Semaphore,
+        previous: asyncio.Future[None] | None,
+        committed: asyncio.Future[None],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        future = self._results[pkg_id]
+        try:
+            outcome: StageResult | Exception
+            try:
+                async with self._assets_held(asset_ids):
+                    fetched = {a: self._fetched[a] for a in asset_ids}
+                    outcome = await loop.run_in_executor(self._executor, self._stage, pkg_id, fetched)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reported when the job gets to this package
-                if not future.done():
-                    future.set_exception(exc)
-            else:
-                if not future.done():
-                    future.set_result(result)
+                outcome = exc
+            finally:
+                free.release()
+            if previous is not None:
+                await previous  # commits happen in staging order
+            if self._commit is not None and not isinstance(outcome, Exception):
+                try:
+                    self._commit(pkg_id, outcome)
+                except Exception as exc:  # e.g. a file an earlier package owns
+                    outcome = exc
+            if not future.done():
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+        finally:
+            if not committed.done():
+                committed.set_result(None)
+
+    @contextlib.asynccontextmanager
+    async def _assets_held(self, asset_ids: tuple[str, ...]) -> AsyncIterator[None]:
+        # Sorted, so two packages sharing assets never wait for each other in a circle.
+        async with contextlib.AsyncExitStack() as held:
+            for asset_id in sorted(set(asset_ids)):
+                await held.enter_async_context(self._asset_locks.setdefault(asset_id, asyncio.Lock()))
+            yield

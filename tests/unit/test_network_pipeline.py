@@ -324,3 +324,64 @@ async def test_closing_waits_for_the_package_being_staged() -> None:
     release.set()
     await closing
     assert finished.is_set()
+
+
+async def test_two_packages_are_staged_at_once_unless_they_share_an_asset() -> None:
+    inside: set[str] = set()
+    together: list[frozenset[str]] = []
+    both_in = threading.Barrier(2, timeout=10)
+    lock = threading.Lock()
+
+    def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
+        with lock:
+            inside.add(pkg_id)
+            together.append(frozenset(inside))
+        if pkg_id in ("p1", "p2"):
+            both_in.wait()  # p1 and p2 share nothing: they must be in here at the same time
+        with lock:
+            inside.discard(pkg_id)
+        return _result(pkg_id)
+
+    order = [("p1", ["a"]), ("p2", ["b"]), ("p3", ["shared"]), ("p4", ["shared"])]
+    pipeline = StagingPipeline(order, stage)
+    pipeline.start()
+    try:
+        for asset_id in ("a", "b", "shared"):
+            pipeline.asset_ready(asset_id, _fetched(asset_id))
+        for pkg_id, _ in order:
+            assert (await pipeline.result(pkg_id)).files == [pkg_id]
+    finally:
+        await pipeline.aclose()
+    assert frozenset({"p1", "p2"}) in together
+    assert not any({"p3", "p4"} <= seen for seen in together)
+
+
+async def test_results_are_committed_in_staging_order() -> None:
+    release_first, last_staged = threading.Event(), threading.Event()
+    committed: list[str] = []
+
+    def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
+        if pkg_id == "p1":
+            release_first.wait(10)  # p2 and p3 finish first, but must commit after p1
+        if pkg_id == "p3":
+            last_staged.set()
+        return _result(pkg_id)
+
+    def commit(pkg_id: str, result: StageResult) -> None:
+        committed.append(pkg_id)
+        if pkg_id == "p2":
+            raise ValueError("p2 owns a file p1 owns")
+
+    pipeline = StagingPipeline([("p1", []), ("p2", []), ("p3", [])], stage, commit)
+    pipeline.start()
+    try:
+        assert await asyncio.to_thread(last_staged.wait, 10)
+        assert committed == []  # p2 and p3 wait for p1
+        release_first.set()
+        assert (await pipeline.result("p1")).files == ["p1"]
+        with pytest.raises(ValueError, match="owns a file"):
+            await pipeline.result("p2")
+        assert (await pipeline.result("p3")).files == ["p3"]
+    finally:
+        await pipeline.aclose()
+    assert committed == ["p1", "p2", "p3"]
