@@ -325,6 +325,7 @@ async def _serve(
     startup_timeout: float,
 ) -> int:
     import asyncio
+    import contextlib
 
     import uvicorn
 
@@ -333,6 +334,8 @@ async def _serve(
     from ..services.warm_start import warm_up
 
     background: list[asyncio.Task[None]] = []
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -350,11 +353,41 @@ async def _serve(
             # would end "killed by a signal" (or with a KeyboardInterrupt traceback). A requested stop
             # is a normal, clean exit here: status 0.
             self._captured_signals.clear()
+            # Called from a signal handler: wake the loop through its self-pipe.
+            loop.call_soon_threadsafe(stop_requested.set)
+
+        async def main_loop(self) -> None:
+            # uvicorn checks for a stop every 0.1 s; this wakes as soon as one is requested and still
+            # ticks every 0.1 s (the Date header, connection limits).
+            counter = 0
+            should_exit = await self.on_tick(counter)
+            while not should_exit:
+                counter = (counter + 1) % 864000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop_requested.wait(), 0.1)
+                should_exit = await self.on_tick(counter)
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            # Say why before uvicorn drops the sockets (it would close them with a bare 1012).
+            # Say why before the sockets go (uvicorn would close them with a bare 1012).
             await state.connections.close_all(CLOSE_GOING_AWAY, SHUTDOWN_REASON)
-            await super().shutdown(sockets=sockets)
+            # uvicorn's own shutdown, without its fixed 0.1 s pause and 0.1 s polling: connections
+            # asked to close are gone within milliseconds, and the GUI waits for this process to end.
+            for listening in self.servers:
+                listening.close()
+            for sock in sockets or []:
+                sock.close()
+            for connection in list(self.server_state.connections):
+                connection.shutdown()
+            grace = self.config.timeout_graceful_shutdown
+            deadline = None if grace is None else loop.time() + grace
+            while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
+                if deadline is not None and loop.time() >= deadline:
+                    for task in self.server_state.tasks:
+                        task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+                    break
+                await asyncio.sleep(0.005)
+            if not self.force_exit:
+                await self.lifespan.shutdown()
 
     pings = ping_settings()
     config = uvicorn.Config(
@@ -374,6 +407,7 @@ async def _serve(
 
     def request_shutdown() -> None:
         server.should_exit = True
+        stop_requested.set()
 
     state.connections.request_shutdown = request_shutdown
     try:
