@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests import plain_http
 from tests.daemon import SHARED, Daemon, start_daemon
+from tests.http_channel import http_channel
 from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
 
 REFERENCE_CHANNEL_JSON = SHARED / "data" / "sc4pac-test-channel" / "json"
@@ -56,6 +59,18 @@ def reference_channel() -> str:
     if served != (REFERENCE_CHANNEL_JSON / contents).read_bytes():
         pytest.skip("port 8090 (hard-coded in the test channel) is used by another program")
     return REFERENCE_CHANNEL_URL
+
+
+@contextmanager
+def profile_on_http_channel(
+    daemon: Daemon, root: Path, name: str, explicit: list[str], **shape: Any
+) -> Iterator[tuple[httpx.Client, str]]:
+    """A profile of ``daemon`` on a channel served from ``root`` (see :func:`http_channel` for ``shape``)
+    with the packages ``explicit`` added; yields a client and the profile id."""
+    with http_channel(root, **shape) as url, daemon.client() as http:
+        pid = init_profile(http, name, [url])
+        http.post("/plugins.add", params={"profile": pid}, json=explicit)
+        yield http, pid
 
 
 def init_profile(http: httpx.Client, name: str, channels: list[str] | None = None) -> str:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from tests.api.conftest import init_profile
+from tests.api.conftest import profile_on_http_channel
 from tests.daemon import Daemon
-from tests.http_channel import http_channel
 from tests.update_client import run_update, yes_to_all
 
 PACKAGES = [f"gen:pkg{n}" for n in range(4)]
@@ -24,12 +23,9 @@ def test_extraction_messages_follow_the_last_download(daemon: Daemon, tmp_path: 
     d = daemon
     token = d.token
     assert token
-    with (
-        http_channel(tmp_path / "channel", packages=4, files=6, file_size=150_000, chunk_delay=0.01) as url,
-        d.client() as http,
-    ):
-        pid = init_profile(http, "overlap", [url])
-        http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
+    with profile_on_http_channel(
+        d, tmp_path / "channel", "overlap", PACKAGES, packages=4, files=6, file_size=150_000, chunk_delay=0.01
+    ) as (_http, pid):
         messages = run_update(d.ws_base, token, pid)
     kinds = [m["$type"] for m in messages]
     assert messages[-1] == {"$type": "/result", "ok": True}
@@ -48,12 +44,9 @@ def test_declined_installation_leaves_no_staged_work(daemon: Daemon, tmp_path: P
     d = daemon
     token = d.token
     assert token
-    with (
-        http_channel(tmp_path / "channel", packages=4, files=4, file_size=100_000) as url,
-        d.client() as http,
-    ):
-        pid = init_profile(http, "declined", [url])
-        http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
+    with profile_on_http_channel(
+        d, tmp_path / "channel", "declined", PACKAGES, packages=4, files=4, file_size=100_000
+    ) as (_http, pid):
         with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
             while True:
                 msg = json.loads(ws.recv(timeout=60))
@@ -79,12 +72,9 @@ def test_closed_socket_during_downloads_leaves_no_staged_work(daemon: Daemon, tm
     d = daemon
     token = d.token
     assert token
-    with (
-        http_channel(tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.03) as url,
-        d.client() as http,
-    ):
-        pid = init_profile(http, "closed", [url])
-        http.post("/plugins.add", params={"profile": pid}, json=PACKAGES)
+    with profile_on_http_channel(
+        d, tmp_path / "channel", "closed", PACKAGES, packages=4, files=8, file_size=250_000, chunk_delay=0.03
+    ) as (_http, pid):
         with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
             finished = 0
             while finished < 2:  # some packages are (being) staged by now

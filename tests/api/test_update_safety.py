@@ -15,7 +15,7 @@ import pytest
 from websockets.sync.client import connect
 
 from sc4pac.update.job import UPDATE_LOCK_FILE
-from tests.api.conftest import init_profile
+from tests.api.conftest import init_profile, profile_on_http_channel
 from tests.daemon import Daemon, start_daemon
 from tests.http_channel import http_channel
 from tests.polling import wait_until
@@ -34,12 +34,16 @@ def test_closing_socket_during_downloads_installs_nothing(daemon: Daemon, tmp_pa
     d = daemon
     token = d.token
     assert token
-    with (
-        http_channel(tmp_path / "channel", packages=4, files=8, file_size=250_000, chunk_delay=0.05) as url,
-        d.client() as http,
-    ):
-        pid = init_profile(http, "cancel", [url])
-        http.post("/plugins.add", params={"profile": pid}, json=[f"gen:pkg{n}" for n in range(4)])
+    with profile_on_http_channel(
+        d,
+        tmp_path / "channel",
+        "cancel",
+        [f"gen:pkg{n}" for n in range(4)],
+        packages=4,
+        files=8,
+        file_size=250_000,
+        chunk_delay=0.05,
+    ) as (_http, pid):
         with connect(f"{d.ws_base}/update?profile={pid}&token={token}") as ws:
             confirmed = False
             while True:
