@@ -578,7 +578,11 @@ class UpdateJob:
                 keep_dir=self.keep_dir,
             )
 
-        async with store.profile_lock(pid):
+        return await self._publish_to_the_end(work)
+
+    async def _publish_to_the_end(self, work: Callable[[], publish.PublishReport]) -> publish.PublishReport:
+        """Run ``work`` (a journaled publish) in a worker under the profile's lock, to its end."""
+        async with self.services.store.profile_lock(self.request.profile_id):
             task = asyncio.ensure_future(asyncio.to_thread(work))
             try:
                 # Shielded: a closed socket must not leave the Plugins folder half-published.

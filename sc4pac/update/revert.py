@@ -229,14 +229,7 @@ class RevertJob(UpdateJob):
                 keep_dir=self.keep_dir,
             )
 
-        async with store.profile_lock(pid):
-            task = asyncio.ensure_future(asyncio.to_thread(work))
-            try:
-                # Shielded like an update's publish: a closed socket must not stop it half-way.
-                return await asyncio.shield(task)
-            except asyncio.CancelledError:
-                await asyncio.wait({task})
-                raise
+        return await self._publish_to_the_end(work)
 
 
 def _exact_package(package: Package, entry: InstalledData) -> ResolvedPackage:
