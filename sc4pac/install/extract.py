@@ -56,23 +56,21 @@ class FileFacts:
 
     size: int
     sha256: str
-    is_dbpf: bool
     # The script entries of a DBPF file, the error that scanning it raised, or None when the file was
     # too large to scan while it was written (it is scanned on disk then). Empty for other files.
     scripts: tuple[Tgi, ...] | DbpfFormatError | None
 
 
 def _facts(written: WrittenFile) -> FileFacts:
-    is_dbpf = written.head[:4] == DBPF_MAGIC
-    scripts: tuple[Tgi, ...] | DbpfFormatError | None = ()
-    if is_dbpf:
-        scripts = None
-        if written.whole:
-            try:
-                scripts = tuple(scan_bytes(written.head))
-            except DbpfFormatError as exc:
-                scripts = exc
-    return FileFacts(written.size, written.sha256, is_dbpf, scripts)
+    scripts: tuple[Tgi, ...] | DbpfFormatError | None = None
+    if not written.head.startswith(DBPF_MAGIC):
+        scripts = ()
+    elif written.whole:
+        try:
+            scripts = tuple(scan_bytes(written.head))
+        except DbpfFormatError as exc:
+            scripts = exc
+    return FileFacts(written.size, written.sha256, scripts)
 
 
 @dataclass(frozen=True, slots=True)
