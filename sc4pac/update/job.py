@@ -547,12 +547,8 @@ class UpdateJob:
     ) -> publish.PublishReport:
         store = self.services.store
         pid = self.request.profile_id
-        # A path a remaining package also lists (possible in locks written before collisions were
-        # refused) is never deleted with the package that goes.
-        kept = {path_key(f) for e in plan.kept_lock_packages(started) for f in e.files}
-        removals = [f for entry in plan.remove_packages for f in entry.files if path_key(f) not in kept]
+        removals = removed_paths(plan.remove_packages, plan.kept_lock_packages(started))
         installs = [f for r in results.values() for f in r.files]
-        journal = store.profile_dir(pid) / publish.JOURNAL_FILE
 
         def work() -> publish.PublishReport:
             on_disk = store.read_lock(pid) or started
@@ -567,18 +563,33 @@ class UpdateJob:
                     # Temp on another drive: the staged files are copied, so all of them must fit.
                     raise disk_full(found, needed=staged_bytes) from exc
                 raise
-            return publish.publish(
-                journal,
-                plugins_root,
-                work_dir,
-                removals,
-                installs,
-                new_lock,
-                lambda lock: store.write_lock_sync(pid, lock),
-                keep_dir=self.keep_dir,
-            )
+            return self._journaled_publish(plugins_root, work_dir, removals, installs, new_lock)
 
         return await self._publish_to_the_end(work)
+
+    def _journaled_publish(
+        self,
+        plugins_root: Path,
+        work_dir: Path,
+        removals: list[str],
+        installs: list[str],
+        new_lock: PluginsLock,
+        sources: Mapping[str, str] | None = None,
+    ) -> publish.PublishReport:
+        """The journaled publish into this profile, keeping removed folders for undo (blocking)."""
+        store = self.services.store
+        pid = self.request.profile_id
+        return publish.publish(
+            store.profile_dir(pid) / publish.JOURNAL_FILE,
+            plugins_root,
+            work_dir,
+            removals,
+            installs,
+            new_lock,
+            lambda lock: store.write_lock_sync(pid, lock),
+            sources=sources,
+            keep_dir=self.keep_dir,
+        )
 
     async def _publish_to_the_end(self, work: Callable[[], publish.PublishReport]) -> publish.PublishReport:
         """Run ``work`` (a journaled publish) in a worker under the profile's lock, to its end."""
@@ -590,6 +601,13 @@ class UpdateJob:
             except asyncio.CancelledError:
                 await asyncio.wait({task})  # the publish runs to its end before the job stops
                 raise
+
+
+def removed_paths(leaving: Sequence[InstalledData], staying: Sequence[InstalledData]) -> list[str]:
+    """The lock paths of the packages ``leaving``, except those a package ``staying`` also lists
+    (possible in locks written before collisions were refused): those are never deleted."""
+    owned = {path_key(f) for e in staying for f in e.files}
+    return [f for entry in leaving for f in entry.files if path_key(f) not in owned]
 
 
 def installed_metadata(plan: Plan) -> list[tuple[Package, list[Asset]]]:

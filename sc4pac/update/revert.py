@@ -19,7 +19,7 @@ from ..errors import PublishedFilesIncomplete, VersionNotFound
 from ..history.records import StateSnapshot
 from ..history.service import plan_items
 from ..install import manifest, publish
-from ..install.stage import StageResult, path_key
+from ..install.stage import StageResult
 from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset, Package
 from ..models.messages import PlanPrompt, Warnings
@@ -28,7 +28,7 @@ from ..ports import ProgressSink, Prompter
 from ..resolve.plan import Plan, installed_identity
 from ..resolve.resolution import Resolution, ResolvedPackage
 from ..services import Services
-from .job import UpdateJob, UpdateRequest
+from .job import UpdateJob, UpdateRequest, removed_paths
 from .metadata import ChannelMetadataProvider
 from .prompts import YES_NO
 
@@ -205,29 +205,14 @@ class RevertJob(UpdateJob):
         new_lock: PluginsLock,
         staying: list[InstalledData],
     ) -> publish.PublishReport:
-        store = self.services.store
-        pid = self.request.profile_id
-        # Never remove a path that a package staying installed also owns (as an update does).
-        owned = {path_key(f) for e in staying for f in e.files}
-        removals = [f for entry in to_remove for f in entry.files if path_key(f) not in owned]
+        removals = removed_paths(to_remove, staying)
         staged_files = [f for r in staged.values() for f in r.files]
         installs = list(dict.fromkeys([*sources, *staged_files]))
-        journal = store.profile_dir(pid) / publish.JOURNAL_FILE
 
         def work() -> publish.PublishReport:
             plugins_root.mkdir(parents=True, exist_ok=True)
             work_dir = publish.prepare(plugins_root, staging / "plugins", staged_files)
-            return publish.publish(
-                journal,
-                plugins_root,
-                work_dir,
-                removals,
-                installs,
-                new_lock,
-                lambda lock: store.write_lock_sync(pid, lock),
-                sources=sources,
-                keep_dir=self.keep_dir,
-            )
+            return self._journaled_publish(plugins_root, work_dir, removals, installs, new_lock, sources)
 
         return await self._publish_to_the_end(work)
 
