@@ -24,7 +24,7 @@ from sc4pac.api.app import create_app
 from sc4pac.api.auth import TokenStore
 from sc4pac.api.connections import ConnectionRegistry
 from sc4pac.api.state import ServerOptions, ServerState
-from sc4pac.cli.server import STARTUP_TIMEOUT_SECONDS, serve
+from sc4pac.cli.server import STARTUP_TIMEOUT_SECONDS, STARTUP_TIMEOUT_WEBAPP_SECONDS, serve
 from sc4pac.services import Services
 from sc4pac.services.demo_profile import prepare_demo
 from tests.daemon import DaemonEndpoints
@@ -70,10 +70,11 @@ def start_thread_daemon(
     indent: int = -1,
     demo: bool = False,
     auto_shutdown: bool = False,
+    web_app_dir: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> ThreadDaemon:
     """Start a daemon on ``profiles_dir`` (created if missing) as ``sc4pac server`` would with these
-    options (``demo``: ``--demo``), and wait until it accepts connections.
+    options (``demo``: ``--demo``, ``web_app_dir``: ``--web-app-dir``), and wait until it accepts connections.
 
     ``env``: the environment variables a daemon process would be started with; they are set in this
     process until :meth:`ThreadDaemon.stop`.
@@ -82,14 +83,27 @@ def start_thread_daemon(
     for name, value in (env or {}).items():
         environment.setenv(name, value)
     try:
-        return _start(profiles_dir, environment, indent=indent, demo=demo, auto_shutdown=auto_shutdown)
+        return _start(
+            profiles_dir,
+            environment,
+            indent=indent,
+            demo=demo,
+            auto_shutdown=auto_shutdown,
+            web_app_dir=web_app_dir,
+        )
     except BaseException:
         environment.undo()
         raise
 
 
 def _start(
-    profiles_dir: Path, environment: pytest.MonkeyPatch, *, indent: int, demo: bool, auto_shutdown: bool
+    profiles_dir: Path,
+    environment: pytest.MonkeyPatch,
+    *,
+    indent: int,
+    demo: bool,
+    auto_shutdown: bool,
+    web_app_dir: Path | None,
 ) -> ThreadDaemon:
     profiles_dir.mkdir(parents=True, exist_ok=True)
     sock = _listen()
@@ -100,7 +114,7 @@ def _start(
     if demo:
         asyncio.run(prepare_demo(services.store, only_if_no_profiles=True))
     state = ServerState(
-        options=ServerOptions(port=port, indent=indent, auto_shutdown=auto_shutdown),
+        options=ServerOptions(port=port, indent=indent, auto_shutdown=auto_shutdown, web_app_dir=web_app_dir),
         tokens=TokenStore(secret, cookie_name="__Host-access_token"),
         services=services,
         connections=ConnectionRegistry(auto_shutdown=auto_shutdown),
@@ -116,7 +130,7 @@ def _start(
 
     def run() -> None:
         try:
-            asyncio.run(serve(app, [sock], state, announce, STARTUP_TIMEOUT_SECONDS))
+            asyncio.run(serve(app, [sock], state, announce, timeout))
         except BaseException as exc:  # reported by the starting test, not lost in the thread
             failure.append(exc)
             ready.set()
@@ -124,6 +138,8 @@ def _start(
         finally:
             sock.close()
 
+    # The process's start-up timeout: 20 s, or 60 s serving a web-app.
+    timeout = STARTUP_TIMEOUT_WEBAPP_SECONDS if web_app_dir else STARTUP_TIMEOUT_SECONDS
     thread = threading.Thread(target=run, name=f"daemon-{port}", daemon=True)
     thread.start()
     if not ready.wait(30) or failure:

@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.daemon import start_daemon
+from tests.thread_daemon import start_thread_daemon
 
 FAST_PINGS = {"SC4PAC_WS_PING_INTERVAL": "0.3", "SC4PAC_WS_PING_TIMEOUT": "0.6"}
 
@@ -64,7 +65,7 @@ def test_a_peer_that_stops_answering_pings_is_dropped_and_auto_shutdown_follows(
 
 
 def test_a_peer_that_answers_pings_is_kept(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "p", extra_args=["--auto-shutdown=true"], env=FAST_PINGS)
+    d = start_thread_daemon(tmp_path / "p", auto_shutdown=True, env=FAST_PINGS)
     try:
         token = d.authenticate()
         with connect(f"{d.ws_base}/server.connect?token={token}") as ws, d.client() as http:
@@ -75,7 +76,7 @@ def test_a_peer_that_answers_pings_is_kept(tmp_path: Path) -> None:
             assert (
                 http.post("/packages.open", json=[{"package": "a:b", "channelUrl": "x"}]).status_code == 200
             )
-            assert d.proc.poll() is None
+            assert d.thread.is_alive()  # no auto-shutdown
     finally:
         d.stop()
 
