@@ -36,14 +36,14 @@ def test_search_in_subprocess(demo_profile: DemoProfile) -> None:
 
 
 def test_interactive_update_with_closed_input_is_aborted(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:street-lights").returncode == 0
+    assert demo_profile.run("add", "demo:street-lights") == 0  # set-up, in this process
     done = demo_profile.run_process("update")
     assert done.returncode == 21
     assert "Error: An answer is needed, but the input is closed." in done.stderr
 
 
 def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     first = subprocess.Popen(
         [sys.executable, "-m", "sc4pac", *demo_profile.argv("update")],
         stdin=subprocess.PIPE,
@@ -87,7 +87,7 @@ def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile)
 def test_progress_redraws_one_line_on_a_terminal(demo_profile: DemoProfile) -> None:
     import pty
 
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     controller, terminal = pty.openpty()
     try:
         proc = subprocess.run(
