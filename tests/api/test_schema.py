@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from litestar import Litestar
-from openapi_spec_validator import validate
 
 from sc4pac import wire
 from sc4pac.api.app import create_app
@@ -80,6 +78,10 @@ def app_routes(built_app: Litestar) -> tuple[set[tuple[str, str]], set[str]]:
 
 
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    # The validators are imported by the tests that use them: every pytest worker imports this module
+    # to collect it, and they cost ~0.4 s to load.
+    from openapi_spec_validator import validate
+
     assert document["openapi"] == "3.1.0"
     validate(document)  # raises on any violation of the OpenAPI 3.1 specification
 
@@ -149,6 +151,8 @@ def test_wire_rules_show_in_the_schemas(document: dict[str, Any]) -> None:
 
 
 def test_websocket_messages_are_json_schemas_matching_real_frames(messages: dict[str, Any]) -> None:
+    import jsonschema
+
     jsonschema.Draft202012Validator.check_schema(messages)
 
     def check(union: str, obj: Any) -> None:
