@@ -158,7 +158,8 @@ def test_websocket_messages_are_json_schemas_matching_real_frames(messages: dict
     def check(union: str, obj: Any) -> None:
         schema = {**messages, "$ref": f"#/$defs/{union}"}
         schema.pop("anyOf")
-        jsonschema.validate(wire.decode(wire.encode(obj), Any), schema)
+        # A validator of the checked schema: jsonschema.validate would check the whole schema again.
+        jsonschema.Draft202012Validator(schema).validate(wire.decode(wire.encode(obj), Any))
 
     check("ServerConnectServerMessage", OpenPackage([OpenPackageItem("a:b", "https://x/")]))
     check("ServerConnectServerMessage", ProfilesEvent("added", "2", "New"))
