@@ -42,7 +42,9 @@ def test_interactive_update_with_closed_input_is_aborted(demo_profile: DemoProfi
     assert "Error: An answer is needed, but the input is closed." in done.stderr
 
 
-def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile) -> None:
+def test_second_update_of_the_same_profile_is_refused(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     first = subprocess.Popen(
         [sys.executable, "-m", "sc4pac", *demo_profile.argv("update")],
@@ -76,11 +78,13 @@ def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile)
             if stream is not None:
                 stream.close()
     assert "Done: " in output.text()
-    listed = json.loads(demo_profile.run_process("list", "--json").stdout)
+    # The checks of the result run the CLI in this process.
+    listed = demo_profile.json_of(capsys, "list", "--json")
+    assert isinstance(listed, dict)
     assert listed["demo:park-bench-props"]["installed"]["version"] == "1.0"
     assert listed["demo:mega-mall"] == {"explicit": True}
     # With the first update finished, the next one runs (and installs what was added meanwhile).
-    assert demo_profile.run_process("update", "--yes").returncode == 0
+    assert demo_profile.run("update", "--yes") == 0
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses the POSIX pseudo-terminal module")

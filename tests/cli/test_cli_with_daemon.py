@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+import pytest
+
 from tests.cli.conftest import DemoProfile, OutputCollector, cli_env
 from tests.thread_daemon import ThreadDaemon
 from tests.update_client import run_update, yes_to_all
@@ -23,7 +25,9 @@ def test_daemon_sees_cli_changes_and_the_reverse(demo_profile: DemoProfile, daem
     assert set(listed) == {"demo:park-bench-props", "demo:mega-mall"}
 
 
-def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, daemon: ThreadDaemon) -> None:
+def test_cli_update_refused_while_the_daemon_updates(
+    demo_profile: DemoProfile, daemon: ThreadDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     at_plan = threading.Event()
     release = threading.Event()
@@ -51,7 +55,8 @@ def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, 
         gui.join(60)
     assert result
     assert result[0][-1] == {"$type": "/result", "ok": True}
-    listed = json.loads(demo_profile.run_process("list", "--json").stdout)
+    listed = demo_profile.json_of(capsys, "list", "--json")  # in this process
+    assert isinstance(listed, dict)
     assert listed["demo:park-bench-props"]["installed"]["version"] == "1.0"
 
 
