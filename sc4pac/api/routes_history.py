@@ -21,12 +21,12 @@ class HistoryBody(WireStruct):
 @get("/plugins.history", opt=needs("read"))
 async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
     # Imported on first use: the history store and the resolver are not needed to start serving.
-    from ..history.service import ProfileHistory
+    from ..history.service import history_of
 
     state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)
-    history = ProfileHistory(state.store, profile_id)
+    history = history_of(state.store, profile_id)
     transactions = await asyncio.to_thread(history.transactions, spec)
     return respond(request, HistoryBody(transactions=transactions))
 

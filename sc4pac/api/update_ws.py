@@ -122,9 +122,9 @@ async def precheck_update(state: ServerState, query: dict[str, str]) -> None:
     revert_to = query.get("revertTo")
     if revert_to is not None:
         # An unknown transaction is refused before the upgrade, like an unknown profile.
-        from ..history.service import ProfileHistory
+        from ..history.service import history_of
 
-        await asyncio.to_thread(ProfileHistory(state.store, profile_id).state, revert_to)
+        await asyncio.to_thread(history_of(state.store, profile_id).state, revert_to)
 
 
 def _final_error(exc: BaseException) -> dict[str, Any]:

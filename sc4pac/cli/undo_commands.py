@@ -6,7 +6,7 @@ import os
 import sys
 
 from ..history.records import Transaction
-from ..history.service import ProfileHistory
+from ..history.service import history_of
 from ..models.messages import PlanItem
 from ..update.dry_run import PlanPreview, preview_update
 from ..update.job import UpdateRequest
@@ -33,7 +33,7 @@ def _items(items: list[PlanItem]) -> str:
 async def cmd_history(ctx: CommandContext) -> int:
     """The update history of the profile, newest first."""
     spec = ctx.store.read_spec(ctx.profile_id)
-    transactions = ProfileHistory(ctx.store, ctx.profile_id).transactions(spec)
+    transactions = history_of(ctx.store, ctx.profile_id).transactions(spec)
     if ctx.args.json:
         print_json(_HistoryJson(transactions=transactions))
         return 0

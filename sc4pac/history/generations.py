@@ -161,6 +161,11 @@ class Generations:
                     log.warning("Ignoring the unreadable kept-generation manifest %s: %s", child.path, exc)
                     continue
                 found[child.name[: -len(".json")]] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        # Forget the decoded manifests of pruned generations (the object lives as long as the process).
+        # list(): a copy made in one step, as another thread may be adding to the dict.
+        for cached in list(self._decoded):
+            if cached[0] not in found:
+                self._decoded.pop(cached, None)
         return found
 
     def _read(self, name: str, key: _Key, type_: type[_M]) -> _M | None:

@@ -15,6 +15,8 @@ import hashlib
 import logging
 import os
 import secrets
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +35,7 @@ from .records import ABORTED, BASELINE, OK, Begun, Finished, InstalledMetadata, 
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HISTORY_FILE", "STATES_FILE", "ProfileHistory", "outcome_of", "plan_items"]
+__all__ = ["HISTORY_FILE", "STATES_FILE", "ProfileHistory", "history_of", "outcome_of", "plan_items"]
 
 HISTORY_FILE = "sc4pac-history.jsonl"
 STATES_FILE = "sc4pac-history-states.jsonl"
@@ -376,6 +378,24 @@ class ProfileHistory:
         if change(self.store.read_spec(self.profile_id)) is None:
             return  # nothing to write, so no lock to take (a revert within one set of choices)
         await self.store.modify_spec(self.profile_id, change)
+
+
+# One ProfileHistory per profile and store in this process, so that what it decoded (the history lines,
+# the manifests of kept generations) serves every later update, revert and listing of that profile
+# instead of being read again each time. Its caches compare each file's (inode, size, mtime) before use,
+# so changes by another process (the CLI) are still seen.
+_shared: weakref.WeakKeyDictionary[ProfileStore, dict[str, ProfileHistory]] = weakref.WeakKeyDictionary()
+_shared_guard = threading.Lock()
+
+
+def history_of(store: ProfileStore, profile_id: str) -> ProfileHistory:
+    """The history of ``profile_id`` shared by this process's users of ``store``."""
+    with _shared_guard:
+        histories = _shared.setdefault(store, {})
+        history = histories.get(profile_id)
+        if history is None:
+            history = histories[profile_id] = ProfileHistory(store, profile_id)
+        return history
 
 
 class _Identity(msgspec.Struct):

@@ -34,7 +34,7 @@ from ..errors import (
 from ..fetch.download import CachedFile
 from ..fetch.failures import DownloadFailure, refuse_local_asset
 from ..filelock import InterProcessLock
-from ..history.service import ProfileHistory, outcome_of
+from ..history.service import history_of, outcome_of
 from ..install import manifest, publish
 from ..install.stage import (
     FetchedAsset,
@@ -115,7 +115,7 @@ class UpdateJob:
         self.simtropolis_token = request.simtropolis_token
         # Undo support (sc4pac.history): the transaction recorded once the plan is reached, and where
         # the package folders it removes are kept.
-        self.history = ProfileHistory(services.store, request.profile_id)
+        self.history = history_of(services.store, request.profile_id)
         self.recorded_transaction = ""
         """The id of this run's history entry, once it reached the plan ("" before, or without history)."""
         self.transaction: str | None = None

@@ -18,7 +18,7 @@ from sc4pac.history.generations import (
     store_location,
 )
 from sc4pac.history.records import Finished
-from sc4pac.history.service import ProfileHistory
+from sc4pac.history.service import ProfileHistory, history_of
 from sc4pac.models.profile import InstalledData, empty_lock
 from sc4pac.profiles import ProfileStore
 
@@ -148,6 +148,39 @@ def test_manifests_are_read_again_when_they_change(tmp_path: Path) -> None:
     assert [e.name for e in gens.manifests()["t1"].entries] == ["p"]
     gens.record("t1", [_entry("q", 10, gens.root / "other", "t1")], gens.root / "t1")
     assert [e.name for e in gens.manifests()["t1"].entries] == ["q"]
+
+
+def test_pruned_generations_leave_the_manifest_cache(tmp_path: Path) -> None:
+    # The process keeps one Generations per profile for its whole life: what it decoded of pruned
+    # generations must not pile up.
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(5)]
+    for n, txid in enumerate(ids):
+        gens.record(txid, [_entry(f"p{n}", 1000, gens.root, txid)], gens.root / txid)
+    gens.manifests()
+    assert gens.prune(ids, budget=0) == ["t0", "t1"]
+    gens.manifests()
+    assert sorted({name for name, _type in gens._decoded}) == ["t2", "t3", "t4"]
+
+
+async def test_one_history_per_profile_that_still_sees_other_processes(tmp_path: Path) -> None:
+    store = ProfileStore(tmp_path / "profiles")
+    pid = (await store.add_profile("p")).id
+    await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
+    spec = store.read_spec(pid)
+    shared = history_of(store, pid)
+    assert history_of(store, pid) is shared
+    assert history_of(ProfileStore(tmp_path / "profiles"), pid) is not shared  # another store
+    first = shared.begin(spec, empty_lock(), client="daemon", installed=[], removed_entries=[])
+    shared.finish(first, "ok")
+    assert shared.finished_ids()[-1] == first
+    # Another process (the CLI, with its own objects) records a transaction: the shared history,
+    # which cached the lines it read and wrote, reads the file again.
+    cli = ProfileHistory(ProfileStore(tmp_path / "profiles"), pid)
+    second = cli.begin(spec, empty_lock(), client="cli", installed=[], removed_entries=[])
+    cli.finish(second, "aborted")
+    assert shared.finished_ids()[-2:] == [first, second]
+    assert shared.unfinished() == []
 
 
 async def test_two_transactions_in_one_second_never_share_an_id(
