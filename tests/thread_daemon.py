@@ -43,11 +43,16 @@ class ThreadDaemon(DaemonEndpoints):
     environment: pytest.MonkeyPatch = field(default_factory=pytest.MonkeyPatch)
     token: str | None = None
 
+    def request_stop(self) -> None:
+        """Ask the server to shut down, as a stop signal does to the process; returns at once."""
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.state.connections.request_shutdown)
+
     def stop(self) -> None:
         """Shut down as on a stop request (websockets closed with a reason) and wait for the thread."""
         try:
             if self.thread.is_alive():
-                self.loop.call_soon_threadsafe(self.state.connections.request_shutdown)
+                self.request_stop()
                 self.thread.join(30)
             assert not self.thread.is_alive(), "the daemon thread did not stop"
         finally:

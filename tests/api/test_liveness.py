@@ -96,13 +96,14 @@ def test_shutdown_closes_server_connect_with_a_reason(tmp_path: Path) -> None:
 
 
 def test_shutdown_closes_a_running_update_with_a_reason(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    # The daemon in a thread stops through the same shutdown as on SIGTERM (the test above sends one).
+    d = start_thread_daemon(tmp_path / "p", demo=True)
     try:
         token = d.authenticate()
         with connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:
             while json.loads(ws.recv(timeout=30))["$type"] != "/prompt/json/update/initial-arguments":
                 pass
-            d.proc.terminate()
+            d.request_stop()
             with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=15)
             assert ws.close_code == 1001
