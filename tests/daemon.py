@@ -28,24 +28,19 @@ def free_port() -> int:
     """A currently free TCP port on 127.0.0.1."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def basic_auth(secret: str) -> str:
     return "Basic " + base64.b64encode(f"{CLIENT_ID}:{secret}".encode()).decode()
 
 
-@dataclass
-class Daemon:
-    """A running ``sc4pac server`` process with its one-time secret and captured output."""
+class DaemonEndpoints:
+    """The URLs and the desktop token of a daemon (a process, or one in a thread: tests/thread_daemon.py)."""
 
-    profiles_dir: Path
     port: int
     secret: str
-    proc: subprocess.Popen[str]
-    stdout_lines: list[str] = field(default_factory=list)
-    stderr_lines: list[str] = field(default_factory=list)
-    token: str | None = None
+    token: str | None
 
     @property
     def base(self) -> str:
@@ -70,6 +65,19 @@ class Daemon:
         """An HTTP client sending the desktop token as the GUI does (lower-case ``bearer``)."""
         assert self.token, "authenticate() first"
         return http_client(base_url=self.base, headers={"Authorization": f"bearer {self.token}"}, timeout=60)
+
+
+@dataclass
+class Daemon(DaemonEndpoints):
+    """A running ``sc4pac server`` process with its one-time secret and captured output."""
+
+    profiles_dir: Path
+    port: int
+    secret: str
+    proc: subprocess.Popen[str]
+    stdout_lines: list[str] = field(default_factory=list)
+    stderr_lines: list[str] = field(default_factory=list)
+    token: str | None = None
 
     def stop(self) -> int:
         if self.proc.poll() is None:

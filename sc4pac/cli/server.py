@@ -171,22 +171,19 @@ BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "1")
 
 
 def _run(args: argparse.Namespace, collecting: bool) -> int:
+    # Checked before the server's modules load: a usage error exits at once.
+    if args.indent < -1:
+        print("Indentation must be -1 or larger.", file=sys.stderr)
+        return 2
     os.environ.setdefault(*BLAS_THREADS_ENV)
-    from ..api.app import create_app
     from ..api.auth import TokenStore, new_secret
-    from ..api.connections import ConnectionRegistry
-    from ..api.state import ServerOptions, ServerState
     from ..locations import default_profiles_dir
-    from ..services import Services
 
     logging.basicConfig(
         level=logging.DEBUG if os.environ.get("SC4PAC_DEBUG") else logging.INFO,
         format="[%(levelname)s] %(message)s",
         stream=sys.stderr,
     )
-    if args.indent < -1:
-        print("Indentation must be -1 or larger.", file=sys.stderr)
-        return 2
     try:
         profiles_dir = (
             Path(args.profiles_dir).absolute()
@@ -236,6 +233,13 @@ def _run(args: argparse.Namespace, collecting: bool) -> int:
             flush=True,
         )
         return EXIT_PORT_IN_USE
+
+    # The server's modules (most of the start-up time) load only now: a missing secret or a taken port
+    # exits at once.
+    from ..api.app import create_app
+    from ..api.connections import ConnectionRegistry
+    from ..api.state import ServerOptions, ServerState
+    from ..services import Services
 
     st_token = os.environ.get("SC4PAC_SIMTROPOLIS_TOKEN") or None
     if st_token and st_token[:1] in "\"'" and st_token[-1:] == st_token[:1]:
@@ -289,7 +293,7 @@ def _run(args: argparse.Namespace, collecting: bool) -> int:
     timeout = STARTUP_TIMEOUT_WEBAPP_SECONDS if web_app_dir else STARTUP_TIMEOUT_SECONDS
     import asyncio
 
-    return asyncio.run(_serve(app, sockets, state, announce, timeout))
+    return asyncio.run(serve(app, sockets, state, announce, timeout))
 
 
 async def _prepare_demo(services: Services) -> None:
@@ -317,13 +321,18 @@ def _drop_refused_upgrade_noise(record: logging.LogRecord) -> bool:
 WS_MAX_MESSAGE_BYTES = 1024 * 1024
 
 
-async def _serve(
+async def serve(
     app: Gate,
     sockets: list[socket.socket],
     state: ServerState,
     announce: Callable[[], None],
     startup_timeout: float,
 ) -> int:
+    """Serve ``app`` on the bound ``sockets`` until a signal or ``state.connections.request_shutdown()``.
+
+    ``announce`` runs once the sockets accept connections. Outside the main thread (the tests' daemon in
+    a thread) no signal handlers are installed; everything else is what the daemon process runs.
+    """
     import asyncio
     import contextlib
 

@@ -54,6 +54,9 @@ USER_AGENT = "sc4pac/0.10"
 PROGRESS_STEP = 512 * 1024  # progress granularity: 0.5 MiB
 RESUME_OVERLAP = 4096  # bytes re-fetched on resume to check the partial file still matches
 MAX_REDIRECTS = 10
+# Seconds before the first retry of a failed attempt, doubling for each further one (0.5 + 1 + 2 s for
+# the default 4 attempts); $SC4PAC_DOWNLOAD_RETRY_DELAY changes it (sc4pac.services).
+RETRY_DELAY = 0.5
 # Small metadata files (contents, pkg.json) in flight per host. Over HTTP/1.1 each is a connection, and
 # the pool's bookkeeping per request grows with the connection count (measured: 16 connections stall
 # the event loop for 170 ms at p99 on a busy 2-core machine, 6-8 keep it near 50 ms at the same speed).
@@ -398,7 +401,7 @@ class Downloader:
         max_metadata_per_host: int = METADATA_PER_HOST,
         timeout: float = 60.0,
         attempts: int = 4,
-        retry_backoff: float = 0.5,
+        retry_backoff: float = RETRY_DELAY,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.max_per_host = max_per_host

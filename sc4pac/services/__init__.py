@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METADATA_PER_HOST_ENV = "SC4PAC_METADATA_PER_HOST"
+RETRY_DELAY_ENV = "SC4PAC_DOWNLOAD_RETRY_DELAY"
 
 
 def _metadata_limit_from_env() -> int | None:
@@ -35,6 +36,21 @@ def _metadata_limit_from_env() -> int | None:
     if value <= 0:
         if raw:
             log.warning("Ignoring %s=%r (expected a positive number)", METADATA_PER_HOST_ENV, raw)
+        return None
+    return value
+
+
+def _retry_delay_from_env() -> float | None:
+    """``$SC4PAC_DOWNLOAD_RETRY_DELAY`` (seconds before the first retry of a failed download, doubling
+    for each further one), None when unset or invalid."""
+    raw = os.environ.get(RETRY_DELAY_ENV, "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:  # also refuses nan
+        if raw:
+            log.warning("Ignoring %s=%r (expected seconds from 0 to 60)", RETRY_DELAY_ENV, raw)
         return None
     return value
 
@@ -65,11 +81,13 @@ class Services:
     @functools.cached_property
     def downloader(self) -> Downloader:
         """The process's HTTP downloader (per-host limits, the download cache)."""
-        from ..fetch.download import METADATA_PER_HOST, Downloader
+        from ..fetch.download import METADATA_PER_HOST, RETRY_DELAY, Downloader
 
+        delay = _retry_delay_from_env()
         return Downloader(
             max_per_host=self._max_downloads_per_host,
             max_metadata_per_host=_metadata_limit_from_env() or METADATA_PER_HOST,
+            retry_backoff=RETRY_DELAY if delay is None else delay,
         )
 
     @functools.cached_property

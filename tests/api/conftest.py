@@ -1,4 +1,4 @@
-"""Fixtures for black-box tests: a real daemon process per test module."""
+"""Fixtures for API tests: a daemon per test module (in a thread of the test process: tests/thread_daemon.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ import httpx
 import pytest
 
 from tests import plain_http
-from tests.daemon import SHARED, Daemon, start_daemon
+from tests.daemon import SHARED, DaemonEndpoints
 from tests.http_channel import http_channel
 from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 
 REFERENCE_CHANNEL_JSON = SHARED / "data" / "sc4pac-test-channel" / "json"
 REFERENCE_CHANNEL_URL = "http://localhost:8090/"
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadDaemon]:
     """A daemon on a fresh profiles dir, already authenticated with a desktop token."""
-    d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--indent", "1"])
+    d = start_thread_daemon(tmp_path_factory.mktemp("profiles"), indent=1)
     try:
         d.authenticate()
         yield d
@@ -31,15 +32,15 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 @pytest.fixture(scope="module")
-def http(daemon: Daemon) -> Iterator[httpx.Client]:
+def http(daemon: DaemonEndpoints) -> Iterator[httpx.Client]:
     with daemon.client() as client:
         yield client
 
 
 @pytest.fixture
-def fresh_daemon(tmp_path: Path) -> Iterator[Daemon]:
+def fresh_daemon(tmp_path: Path) -> Iterator[ThreadDaemon]:
     """A daemon of its own for tests that consume the secret or change global state."""
-    d = start_daemon(tmp_path / "profiles")
+    d = start_thread_daemon(tmp_path / "profiles")
     try:
         yield d
     finally:
@@ -63,7 +64,7 @@ def reference_channel() -> str:
 
 @contextmanager
 def profile_on_http_channel(
-    daemon: Daemon, root: Path, name: str, explicit: list[str], **shape: Any
+    daemon: DaemonEndpoints, root: Path, name: str, explicit: list[str], **shape: Any
 ) -> Iterator[tuple[httpx.Client, str]]:
     """A profile of ``daemon`` on a channel served from ``root`` (see :func:`http_channel` for ``shape``)
     with the packages ``explicit`` added; yields a client and the profile id."""

@@ -1,5 +1,6 @@
-"""Abuse of the transport against the real daemon: huge and endless bodies, bodies sent without
-credentials, slow or idle request heads, forged Host headers, deep and malformed JSON, empty secrets.
+"""Abuse of the transport against the daemon's server (in a thread: the same uvicorn protocols and
+limits as the process): huge and endless bodies, bodies sent without credentials, slow or idle request
+heads, forged Host headers, deep and malformed JSON; and empty secrets given to the process.
 
 Raw sockets are used wherever a well-behaved HTTP client would refuse to misbehave. Every socket has
 a timeout, so a daemon that regresses fails the test instead of hanging it.
@@ -21,7 +22,8 @@ import pytest
 
 from tests import plain_http
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, basic_auth, free_port, start_daemon
+from tests.daemon import DaemonEndpoints, basic_auth, free_port
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 
 HEADER_TIMEOUT = 1.0
 SOCKET_TIMEOUT = 30.0
@@ -30,9 +32,11 @@ CAP = 16 * MIB
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadDaemon]:
     """An authenticated daemon whose request heads time out after one second."""
-    d = start_daemon(tmp_path_factory.mktemp("profiles"), env={"SC4PAC_HEADER_TIMEOUT": str(HEADER_TIMEOUT)})
+    d = start_thread_daemon(
+        tmp_path_factory.mktemp("profiles"), env={"SC4PAC_HEADER_TIMEOUT": str(HEADER_TIMEOUT)}
+    )
     try:
         d.authenticate()
         yield d
@@ -41,12 +45,12 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 @pytest.fixture(scope="module")
-def profile(hostile: Daemon) -> str:
+def profile(hostile: ThreadDaemon) -> str:
     with hostile.client() as client:
         return init_profile(client, "abuse")
 
 
-def connect(d: Daemon) -> socket.socket:
+def connect(d: DaemonEndpoints) -> socket.socket:
     return socket.create_connection(("127.0.0.1", d.port), timeout=SOCKET_TIMEOUT)
 
 
@@ -118,7 +122,7 @@ def answer_while_sending(sock: socket.socket, total: int, *, chunked: bool) -> t
 # --- body cap -----------------------------------------------------------------------------------
 
 
-def test_declared_oversized_body_is_refused_before_any_byte(hostile: Daemon, profile: str) -> None:
+def test_declared_oversized_body_is_refused_before_any_byte(hostile: ThreadDaemon, profile: str) -> None:
     with connect(hostile) as sock:
         sock.sendall(
             head(
@@ -136,7 +140,7 @@ def test_declared_oversized_body_is_refused_before_any_byte(hostile: Daemon, pro
     assert b"connection: close" in raw.lower()
 
 
-def test_chunked_body_is_cut_off_at_the_cap(hostile: Daemon, profile: str) -> None:
+def test_chunked_body_is_cut_off_at_the_cap(hostile: ThreadDaemon, profile: str) -> None:
     with connect(hostile) as sock:
         sock.sendall(
             head(
@@ -154,7 +158,7 @@ def test_chunked_body_is_cut_off_at_the_cap(hostile: Daemon, profile: str) -> No
     assert sent < 128 * MIB
 
 
-def test_a_large_import_below_the_cap_is_accepted(hostile: Daemon, profile: str) -> None:
+def test_a_large_import_below_the_cap_is_accepted(hostile: ThreadDaemon, profile: str) -> None:
     packages = [f"bulk-import:package-{i:06d}-{'x' * 40}" for i in range(100_000)]
     body = json.dumps(packages).encode()
     assert 5 * MIB < len(body) < CAP
@@ -173,7 +177,7 @@ def test_a_large_import_below_the_cap_is_accepted(hostile: Daemon, profile: str)
     [(None, 401), (basic_auth("wrong-secret"), 400), (basic_auth(""), 400)],
 )
 def test_token_request_without_the_secret_is_answered_before_its_body(
-    hostile: Daemon, authorization: str | None, status: int
+    hostile: ThreadDaemon, authorization: str | None, status: int
 ) -> None:
     headers = ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {CAP - 1}"]
     if authorization is not None:
@@ -188,7 +192,7 @@ def test_token_request_without_the_secret_is_answered_before_its_body(
 
 
 @pytest.mark.parametrize("path", ["/plugins.add?profile=1", "/settings.all.set", "/profile.init?profile=1"])
-def test_missing_token_with_a_huge_body_is_answered_before_the_body(hostile: Daemon, path: str) -> None:
+def test_missing_token_with_a_huge_body_is_answered_before_the_body(hostile: ThreadDaemon, path: str) -> None:
     with connect(hostile) as sock:
         sock.sendall(head("POST", path, "Transfer-Encoding: chunked"))
         raw, sent = answer_while_sending(sock, 1024 * MIB, chunked=True)
@@ -198,7 +202,7 @@ def test_missing_token_with_a_huge_body_is_answered_before_the_body(hostile: Dae
     assert sent < 128 * MIB
 
 
-def test_token_body_has_its_own_small_cap(fresh_daemon: Daemon) -> None:
+def test_token_body_has_its_own_small_cap(fresh_daemon: ThreadDaemon) -> None:
     r = plain_http.post(
         f"{fresh_daemon.base}/auth/token",
         headers={"Authorization": basic_auth(fresh_daemon.secret)},
@@ -212,14 +216,14 @@ def test_token_body_has_its_own_small_cap(fresh_daemon: Daemon) -> None:
 # --- request heads ------------------------------------------------------------------------------
 
 
-def test_idle_connection_is_closed_after_the_header_timeout(hostile: Daemon) -> None:
+def test_idle_connection_is_closed_after_the_header_timeout(hostile: ThreadDaemon) -> None:
     with connect(hostile) as sock:
         start = time.monotonic()
         assert read_until_closed(sock) == b""
         assert time.monotonic() - start < SOCKET_TIMEOUT
 
 
-def test_many_half_open_connections_are_all_closed(hostile: Daemon) -> None:
+def test_many_half_open_connections_are_all_closed(hostile: ThreadDaemon) -> None:
     socks = [connect(hostile) for _ in range(100)]
     try:
         for i, sock in enumerate(socks):
@@ -232,13 +236,13 @@ def test_many_half_open_connections_are_all_closed(hostile: Daemon) -> None:
             sock.close()
 
 
-def test_unfinished_request_head_is_closed_after_the_header_timeout(hostile: Daemon) -> None:
+def test_unfinished_request_head_is_closed_after_the_header_timeout(hostile: ThreadDaemon) -> None:
     with connect(hostile) as sock:
         sock.sendall(b"GET /server.status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
         assert read_until_closed(sock) == b""
 
 
-def test_a_slow_head_on_a_kept_alive_connection_is_closed_too(hostile: Daemon) -> None:
+def test_a_slow_head_on_a_kept_alive_connection_is_closed_too(hostile: ThreadDaemon) -> None:
     with connect(hostile) as sock:
         sock.sendall(head("GET", "/server.status", f"Authorization: Bearer {hostile.token}"))
         assert read_one_response(sock).startswith(b"HTTP/1.1 200")
@@ -246,7 +250,7 @@ def test_a_slow_head_on_a_kept_alive_connection_is_closed_too(hostile: Daemon) -
         assert read_until_closed(sock) == b""
 
 
-def test_the_deadline_covers_only_the_head(hostile: Daemon, profile: str) -> None:
+def test_the_deadline_covers_only_the_head(hostile: ThreadDaemon, profile: str) -> None:
     body = b'["deadline:check"]'
     with connect(hostile) as sock:
         sock.sendall(
@@ -287,7 +291,7 @@ def test_the_deadline_covers_only_the_head(hostile: Daemon, profile: str) -> Non
         "127.1",
     ],
 )
-def test_forged_host_headers_are_refused(hostile: Daemon, host: str) -> None:
+def test_forged_host_headers_are_refused(hostile: ThreadDaemon, host: str) -> None:
     with connect(hostile) as sock:
         request = f"GET /server.status HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {hostile.token}\r\n"
         sock.sendall((request + "Connection: close\r\n\r\n").encode())
@@ -296,7 +300,7 @@ def test_forged_host_headers_are_refused(hostile: Daemon, host: str) -> None:
     assert body["$type"] == "/error/bad-request"
 
 
-def test_two_host_headers_are_refused(hostile: Daemon) -> None:
+def test_two_host_headers_are_refused(hostile: ThreadDaemon) -> None:
     with connect(hostile) as sock:
         sock.sendall(
             b"GET /server.status HTTP/1.1\r\nHost: localhost\r\nHost: evil.com\r\n"
@@ -307,7 +311,7 @@ def test_two_host_headers_are_refused(hostile: Daemon) -> None:
 
 
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST:51515", "127.0.0.1:1", "[::1]", "[::1]:65535"])
-def test_loopback_host_headers_pass(hostile: Daemon, host: str) -> None:
+def test_loopback_host_headers_pass(hostile: ThreadDaemon, host: str) -> None:
     r = plain_http.get(
         f"{hostile.base}/server.status", headers={"Host": host, "Authorization": f"Bearer {hostile.token}"}
     )
@@ -344,7 +348,7 @@ DEEP_OBJECT = b'{"a":' * 1000 + b"1" + b"}" * 1000
     ],
 )
 def test_deep_and_malformed_json_is_a_400(
-    hostile: Daemon, profile: str, payload: bytes, path: str, error_type: str
+    hostile: ThreadDaemon, profile: str, payload: bytes, path: str, error_type: str
 ) -> None:
     with hostile.client() as client:
         r = client.post(path.format(p=profile), content=payload)
@@ -352,7 +356,7 @@ def test_deep_and_malformed_json_is_a_400(
     assert r.json()["$type"] == error_type
 
 
-def test_deep_settings_are_refused_and_shallow_ones_kept(hostile: Daemon) -> None:
+def test_deep_settings_are_refused_and_shallow_ones_kept(hostile: ThreadDaemon) -> None:
     with hostile.client() as client:
         settings = {"theme": {"colors": [{"name": "dark", "values": [1, 2, 3]}]}}
         assert client.post("/settings.all.set", json=settings).status_code == 200
@@ -365,7 +369,7 @@ def test_deep_settings_are_refused_and_shallow_ones_kept(hostile: Daemon) -> Non
 # --- bulk requests ------------------------------------------------------------------------------
 
 
-def test_bulk_add_and_remove_keep_order_and_reject_unknown(hostile: Daemon) -> None:
+def test_bulk_add_and_remove_keep_order_and_reject_unknown(hostile: ThreadDaemon) -> None:
     with hostile.client() as client:
         pid = init_profile(client, "bulk")
         packages = [f"bulk:pkg-{i:05d}" for i in range(20_000)]
@@ -385,7 +389,7 @@ def test_bulk_add_and_remove_keep_order_and_reject_unknown(hostile: Daemon) -> N
         assert client.get("/plugins.added.list", params={"profile": pid}).json() == packages[1::2]
 
 
-def test_bulk_variant_reset(hostile: Daemon) -> None:
+def test_bulk_variant_reset(hostile: ThreadDaemon) -> None:
     with hostile.client() as client:
         pid = init_profile(client, "variants")
         variants = {f"bulk.v{i}": "a" for i in range(10_000)}
@@ -437,7 +441,7 @@ def test_empty_or_closed_stdin_secret_exits_21(tmp_path: Path, stdin: bytes | No
 # --- websocket messages -------------------------------------------------------------------------
 
 
-def test_oversized_websocket_message_closes_the_socket(hostile: Daemon) -> None:
+def test_oversized_websocket_message_closes_the_socket(hostile: ThreadDaemon) -> None:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect as ws_connect
 

@@ -11,16 +11,17 @@ import httpx
 import pytest
 
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
+from tests.daemon import start_daemon
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 from tests.update_client import answering, non_progress, run_update
 
 OK = {"$type": "/result", "ok": True}
 
 
 @pytest.fixture(scope="module")
-def demo_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client]]:
-    """One daemon started with --demo for the module; tests get a profile of their own (``demo``)."""
-    d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--demo"])
+def demo_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadDaemon, httpx.Client]]:
+    """One daemon set up as with --demo for the module; tests get a profile of their own (``demo``)."""
+    d = start_thread_daemon(tmp_path_factory.mktemp("profiles"), demo=True)
     try:
         d.authenticate()
         with d.client() as http:
@@ -31,15 +32,15 @@ def demo_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daem
 
 @pytest.fixture
 def demo(
-    demo_daemon: tuple[Daemon, httpx.Client], request: pytest.FixtureRequest
-) -> tuple[Daemon, httpx.Client, str]:
+    demo_daemon: tuple[ThreadDaemon, httpx.Client], request: pytest.FixtureRequest
+) -> tuple[ThreadDaemon, httpx.Client, str]:
     """A fresh profile on the demo channel, so a test never depends on what another one installed."""
     d, http = demo_daemon
     channels = http.get("/channels.list", params={"profile": "1"}).json()
     return d, http, init_profile(http, request.node.name, channels)
 
 
-def _install_starter_collection(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def _install_starter_collection(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     _, http, pid = demo
     assert http.post("/plugins.add", params={"profile": pid}, json=["demo:starter-collection"]).json() == OK
     answers = {"driveside": "left", "demo:street-lights:color": "cool", "nightmode": "dark"}
@@ -59,13 +60,13 @@ def test_quickstart_creates_the_demo_profile(tmp_path: Path) -> None:
     assert listing["currentProfileId"] == ["1"]
 
 
-def _update(demo: tuple[Daemon, httpx.Client, str], policy: Any) -> list[dict[str, Any]]:
+def _update(demo: tuple[ThreadDaemon, httpx.Client, str], policy: Any) -> list[dict[str, Any]]:
     d, _, pid = demo
     assert d.token
     return run_update(d.ws_base, d.token, pid, policy)
 
 
-def test_demo_profile_and_search(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_demo_profile_and_search(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     _, http, pid = demo
     channels = http.get("/channels.list", params={"profile": pid}).json()
     assert len(channels) == 1
@@ -88,7 +89,7 @@ def test_demo_profile_and_search(demo: tuple[Daemon, httpx.Client, str]) -> None
     assert [h["package"] for h in by_url] == ["demo:street-lights"]
 
 
-def test_install_collection_with_variants_and_dll(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_install_collection_with_variants_and_dll(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     assert http.post("/plugins.add", params={"profile": pid}, json=["demo:starter-collection"]).json() == OK
     asked: list[tuple[str, str]] = []
@@ -129,7 +130,7 @@ def test_install_collection_with_variants_and_dll(demo: tuple[Daemon, httpx.Clie
     assert variants["driveside"] == {"value": "left", "unused": False}
 
 
-def test_up_to_date_and_variant_switch(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_up_to_date_and_variant_switch(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     _install_starter_collection(demo)
     messages = _update(demo, answering({}))
@@ -148,7 +149,7 @@ def test_up_to_date_and_variant_switch(demo: tuple[Daemon, httpx.Client, str]) -
     assert not (plugins / "demo.road-textures.left.2.1.sc4pac").exists()
 
 
-def test_conflict_between_tree_packages(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_conflict_between_tree_packages(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     _, http, pid = demo
     http.post("/plugins.add", params={"profile": pid}, json=["demo:evergreen-trees", "demo:seasonal-trees"])
     messages = _update(demo, answering({"remove-conflicting-packages": "Cancel"}))
@@ -160,7 +161,7 @@ def test_conflict_between_tree_packages(demo: tuple[Daemon, httpx.Client, str]) 
     assert ("demo:evergreen-trees" in added) != ("demo:seasonal-trees" in added)
 
 
-def test_plan_no_changes_nothing(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_plan_no_changes_nothing(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     _install_starter_collection(demo)
     lock = (d.profiles_dir / pid / "sc4pac-plugins-lock.json").read_bytes()
@@ -171,7 +172,7 @@ def test_plan_no_changes_nothing(demo: tuple[Daemon, httpx.Client, str]) -> None
     assert not any(m["$type"] == "/progress/download/started" for m in messages)
 
 
-def test_warnings_and_uninstall_all(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_warnings_and_uninstall_all(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     _install_starter_collection(demo)
     http.post("/plugins.add", params={"profile": pid}, json=["demo:mega-mall"])
@@ -187,9 +188,10 @@ def test_warnings_and_uninstall_all(demo: tuple[Daemon, httpx.Client, str]) -> N
 
 
 def test_demo_flag_keeps_existing_profiles(tmp_path: Path) -> None:
-    first = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    # The --demo set-up of each start (the process's is test_quickstart_creates_the_demo_profile).
+    first = start_thread_daemon(tmp_path / "p", demo=True)
     first.stop()
-    second = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    second = start_thread_daemon(tmp_path / "p", demo=True)
     try:
         second.authenticate()
         with second.client() as http:
@@ -198,7 +200,7 @@ def test_demo_flag_keeps_existing_profiles(tmp_path: Path) -> None:
         second.stop()
 
 
-def test_imported_selections_are_offered(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_imported_selections_are_offered(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     assert d.token
     http.post("/plugins.add", params={"profile": pid}, json=["demo:road-textures"])
@@ -223,7 +225,7 @@ def test_imported_selections_are_offered(demo: tuple[Daemon, httpx.Client, str])
     )
 
 
-def test_unmatched_answers_are_ignored(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_unmatched_answers_are_ignored(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     """Wrong tokens, bodies outside the choices, bad JSON and binary frames do not disturb an update."""
     import json
 
@@ -249,7 +251,7 @@ def test_unmatched_answers_are_ignored(demo: tuple[Daemon, httpx.Client, str]) -
     assert final == OK
 
 
-def test_plugins_verify_reports_a_changed_file(demo: tuple[Daemon, httpx.Client, str]) -> None:
+def test_plugins_verify_reports_a_changed_file(demo: tuple[ThreadDaemon, httpx.Client, str]) -> None:
     d, http, pid = demo
     assert http.post("/plugins.add", params={"profile": pid}, json=["demo:mega-mall"]).json() == OK
     assert d.token

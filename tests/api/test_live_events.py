@@ -14,16 +14,16 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 from tests.update_client import run_update
 
 
 @pytest.fixture(scope="module")
-def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def watched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadDaemon]:
     """One daemon for the module's event tests: each connects clients of its own and waits only for the
     events of the changes it makes."""
     # A short poll interval keeps the test quick; the daemon also checks at once after its own POSTs.
-    d = start_daemon(tmp_path_factory.mktemp("profiles"), env={"SC4PAC_EVENT_POLL_SECONDS": "0.2"})
+    d = start_thread_daemon(tmp_path_factory.mktemp("profiles"), env={"SC4PAC_EVENT_POLL_SECONDS": "0.2"})
     try:
         d.authenticate()
         yield d
@@ -39,12 +39,12 @@ def _next_event(ws: ClientConnection, kind: str, **fields: Any) -> dict[str, Any
             return message
 
 
-def _two_clients(d: Daemon) -> tuple[ClientConnection, ClientConnection]:
+def _two_clients(d: ThreadDaemon) -> tuple[ClientConnection, ClientConnection]:
     url = f"{d.ws_base}/server.connect?token={d.token}"
     return connect(url), connect(url)
 
 
-def test_both_clients_hear_a_profile_added_through_the_api(watched: Daemon) -> None:
+def test_both_clients_hear_a_profile_added_through_the_api(watched: ThreadDaemon) -> None:
     first, second = _two_clients(watched)
     with first, second, watched.client() as http:
         # Registration of the sockets and the watcher's first look happen before any change is made:
@@ -60,7 +60,7 @@ def test_both_clients_hear_a_profile_added_through_the_api(watched: Daemon) -> N
             }
 
 
-def test_both_clients_hear_plugins_and_channels_changes(watched: Daemon) -> None:
+def test_both_clients_hear_plugins_and_channels_changes(watched: ThreadDaemon) -> None:
     with watched.client() as http:
         pid = init_profile(http, "Main")
         first, second = _two_clients(watched)
@@ -83,7 +83,7 @@ def test_both_clients_hear_plugins_and_channels_changes(watched: Daemon) -> None
                 }
 
 
-def test_both_clients_hear_a_profile_added_by_the_cli_in_another_process(watched: Daemon) -> None:
+def test_both_clients_hear_a_profile_added_by_the_cli_in_another_process(watched: ThreadDaemon) -> None:
     first, second = _two_clients(watched)
     with first, second, watched.client() as http:
         assert http.get("/server.status").status_code == 200
@@ -113,7 +113,7 @@ def test_both_clients_hear_a_profile_added_by_the_cli_in_another_process(watched
             assert _next_event(ws, "/event/profiles", action="switched")["name"] == "From the CLI"
 
 
-def test_packages_open_still_reaches_a_client_among_event_listeners(watched: Daemon) -> None:
+def test_packages_open_still_reaches_a_client_among_event_listeners(watched: ThreadDaemon) -> None:
     first, second = _two_clients(watched)
     items = [{"package": "memo:demo-package", "channelUrl": "https://example.invalid/channel/"}]
     with first, second, watched.client() as http:
@@ -126,7 +126,7 @@ def test_packages_open_still_reaches_a_client_among_event_listeners(watched: Dae
 
 
 def test_update_events_and_the_close_reason(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    d = start_thread_daemon(tmp_path / "profiles", demo=True)
     try:
         token = d.authenticate()
         with connect(f"{d.ws_base}/server.connect?token={token}") as listener:
@@ -161,7 +161,7 @@ def test_update_events_and_the_close_reason(tmp_path: Path) -> None:
 
 
 def test_finished_update_event_names_its_history_entry(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    d = start_thread_daemon(tmp_path / "profiles", demo=True)
     try:
         token = d.authenticate()
         with d.client() as http, connect(f"{d.ws_base}/server.connect?token={token}") as listener:

@@ -14,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.daemon import start_daemon
+from tests.thread_daemon import start_thread_daemon
 
 FAST_PINGS = {"SC4PAC_WS_PING_INTERVAL": "0.3", "SC4PAC_WS_PING_TIMEOUT": "0.6"}
 
@@ -64,7 +65,7 @@ def test_a_peer_that_stops_answering_pings_is_dropped_and_auto_shutdown_follows(
 
 
 def test_a_peer_that_answers_pings_is_kept(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "p", extra_args=["--auto-shutdown=true"], env=FAST_PINGS)
+    d = start_thread_daemon(tmp_path / "p", auto_shutdown=True, env=FAST_PINGS)
     try:
         token = d.authenticate()
         with connect(f"{d.ws_base}/server.connect?token={token}") as ws, d.client() as http:
@@ -75,7 +76,7 @@ def test_a_peer_that_answers_pings_is_kept(tmp_path: Path) -> None:
             assert (
                 http.post("/packages.open", json=[{"package": "a:b", "channelUrl": "x"}]).status_code == 200
             )
-            assert d.proc.poll() is None
+            assert d.thread.is_alive()  # no auto-shutdown
     finally:
         d.stop()
 
@@ -95,13 +96,14 @@ def test_shutdown_closes_server_connect_with_a_reason(tmp_path: Path) -> None:
 
 
 def test_shutdown_closes_a_running_update_with_a_reason(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "p", extra_args=["--demo"])
+    # The daemon in a thread stops through the same shutdown as on SIGTERM (the test above sends one).
+    d = start_thread_daemon(tmp_path / "p", demo=True)
     try:
         token = d.authenticate()
         with connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:
             while json.loads(ws.recv(timeout=30))["$type"] != "/prompt/json/update/initial-arguments":
                 pass
-            d.proc.terminate()
+            d.request_stop()
             with pytest.raises(ConnectionClosed):
                 ws.recv(timeout=15)
             assert ws.close_code == 1001

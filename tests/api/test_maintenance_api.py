@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 from tests.update_client import answering, run_update
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
@@ -59,10 +59,10 @@ def image_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, httpx.Client]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadDaemon, httpx.Client]]:
     opener_log = tmp_path_factory.mktemp("opener") / "opened.txt"
     env = {"SC4PAC_OPEN_FOLDER_CMD": f"{Path(__file__).parent / 'fake_opener.sh'} {opener_log}"}
-    d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--demo"], env=env)
+    d = start_thread_daemon(tmp_path_factory.mktemp("profiles"), demo=True, env=env)
     try:
         d.authenticate()
         with d.client() as http:
@@ -71,7 +71,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Daemon, htt
         d.stop()
 
 
-def test_49_repair(demo: tuple[Daemon, httpx.Client]) -> None:
+def test_49_repair(demo: tuple[ThreadDaemon, httpx.Client]) -> None:
     d, http = demo
     plugins = d.profiles_dir / "1" / "plugins"
     orphan = plugins / "010-test" / "outdated-folder.sc4pac"
@@ -96,7 +96,7 @@ def test_49_repair(demo: tuple[Daemon, httpx.Client]) -> None:
         assert r.json()["title"] == "Malformed repair arguments"
 
 
-def test_repair_marks_incomplete_packages(demo: tuple[Daemon, httpx.Client]) -> None:
+def test_repair_marks_incomplete_packages(demo: tuple[ThreadDaemon, httpx.Client]) -> None:
     d, http = demo
     assert d.token
     http.post("/plugins.add", params={"profile": "1"}, json=["demo:park-bench-props"])
@@ -114,7 +114,7 @@ def test_repair_marks_incomplete_packages(demo: tuple[Daemon, httpx.Client]) -> 
     assert folder.is_dir()
 
 
-def test_repair_plan_is_per_profile(demo: tuple[Daemon, httpx.Client]) -> None:
+def test_repair_plan_is_per_profile(demo: tuple[ThreadDaemon, httpx.Client]) -> None:
     _, http = demo
     other = init_profile(http, "other")
     first = http.get("/plugins.repair.scan", params={"profile": "1"}).json()
@@ -123,7 +123,7 @@ def test_repair_plan_is_per_profile(demo: tuple[Daemon, httpx.Client]) -> None:
     assert r.status_code == 200
 
 
-def test_export(demo: tuple[Daemon, httpx.Client]) -> None:
+def test_export(demo: tuple[ThreadDaemon, httpx.Client]) -> None:
     _, http = demo
     exported = http.post("/plugins.export", params={"profile": "1"}, json=["demo:park-bench-props"]).json()
     assert exported["explicit"] == ["demo:park-bench-props"]
@@ -138,7 +138,7 @@ def test_export(demo: tuple[Daemon, httpx.Client]) -> None:
     assert r.json()["$type"] == "/error/unresolvable-dependencies"
 
 
-def test_folder_open(demo: tuple[Daemon, httpx.Client], tmp_path: Path) -> None:
+def test_folder_open(demo: tuple[ThreadDaemon, httpx.Client], tmp_path: Path) -> None:
     d, http = demo
     assert d.token
     http.post("/plugins.add", params={"profile": "1"}, json=["demo:park-bench-props"])
@@ -157,10 +157,8 @@ def test_folder_open(demo: tuple[Daemon, httpx.Client], tmp_path: Path) -> None:
     sys.platform in ("win32", "darwin"), reason="Windows and macOS open folders without a DISPLAY"
 )
 def test_folder_open_headless_gives_clear_error(tmp_path: Path) -> None:
-    d = start_daemon(
-        tmp_path / "p",
-        extra_args=["--demo"],
-        env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "SC4PAC_OPEN_FOLDER_CMD": ""},
+    d = start_thread_daemon(
+        tmp_path / "p", demo=True, env={"DISPLAY": "", "WAYLAND_DISPLAY": "", "SC4PAC_OPEN_FOLDER_CMD": ""}
     )
     try:
         d.authenticate()
@@ -173,7 +171,7 @@ def test_folder_open_headless_gives_clear_error(tmp_path: Path) -> None:
         d.stop()
 
 
-def test_image_fetch(demo: tuple[Daemon, httpx.Client], image_server: str) -> None:
+def test_image_fetch(demo: tuple[ThreadDaemon, httpx.Client], image_server: str) -> None:
     _, http = demo
     r = http.get("/image.fetch", params={"url": f"{image_server}/img.png"})
     assert r.status_code == 200

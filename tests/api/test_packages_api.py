@@ -7,21 +7,23 @@ channel from ../shared.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from sc4pac.services import RETRY_DELAY_ENV
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
 from tests.scenario_channel import Scenario
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 from tests.update_client import run_update
 
 
 @pytest.fixture(scope="module")
 def pkgs_daemon(
     scen: Scenario, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Daemon, httpx.Client]]:
-    d = start_daemon(tmp_path_factory.mktemp("profiles"))
+) -> Iterator[tuple[ThreadDaemon, httpx.Client]]:
+    d = start_thread_daemon(tmp_path_factory.mktemp("profiles"))
     try:
         d.authenticate()
         with d.client() as http:
@@ -32,14 +34,14 @@ def pkgs_daemon(
 
 @pytest.fixture
 def env(
-    pkgs_daemon: tuple[Daemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
-) -> tuple[Daemon, httpx.Client, str]:
+    pkgs_daemon: tuple[ThreadDaemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
+) -> tuple[ThreadDaemon, httpx.Client, str]:
     """A fresh profile on the module's channel: no test sees what another installed or chose."""
     d, http = pkgs_daemon
     return d, http, init_profile(http, request.node.name, [scen.url])
 
 
-def test_packages_list(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_packages_list(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     listing = http.get("/packages.list", params={"profile": pid}).json()
     entry = next(e for e in listing if e["package"] == scen.base)
@@ -53,7 +55,7 @@ def test_packages_list(env: tuple[Daemon, httpx.Client, str], scen: Scenario) ->
     assert not any(e["package"].startswith("sc4pacAsset:") for e in listing)
 
 
-def test_packages_search(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_packages_search(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     r = http.get("/packages.search", params={"profile": pid, "q": scen.typo_query})
     body = r.json()
@@ -87,7 +89,7 @@ def test_packages_search(env: tuple[Daemon, httpx.Client, str], scen: Scenario) 
     [{}, {"q": "x", "threshold": "101"}, {"q": "x", "threshold": "-1"}, {"q": "x", "threshold": "abc"}],
 )
 def test_packages_search_bad_inputs(
-    env: tuple[Daemon, httpx.Client, str], scen: Scenario, params: dict[str, str]
+    env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario, params: dict[str, str]
 ) -> None:
     _, http, pid = env
     r = http.get("/packages.search", params={"profile": pid, **params})
@@ -95,7 +97,7 @@ def test_packages_search_bad_inputs(
     assert r.json()["$type"] == "/error/bad-request"
 
 
-def test_packages_search_id(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_packages_search_id(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     body = {"packages": [scen.bundle, "memo:unknown"], "externalIds": [["stex", "999999"]]}
     result = http.post("/packages.search.id", params={"profile": pid}, json=body).json()
@@ -110,7 +112,7 @@ def test_packages_search_id(env: tuple[Daemon, httpx.Client, str], scen: Scenari
         assert r.json()["title"] == "Malformed package names"
 
 
-def test_packages_info(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_packages_info(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     info = http.get("/packages.info", params={"profile": pid, "pkg": scen.lanes}).json()
     remote = info["remote"]
@@ -136,7 +138,7 @@ def test_packages_info(env: tuple[Daemon, httpx.Client, str], scen: Scenario) ->
     assert r.json()["title"] == "Malformed package name: bad"
 
 
-def test_variants_choices(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_variants_choices(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid, "pkg": scen.lanes, "variantId": "driveside"}
     prompt = http.get("/variants.choices", params=q).json()
@@ -158,7 +160,7 @@ def test_variants_choices(env: tuple[Daemon, httpx.Client, str], scen: Scenario)
 
 
 def test_plugins_search_and_status_after_install(
-    env: tuple[Daemon, httpx.Client, str], scen: Scenario
+    env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario
 ) -> None:
     d, http, pid = env
     http.post("/plugins.add", params={"profile": pid}, json=[scen.base])
@@ -200,12 +202,18 @@ def test_plugins_search_and_status_after_install(
     }
 
 
-def test_channels_not_available(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
-    _, http, _ = env
-    pid = init_profile(http, "offline", ["http://127.0.0.1:9/nowhere/"])
-    r = http.get("/packages.search", params={"profile": pid, "q": "x"})
-    assert r.status_code == 502
-    assert r.json()["$type"] == "/error/channels-not-available"
-    assert "http://127.0.0.1:9/nowhere/" in r.json()["title"] + r.json()["detail"]
-    # Local operations keep working without channels (the reference fails them with 502).
-    assert http.post("/plugins.add", params={"profile": pid}, json=["a:b"]).status_code == 200
+def test_channels_not_available(scen: Scenario, tmp_path: Path) -> None:
+    # A daemon of its own that retries the unreachable channel without pausing (0.5 + 1 + 2 s otherwise).
+    d = start_thread_daemon(tmp_path / "profiles", env={RETRY_DELAY_ENV: "0"})
+    try:
+        d.authenticate()
+        with d.client() as http:
+            pid = init_profile(http, "offline", ["http://127.0.0.1:9/nowhere/"])
+            r = http.get("/packages.search", params={"profile": pid, "q": "x"})
+            assert r.status_code == 502
+            assert r.json()["$type"] == "/error/channels-not-available"
+            assert "http://127.0.0.1:9/nowhere/" in r.json()["title"] + r.json()["detail"]
+            # Local operations keep working without channels (the reference fails them with 502).
+            assert http.post("/plugins.add", params={"profile": pid}, json=["a:b"]).status_code == 200
+    finally:
+        d.stop()

@@ -7,10 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from litestar import Litestar
-from openapi_spec_validator import validate
 
 from sc4pac import wire
 from sc4pac.api.app import create_app
@@ -23,18 +21,18 @@ from sc4pac.models.events import PluginsEvent, ProfilesEvent, UpdateEvent
 from sc4pac.models.messages import OK, OpenPackage, OpenPackageItem, PromptResponse
 from sc4pac.services import Services
 from tests import plain_http
-from tests.daemon import Daemon, start_daemon
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 
 API_MD = Path(__file__).resolve().parents[2] / "api.md"
 
 
 @pytest.fixture(scope="module")
-def webapp_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def webapp_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadDaemon]:
     """A daemon serving a web-app too, so the document includes the static routes."""
     root = tmp_path_factory.mktemp("schema")
     (root / "webapp").mkdir()
     (root / "webapp" / "index.html").write_text("<html></html>")
-    d = start_daemon(root / "profiles", extra_args=["--web-app-dir", str(root / "webapp")])
+    d = start_thread_daemon(root / "profiles", web_app_dir=root / "webapp")
     try:
         yield d
     finally:
@@ -42,7 +40,7 @@ def webapp_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
 
 
 @pytest.fixture(scope="module")
-def document(webapp_daemon: Daemon) -> dict[str, Any]:
+def document(webapp_daemon: ThreadDaemon) -> dict[str, Any]:
     r = plain_http.get(f"{webapp_daemon.base}/schema/openapi.json")  # no token: the schema is not secret
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/json")
@@ -50,7 +48,7 @@ def document(webapp_daemon: Daemon) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def messages(webapp_daemon: Daemon) -> dict[str, Any]:
+def messages(webapp_daemon: ThreadDaemon) -> dict[str, Any]:
     r = plain_http.get(f"{webapp_daemon.base}/schema/messages.json")
     assert r.status_code == 200
     return r.json()
@@ -80,6 +78,10 @@ def app_routes(built_app: Litestar) -> tuple[set[tuple[str, str]], set[str]]:
 
 
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    # The validators are imported by the tests that use them: every pytest worker imports this module
+    # to collect it, and they cost ~0.4 s to load.
+    from openapi_spec_validator import validate
+
     assert document["openapi"] == "3.1.0"
     validate(document)  # raises on any violation of the OpenAPI 3.1 specification
 
@@ -149,12 +151,15 @@ def test_wire_rules_show_in_the_schemas(document: dict[str, Any]) -> None:
 
 
 def test_websocket_messages_are_json_schemas_matching_real_frames(messages: dict[str, Any]) -> None:
+    import jsonschema
+
     jsonschema.Draft202012Validator.check_schema(messages)
 
     def check(union: str, obj: Any) -> None:
         schema = {**messages, "$ref": f"#/$defs/{union}"}
         schema.pop("anyOf")
-        jsonschema.validate(wire.decode(wire.encode(obj), Any), schema)
+        # A validator of the checked schema: jsonschema.validate would check the whole schema again.
+        jsonschema.Draft202012Validator(schema).validate(wire.decode(wire.encode(obj), Any))
 
     check("ServerConnectServerMessage", OpenPackage([OpenPackageItem("a:b", "https://x/")]))
     check("ServerConnectServerMessage", ProfilesEvent("added", "2", "New"))
@@ -167,7 +172,7 @@ def test_websocket_messages_are_json_schemas_matching_real_frames(messages: dict
         check("ServerConnectServerMessage", {"$type": "/event/unknown"})
 
 
-def test_the_page_works_offline(webapp_daemon: Daemon, document: dict[str, Any]) -> None:
+def test_the_page_works_offline(webapp_daemon: ThreadDaemon, document: dict[str, Any]) -> None:
     r = plain_http.get(f"{webapp_daemon.base}/schema")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")

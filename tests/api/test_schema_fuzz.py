@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests.daemon import Daemon, start_daemon
-from tests.schema_fuzz import OFFLINE_ENV, fuzz_daemon
 
 # Fuzzing costs seconds per operation however few the examples (schemathesis builds a strategy for
 # each), so there is no cheap variant: the whole module is `long`. tests/api/test_schema.py checks the
@@ -23,6 +22,9 @@ EXAMPLES_PER_OPERATION = 4  # valid and as many invalid ones: about 270 requests
 
 @pytest.fixture
 def demo_daemon(tmp_path: Path) -> Iterator[Daemon]:
+    # Imported here: schemathesis and hypothesis take every pytest worker ~0.3 s to load at collection.
+    from tests.schema_fuzz import OFFLINE_ENV
+
     d = start_daemon(tmp_path / "profiles", extra_args=["--demo"], env=OFFLINE_ENV)
     try:
         d.authenticate()
@@ -32,6 +34,8 @@ def demo_daemon(tmp_path: Path) -> Iterator[Daemon]:
 
 
 def test_generated_requests_get_documented_answers_and_no_unhandled_errors(demo_daemon: Daemon) -> None:
+    from tests.schema_fuzz import fuzz_daemon
+
     report = fuzz_daemon(demo_daemon, examples=EXAMPLES_PER_OPERATION, profile_id="1")
     assert report.failures == []
     assert report.total >= 200

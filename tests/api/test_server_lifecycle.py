@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,19 @@ from websockets.sync.client import connect
 from tests import plain_http
 from tests.daemon import Daemon, start_daemon
 from tests.polling import wait_until
+from tests.thread_daemon import ThreadDaemon
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """The daemon process (not the thread of tests/api/conftest.py): these tests read its output and
+    take its port."""
+    d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--indent", "1"])
+    try:
+        d.authenticate()
+        yield d
+    finally:
+        d.stop()
 
 
 def test_startup_output_and_status(daemon: Daemon) -> None:
@@ -97,7 +111,7 @@ def test_reconnect_within_grace_keeps_server(tmp_path: Path) -> None:
         d.stop()
 
 
-def test_packages_open_forwards_to_newest_live_connection(fresh_daemon: Daemon) -> None:
+def test_packages_open_forwards_to_newest_live_connection(fresh_daemon: ThreadDaemon) -> None:
     token = fresh_daemon.authenticate()
     http = fresh_daemon.client()
     items = [{"package": "memo:demo-package", "channelUrl": "https://memo33.github.io/sc4pac/channel/"}]

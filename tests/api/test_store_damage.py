@@ -1,4 +1,6 @@
-"""Damaged and contested profile files through the daemon: it starts, reports, recovers and refuses."""
+"""Damaged and contested profile files through the daemon: it starts, reports, recovers and refuses.
+
+Only the start on a damaged file needs the daemon process; the others run it in a thread."""
 
 from __future__ import annotations
 
@@ -6,9 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.sync.client import connect
 
 from tests.daemon import start_daemon
+from tests.thread_daemon import start_thread_daemon
 from tests.update_client import yes_to_all
 
 PROFILES_FILE = "sc4pac-profiles.json"
@@ -69,9 +73,11 @@ def test_daemon_starts_with_a_damaged_profiles_file_and_says_what_to_do(tmp_path
         d.stop()
 
 
-def test_damaged_files_are_recovered_from_backup_and_reported(tmp_path: Path) -> None:
+def test_damaged_files_are_recovered_from_backup_and_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     profiles = tmp_path / "profiles"
-    d = start_daemon(profiles)
+    d = start_thread_daemon(profiles)
     try:
         d.authenticate()
         with d.client() as http:
@@ -95,14 +101,14 @@ def test_damaged_files_are_recovered_from_backup_and_reported(tmp_path: Path) ->
             r = http.get("/plugins.added.list", params={"profile": "1"})
             assert r.json() == ["demo:a"]
             assert "X-Sc4pac-Warnings" in r.headers
-        assert any("recovered from its backup" in line for line in d.stderr_lines)
+        assert any("recovered from its backup" in m for m in caplog.messages)
     finally:
         d.stop()
 
 
 def test_one_damaged_profile_does_not_break_the_others(tmp_path: Path) -> None:
     profiles = tmp_path / "profiles"
-    d = start_daemon(profiles)
+    d = start_thread_daemon(profiles)
     try:
         d.authenticate()
         with d.client() as http:
@@ -129,7 +135,7 @@ def test_one_damaged_profile_does_not_break_the_others(tmp_path: Path) -> None:
 
 
 def test_init_refuses_shared_and_system_plugins_folders_and_warns(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
+    d = start_thread_daemon(tmp_path / "profiles")
     try:
         d.authenticate()
         with d.client() as http:
@@ -163,7 +169,7 @@ def test_init_refuses_shared_and_system_plugins_folders_and_warns(tmp_path: Path
 
 
 def test_removing_a_profile_during_its_update_is_refused(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles", extra_args=["--demo"])
+    d = start_thread_daemon(tmp_path / "profiles", demo=True)
     try:
         token = d.authenticate()
         with d.client() as http, connect(f"{d.ws_base}/update?profile=1&token={token}") as ws:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 from tests.undo_channel import UndoChannel, undo_channel
 from tests.update_client import answering, non_progress, run_update, yes_to_all
 
@@ -32,7 +32,7 @@ def state_of(profile: Path) -> dict[str, Any]:
 
 
 class Setup:
-    def __init__(self, daemon: Daemon, channel: UndoChannel, http: httpx.Client, pid: str) -> None:
+    def __init__(self, daemon: ThreadDaemon, channel: UndoChannel, http: httpx.Client, pid: str) -> None:
         self.daemon, self.channel, self.http, self.pid = daemon, channel, http, pid
         self.profile = daemon.profiles_dir / pid
 
@@ -50,7 +50,7 @@ class Setup:
 
 
 @pytest.fixture
-def setup(daemon: Daemon, tmp_path: Path) -> Iterator[Setup]:
+def setup(daemon: ThreadDaemon, tmp_path: Path) -> Iterator[Setup]:
     """A profile of its own, on a channel of its own, of the module's daemon."""
     with undo_channel(tmp_path / "channel") as channel, daemon.client() as http:
         channel.publish({"p1": "1", "p2": "1", "p3": "1"})
@@ -210,7 +210,7 @@ def test_reference_lock_without_history_gets_a_baseline(setup: Setup) -> None:
 
 
 def test_budget_keeps_only_the_last_three_transactions(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles", env={"SC4PAC_KEEP_BUDGET": "0"})
+    d = start_thread_daemon(tmp_path / "profiles", env={"SC4PAC_KEEP_BUDGET": "0"})
     try:
         d.authenticate()
         with undo_channel(tmp_path / "channel") as channel, d.client() as http:

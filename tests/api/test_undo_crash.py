@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 from tests.api.conftest import init_profile
 from tests.api.test_undo import OK, Setup, install_a_then_b, state_of
 from tests.daemon import start_daemon
+from tests.thread_daemon import start_thread_daemon
 from tests.undo_channel import undo_channel
 from tests.update_client import run_update, yes_to_all
 
@@ -67,7 +68,8 @@ def test_sigkill_during_revert_is_completed_by_the_next_revert(tmp_path: Path, k
         finally:
             d.stop()
 
-        restarted = start_daemon(profiles)
+        # The next start (its recovery is the same in a thread) completes any journaled publish.
+        restarted = start_thread_daemon(profiles)
         try:
             profile = profiles / pid
             _lock_matches_disk(profile)  # the daemon's start completed any journaled publish

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import init_profile
-from tests.daemon import start_daemon
 from tests.scenario_channel import REFERENCE, Scenario, scenario_channel
+from tests.thread_daemon import start_thread_daemon
 from tests.update_client import answering, non_progress, run_update
 
 OK = {"$type": "/result", "ok": True}
@@ -47,7 +47,7 @@ def _state(profile: Path) -> dict[str, Any]:
 
 
 def test_revert_and_redo_with_variants_dll_and_ini(scen: Scenario, tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
+    d = start_thread_daemon(tmp_path / "profiles")
     try:
         token = d.authenticate()
         with d.client() as http:

@@ -26,7 +26,7 @@ from sc4pac.models.channel import (
     VariantData,
 )
 from tests.api.conftest import init_profile
-from tests.daemon import start_daemon
+from tests.thread_daemon import start_thread_daemon
 from tests.update_client import run_update
 
 DLL = b"MZ shared dll"
@@ -99,7 +99,7 @@ def ownership_channel(root: Path, local_asset: Path) -> Iterator[str]:
 
 
 def test_packages_never_share_or_take_each_others_files(tmp_path: Path) -> None:
-    d = start_daemon(tmp_path / "profiles")
+    d = start_thread_daemon(tmp_path / "profiles")
     try:
         token = d.authenticate()
         with (

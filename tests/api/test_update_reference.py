@@ -24,9 +24,10 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from sc4pac.install import links
 from tests.api.conftest import init_profile
-from tests.daemon import Daemon, start_daemon
 from tests.scenario_channel import Scenario
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 from tests.update_client import answering, non_progress, run_update, yes_to_all
 
 OK = {"$type": "/result", "ok": True}
@@ -40,8 +41,8 @@ def channel_server(scen: Scenario) -> str:
 @pytest.fixture(scope="module")
 def ref_daemon(
     channel_server: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Daemon, httpx.Client]]:
-    d = start_daemon(tmp_path_factory.mktemp("profiles"), extra_args=["--indent", "1"])
+) -> Iterator[tuple[ThreadDaemon, httpx.Client]]:
+    d = start_thread_daemon(tmp_path_factory.mktemp("profiles"), indent=1)
     try:
         d.authenticate()
         with d.client() as http:
@@ -52,8 +53,8 @@ def ref_daemon(
 
 @pytest.fixture
 def env(
-    ref_daemon: tuple[Daemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
-) -> tuple[Daemon, httpx.Client, str]:
+    ref_daemon: tuple[ThreadDaemon, httpx.Client], scen: Scenario, request: pytest.FixtureRequest
+) -> tuple[ThreadDaemon, httpx.Client, str]:
     """A fresh profile on the module's channel, its channel index already loaded (as after test_24)."""
     d, http = ref_daemon
     pid = init_profile(http, request.node.name, [scen.url])
@@ -62,9 +63,9 @@ def env(
 
 
 @pytest.fixture
-def own_daemon_env(scen: Scenario, tmp_path: Path) -> Iterator[tuple[Daemon, httpx.Client, str]]:
+def own_daemon_env(scen: Scenario, tmp_path: Path) -> Iterator[tuple[ThreadDaemon, httpx.Client, str]]:
     """Like ``env`` on a daemon of its own: nothing fetched before (the daemon keeps metadata in memory)."""
-    d = start_daemon(tmp_path / "profiles", extra_args=["--indent", "1"])
+    d = start_thread_daemon(tmp_path / "profiles", indent=1)
     try:
         d.authenticate()
         with d.client() as http:
@@ -76,7 +77,7 @@ def own_daemon_env(scen: Scenario, tmp_path: Path) -> Iterator[tuple[Daemon, htt
 
 
 def _install_demo_package(
-    env: tuple[Daemon, httpx.Client, str], scen: Scenario, driveside: str = "right"
+    env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario, driveside: str = "right"
 ) -> None:
     """The state after test_31: the bundle package installed with its dependencies."""
     _, http, pid = env
@@ -84,7 +85,7 @@ def _install_demo_package(
     assert _update(env, answering({"driveside": driveside}))[-1] == OK
 
 
-def _update(env: tuple[Daemon, httpx.Client, str], policy: Any = yes_to_all) -> list[dict[str, Any]]:
+def _update(env: tuple[ThreadDaemon, httpx.Client, str], policy: Any = yes_to_all) -> list[dict[str, Any]]:
     d, _, pid = env
     assert d.token
     return run_update(d.ws_base, d.token, pid, policy)
@@ -94,7 +95,7 @@ def _types(messages: list[dict[str, Any]]) -> Counter[str]:
     return Counter(m["$type"] for m in messages)
 
 
-def test_24_channel_stats(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_24_channel_stats(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     stats = http.get("/channels.stats", params={"profile": pid}).json()
     assert stats["combined"]["totalPackageCount"] >= 5
@@ -102,7 +103,7 @@ def test_24_channel_stats(env: tuple[Daemon, httpx.Client, str], scen: Scenario)
     assert stats["channels"][0]["url"] == scen.url
 
 
-def test_25_27_added_list(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_25_27_added_list(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     assert http.get("/plugins.added.list", params=q).json() == []
@@ -112,7 +113,7 @@ def test_25_27_added_list(env: tuple[Daemon, httpx.Client, str], scen: Scenario)
     assert http.post("/plugins.remove", params=q, json=[scen.bundle]).json() == OK
 
 
-def test_28_unauthorized_websocket(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_28_unauthorized_websocket(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     d, _, pid = env
     url = f"{d.ws_base}/update?profile={pid}"
     for extra, headers in (
@@ -126,7 +127,7 @@ def test_28_unauthorized_websocket(env: tuple[Daemon, httpx.Client, str], scen: 
 
 
 def test_28b_uninitialized_profile_refused_before_upgrade(
-    env: tuple[Daemon, httpx.Client, str], scen: Scenario
+    env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario
 ) -> None:
     d, http, _ = env
     other = http.post("/profiles.add", json={"name": "uninit"}).json()["id"]
@@ -139,7 +140,7 @@ def test_28b_uninitialized_profile_refused_before_upgrade(
     assert info.value.response.status_code == 400
 
 
-def test_29_empty_plan_no(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_29_empty_plan_no(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     messages = _update(env, answering({"plan": "No"}))
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -153,7 +154,7 @@ def test_29_empty_plan_no(env: tuple[Daemon, httpx.Client, str], scen: Scenario)
     assert messages[-1] == {"$type": "/error/aborted", "title": "Operation aborted.", "detail": ""}
 
 
-def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_30_empty_plan_yes(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     messages = _update(env)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -163,7 +164,9 @@ def test_30_empty_plan_yes(env: tuple[Daemon, httpx.Client, str], scen: Scenario
     assert messages[-1] == OK
 
 
-def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_31_install_demo_package(
+    own_daemon_env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario
+) -> None:
     env = own_daemon_env
     _d, http, pid = env
     assert http.post("/plugins.add", params={"profile": pid}, json=[scen.bundle]).json() == OK
@@ -206,7 +209,7 @@ def test_31_install_demo_package(own_daemon_env: tuple[Daemon, httpx.Client, str
     assert kinds[warnings_at + 1 :] == ["/prompt/confirmation/update/installing-dlls", "/result"]
 
 
-def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_32_34_installed_and_variants(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     _install_demo_package(env, scen, "right")
     q = {"profile": pid}
@@ -225,7 +228,7 @@ def test_32_34_installed_and_variants(env: tuple[Daemon, httpx.Client, str], sce
     assert http.get("/variants.list", params=q).json() == {"variants": {}}
 
 
-def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_35_switch_variant(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     _install_demo_package(env, scen, "right")
     assert http.post("/variants.reset", params={"profile": pid}, json=["driveside"]).json() == OK
@@ -249,7 +252,7 @@ def test_35_switch_variant(env: tuple[Daemon, httpx.Client, str], scen: Scenario
     assert _types(messages)["/progress/update/extraction"] == 1
 
 
-def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_36_conditional_variants(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     # As after test_35: driveside is already chosen, so it is not asked again.
@@ -277,7 +280,7 @@ def test_36_conditional_variants(env: tuple[Daemon, httpx.Client, str], scen: Sc
     assert http.post("/plugins.remove", params=q, json=[scen.conditional]).json() == OK
 
 
-def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_37_unresolvable(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     assert http.post("/plugins.add", params=q, json=["test:nonexistent"]).json() == OK
@@ -301,7 +304,7 @@ def test_37_unresolvable(env: tuple[Daemon, httpx.Client, str], scen: Scenario) 
     assert "test:nonexistent" not in http.get("/plugins.added.list", params=q).json()
 
 
-def test_38_conflicting(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_38_conflicting(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     _install_demo_package(env, scen)
     q = {"profile": pid}
@@ -332,7 +335,7 @@ def _started(messages: list[dict[str, Any]]) -> int:
     return _types(messages)["/progress/download/started"]
 
 
-def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_39_reinstall_and_redownload(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     _install_demo_package(env, scen)
     q = {"profile": pid}
@@ -364,7 +367,7 @@ def test_39_reinstall_and_redownload(env: tuple[Daemon, httpx.Client, str], scen
 
 
 def _add_update_remove(
-    env: tuple[Daemon, httpx.Client, str], pkg: str, policy: Any = yes_to_all
+    env: tuple[ThreadDaemon, httpx.Client, str], pkg: str, policy: Any = yes_to_all
 ) -> list[dict[str, Any]]:
     _, http, pid = env
     q = {"profile": pid}
@@ -374,7 +377,7 @@ def _add_update_remove(
     return messages
 
 
-def test_40_wrong_asset_checksum(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_40_wrong_asset_checksum(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     messages = _add_update_remove(env, scen.asset_bad)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -384,7 +387,7 @@ def test_40_wrong_asset_checksum(env: tuple[Daemon, httpx.Client, str], scen: Sc
     _update(env)
 
 
-def test_41_wrong_dll_checksum(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_41_wrong_dll_checksum(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     messages = _add_update_remove(env, scen.dll_bad)
     assert non_progress(messages) == [
         "/prompt/json/update/initial-arguments",
@@ -394,12 +397,12 @@ def test_41_wrong_dll_checksum(env: tuple[Daemon, httpx.Client, str], scen: Scen
     _update(env)
 
 
-def _plugins(env: tuple[Daemon, httpx.Client, str]) -> Path:
+def _plugins(env: tuple[ThreadDaemon, httpx.Client, str]) -> Path:
     d, _, pid = env
     return d.profiles_dir / pid / "plugins"
 
 
-def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_42_dll_symlink(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     assert http.post("/plugins.add", params={"profile": pid}, json=[scen.dll]).json() == OK
     messages = _update(env)
@@ -427,7 +430,7 @@ def test_42_dll_symlink(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -
     assert not dll.is_symlink()
 
 
-def test_43_44_ini(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_43_44_ini(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     plugins = _plugins(env)
@@ -468,7 +471,7 @@ def test_43_44_ini(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> Non
     assert _update(env)[-1] == OK
 
 
-def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_45_lua_scripts(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, _http, _pid = env
     messages = _add_update_remove(env, scen.lua)
     assert non_progress(messages) == [
@@ -489,7 +492,7 @@ def test_45_lua_scripts(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -
     assert _update(env)[-1] == OK
 
 
-def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str], scen: Scenario) -> None:
+def test_46_uninstall_all(env: tuple[ThreadDaemon, httpx.Client, str], scen: Scenario) -> None:
     _, http, pid = env
     q = {"profile": pid}
     _install_demo_package(env, scen)
@@ -506,9 +509,11 @@ def test_46_uninstall_all(env: tuple[Daemon, httpx.Client, str], scen: Scenario)
     assert leftovers == []
 
 
-def test_42_dll_without_symlinks(scen: Scenario, tmp_path: Path) -> None:
+def test_42_dll_without_symlinks(scen: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where symlinks cannot be created (Windows without privilege) the DLL is moved to the root."""
-    d = start_daemon(tmp_path / "profiles", env={"SC4PAC_DISABLE_SYMLINKS": "1"})
+    # What SC4PAC_DISABLE_SYMLINKS=1 sets in a daemon process (tests/unit/test_links_env.py).
+    monkeypatch.setattr(links, "SYMLINKS_DISABLED", True)
+    d = start_thread_daemon(tmp_path / "profiles")
     try:
         token = d.authenticate()
         with d.client() as http:

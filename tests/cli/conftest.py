@@ -17,7 +17,7 @@ import pytest
 from sc4pac.channels.demo import generate_demo_channel
 from sc4pac.cli.main import main
 from sc4pac.models.profile import DEFAULT_CHANNELS
-from tests.daemon import Daemon, start_daemon
+from tests.thread_daemon import ThreadDaemon, start_thread_daemon
 
 
 @dataclass
@@ -117,9 +117,12 @@ def demo_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DemoProfile
 
 
 @pytest.fixture
-def daemon(demo_profile: DemoProfile) -> Iterator[Daemon]:
-    """A daemon (authenticated) on the demo profile's profiles dir, stopped after the test."""
-    d = start_daemon(demo_profile.profiles_dir)
+def daemon(demo_profile: DemoProfile) -> Iterator[ThreadDaemon]:
+    """A daemon (authenticated) on the demo profile's profiles dir, stopped after the test.
+
+    It serves from a thread of the test process (tests/thread_daemon.py): the CLI processes the tests
+    start are still other processes than the daemon."""
+    d = start_thread_daemon(demo_profile.profiles_dir)
     try:
         d.authenticate()
         yield d

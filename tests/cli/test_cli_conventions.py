@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from sc4pac.cli.main import main
 from sc4pac.models.profile import DEFAULT_CHANNELS
 from tests.cli.conftest import DemoProfile, cli_env
 
@@ -86,15 +87,17 @@ class Terminal:
         return code
 
 
-def test_colours_on_a_terminal_and_off_with_no_color_or_a_pipe(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+def test_colours_on_a_terminal_and_off_with_no_color_or_a_pipe(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     coloured = Terminal(demo_profile.argv("update", "--yes"), demo_profile.root)
     assert coloured.finish() == 0
     assert f"{ESC}32m  - demo:park-bench-props 1.0" not in coloured.text  # the list marker stays plain
     assert f"{ESC}32mdemo:park-bench-props 1.0{ESC}0m" in coloured.text
     assert f"{ESC}32mDone: 1 package installed" in coloured.text
 
-    assert demo_profile.run_process("reinstall", "demo:park-bench-props").returncode == 0
+    assert demo_profile.run("reinstall", "demo:park-bench-props") == 0
     plain = Terminal(demo_profile.argv("update", "--yes"), demo_profile.root, env={"NO_COLOR": "1"})
     assert plain.finish() == 0
     assert "Done: 1 package installed" in plain.text
@@ -104,12 +107,16 @@ def test_colours_on_a_terminal_and_off_with_no_color_or_a_pipe(demo_profile: Dem
     assert piped.returncode == 0
     assert "intact" in piped.stdout
     assert ESC not in piped.stdout
-    forced = demo_profile.run_process("verify", "--color", "always")
-    assert f"{ESC}32mAll 1 installed packages are intact.{ESC}0m" in forced.stdout
+    capsys.readouterr()
+    assert demo_profile.run("verify", "--color", "always") == 0  # forced colours: in this process
+    forced = capsys.readouterr().out
+    assert f"{ESC}32mAll 1 installed packages are intact.{ESC}0m" in forced
 
 
-def test_quiet_hides_progress_and_options_go_before_the_command(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+def test_quiet_hides_progress_and_options_go_before_the_command(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     quiet = subprocess.run(
         [
             sys.executable,
@@ -131,29 +138,17 @@ def test_quiet_hides_progress_and_options_go_before_the_command(demo_profile: De
     assert quiet.returncode == 0
     assert "Extracting" not in quiet.stderr
     assert "Done: 1 package installed" in quiet.stdout
-    before = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sc4pac",
-            "--profiles-dir",
-            str(demo_profile.profiles_dir),
-            "--profile",
-            "Demo",
-            "list",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=60,
-        check=False,
+    # Parsing only: in this process.
+    capsys.readouterr()
+    assert (
+        main(["--profiles-dir", str(demo_profile.profiles_dir), "--profile", "Demo", "list", "--json"]) == 0
     )
-    assert json.loads(before.stdout)["demo:park-bench-props"]["installed"]["version"] == "1.0"
+    before = capsys.readouterr().out
+    assert json.loads(before)["demo:park-bench-props"]["installed"]["version"] == "1.0"
 
 
 def test_prompts_wrap_to_the_terminal_and_ctrl_c_exits_130(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:street-lights").returncode == 0
+    assert demo_profile.run("add", "demo:street-lights") == 0  # set-up, in this process
     terminal = Terminal(demo_profile.argv("update"), demo_profile.root, columns=50)
     screen = terminal.read_until("Enter a number")
     description = [line for line in screen.splitlines() if line.startswith("  ") and "Variant:" not in line]
@@ -186,16 +181,12 @@ def test_usage_errors_exit_2_with_a_suggestion(tmp_path: Path) -> None:
         ("powershell", "Register-ArgumentCompleter"),
     ],
 )
-def test_completion_scripts(shell: str, marker: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "sc4pac", "completion", shell],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        check=True,
-    )
-    assert marker in done.stdout
-    assert "sc4pac" in done.stdout
+def test_completion_scripts(shell: str, marker: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # The script is printed text: the command runs in this process.
+    assert main(["completion", shell]) == 0
+    out = capsys.readouterr().out
+    assert marker in out
+    assert "sc4pac" in out
 
 
 def test_completion_answers_with_commands(tmp_path: Path) -> None:

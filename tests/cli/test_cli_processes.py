@@ -36,14 +36,16 @@ def test_search_in_subprocess(demo_profile: DemoProfile) -> None:
 
 
 def test_interactive_update_with_closed_input_is_aborted(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:street-lights").returncode == 0
+    assert demo_profile.run("add", "demo:street-lights") == 0  # set-up, in this process
     done = demo_profile.run_process("update")
     assert done.returncode == 21
     assert "Error: An answer is needed, but the input is closed." in done.stderr
 
 
-def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile) -> None:
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+def test_second_update_of_the_same_profile_is_refused(
+    demo_profile: DemoProfile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     first = subprocess.Popen(
         [sys.executable, "-m", "sc4pac", *demo_profile.argv("update")],
         stdin=subprocess.PIPE,
@@ -76,18 +78,20 @@ def test_second_update_of_the_same_profile_is_refused(demo_profile: DemoProfile)
             if stream is not None:
                 stream.close()
     assert "Done: " in output.text()
-    listed = json.loads(demo_profile.run_process("list", "--json").stdout)
+    # The checks of the result run the CLI in this process.
+    listed = demo_profile.json_of(capsys, "list", "--json")
+    assert isinstance(listed, dict)
     assert listed["demo:park-bench-props"]["installed"]["version"] == "1.0"
     assert listed["demo:mega-mall"] == {"explicit": True}
     # With the first update finished, the next one runs (and installs what was added meanwhile).
-    assert demo_profile.run_process("update", "--yes").returncode == 0
+    assert demo_profile.run("update", "--yes") == 0
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses the POSIX pseudo-terminal module")
 def test_progress_redraws_one_line_on_a_terminal(demo_profile: DemoProfile) -> None:
     import pty
 
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     controller, terminal = pty.openpty()
     try:
         proc = subprocess.run(

@@ -8,12 +8,14 @@ import sys
 import threading
 from typing import Any
 
+import pytest
+
 from tests.cli.conftest import DemoProfile, OutputCollector, cli_env
-from tests.daemon import Daemon
+from tests.thread_daemon import ThreadDaemon
 from tests.update_client import run_update, yes_to_all
 
 
-def test_daemon_sees_cli_changes_and_the_reverse(demo_profile: DemoProfile, daemon: Daemon) -> None:
+def test_daemon_sees_cli_changes_and_the_reverse(demo_profile: DemoProfile, daemon: ThreadDaemon) -> None:
     assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
     with daemon.client() as http:
         assert http.get("/plugins.added.list", params={"profile": "1"}).json() == ["demo:park-bench-props"]
@@ -23,8 +25,10 @@ def test_daemon_sees_cli_changes_and_the_reverse(demo_profile: DemoProfile, daem
     assert set(listed) == {"demo:park-bench-props", "demo:mega-mall"}
 
 
-def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, daemon: Daemon) -> None:
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+def test_cli_update_refused_while_the_daemon_updates(
+    demo_profile: DemoProfile, daemon: ThreadDaemon, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     at_plan = threading.Event()
     release = threading.Event()
     result: list[list[dict[str, Any]]] = []
@@ -42,7 +46,7 @@ def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, 
     )
     gui.start()
     try:
-        assert at_plan.wait(60), daemon.stderr_lines[-10:]
+        assert at_plan.wait(60), result
         refused = demo_profile.run_process("update", "--yes")
         assert refused.returncode == 1
         assert "Error: Another update of this profile is still running." in refused.stderr
@@ -51,12 +55,13 @@ def test_cli_update_refused_while_the_daemon_updates(demo_profile: DemoProfile, 
         gui.join(60)
     assert result
     assert result[0][-1] == {"$type": "/result", "ok": True}
-    listed = json.loads(demo_profile.run_process("list", "--json").stdout)
+    listed = demo_profile.json_of(capsys, "list", "--json")  # in this process
+    assert isinstance(listed, dict)
     assert listed["demo:park-bench-props"]["installed"]["version"] == "1.0"
 
 
-def test_daemon_update_refused_while_the_cli_updates(demo_profile: DemoProfile, daemon: Daemon) -> None:
-    assert demo_profile.run_process("add", "demo:park-bench-props").returncode == 0
+def test_daemon_update_refused_while_the_cli_updates(demo_profile: DemoProfile, daemon: ThreadDaemon) -> None:
+    assert demo_profile.run("add", "demo:park-bench-props") == 0  # set-up, in this process
     cli = subprocess.Popen(
         [sys.executable, "-m", "sc4pac", *demo_profile.argv("update")],
         stdin=subprocess.PIPE,

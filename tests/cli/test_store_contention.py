@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.cli.conftest import DemoProfile, cli_env
-from tests.daemon import Daemon
+from tests.thread_daemon import ThreadDaemon
 
 # The default run races a few CLI processes against the daemon; the `long` run many more.
 QUICK = (3, 20)  # CLI writer processes, daemon writes
@@ -24,7 +24,7 @@ SOAK = (12, 60)
     "writers", [pytest.param(QUICK, id="quick"), pytest.param(SOAK, id="soak", marks=pytest.mark.long)]
 )
 def test_cli_processes_and_daemon_lose_no_writes(
-    demo_profile: DemoProfile, daemon: Daemon, writers: tuple[int, int]
+    demo_profile: DemoProfile, daemon: ThreadDaemon, writers: tuple[int, int]
 ) -> None:
     cli_writers, daemon_writes = writers
     cli = [
@@ -111,7 +111,7 @@ def test_disk_full_during_an_update_names_the_folder(demo_profile: DemoProfile) 
     reason = _root_mounts_possible()
     if reason is not None:
         pytest.skip(reason)
-    assert demo_profile.run_process("add", "demo:mega-mall", "demo:park-bench-props").returncode == 0
+    assert demo_profile.run("add", "demo:mega-mall", "demo:park-bench-props") == 0  # set-up, in this process
     plugins = demo_profile.plugins
     # 8 KB: less than the packages need, so moving them in fails with ENOSPC.
     result = _cli_in_mount_namespace(
@@ -141,14 +141,14 @@ def test_disk_full_while_writing_a_profile_file(demo_profile: DemoProfile) -> No
     assert "Error: The disk is full." in result.stderr
     assert str(profile_dir) in result.stderr
     # The file was not damaged by the failed write.
-    assert demo_profile.run_process("list", "--json").returncode == 0
+    assert demo_profile.run("list", "--json") == 0
 
 
 def test_read_only_plugins_folder_is_access_denied(demo_profile: DemoProfile) -> None:
     reason = _root_mounts_possible()
     if reason is not None:
         pytest.skip(reason)
-    assert demo_profile.run_process("add", "demo:mega-mall").returncode == 0
+    assert demo_profile.run("add", "demo:mega-mall") == 0  # set-up, in this process
     plugins = demo_profile.plugins
     # Root ignores permission bits, so a read-only bind mount stands in for a read-only folder.
     result = _cli_in_mount_namespace(
