@@ -1,18 +1,22 @@
-"""The ASGI application: the Litestar routes behind the :class:`~sc4pac.api.gate.Gate`."""
+"""The ASGI application: the routes of :mod:`sc4pac.api.routing` on Starlette, behind the Gate."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response, get
-from litestar.exceptions import HTTPException, NotFoundException
-from litestar.plugins import PluginProtocol
-from litestar.response import Redirect
-from litestar.static_files import create_static_files_router
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask, BackgroundTasks
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from .. import notices, wire
 from ..errors import BadRequest, Sc4pacError, as_domain_error, refine, unhandled
@@ -30,6 +34,7 @@ from . import (
 )
 from .gate import ASGIApp, Gate
 from .live_events import LiveEvents
+from .routing import RouteSpec, get, keep_route_specs
 from .scopes import PUBLIC, needs, scope_table
 from .state import ServerState, attach_state, server_state
 
@@ -38,29 +43,19 @@ WebsocketPrecheck = Callable[[ServerState, dict[str, str]], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
-
 # Notices collected while a request ran (e.g. a damaged profile file recovered from its backup): a JSON
 # array of strings, ASCII-escaped so any path fits in a header.
 WARNINGS_HEADER = "X-Sc4pac-Warnings"
 
 
-async def _start_notices(request: Request[Any, Any, Any]) -> None:
-    notices.start()  # async, like _with_notices, so it runs in the request's own context
-
-
-def _add_notices(response: Response[Any]) -> Response[Any]:
+def _add_notices(response: Response) -> Response:
     collected = notices.collected()
     if collected:
         response.headers[WARNINGS_HEADER] = json.dumps(collected, ensure_ascii=True)
     return response
 
 
-async def _with_notices(response: Response[Any]) -> Response[Any]:
-    # Async on purpose: Litestar runs sync hooks in a worker thread, outside the request's context.
-    return _add_notices(response)
-
-
-def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status: int) -> Response[bytes]:
+def _error_response(request: Request, error: Sc4pacError, status: int) -> Response:
     indent = server_state(request).options.indent
     response = Response(
         content=wire.encode(error.to_wire(), indent), status_code=status, media_type="application/json"
@@ -68,24 +63,11 @@ def _error_response(request: Request[Any, Any, Any], error: Sc4pacError, status:
     return _add_notices(response)
 
 
-def _on_domain_error(request: Request[Any, Any, Any], exc: Sc4pacError) -> Response[bytes]:
-    error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
-    return _error_response(request, error, error.status)
-
-
-def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
-    if isinstance(exc, NotFoundException):
-        error = BadRequest(
-            "Unknown endpoint.", f"No API endpoint at {request.url.path}; see api.md for the list."
-        )
-    elif exc.status_code == 405:
-        error = BadRequest("Method not allowed.", f"{request.method} is not supported by {request.url.path}.")
-    else:
-        error = BadRequest(str(exc.detail), "")
-    return _error_response(request, error, exc.status_code)
-
-
-def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def _error_of(request: Request, exc: Exception) -> Response:
+    """The JSON error answer for an exception a route handler raised (the one mapping of errors)."""
+    if isinstance(exc, Sc4pacError):
+        error = refine(exc)  # e.g. a failed extraction whose cause is a full disk says so
+        return _error_response(request, error, error.status)
     known = as_domain_error(exc)
     if known is not None:  # e.g. access denied or disk full: something the player can fix
         log.warning("%s %s: %s", request.method, request.url.path, known)
@@ -94,21 +76,47 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     return _error_response(request, unhandled(exc), 500)
 
 
-class _MsgspecOnlyLitestar(Litestar):
-    """Litestar without the plugins it adds for pydantic and attrs models when those are installed.
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals: no route for the path (404), or not for this method (405)."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        error = BadRequest(
+            "Unknown endpoint.", f"No API endpoint at {request.url.path}; see api.md for the list."
+        )
+    elif status == 405:
+        error = BadRequest("Method not allowed.", f"{request.method} is not supported by {request.url.path}.")
+    else:
+        error = BadRequest(str(getattr(exc, "detail", exc)), "")
+    return _error_response(request, error, status)
 
-    The daemon's models are msgspec Structs. Test tools install pydantic beside it, and Litestar would then
-    import pydantic and build its plugins at every start (about 0.15 s); the bundle leaves pydantic out,
-    but attrs comes with its dependencies.
-    """
 
-    @staticmethod
-    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
-        from litestar.plugins.core import MsgspecDIPlugin
+def _http_endpoint(spec: RouteSpec, events: LiveEvents) -> Callable[[Request], Awaitable[Response]]:
+    """Run ``spec``'s handler with the notices collected, errors mapped and live events poked."""
+    handler = spec.handler
 
-        if not any(isinstance(plugin, MsgspecDIPlugin) for plugin in plugins):
-            plugins.append(MsgspecDIPlugin())
-        return plugins
+    async def endpoint(request: Request) -> Response:
+        notices.start()
+        response: Response
+        try:
+            if spec.is_async:
+                response = await handler(request)
+            elif spec.sync_to_thread:
+                # asyncio.to_thread runs it in a copy of this context: its notices are collected here.
+                response = await asyncio.to_thread(handler, request)
+            else:
+                response = handler(request)
+        except Exception as exc:
+            response = _error_of(request, exc)
+        else:
+            _add_notices(response)
+        if request.method == "POST":
+            # Once the answer is sent: every POST may have changed a profile file.
+            poke = BackgroundTask(events.after_response, request)
+            earlier = response.background
+            response.background = poke if earlier is None else BackgroundTasks([earlier, poke])
+        return response
+
+    return endpoint
 
 
 _ROUTE_MODULES = (
@@ -125,25 +133,44 @@ _ROUTE_MODULES = (
 )
 
 
-def _route_modules() -> tuple[list[Any], dict[str, WebsocketPrecheck]]:
-    """All route handlers, and the pre-upgrade checks of websocket routes, by path."""
-    handlers: list[Any] = []
+def _route_modules() -> tuple[list[RouteSpec], dict[str, WebsocketPrecheck]]:
+    """All route specs, and the pre-upgrade checks of websocket routes, by path."""
+    specs: list[RouteSpec] = []
     prechecks: dict[str, WebsocketPrecheck] = {}
     for module in _ROUTE_MODULES:
-        handlers.extend(module.ROUTES)
+        specs.extend(module.ROUTES)
         prechecks.update(getattr(module, "WEBSOCKET_PRECHECKS", {}))
-    return handlers, prechecks
+    return specs, prechecks
 
 
-def _webapp_routes(web_app_dir: Path) -> list[Any]:
+def _webapp_routes(web_app_dir: Path) -> list[RouteSpec]:
+    files = StaticFiles(directory=web_app_dir, html=True)
+
     @get("/", sync_to_thread=False, opt=needs(PUBLIC))
-    def root() -> Redirect:
-        return Redirect("webapp/", status_code=308)
+    def root(request: Request) -> Response:
+        """Redirect to the web-app."""
+        return RedirectResponse("webapp/", status_code=308)
 
-    static = create_static_files_router(
-        path="/webapp", directories=[web_app_dir], html_mode=True, opt=needs(PUBLIC)
-    )
-    return [root, static]
+    @get("/webapp/{file_path:path}", opt=needs(PUBLIC))
+    async def webapp_file(request: Request) -> Response:
+        """A file of the web-app (its index.html for a folder)."""
+        # As StaticFiles itself turns a URL path into a file path; it refuses one leaving the folder.
+        relative = os.path.normpath(os.path.join(*str(request.path_params["file_path"]).split("/")))
+        return await files.get_response(relative, request.scope)
+
+    return [root, webapp_file]
+
+
+def _starlette_routes(specs: Sequence[RouteSpec], events: LiveEvents) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for spec in specs:
+        if spec.kind == "websocket":
+            routes.append(WebSocketRoute(spec.path, spec.handler, name=spec.name))
+        else:
+            routes.append(
+                Route(spec.path, _http_endpoint(spec, events), methods=sorted(spec.methods), name=spec.name)
+            )
+    return routes
 
 
 def create_app(state: ServerState) -> Gate:
@@ -151,38 +178,31 @@ def create_app(state: ServerState) -> Gate:
 
     Raises :class:`~sc4pac.api.scopes.RouteScopeMissing` when a route declares no token scope.
     """
-    handlers, prechecks = _route_modules()
+    specs, prechecks = _route_modules()
     events = state.events = LiveEvents(
         state.store, state.connections, state.running_updates, indent=state.options.indent
     )
     if state.options.web_app_dir is not None:
-        handlers.extend(_webapp_routes(state.options.web_app_dir))
-    app = _MsgspecOnlyLitestar(
-        route_handlers=handlers,
-        exception_handlers={
-            Sc4pacError: _on_domain_error,
-            HTTPException: _on_http_error,
-            Exception: _on_unexpected,
-        },
-        openapi_config=None,
-        logging_config=None,
-        request_max_body_size=None,
-        after_response=events.after_response,
-        before_request=_start_notices,
-        after_request=_with_notices,
+        specs.extend(_webapp_routes(state.options.web_app_dir))
+    scopes = scope_table(specs)  # before serving: a route without a scope stops the start
+    app = Starlette(
+        routes=_starlette_routes(specs, events),
+        exception_handlers={HTTPException: _on_http_error},
     )
+    app.router.redirect_slashes = False  # an unknown path is a 404 naming it, as in the reference
     attach_state(app.state, state)
+    keep_route_specs(app.state, specs)
 
     async def precheck(path: str, query: dict[str, str], scope: Any) -> None:
         check = prechecks.get(path)
         if check is not None:
             await check(state, query)
 
-    # Litestar's __call__ names its own TypedDict scopes; the Gate passes the server's scope on unchanged.
-    asgi: ASGIApp = app  # type: ignore[assignment]
+    # Starlette's __call__ names its own scope types; the Gate passes the server's scope on unchanged.
+    asgi: ASGIApp = app
     return Gate(
         asgi,
-        scopes=scope_table(app),
+        scopes=scopes,
         tokens=state.tokens,
         indent=state.options.indent,
         check_host=state.options.check_host,

@@ -8,7 +8,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import msgspec
-from litestar import Request, Response
+from starlette.requests import Request
+from starlette.responses import Response
 
 from .. import wire
 from ..errors import BadRequest
@@ -25,7 +26,7 @@ class Query:
     pairs: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, request: Request[Any, Any, Any]) -> Query:
+    def of(cls, request: Request) -> Query:
         raw = request.scope.get("query_string", b"").decode("utf-8", "replace")
         return cls(tuple(parse_qsl(raw, keep_blank_values=True)))
 
@@ -54,13 +55,11 @@ class Query:
         )
 
 
-def indent_of(request: Request[Any, Any, Any]) -> int:
+def indent_of(request: Request) -> int:
     return server_state(request).options.indent
 
 
-def respond(
-    request: Request[Any, Any, Any], obj: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> Response[bytes]:
+def respond(request: Request, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response encoded with the wire rules and the server's ``--indent``."""
     return Response(
         content=wire.encode(obj, indent_of(request)),
@@ -70,7 +69,7 @@ def respond(
     )
 
 
-def ok(request: Request[Any, Any, Any]) -> Response[bytes]:
+def ok(request: Request) -> Response:
     """``{"$type":"/result","ok":true}``."""
     from ..models.messages import OK
 
@@ -90,7 +89,7 @@ class MalformedBody(Exception):
         self.problem = problem
 
 
-async def read_body(request: Request[Any, Any, Any], limit: int | None = None) -> bytes:
+async def read_body(request: Request, limit: int | None = None) -> bytes:
     """The raw request body; over ``limit`` bytes (tighter than the gate's cap) it is a 413.
 
     The gate already enforces the server-wide cap on every body; this is for endpoints whose bodies
@@ -115,7 +114,7 @@ def _decode(raw: bytes, type_: type[T]) -> T:
         raise MalformedBody("the request body is empty" if not raw.strip() else str(exc)) from None
 
 
-async def json_body(request: Request[Any, Any, Any], type_: type[T]) -> T:
+async def json_body(request: Request, type_: type[T]) -> T:
     """The request body (whatever its content type) decoded as JSON into ``type_``.
 
     Every endpoint that takes a body decodes it here: malformed, mistyped and too deeply nested JSON
@@ -127,7 +126,7 @@ async def json_body(request: Request[Any, Any, Any], type_: type[T]) -> T:
     return _decode(raw, type_)
 
 
-async def body_as(request: Request[Any, Any, Any], type_: type[T], title: str, detail: str) -> T:
+async def body_as(request: Request, type_: type[T], title: str, detail: str) -> T:
     """Decode the raw request body (whatever its content type) or fail with a 400 naming the problem."""
     try:
         return await json_body(request, type_)
@@ -135,7 +134,7 @@ async def body_as(request: Request[Any, Any, Any], type_: type[T], title: str, d
         raise BadRequest(title, f"{detail} ({exc.problem})") from None
 
 
-async def package_list_body(request: Request[Any, Any, Any]) -> list[str]:
+async def package_list_body(request: Request) -> list[str]:
     """A JSON array of strings as the plugin endpoints take it (the ids are checked by the services)."""
     title, detail = "Malformed package names", "Pass an array of strings of the form '<group>:<name>'."
     return await body_as(request, list[str], title, detail)

@@ -1,15 +1,15 @@
 """The self-description of the API: an OpenAPI 3.1 document, websocket message schemas, a readable page.
 
-Paths, methods and operation ids come from the app's route table (the Litestar handlers); parameters,
+Paths, methods and operation ids come from the app's route specs (:mod:`sc4pac.api.routing`); parameters,
 bodies and answers from :mod:`sc4pac.api.route_docs`; every shape from the msgspec Structs the handlers
 encode (``msgspec.json.schema_components``), so the schema follows the wire rules: ``$type`` is the first
 property of tagged messages, fields with defaults are optional (they are omitted when default), and
 optional values are arrays. The websockets, which OpenAPI cannot describe, are listed under
 ``x-websockets`` with references into ``/schema/messages.json``.
 
-Litestar's own generator is not used: the handlers read raw bodies and return encoded bytes (the
-reference's parsing rules and ``--indent``), so their signatures carry no types, and msgspec's generator
-is the one that matches the encoder byte for byte (Litestar's struct plugin lists ``$type`` last).
+The handlers read raw bodies and return encoded bytes (the reference's parsing rules and ``--indent``),
+so their signatures carry no types; msgspec's generator is the one that matches the encoder byte for
+byte.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from __future__ import annotations
 import html
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import Litestar
-from litestar.routes import HTTPRoute, WebSocketRoute
 
 from .. import API_VERSION, __version__
 from .route_docs import (
@@ -35,6 +34,7 @@ from .route_docs import (
     Param,
     RouteDoc,
 )
+from .routing import RouteSpec
 from .scopes import ScopeTable, scope_table
 
 OPENAPI_PATH = "/schema/openapi.json"
@@ -52,27 +52,26 @@ STALE_HEADER_DOC = {
 class HttpOperation:
     """One method of one HTTP route of the app."""
 
-    path: str  # OpenAPI form: {name} without Litestar's :type
+    path: str  # OpenAPI form: {name} without the route's :converter
     method: str
     operation_id: str
     description: str
 
 
-def http_operations(app: Litestar) -> list[HttpOperation]:
-    """Every HTTP route and method of the app (OPTIONS and HEAD left out: they mirror GET)."""
+def http_operations(routes: Sequence[RouteSpec]) -> list[HttpOperation]:
+    """Every HTTP route and method (HEAD, which Starlette adds to GET, left out)."""
     found: list[HttpOperation] = []
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
+    for route in routes:
+        if route.kind != "http":
             continue
-        for handler in route.route_handlers:
-            for method in sorted(handler.http_methods - _SKIPPED_METHODS):
-                doc = (handler.fn.__doc__ or "").strip() if callable(handler.fn) else ""
-                found.append(HttpOperation(route.path_format, method, handler.handler_name, doc))
+        for method in sorted(route.methods - _SKIPPED_METHODS):
+            doc = (route.handler.__doc__ or "").strip()
+            found.append(HttpOperation(route.path_format, method, route.name, doc))
     return found
 
 
-def websocket_paths(app: Litestar) -> list[str]:
-    return [route.path_format for route in app.routes if isinstance(route, WebSocketRoute)]
+def websocket_paths(routes: Sequence[RouteSpec]) -> list[str]:
+    return [route.path_format for route in routes if route.kind == "websocket"]
 
 
 class _Schemas:
@@ -198,13 +197,13 @@ def _operation(
     return operation
 
 
-def build_openapi(app: Litestar) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``app`` (every HTTP route; websockets under ``x-websockets``)."""
-    scopes = scope_table(app)  # the scope each route declares where it is defined
+def build_openapi(routes: Sequence[RouteSpec]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ``routes`` (every HTTP route; websockets under ``x-websockets``)."""
+    scopes = scope_table(routes)  # the scope each route declares where it is defined
     collector = _Schemas()
     error_slot = collector.ref(Error)
     oauth_slot = collector.ref(OAUTH_ERROR)
-    operations = http_operations(app)
+    operations = http_operations(routes)
     slots: list[dict[str, int]] = []
     for op in operations:
         doc = ROUTE_DOCS.get(op.path)
@@ -228,7 +227,7 @@ def build_openapi(app: Litestar) -> dict[str, Any]:
             continue  # the completeness test names such routes
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, doc, schemas, slot, scopes)
     websockets: dict[str, Any] = {}
-    for path in websocket_paths(app):
+    for path in websocket_paths(routes):
         wdoc = WEBSOCKET_DOCS.get(path)
         if wdoc is None:
             continue

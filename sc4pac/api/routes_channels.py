@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, get, post
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..models.channel import Stats
 from ..services.channel_config import set_channels
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond, stale_header
+from .routing import get, post
 from .scopes import needs
 from .state import server_state
 
@@ -26,14 +26,14 @@ class ChannelStatsResponse(WireStruct):
 
 
 @get("/channels.list", opt=needs("read"), sync_to_thread=False)
-def channels_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+def channels_list(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     spec = server_state(request).store.read_spec(profile_id)
     return respond(request, spec.config.channels)
 
 
-@post("/channels.set", opt=needs("write"), status_code=200)
-async def channels_set(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/channels.set", opt=needs("write"))
+async def channels_set(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     urls = await body_as(
         request, list[str], "Malformed channel URLs.", "Pass channels as an array of strings."
@@ -43,7 +43,7 @@ async def channels_set(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/channels.stats", opt=needs("read"))
-async def channels_stats(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def channels_stats(request: Request) -> Response:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     spec = state.store.read_spec(profile_id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from litestar import Request, Response, get
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..history.records import Transaction
 from ..wire import WireStruct
 from .http import Query, respond
+from .routing import get
 from .scopes import needs
 from .state import server_state
 
@@ -19,7 +20,7 @@ class HistoryBody(WireStruct):
 
 
 @get("/plugins.history", opt=needs("read"))
-async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def plugins_history(request: Request) -> Response:
     # Imported on first use: the history store and the resolver are not needed to start serving.
     from ..history.service import history_of
 
@@ -32,7 +33,7 @@ async def plugins_history(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/plugins.plan", opt=needs("read"))
-async def plugins_plan(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def plugins_plan(request: Request) -> Response:
     from ..update.dry_run import preview_update
 
     state = server_state(request)

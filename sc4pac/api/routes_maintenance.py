@@ -10,17 +10,18 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from litestar import Request, Response, get, post
-from litestar.response import Stream
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from .. import maintenance
 from ..errors import BadRequest, DownloadFailed, FileOperationsFailed
 from ..models.messages import OK, IncomingResponse, PromptResponse, RepairPlanPrompt, Result
 from ..services.plugin_selection import plugins_folder
 from .http import MalformedBody, Query, json_body, package_list_body, respond
+from .routing import get, post
 from .scopes import needs
 from .state import server_state
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 
 
 @get("/plugins.repair.scan", opt=needs("read"))
-async def plugins_repair_scan(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def plugins_repair_scan(request: Request) -> Response:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     plan = await maintenance.scan_repair(state.store, profile_id)
@@ -51,8 +52,8 @@ async def plugins_repair_scan(request: Request[Any, Any, Any]) -> Response[bytes
     return respond(request, prompt)
 
 
-@post("/plugins.repair", opt=needs("write"), status_code=200)
-async def plugins_repair(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/plugins.repair", opt=needs("write"))
+async def plugins_repair(request: Request) -> Response:
     state = server_state(request)
     profile_id = Query.of(request).profile()
     try:
@@ -81,7 +82,7 @@ async def plugins_repair(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/plugins.verify", opt=needs("read"))
-async def plugins_verify(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def plugins_verify(request: Request) -> Response:
     """Compare the installed packages' files with their sizes and sha256 recorded at install time."""
     state = server_state(request)
     report = await maintenance.verify_plugins(state.store, Query.of(request).profile())
@@ -91,8 +92,8 @@ async def plugins_verify(request: Request[Any, Any, Any]) -> Response[bytes]:
 # --- export -----------------------------------------------------------------------------------
 
 
-@post("/plugins.export", opt=needs("read"), status_code=200)
-async def plugins_export(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/plugins.export", opt=needs("read"))
+async def plugins_export(request: Request) -> Response:
     # Imported on first use: the resolver and the metadata fetcher are not needed to start serving.
     from ..update.mod_set_export import export_mod_set
 
@@ -119,8 +120,8 @@ def _open_folder(folder: Path) -> None:
         subprocess.Popen(["xdg-open", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@post("/plugins.folder.open", opt=needs("write"), status_code=200)
-async def plugins_folder_open(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/plugins.folder.open", opt=needs("write"))
+async def plugins_folder_open(request: Request) -> Response:
     query = Query.of(request)
     folder = plugins_folder(server_state(request).store, query.profile(), query.get("pkg"))
     try:
@@ -136,7 +137,7 @@ _PASSED_HEADERS = ("content-type", "cache-control", "last-modified", "etag")
 
 
 @get("/image.fetch", opt=needs("write"))
-async def image_fetch(request: Request[Any, Any, Any]) -> Response[bytes] | Stream:
+async def image_fetch(request: Request) -> Response:
     import httpx
 
     state = server_state(request)
@@ -170,7 +171,7 @@ async def image_fetch(request: Request[Any, Any, Any]) -> Response[bytes] | Stre
             await upstream.aclose()
 
     headers = {k: upstream.headers[k] for k in _PASSED_HEADERS if k in upstream.headers}
-    return Stream(body(), status_code=upstream.status_code, headers=headers)
+    return StreamingResponse(body(), status_code=upstream.status_code, headers=headers)
 
 
 ROUTES = [

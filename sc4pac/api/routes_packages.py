@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from litestar import Request, Response, get, post
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..models.channel import Package, Stats
 from ..models.status import InstalledStatus
@@ -20,6 +20,7 @@ from ..services.package_search import (
 from ..services.variant_selection import variant_choices
 from ..wire import WireStruct
 from .http import Query, body_as, respond, stale_header
+from .routing import get, post
 from .scopes import needs
 from .state import server_state
 
@@ -60,7 +61,7 @@ def _package_param(query: Query) -> str:
 
 
 @get("/packages.list", opt=needs("read"))
-async def packages_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def packages_list(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     services = server_state(request).services
     index = await services.channel_index(profile_id, services.store.read_spec(profile_id))
@@ -76,7 +77,7 @@ def _text_param(query: Query) -> str:
 
 
 @get("/packages.search", opt=needs("read"))
-async def packages_search(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def packages_search(request: Request) -> Response:
     query = Query.of(request)
     profile_id = query.profile()
     text = _text_param(query)
@@ -92,8 +93,8 @@ async def packages_search(request: Request[Any, Any, Any]) -> Response[bytes]:
     return respond(request, response, headers=stale_header(result.index))
 
 
-@post("/packages.search.id", opt=needs("read"), status_code=200)
-async def packages_search_id(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/packages.search.id", opt=needs("read"))
+async def packages_search_id(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     title, detail = (
         "Malformed package names",
@@ -110,7 +111,7 @@ async def packages_search_id(request: Request[Any, Any, Any]) -> Response[bytes]
 
 
 @get("/plugins.search", opt=needs("read"), sync_to_thread=False)
-def plugins_search(request: Request[Any, Any, Any]) -> Response[bytes]:
+def plugins_search(request: Request) -> Response:
     query = Query.of(request)
     profile_id = query.profile()
     text = _text_param(query)
@@ -120,7 +121,7 @@ def plugins_search(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/packages.info", opt=needs("read"))
-async def packages_info(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def packages_info(request: Request) -> Response:
     query = Query.of(request)
     profile_id = query.profile()
     details = await package_details(server_state(request).services, profile_id, _package_param(query))
@@ -129,7 +130,7 @@ async def packages_info(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/variants.choices", opt=needs("read"))
-async def variants_choices(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def variants_choices(request: Request) -> Response:
     query = Query.of(request)
     variant_id = query.require(
         "variantId", 'Query parameter "variantId" is required.', "Pass the variant identifier as query."

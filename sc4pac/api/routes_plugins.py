@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, get, post
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..models.status import InstalledItem
 from ..services.plugin_selection import add_packages, mark_for_reinstall, remove_packages
 from .http import Query, ok, package_list_body, respond
+from .routing import get, post
 from .scopes import needs
 from .state import server_state
 
 
 @get("/plugins.added.list", opt=needs("read"), sync_to_thread=False)
-def plugins_added_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+def plugins_added_list(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     return respond(request, server_state(request).store.read_spec(profile_id).explicit)
 
 
 @get("/plugins.installed.list", opt=needs("read"), sync_to_thread=False)
-def plugins_installed_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+def plugins_installed_list(request: Request) -> Response:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
     explicit = set(store.read_spec(profile_id).explicit)
@@ -29,22 +29,22 @@ def plugins_installed_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     return respond(request, [InstalledItem(e.id, e.version, e.variant, e.id in explicit) for e in entries])
 
 
-@post("/plugins.add", opt=needs("write"), status_code=200)
-async def plugins_add(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/plugins.add", opt=needs("write"))
+async def plugins_add(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     await add_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
-@post("/plugins.remove", opt=needs("write"), status_code=200)
-async def plugins_remove(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/plugins.remove", opt=needs("write"))
+async def plugins_remove(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     await remove_packages(server_state(request).store, profile_id, await package_list_body(request))
     return ok(request)
 
 
-@post("/plugins.reinstall", opt=needs("write"), status_code=200)
-async def plugins_reinstall(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/plugins.reinstall", opt=needs("write"))
+async def plugins_reinstall(request: Request) -> Response:
     query = Query.of(request)
     profile_id = query.profile()
     packages = await package_list_body(request)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..errors import InitBadRequest
 from ..locations import platform_defaults
 from ..services.profile_setup import init_listed_profile, list_profiles
 from ..wire import WireStruct
 from .http import MalformedBody, Query, body_as, json_body, ok, respond
+from .routing import get, post
 from .scopes import needs
 from .state import server_state
 
@@ -50,7 +52,7 @@ class InitBody(WireStruct):
 
 
 @get("/profiles.list", opt=needs("read"), sync_to_thread=False)
-def profiles_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+def profiles_list(request: Request) -> Response:
     store = server_state(request).store
     listing = list_profiles(store, with_plugins_root=Query.of(request).flag("includePlugins"))
     items = [ProfileListItem(p.id, p.name, p.plugins_root, p.error) for p in listing.profiles]
@@ -58,22 +60,22 @@ def profiles_list(request: Request[Any, Any, Any]) -> Response[bytes]:
     return respond(request, ProfileList(items, listing.current_profile_id, profiles_dir))
 
 
-@post("/profiles.add", opt=needs("write"), status_code=200)
-async def profiles_add(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/profiles.add", opt=needs("write"))
+async def profiles_add(request: Request) -> Response:
     body = await body_as(request, NameBody, "Missing profile name.", 'Pass the "name" of the new profile.')
     entry = await server_state(request).store.add_profile(body.name)
     return respond(request, entry)
 
 
-@post("/profiles.remove", opt=needs("write"), status_code=200)
-async def profiles_remove(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/profiles.remove", opt=needs("write"))
+async def profiles_remove(request: Request) -> Response:
     body = await body_as(request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to remove.')
     await server_state(request).store.remove_profile(body.id)
     return ok(request)
 
 
-@post("/profiles.switch", opt=needs("write"), status_code=200)
-async def profiles_switch(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/profiles.switch", opt=needs("write"))
+async def profiles_switch(request: Request) -> Response:
     body = await body_as(
         request, IdBody, "Missing profile ID.", 'Pass the "id" for the profile to switch to.'
     )
@@ -81,8 +83,8 @@ async def profiles_switch(request: Request[Any, Any, Any]) -> Response[bytes]:
     return ok(request)
 
 
-@post("/profiles.rename", opt=needs("write"), status_code=200)
-async def profiles_rename(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/profiles.rename", opt=needs("write"))
+async def profiles_rename(request: Request) -> Response:
     body = await body_as(
         request, IdNameBody, "Missing profile ID or name.", 'Pass the "id" and "name" for the profile.'
     )
@@ -91,13 +93,13 @@ async def profiles_rename(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/profile.read", opt=needs("read"), sync_to_thread=False)
-def profile_read(request: Request[Any, Any, Any]) -> Response[bytes]:
+def profile_read(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     return respond(request, server_state(request).store.read_spec(profile_id).config)
 
 
-@post("/profile.init", opt=needs("write"), status_code=200)
-async def profile_init(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/profile.init", opt=needs("write"))
+async def profile_init(request: Request) -> Response:
     store = server_state(request).store
     profile_id = Query.of(request).profile()
     defaults = platform_defaults(store.profile_dir(profile_id).absolute())
@@ -119,12 +121,12 @@ async def profile_init(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/settings.all.get", opt=needs("write"), sync_to_thread=False)
-def settings_get(request: Request[Any, Any, Any]) -> Response[bytes]:
+def settings_get(request: Request) -> Response:
     return respond(request, server_state(request).store.read_settings())
 
 
-@post("/settings.all.set", opt=needs("write"), status_code=200)
-async def settings_set(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/settings.all.set", opt=needs("write"))
+async def settings_set(request: Request) -> Response:
     settings = await body_as(
         request, Any, "Missing settings", "Pass the settings as JSON body of the request."
     )

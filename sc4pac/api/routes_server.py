@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import platform
 import sys
-from typing import Any
 
-from litestar import Request, Response, WebSocket, get, post, websocket
-from litestar.exceptions import WebSocketDisconnect
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from .. import API_VERSION, SC4PAC_VERSION, __version__, wire
 from ..errors import GuiNotConnected
@@ -15,6 +15,7 @@ from ..models.messages import OpenPackage, OpenPackageItem
 from ..wire import WireStruct
 from .auth import EXPIRES_IN, OAUTH_ERROR_URI, OAuthError
 from .http import body_as, ok, read_body, respond
+from .routing import get, post, websocket
 from .scopes import PUBLIC, needs
 from .state import server_state
 
@@ -68,15 +69,15 @@ _STATUS: ServerStatus | None = None
 
 
 @get("/server.status", opt=needs("read"), sync_to_thread=False)
-def server_status(request: Request[Any, Any, Any]) -> Response[bytes]:
+def server_status(request: Request) -> Response:
     global _STATUS
     if _STATUS is None:
         _STATUS = _status()
     return respond(request, _STATUS)
 
 
-@post("/auth/token", opt=needs(PUBLIC), status_code=200)
-async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/auth/token", opt=needs(PUBLIC))
+async def auth_token(request: Request) -> Response:
     state = server_state(request)
     authorization = request.headers.get("authorization")
     try:
@@ -113,7 +114,7 @@ async def auth_token(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @websocket("/server.connect", opt=needs("write"))
-async def server_connect(socket: WebSocket[Any, Any, Any]) -> None:
+async def server_connect(socket: WebSocket) -> None:
     registry = server_state(socket).connections
     await socket.accept()
 
@@ -122,17 +123,15 @@ async def server_connect(socket: WebSocket[Any, Any, Any]) -> None:
 
     registry.opened(socket.send_text, close)
     try:
-        while True:
-            # The GUI never sends anything; whatever arrives is discarded.
-            await socket.receive_data(mode="text")
-    except WebSocketDisconnect:
-        pass
+        # The GUI never sends anything; whatever arrives is discarded.
+        while (await socket.receive())["type"] != "websocket.disconnect":
+            pass
     finally:
         registry.closed(socket.send_text)
 
 
-@post("/packages.open", opt=needs("open"), status_code=200)
-async def packages_open(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/packages.open", opt=needs("open"))
+async def packages_open(request: Request) -> Response:
     items = await body_as(
         request, list[OpenPackageItem], "Malformed package list.", "Pass an array of package items."
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, Response, get, post
+from starlette.requests import Request
+from starlette.responses import Response
 
 from ..services.variant_selection import configured_variants, reset_variants, set_variants
 from ..wire import WireStruct
 from .http import Query, body_as, ok, respond
+from .routing import get, post
 from .scopes import needs
 from .state import server_state
 
@@ -23,15 +23,15 @@ class VariantList(WireStruct):
 
 
 @get("/variants.list", opt=needs("read"), sync_to_thread=False)
-def variants_list(request: Request[Any, Any, Any]) -> Response[bytes]:
+def variants_list(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     configured = configured_variants(server_state(request).store, profile_id)
     variants = {k: VariantValue(c.value, not c.used) for k, c in configured.items()}
     return respond(request, VariantList(variants))
 
 
-@post("/variants.reset", opt=needs("write"), status_code=200)
-async def variants_reset(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/variants.reset", opt=needs("write"))
+async def variants_reset(request: Request) -> Response:
     profile_id = Query.of(request).profile()
     ids = await body_as(
         request, list[str], "Malformed variant labels.", "Pass variants as an array of strings."
@@ -40,8 +40,8 @@ async def variants_reset(request: Request[Any, Any, Any]) -> Response[bytes]:
     return ok(request)
 
 
-@post("/variants.set", opt=needs("write"), status_code=200)
-async def variants_set(request: Request[Any, Any, Any]) -> Response[bytes]:
+@post("/variants.set", opt=needs("write"))
+async def variants_set(request: Request) -> Response:
     query = Query.of(request)
     profile_id = query.profile()
     selections = await body_as(

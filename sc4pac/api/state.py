@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from litestar.connection import ASGIConnection
+from starlette.requests import HTTPConnection
 
 from ..models.messages import RepairPlanPrompt
 from ..profiles import ProfileStore
@@ -73,10 +73,10 @@ STATE_KEY = "sc4pac"
 
 
 def attach_state(app_state: Any, state: ServerState) -> None:
-    """Store the daemon state on a Litestar app's ``state``."""
+    """Store the daemon state on the app's ``state``."""
     setattr(app_state, STATE_KEY, state)
 
 
-def server_state(connection: ASGIConnection[Any, Any, Any, Any]) -> ServerState:
+def server_state(connection: HTTPConnection) -> ServerState:
     """The daemon state of the app serving a request or websocket: the one typed way to reach it."""
     return cast(ServerState, getattr(connection.app.state, STATE_KEY))

@@ -17,7 +17,7 @@ import traceback
 from typing import Any
 
 import msgspec
-from litestar import WebSocket, websocket
+from starlette.websockets import WebSocket
 
 from .. import wire
 from ..errors import BadRequest, ServerError, UpdateAlreadyRunning, as_domain_error
@@ -26,6 +26,7 @@ from ..models.messages import OK, IncomingResponse, ProgressMessage, Prompt, Pro
 from ..update.prompts import JSON_PROMPT_BODIES, response_bodies
 from .gate import first_wins_query
 from .live_events import update_outcome
+from .routing import websocket
 from .scopes import needs
 from .state import ServerState, server_state
 
@@ -40,7 +41,7 @@ CLOSE_DONE = 1000
 class WebsocketPrompter:
     """Prompter and progress sink writing to one websocket."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], indent: int) -> None:
+    def __init__(self, socket: WebSocket, indent: int) -> None:
         self.socket = socket
         self.indent = indent
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -150,7 +151,7 @@ def _client_name(value: str | None) -> str:
 
 
 @websocket("/update", opt=needs("write"))
-async def update(socket: WebSocket[Any, Any, Any]) -> None:
+async def update(socket: WebSocket) -> None:
     from ..update.job import UpdateJob, UpdateRequest
     from ..update.revert import RevertJob
 

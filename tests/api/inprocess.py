@@ -1,4 +1,4 @@
-"""The API in this process: the ASGI app behind its Gate through Litestar's test client (no port opened)."""
+"""The API in this process: the ASGI app behind its Gate through Starlette's test client (no port opened)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from litestar.testing import TestClient
+from starlette.testclient import TestClient
 
 from sc4pac.api.app import create_app
 from sc4pac.api.auth import TokenStore
@@ -36,7 +35,7 @@ def demo_profiles(profiles_dir: Path, channel: Path, ids: tuple[str, ...] = ("1"
 
 
 @contextmanager
-def api_client(profiles_dir: Path) -> Iterator[tuple[TestClient[Any], ServerState]]:
+def api_client(profiles_dir: Path) -> Iterator[tuple[TestClient, ServerState]]:
     """An authenticated client of a daemon app on ``profiles_dir``, and the app's state."""
     state = ServerState(
         ServerOptions(check_host=False),  # the test client's host is not a loopback name
@@ -45,7 +44,7 @@ def api_client(profiles_dir: Path) -> Iterator[tuple[TestClient[Any], ServerStat
         ConnectionRegistry(auto_shutdown=False),
     )
     state.tokens.grant(TOKEN)
-    with TestClient(create_app(state)) as http:  # type: ignore[type-var]  # any ASGI app works
+    with TestClient(create_app(state)) as http:
         http.headers["Authorization"] = f"Bearer {TOKEN}"
         yield http, state
         with http.portal() as portal:

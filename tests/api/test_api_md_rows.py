@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
+from starlette.testclient import TestClient
 
 from sc4pac.api.state import ServerState
 from sc4pac.api.update_ws import precheck_update
@@ -28,7 +28,7 @@ def demo_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def env(tmp_path: Path, demo_channel: Path) -> Iterator[tuple[TestClient[Any], ServerState, Path]]:
+def env(tmp_path: Path, demo_channel: Path) -> Iterator[tuple[TestClient, ServerState, Path]]:
     """Profile 1 initialized on the demo channel, profile 2 listed but not initialized."""
     store = demo_profiles(tmp_path / "profiles", demo_channel, ids=("1",))
     asyncio.run(store.add_profile("not initialized"))
@@ -51,7 +51,7 @@ def env(tmp_path: Path, demo_channel: Path) -> Iterator[tuple[TestClient[Any], S
     ],
 )
 def test_unknown_profile_id_is_400(
-    env: tuple[TestClient[Any], ServerState, Path], method: str, path: str, body: Any
+    env: tuple[TestClient, ServerState, Path], method: str, path: str, body: Any
 ) -> None:
     http, _, profiles_dir = env
     r = http.request(method, path, params={"profile": "99"}, json=body)
@@ -65,7 +65,7 @@ def test_unknown_profile_id_is_400(
 
 
 def test_listed_profile_without_spec_is_409_with_platform_defaults(
-    env: tuple[TestClient[Any], ServerState, Path],
+    env: tuple[TestClient, ServerState, Path],
 ) -> None:
     http, _, _ = env
     r = http.get("/profile.read", params={"profile": "2"})
@@ -77,7 +77,7 @@ def test_listed_profile_without_spec_is_409_with_platform_defaults(
 
 
 def test_update_refuses_an_unknown_profile_before_the_upgrade(
-    env: tuple[TestClient[Any], ServerState, Path],
+    env: tuple[TestClient, ServerState, Path],
 ) -> None:
     _, state, _ = env
     with pytest.raises(BadRequest, match='Profile ID "99" does not exist'):
@@ -87,7 +87,7 @@ def test_update_refuses_an_unknown_profile_before_the_upgrade(
 # --- /variants.choices carries both Option fields, empty ones included ---
 
 
-def test_variants_choices_has_imported_values(env: tuple[TestClient[Any], ServerState, Path]) -> None:
+def test_variants_choices_has_imported_values(env: tuple[TestClient, ServerState, Path]) -> None:
     http, _, _ = env
     q = {"profile": "1", "pkg": "demo:street-lights", "variantId": "demo:street-lights:color"}
     prompt = http.get("/variants.choices", params=q).json()
@@ -120,7 +120,7 @@ def _install_fake(profiles_dir: Path) -> Path:
     return plugins
 
 
-def test_repair_reports_missing_package_folders_only(env: tuple[TestClient[Any], ServerState, Path]) -> None:
+def test_repair_reports_missing_package_folders_only(env: tuple[TestClient, ServerState, Path]) -> None:
     http, _, profiles_dir = env
     plugins = _install_fake(profiles_dir)
     # A file deleted inside a package folder is not detected: only the folders are recorded.
@@ -134,7 +134,7 @@ def test_repair_reports_missing_package_folders_only(env: tuple[TestClient[Any],
 
 
 def test_reinstall_refuses_packages_that_are_not_installed(
-    env: tuple[TestClient[Any], ServerState, Path],
+    env: tuple[TestClient, ServerState, Path],
 ) -> None:
     http, _, profiles_dir = env
     _install_fake(profiles_dir)

@@ -1,7 +1,7 @@
 """The CLI and the API share one rule set: the same input gives the same stored result or the same error.
 
 Both transports run in this process on one profiles dir with two profiles on the generated demo channel:
-the CLI edits profile 1, the API (the ASGI app behind its Gate, through Litestar's test client, so no
+the CLI edits profile 1, the API (the ASGI app behind its Gate, through Starlette's test client, so no
 port is opened) edits profile 2.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import TestClient
+from starlette.testclient import TestClient
 
 from sc4pac.channels.demo import generate_demo_channel
 from sc4pac.cli.main import main
@@ -26,7 +26,7 @@ class Both:
     """Runs an edit through the CLI (profile 1) and through the API (profile 2)."""
 
     profiles_dir: Path
-    http: TestClient[Any]
+    http: TestClient
     capsys: pytest.CaptureFixture[str]
     last_output: str = ""
 

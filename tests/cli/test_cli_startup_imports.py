@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("numpy", "rapidfuzz", "httpx", "litestar", "uvicorn", "py7zr", "yaml", "regex")
+HEAVY = ("numpy", "rapidfuzz", "httpx", "starlette", "uvicorn", "py7zr", "yaml", "regex")
 
 
 def _heavy_modules_after(code: str) -> list[str]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from litestar import Litestar, Request, WebSocket, asgi, get, websocket
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from sc4pac.api import app as app_module
 from sc4pac.api import routes_server
 from sc4pac.api.app import create_app
 from sc4pac.api.auth import TokenStore
 from sc4pac.api.connections import ConnectionRegistry
+from sc4pac.api.routing import get, websocket
 from sc4pac.api.scopes import PUBLIC, RouteScopeMissing, needs, scope_table
 from sc4pac.api.state import ServerOptions, ServerState
 from sc4pac.services import Services
@@ -77,6 +79,7 @@ def test_every_route_has_the_documented_scope(tmp_path: Path) -> None:
     gate = create_app(_state(tmp_path))
     assert dict(gate.scopes.scopes) == EXPECTED_SCOPES
     assert gate.scopes.query_token_paths == {"/update", "/server.connect"}
+    # Read from the router itself: every route it serves is in the table (or public).
     paths = {route.path for route in gate.app.routes}  # type: ignore[attr-defined]
     assert paths == set(EXPECTED_SCOPES) | PUBLIC_PATHS
 
@@ -87,13 +90,13 @@ def test_web_app_routes_are_public(tmp_path: Path) -> None:
     gate = create_app(_state(tmp_path, web))
     assert dict(gate.scopes.scopes) == EXPECTED_SCOPES
     paths = {route.path for route in gate.app.routes}  # type: ignore[attr-defined]
-    assert {"/", "/webapp"} <= paths
+    assert {"/", "/webapp/{file_path:path}"} <= paths
 
 
 def test_a_route_without_scope_refuses_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     @get("/forgotten", sync_to_thread=False)
-    def forgotten(request: Request[Any, Any, Any]) -> str:
-        return "reachable without a token"
+    def forgotten(request: Request) -> Response:
+        return Response("reachable without a token")
 
     monkeypatch.setattr(routes_server, "ROUTES", [*routes_server.ROUTES, forgotten])
     assert forgotten in app_module._route_modules()[0]
@@ -104,23 +107,23 @@ def test_a_route_without_scope_refuses_to_start(tmp_path: Path, monkeypatch: pyt
 @pytest.mark.parametrize("bad", [{}, {"sc4pac_scope": "admin"}, {"sc4pac_scope": None}])
 def test_scope_table_rejects_missing_and_unknown_scopes(bad: dict[str, object]) -> None:
     @get("/x", sync_to_thread=False, opt=bad)
-    def handler() -> str:
-        return ""
+    def handler(request: Request) -> Response:
+        return Response("")
 
     with pytest.raises(RouteScopeMissing):
-        scope_table(Litestar([handler], openapi_config=None))
+        scope_table([handler])
 
 
 def test_public_routes_are_left_out_of_the_table() -> None:
     @get("/open-door", sync_to_thread=False, opt=needs(PUBLIC))
-    def door() -> str:
-        return ""
+    def door(request: Request) -> Response:
+        return Response("")
 
     @get("/guarded", sync_to_thread=False, opt=needs("read"))
-    def guarded() -> str:
-        return ""
+    def guarded(request: Request) -> Response:
+        return Response("")
 
-    table = scope_table(Litestar([door, guarded], openapi_config=None))
+    table = scope_table([door, guarded])
     assert dict(table.scopes) == {"/guarded": "read"}
     assert table.required("/open-door") is None
     assert table.required("/guarded") == "read"
@@ -149,15 +152,18 @@ def test_api_md_documents_each_route_with_its_scope(tmp_path: Path) -> None:
     assert _documented_scopes() == dict(create_app(_state(tmp_path)).scopes.scopes)
 
 
-def test_asgi_mounts_and_websockets_need_a_scope_too() -> None:
-    @asgi("/mounted", copy_scope=True)
-    async def mounted(scope: Any, receive: Any, send: Any) -> None:
-        return None
-
+def test_websockets_need_a_scope_too() -> None:
     @websocket("/socket")
-    async def socket(socket: WebSocket[Any, Any, Any]) -> None:
+    async def socket(socket: WebSocket) -> None:
         return None
 
-    for handler in (mounted, socket):
-        with pytest.raises(RouteScopeMissing):
-            scope_table(Litestar([handler], openapi_config=None))
+    with pytest.raises(RouteScopeMissing):
+        scope_table([socket])
+
+
+def test_the_router_serves_exactly_the_declared_routes(tmp_path: Path) -> None:
+    # The scope table is built from the route specs; the router must not serve anything else.
+    gate = create_app(_state(tmp_path, tmp_path))
+    served = {route.path for route in gate.app.routes}  # type: ignore[attr-defined]
+    declared = {spec.path for spec in app_module._route_modules()[0]} | {"/", "/webapp/{file_path:path}"}
+    assert served == declared
