@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.channel_server import serve_directory
 from tests.daemon import SHARED
+
+
+@pytest.fixture(autouse=True)
+def _cli_colours_reset() -> Iterator[None]:
+    """Each test starts with the CLI's colours off: a CLI run in this process (``main(argv)``) turns
+    them on or off for the whole process (``--color always``), which would leak into later tests."""
+    from sc4pac.cli.style import Style
+
+    Style.configure(False)
+    yield
+    Style.configure(False)
+
 
 REFERENCE_CHANNEL_JSON = SHARED / "data" / "sc4pac-test-channel" / "json"
 # The channel's metadata hard-codes http://localhost:8090/, so it can only be served on that port; two
