@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 # array of strings, ASCII-escaped so any path fits in a header.
 WARNINGS_HEADER = "X-Sc4pac-Warnings"
 
+WEBAPP_PREFIX = "/webapp/"
+
 
 def _add_notices(response: Response) -> Response:
     collected = notices.collected()
@@ -77,9 +79,12 @@ def _error_of(request: Request, exc: Exception) -> Response:
 
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own refusals: no route for the path (404), or not for this method (405)."""
+    """Starlette's own refusals: no route for the path or no such web-app file (404), or not for this
+    method (405)."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status == 404:
+    if status == 404 and request.url.path.startswith(WEBAPP_PREFIX):
+        error = BadRequest("File not found.", f"The web-app has no file at {request.url.path}.")
+    elif status == 404:
         error = BadRequest(
             "Unknown endpoint.", f"No API endpoint at {request.url.path}; see api.md for the list."
         )
@@ -105,6 +110,8 @@ def _http_endpoint(spec: RouteSpec, events: LiveEvents) -> Callable[[Request], A
                 response = await asyncio.to_thread(handler, request)
             else:
                 response = handler(request)
+        except HTTPException as exc:  # e.g. a web-app file that does not exist
+            response = await _on_http_error(request, exc)
         except Exception as exc:
             response = _error_of(request, exc)
         else:
@@ -151,7 +158,7 @@ def _webapp_routes(web_app_dir: Path) -> list[RouteSpec]:
         """Redirect to the web-app."""
         return RedirectResponse("webapp/", status_code=308)
 
-    @get("/webapp/{file_path:path}", opt=needs(PUBLIC))
+    @get(WEBAPP_PREFIX + "{file_path:path}", opt=needs(PUBLIC))
     async def webapp_file(request: Request) -> Response:
         """A file of the web-app (its index.html for a folder)."""
         # As StaticFiles itself turns a URL path into a file path; it refuses one leaving the folder.
