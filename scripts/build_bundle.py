@@ -41,11 +41,9 @@ _EXCLUDED_MODULES = (
     "IPython",
     "pytest",
     "_pytest",
-    # Litestar's test-data factories (not used by a server)
+    # Installed beside the project by its test tools (test-data factories, validators, fuzzers).
     "polyfactory",
     "faker",
-    # Installed beside the project by its test tools; Litestar would load its pydantic plugin when it
-    # finds pydantic, which costs the daemon about 0.15 s at every start.
     "pydantic",
     "pydantic_core",
     "hypothesis",

@@ -158,6 +158,11 @@ def _webapp_routes(web_app_dir: Path) -> list[RouteSpec]:
         """Redirect to the web-app."""
         return RedirectResponse("webapp/", status_code=308)
 
+    @get("/webapp", sync_to_thread=False, opt=needs(PUBLIC))
+    def webapp_folder(request: Request) -> Response:
+        """Redirect to the web-app's folder, so that its relative links resolve inside it."""
+        return RedirectResponse("webapp/", status_code=308)
+
     @get(WEBAPP_PREFIX + "{file_path:path}", opt=needs(PUBLIC))
     async def webapp_file(request: Request) -> Response:
         """A file of the web-app (its index.html for a folder)."""
@@ -165,7 +170,7 @@ def _webapp_routes(web_app_dir: Path) -> list[RouteSpec]:
         relative = os.path.normpath(os.path.join(*str(request.path_params["file_path"]).split("/")))
         return await files.get_response(relative, request.scope)
 
-    return [root, webapp_file]
+    return [root, webapp_folder, webapp_file]
 
 
 def _starlette_routes(specs: Sequence[RouteSpec], events: LiveEvents) -> list[BaseRoute]:

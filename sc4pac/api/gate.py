@@ -1,6 +1,6 @@
 """The outer ASGI layer: Host check, CORS, token checks, and refusals before a websocket upgrade.
 
-It sits in front of the Litestar app because a refusal of a websocket must be an HTTP response sent
+It sits in front of the Starlette app because a refusal of a websocket must be an HTTP response sent
 *instead of* the upgrade (ASGI ``websocket.http.response``), which route handlers cannot do.
 """
 

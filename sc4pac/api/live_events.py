@@ -224,7 +224,8 @@ class LiveEvents:
         self._poked.set()
 
     async def after_response(self, request: Any) -> None:
-        """Litestar ``after_response`` hook: every POST may have changed a profile file."""
+        """Run once a response is sent (the app's endpoints attach it): every POST may have changed a
+        profile file."""
         if request.method == "POST" and self._task is not None:
             self.poke()
 

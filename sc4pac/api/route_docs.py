@@ -1,7 +1,7 @@
 """What each route takes and answers, for the generated OpenAPI document (:mod:`sc4pac.api.openapi`).
 
 Handlers read their query and raw body themselves (the reference's rules: flags, first occurrence wins,
-any content type), so Litestar cannot see these from their signatures. Each entry here names the query
+any content type), so their signatures cannot tell these. Each entry here names the query
 parameters, the msgspec types of body and success answer, and the error statuses; the shapes come from
 the same Structs the handlers encode, so the schema follows the wire. A test checks that every route of
 the app has an entry and every entry a route.
@@ -371,7 +371,7 @@ ROUTE_DOCS: dict[str, RouteDoc] = {
     # --- the static web-app (only with --web-app-dir; no token) ---
     "/": RouteDoc("Redirect to the web-app.", "webapp", response=None, success=308, errors=(403,)),
     "/webapp": RouteDoc(
-        "The web-app's index page.", "webapp", response=bytes, media="*/*", errors=(403, 404)
+        "Redirect to the web-app's folder.", "webapp", response=None, success=308, errors=(403,)
     ),
     "/webapp/{file_path}": RouteDoc(
         "A file of the web-app.", "webapp", response=bytes, media="*/*", errors=(403, 404)

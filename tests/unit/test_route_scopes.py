@@ -90,7 +90,7 @@ def test_web_app_routes_are_public(tmp_path: Path) -> None:
     gate = create_app(_state(tmp_path, web))
     assert dict(gate.scopes.scopes) == EXPECTED_SCOPES
     paths = {route.path for route in gate.app.routes}  # type: ignore[attr-defined]
-    assert {"/", "/webapp/{file_path:path}"} <= paths
+    assert {"/", "/webapp", "/webapp/{file_path:path}"} <= paths
 
 
 def test_a_route_without_scope_refuses_to_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,5 +165,9 @@ def test_the_router_serves_exactly_the_declared_routes(tmp_path: Path) -> None:
     # The scope table is built from the route specs; the router must not serve anything else.
     gate = create_app(_state(tmp_path, tmp_path))
     served = {route.path for route in gate.app.routes}  # type: ignore[attr-defined]
-    declared = {spec.path for spec in app_module._route_modules()[0]} | {"/", "/webapp/{file_path:path}"}
+    declared = {spec.path for spec in app_module._route_modules()[0]} | {
+        "/",
+        "/webapp",
+        "/webapp/{file_path:path}",
+    }
     assert served == declared
