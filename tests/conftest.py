@@ -104,7 +104,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         )
     if counts.get("long"):
         terminalreporter.write_line(
-            f"deselected {counts['long']} long fault-injection, crash, fuzz and contention tests"
+            f"deselected {counts['long']} long fault-injection, crash, fuzz, contention and whole-channel tests"
             f" (marker `long`); run them with: {LONG_COMMAND}"
         )
 

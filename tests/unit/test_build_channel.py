@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sc4pac.channels.assemble import author_tags
-from sc4pac.channels.build import build_channel
+from sc4pac.channels.build import BuildReport, build_channel
 from sc4pac.cli import channel_build
 from sc4pac.errors import ChannelBuildError, FileOperationsFailed
 
@@ -90,21 +92,39 @@ def test_symlink_failure_falls_back_with_a_warning(tmp_path: Path, monkeypatch: 
     assert (tmp_path / "out" / "metadata" / "g" / "n" / "1" / "pkg.json").is_file()
 
 
-def test_real_channel_builds(tmp_path: Path) -> None:
-    needs(REAL_CHANNEL)
+def _build_real_channel(source: Path, out: Path) -> tuple[BuildReport, dict[str, Any]]:
+    """Build ``source`` as the real channel is built, and check what every build of it must show."""
     report = build_channel(
-        [REAL_CHANNEL],
-        tmp_path,
-        label="Main",
-        metadata_source_url="https://github.com/memo33/sc4pac/blob/main/src/yaml",
+        [source], out, label="Main", metadata_source_url="https://github.com/memo33/sc4pac/blob/main/src/yaml"
     )
-    assert report.document_count > 2500
-    assert report.package_count > 1500
-    assert report.asset_count > 900
-    contents = json.loads((tmp_path / "sc4pac-channel-contents.json").read_bytes())
+    assert not report.warnings
+    contents = json.loads((out / "sc4pac-channel-contents.json").read_bytes())
     assert contents["info"]["metadataIssueUrl"] == ["https://github.com/memo33/sc4pac/issues"]
     assert contents["stats"]["totalPackageCount"] == sum(c["count"] for c in contents["stats"]["categories"])
     assert any(item.get("externalIds", {}).get("stex") for item in contents["packages"])
+    return report, contents
+
+
+def test_a_sample_of_the_real_channel_builds(tmp_path: Path) -> None:
+    # Every 25th author folder of the real channel (about 80 documents); the whole channel, 2,500
+    # documents and as many folders written, is the `long` variant below.
+    needs(REAL_CHANNEL)
+    sample = tmp_path / "yaml"
+    for folder in sorted(p for p in REAL_CHANNEL.iterdir() if p.is_dir())[::25]:
+        shutil.copytree(folder, sample / folder.name)
+    report, _ = _build_real_channel(sample, tmp_path / "out")
+    assert report.document_count > 50
+    assert report.package_count > 40
+    assert report.asset_count > 5
+
+
+@pytest.mark.long
+def test_the_whole_real_channel_builds(tmp_path: Path) -> None:
+    needs(REAL_CHANNEL)
+    report, _ = _build_real_channel(REAL_CHANNEL, tmp_path)
+    assert report.document_count > 2500
+    assert report.package_count > 1500
+    assert report.asset_count > 900
 
 
 def test_malformed_sources_fail_without_touching_the_output(tmp_path: Path) -> None:
