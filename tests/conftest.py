@@ -59,8 +59,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skips that matter (tests with no generated equivalent). The terminal summary says how many.
 
     Each xdist worker takes a whole module at a time (``--dist loadfile``), and the run ends when the
-    last module does: the black-box modules (tests/api, tests/cli) take up to tens of seconds each, the
-    unit modules a few, so the unit modules go last and fill the gaps. The order within each group is
+    last module does: the longest modules go first, then the other black-box modules (tests/api,
+    tests/cli), and the unit modules, a few seconds each, go last and fill the gaps. The order within each group is
     still pytest-randomly's (a stable sort of the shuffled items); xdist's own reordering by test count,
     which put the slow modules of a few long tests last, is off (``--no-loadscope-reorder``).
     """
@@ -70,7 +70,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=twins)
             items[:] = [item for item in items if item.get_closest_marker("shared_twin") is None]
         config.stash.setdefault(_left_out, {})["shared_twins"] = len(twins)
-    items.sort(key=lambda item: item.path.parent.name not in ("api", "cli"))
+    items.sort(key=_schedule_rank)
+
+
+# The modules that run longest, mostly waiting (timeouts, grace periods, pings, killed processes; from
+# --durations): started first, their waits overlap the other modules instead of ending the run alone.
+_LONGEST_MODULES = frozenset(
+    {
+        "test_server_lifecycle.py",
+        "test_abuse.py",
+        "test_update_reference.py",
+        "test_cli_processes.py",
+        "test_update_safety.py",
+        "test_liveness.py",
+    }
+)
+
+
+def _schedule_rank(item: pytest.Item) -> int:
+    if item.path.name in _LONGEST_MODULES:
+        return 0
+    return 1 if item.path.parent.name in ("api", "cli") else 2
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:

@@ -42,7 +42,8 @@ async def warm_up(services: Services) -> None:
     """Import the HTTP and search modules and load the current profile's channels, ignoring failures.
 
     The HTTP client comes first so the contents request leaves early; numpy and rapidfuzz are imported
-    while it is on the wire. Whatever goes wrong here (no profile yet, a damaged file, the channel host
+    while it is on the wire. Without a current profile that has channels nothing is loaded: there is
+    nothing to search yet. Whatever goes wrong here (no profile yet, a damaged file, the channel host
     unreachable) is reported by the request that needs it; the warm-up only logs it at debug level.
     """
     loading: asyncio.Task[ChannelIndex] | None = None
@@ -55,12 +56,13 @@ async def warm_up(services: Services) -> None:
                 loading = asyncio.ensure_future(services.channel_index(profile_id, spec))
     except Exception as exc:  # reported by the request that needs the channels
         log.debug("Warm start skipped loading the channels: %s", exc)
+    if loading is None:
+        return  # no current profile with channels: nothing to search yet (the imports cost ~0.1 s of CPU)
     try:
         await asyncio.to_thread(_import, _SEARCH_MODULES)
     except Exception as exc:  # an import error shows again at the first search
         log.debug("Warm start could not import the search modules: %s", exc)
-    if loading is not None:
-        try:
-            await loading
-        except Exception as exc:  # reported by the request that needs the channels
-            log.debug("Warm start could not load the channels: %s", exc)
+    try:
+        await loading
+    except Exception as exc:  # reported by the request that needs the channels
+        log.debug("Warm start could not load the channels: %s", exc)
