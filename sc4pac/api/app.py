@@ -97,15 +97,15 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
 
 def _http_endpoint(spec: RouteSpec, events: LiveEvents) -> Callable[[Request], Awaitable[Response]]:
     """Run ``spec``'s handler with the notices collected, errors mapped and live events poked."""
-    handler = spec.handler
+    handler, is_async, in_thread = spec.handler, spec.is_async, spec.sync_to_thread
 
     async def endpoint(request: Request) -> Response:
         notices.start()
         response: Response
         try:
-            if spec.is_async:
+            if is_async:
                 response = await handler(request)
-            elif spec.sync_to_thread:
+            elif in_thread:
                 # asyncio.to_thread runs it in a copy of this context: its notices are collected here.
                 response = await asyncio.to_thread(handler, request)
             else:
