@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ..env_settings import env_number
 
 log = logging.getLogger(__name__)
 
@@ -29,22 +30,13 @@ DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 
 def header_timeout_from_env() -> float:
     """Seconds a client has to send a request head: ``SC4PAC_HEADER_TIMEOUT`` or the default."""
-    raw = os.environ.get(HEADER_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_HEADER_TIMEOUT_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        log.warning(
-            "%s=%r is not a number of seconds between 0 and 3600; using %s.",
-            HEADER_TIMEOUT_ENV,
-            raw,
-            DEFAULT_HEADER_TIMEOUT_SECONDS,
-        )
-        return DEFAULT_HEADER_TIMEOUT_SECONDS
-    return value
+    return env_number(
+        HEADER_TIMEOUT_ENV,
+        DEFAULT_HEADER_TIMEOUT_SECONDS,
+        parse=float,
+        valid=lambda s: 0 < s <= 3600,
+        expected="seconds between 0 and 3600",
+    )
 
 
 class HeadDeadlineProtocol(H11Protocol):

@@ -13,11 +13,9 @@ short reason:
 
 from __future__ import annotations
 
-import logging
-import os
 from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
+from ..env_settings import env_number
 
 PING_INTERVAL_ENV = "SC4PAC_WS_PING_INTERVAL"
 PING_TIMEOUT_ENV = "SC4PAC_WS_PING_TIMEOUT"
@@ -35,17 +33,9 @@ class PingSettings:
 
 
 def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        log.warning("Ignoring %s=%r: expected a positive number of seconds.", name, raw)
-        return default
-    return value
+    return env_number(
+        name, default, parse=float, valid=lambda s: s > 0, expected="a positive number of seconds"
+    )
 
 
 def ping_settings() -> PingSettings:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from ..env_settings import env_number
 from ..models.profile import PluginsSpec
 from ..notices import notify
 from ..ports import ProgressSink
@@ -24,35 +25,6 @@ log = logging.getLogger(__name__)
 
 METADATA_PER_HOST_ENV = "SC4PAC_METADATA_PER_HOST"
 RETRY_DELAY_ENV = "SC4PAC_DOWNLOAD_RETRY_DELAY"
-
-
-def _metadata_limit_from_env() -> int | None:
-    """``$SC4PAC_METADATA_PER_HOST`` (metadata requests in flight per host), None when unset or invalid."""
-    raw = os.environ.get(METADATA_PER_HOST_ENV, "").strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        if raw:
-            log.warning("Ignoring %s=%r (expected a positive number)", METADATA_PER_HOST_ENV, raw)
-        return None
-    return value
-
-
-def _retry_delay_from_env() -> float | None:
-    """``$SC4PAC_DOWNLOAD_RETRY_DELAY`` (seconds before the first retry of a failed download, doubling
-    for each further one), None when unset or invalid."""
-    raw = os.environ.get(RETRY_DELAY_ENV, "").strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 60:  # also refuses nan
-        if raw:
-            log.warning("Ignoring %s=%r (expected seconds from 0 to 60)", RETRY_DELAY_ENV, raw)
-        return None
-    return value
 
 
 class Services:
@@ -83,11 +55,23 @@ class Services:
         """The process's HTTP downloader (per-host limits, the download cache)."""
         from ..fetch.download import METADATA_PER_HOST, RETRY_DELAY, Downloader
 
-        delay = _retry_delay_from_env()
         return Downloader(
             max_per_host=self._max_downloads_per_host,
-            max_metadata_per_host=_metadata_limit_from_env() or METADATA_PER_HOST,
-            retry_backoff=RETRY_DELAY if delay is None else delay,
+            max_metadata_per_host=env_number(
+                METADATA_PER_HOST_ENV,
+                METADATA_PER_HOST,
+                parse=int,
+                valid=lambda n: n > 0,
+                expected="a positive number",
+            ),
+            # Seconds before the first retry of a failed download, doubling for each further one.
+            retry_backoff=env_number(
+                RETRY_DELAY_ENV,
+                RETRY_DELAY,
+                parse=float,
+                valid=lambda s: 0 <= s <= 60,
+                expected="seconds from 0 to 60",
+            ),
         )
 
     @functools.cached_property

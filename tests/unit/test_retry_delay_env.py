@@ -26,3 +26,11 @@ def test_the_downloader_takes_its_retry_delay_from_the_environment(
 ) -> None:
     monkeypatch.setenv(RETRY_DELAY_ENV, value)
     assert Services.create(tmp_path).downloader.retry_backoff == delay
+
+
+def test_a_value_that_does_not_fit_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv(RETRY_DELAY_ENV, "soon")
+    assert Services.create(tmp_path).downloader.retry_backoff == RETRY_DELAY
+    assert f"Ignoring {RETRY_DELAY_ENV}='soon' (expected seconds from 0 to 60)" in caplog.text
