@@ -90,6 +90,15 @@ def restore_from_backup(path: Path) -> bytes | None:
     return good
 
 
+def has_stale_temp_files(directory: Path) -> bool:
+    """Whether ``directory`` holds temp files of this module (a listing, no lock: the caller then
+    removes them under its lock with :func:`remove_stale_temp_files`)."""
+    try:
+        return any(TEMP_FILE_PATTERN.fullmatch(name) for name in os.listdir(directory))
+    except OSError:
+        return False
+
+
 def remove_stale_temp_files(directory: Path) -> list[Path]:
     """Delete temp files of this module left in ``directory`` by a killed process (no recursion).
 

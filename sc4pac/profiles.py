@@ -26,7 +26,13 @@ from typing import Any, TypeVar
 import msgspec
 
 from . import wire
-from .atomic import atomic_write_bytes, backup_path, remove_stale_temp_files, restore_from_backup
+from .atomic import (
+    atomic_write_bytes,
+    backup_path,
+    has_stale_temp_files,
+    remove_stale_temp_files,
+    restore_from_backup,
+)
 from .errors import (
     BadRequest,
     FileAccessDenied,
@@ -494,8 +500,8 @@ class ProfileStore:
         else:
             folder = self.profile_dir(profile_id)
             lock_path = folder / PROFILE_LOCK_FILE
-        if not folder.is_dir():
-            return []
+        if not has_stale_temp_files(folder):
+            return []  # the common case: no lock file to create and delete
         guard = InterProcessLock(lock_path)
         if not guard.try_acquire():
             return []

@@ -23,7 +23,7 @@ from ..atomic import atomic_write_bytes
 from ..install.publish import remove_path
 from ..models.profile import InstalledData
 from ..profiles import KEPT_FOLDER
-from ..resolve.plan import installed_identity
+from ..resolve.plan import PackageIdentity, installed_identity
 from .records import KeptManifest
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,10 @@ class Generations:
         self.root = root
         # Decoded manifests by file name and type, with the (inode, size, mtime) they were read at: a
         # revert reads them to locate kept folders and again to prune, and each is decoded once.
-        self._decoded: dict[tuple[str, type], tuple[_Key, object]] = {}
+        self._decoded: dict[tuple[str, type], tuple[FileKey, object]] = {}
         self._undecodable: set[str] = set()  # manifest files that do not decode (e.g. cut by a power loss)
+        self._sizes: tuple[FileKey, dict[str, int]] | None = None
+        self._identity_lists: dict[str, tuple[FileKey, list[PackageIdentity]]] = {}
 
     def folder(self, txid: str) -> Path:
         """The folder holding what transaction ``txid`` removed (paths relative to Plugins)."""
@@ -129,10 +131,7 @@ class Generations:
         """The size of each installed entry (keyed by identity): from the size cache, measuring in
         the Plugins folder only what was never measured before."""
         path = self.root / _SIZES_FILE
-        try:
-            cache = msgspec.json.decode(path.read_bytes(), type=dict[str, int])
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
-            cache = {}
+        cache = self._read_sizes(path)
         result: dict[str, int] = {}
         measured = False
         for entry in entries:
@@ -143,12 +142,28 @@ class Generations:
             result[key] = cache[key]
         if measured:
             atomic_write_bytes(path, msgspec.json.encode(cache), backup=False)
+            written = file_key(path)
+            self._sizes = (written, cache) if written is not None else None
         return result
 
-    def _files(self) -> dict[str, _Key]:
+    def _read_sizes(self, path: Path) -> dict[str, int]:
+        """The size cache (a copy), decoded again only when the file changed: every transaction
+        reads it twice. Entries are only ever added, so a stale copy costs a measurement, not a
+        wrong size."""
+        key = file_key(path)
+        if self._sizes is not None and key is not None and self._sizes[0] == key:
+            return dict(self._sizes[1])
+        try:
+            cache = msgspec.json.decode(path.read_bytes(), type=dict[str, int])
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return {}
+        self._sizes = (key, cache) if key is not None else None
+        return dict(cache)
+
+    def _files(self) -> dict[str, FileKey]:
         """The manifest files (by transaction id, from the file name) and their (inode, size, mtime)."""
         self._undecodable.clear()
-        found: dict[str, _Key] = {}
+        found: dict[str, FileKey] = {}
         try:
             children = list(os.scandir(self.root))
         except OSError:
@@ -166,9 +181,12 @@ class Generations:
         for cached in list(self._decoded):
             if cached[0] not in found:
                 self._decoded.pop(cached, None)
+        for name in list(self._identity_lists):
+            if name not in found:
+                self._identity_lists.pop(name, None)
         return found
 
-    def _read(self, name: str, key: _Key, type_: type[_M]) -> _M | None:
+    def _read(self, name: str, key: FileKey, type_: type[_M]) -> _M | None:
         """The manifest ``<name>.json`` decoded as ``type_`` (None when it cannot be read); decoded
         again only when the file changed."""
         cached = self._decoded.get((name, type_))
@@ -213,13 +231,22 @@ class Generations:
                 continue
             base = self.folder(manifest.id)
             present = _Listing(base)
-            for kept in manifest.entries:
-                entry = wanted.get(installed_identity(kept))
+            for identity in self._identities(name, files[name], manifest):
+                entry = wanted.get(identity)
                 if entry is None or entry.id in found:
                     continue
-                if all(present.has(rel) for rel in entry.files if rel.strip("/")):
+                if present.has_all(entry.files):
                     found[entry.id] = base
         return found
+
+    def _identities(self, name: str, key: FileKey, manifest: KeptManifest) -> list[PackageIdentity]:
+        """The identity of each entry of a manifest, computed once per manifest file."""
+        cached = self._identity_lists.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        identities = [installed_identity(e) for e in manifest.entries]
+        self._identity_lists[name] = (key, identities)
+        return identities
 
     def size(self, txid: str) -> int:
         """Bytes held by the generation of ``txid`` (measured now)."""
@@ -229,11 +256,7 @@ class Generations:
         """Bytes of the entries still kept; None when every entry was restored since."""
         # Entries restored by a revert have left the folder: one directory listing per subfolder tells.
         present = _Listing(self.folder(manifest.id))
-        remaining = [
-            n
-            for n, entry in enumerate(manifest.entries)
-            if any(present.has(rel) for rel in entry.files if rel.strip("/"))
-        ]
+        remaining = [n for n, entry in enumerate(manifest.entries) if present.has_any(entry.files)]
         if not remaining:
             return None
         if len(manifest.sizes) != len(manifest.entries):
@@ -304,7 +327,8 @@ class Generations:
                 remove_path(child)
 
 
-_Key = tuple[int, int, int]
+# (inode, size, mtime) of a file.
+FileKey = tuple[int, int, int]
 _M = TypeVar("_M", KeptManifest, "_KeptFiles")
 
 
@@ -328,8 +352,7 @@ class _Listing:
         self.base = base
         self._names: dict[str, frozenset[str]] = {}
 
-    def has(self, rel: str) -> bool:
-        parent, _, name = rel.rstrip("/").rpartition("/")
+    def _names_in(self, parent: str) -> frozenset[str]:
         names = self._names.get(parent)
         if names is None:
             try:
@@ -337,7 +360,24 @@ class _Listing:
             except OSError:
                 names = frozenset()
             self._names[parent] = names
-        return name in names
+        return names
+
+    # Plain loops, not generators: pruning asks this of every entry of every kept generation.
+    def has_any(self, rels: list[str]) -> bool:
+        """Whether any of the paths ``rels`` exists (empty paths do not count)."""
+        for rel in rels:
+            parent, _, name = rel.rstrip("/").rpartition("/")
+            if name and name in self._names_in(parent):
+                return True
+        return False
+
+    def has_all(self, rels: list[str]) -> bool:
+        """Whether every path of ``rels`` exists (empty paths do not count)."""
+        for rel in rels:
+            parent, _, name = rel.rstrip("/").rpartition("/")
+            if name and name not in self._names_in(parent):
+                return False
+        return True
 
 
 def _size_key(entry: InstalledData) -> str:
@@ -349,6 +389,15 @@ def _size_key(entry: InstalledData) -> str:
 
 def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
+
+
+def file_key(path: Path) -> FileKey | None:
+    """(inode, size, mtime) of a file, to tell whether a decoded copy is still current."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _tree_size(path: Path) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import secrets
 import threading
 import weakref
@@ -30,7 +29,7 @@ from ..models.messages import PlanItem
 from ..models.profile import InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..profiles import LOCK_FILE, ProfileStore
 from . import journal_file
-from .generations import Generations, budget_from_env, store_location
+from .generations import FileKey, Generations, budget_from_env, file_key, store_location
 from .records import ABORTED, BASELINE, OK, Begun, Finished, InstalledMetadata, StateSnapshot, Transaction
 
 log = logging.getLogger(__name__)
@@ -53,16 +52,6 @@ class _Started(msgspec.Struct, tag_field="kind", tag="begin"):
 
 
 _Mark = _Started | Finished
-# (inode, size, mtime) of a file: the history is append-only, so any change alters the size.
-_FileKey = tuple[int, int, int]
-
-
-def _file_key(path: Path) -> _FileKey | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _now() -> str:
@@ -98,7 +87,7 @@ class ProfileHistory:
     profile_id: str
     # A job reads the history several times (recover, state, begin, prune): it is decoded once, and
     # again only when the file changed; its own appends extend the cached lines.
-    _marks_cache: tuple[_FileKey, list[_Mark]] | None = field(default=None, init=False, repr=False)
+    _marks_cache: tuple[FileKey, list[_Mark]] | None = field(default=None, init=False, repr=False)
     _generations: dict[Path, Generations] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -130,7 +119,7 @@ class ProfileHistory:
 
     def _marks(self, *, repair: bool) -> list[_Mark]:
         """The history's lines as far as updates need them (ids, outcomes, how each began)."""
-        key = _file_key(self.history_path)
+        key = file_key(self.history_path)
         if self._marks_cache is not None and key is not None and self._marks_cache[0] == key:
             return self._marks_cache[1]
         try:
@@ -146,10 +135,10 @@ class ProfileHistory:
 
     def _append(self, lines: Sequence[_Line]) -> None:
         """Append ``lines`` durably to the history, keeping the cached lines in step."""
-        before = _file_key(self.history_path)
+        before = file_key(self.history_path)
         journal_file.append_lines(self.history_path, lines)
         cached = self._marks_cache
-        after = _file_key(self.history_path)
+        after = file_key(self.history_path)
         if cached is None or before is None or cached[0] != before or after is None:
             self._marks_cache = None
             return
@@ -322,10 +311,12 @@ class ProfileHistory:
         )
         self._append([start, Finished(id=BASELINE, finishedAt=now, outcome=BASELINE)])
 
-    def finish(self, txid: str, outcome: str) -> None:
-        """Record the outcome and the state now on disk, then prune kept generations to the budget."""
+    def finish(self, txid: str, outcome: str, *, lock: PluginsLock | None = None) -> None:
+        """Record the outcome and the state now on disk (``lock``: the lock file the transaction
+        wrote, when the caller has it), then prune kept generations to the budget."""
         spec = self.store.read_spec(self.profile_id)
-        lock = self.store.read_lock(self.profile_id) or empty_lock()
+        if lock is None:
+            lock = self.store.read_lock(self.profile_id) or empty_lock()
         snapshot = StateSnapshot(
             id=txid, lock=lock, explicit=list(spec.explicit), variant=dict(spec.config.variant)
         )

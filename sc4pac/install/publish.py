@@ -401,6 +401,17 @@ def _keep_removed(trash: Path, keep_dir: str, report: PublishReport) -> None:
         report.warnings.append(f"Could not keep the removed package folders for undo: {exc}")
 
 
+def needs_recovery(plugins_root: Path, journal_path: Path) -> bool:
+    """Whether an interrupted publish left a journal or hidden work folders (checked without a lock:
+    whoever finds work then does it under the profile lock, where it is looked at again)."""
+    if _exists(journal_path):
+        return True
+    try:
+        return any(name.startswith(HIDDEN_PREFIX) for name in os.listdir(plugins_root))
+    except OSError:
+        return False
+
+
 def discard_unjournaled_work(plugins_root: Path, journal_path: Path) -> None:
     """Delete hidden work folders left by a crash before their journal was written."""
     if _exists(journal_path) or not plugins_root.is_dir():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..models.channel import Asset
 from ..models.messages import PlanItem
@@ -25,9 +26,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PackageIdentity:
-    """What makes an installed package the same as a resolved one."""
+class PackageIdentity(NamedTuple):
+    """What makes an installed package the same as a resolved one (a tuple: updates and reverts
+    build one per package of the lock and of the target, hundreds at a time)."""
 
     group: str
     name: str

@@ -112,11 +112,13 @@ class Services:
         store = self.store
         journal = store.profile_dir(profile_id) / publish.JOURNAL_FILE
         plugins_root = store.plugins_root(profile_id, spec.config)
-        with store.profile_lock_sync(profile_id):
-            report = publish.recover(journal, lambda lock: store.write_lock_sync(profile_id, lock))
-            publish.discard_unjournaled_work(plugins_root, journal)
-            if report is not None and report.journal_damaged:
-                self._flag_incomplete(profile_id, plugins_root)
+        # Usually there is nothing to finish, and looking costs two listings instead of the lock.
+        if publish.needs_recovery(plugins_root, journal):
+            with store.profile_lock_sync(profile_id):
+                report = publish.recover(journal, lambda lock: store.write_lock_sync(profile_id, lock))
+                publish.discard_unjournaled_work(plugins_root, journal)
+                if report is not None and report.journal_damaged:
+                    self._flag_incomplete(profile_id, plugins_root)
         store.clean_leftovers(profile_id)
         remove_abandoned(store.temp_root(profile_id, spec.config))
 

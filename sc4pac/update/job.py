@@ -120,6 +120,9 @@ class UpdateJob:
         """The id of this run's history entry, once it reached the plan ("" before, or without history)."""
         self.transaction: str | None = None
         self.keep_dir: Path | None = None
+        # The lock file the publish wrote (None until it has): the history records it without
+        # reading and decoding it again.
+        self.published_lock: PluginsLock | None = None
 
     async def _confirm(self, prompt: Prompt) -> None:
         if await self.prompter.ask(prompt) != YES:
@@ -157,8 +160,20 @@ class UpdateJob:
         revert_to: str = "",
         plan: Plan | None = None,
     ) -> None:
-        def begin() -> str:
-            return self.history.begin(
+        await asyncio.to_thread(self._begin_transaction_sync, spec, lock, installed, removed, revert_to, plan)
+
+    def _begin_transaction_sync(
+        self,
+        spec: PluginsSpec,
+        lock: PluginsLock,
+        installed: list[PlanItem],
+        removed: Sequence[InstalledData],
+        revert_to: str = "",
+        plan: Plan | None = None,
+    ) -> None:
+        """Record that this run reached its plan (blocking; a failure is logged, never raised)."""
+        try:
+            txid = self.history.begin(
                 spec,
                 lock,
                 client=self.request.client,
@@ -167,14 +182,11 @@ class UpdateJob:
                 revert_to=revert_to,
                 metadata=installed_metadata(plan) if plan is not None else (),
             )
-
-        try:
-            self.transaction = await asyncio.to_thread(begin)
         except (OSError, Sc4pacError) as exc:  # no history must never mean no update
             log.error("Could not record the update in the profile's history: %s", exc)
             return
-        self.recorded_transaction = self.transaction
-        self.keep_dir = self.history.generations(spec).folder(self.transaction)
+        self.transaction = self.recorded_transaction = txid
+        self.keep_dir = self.history.generations(spec).folder(txid)
 
     async def _end_transaction(self, exc: BaseException | None) -> None:
         if self.transaction is None:
@@ -182,9 +194,10 @@ class UpdateJob:
         txid, self.transaction = self.transaction, None
         try:
             if isinstance(exc, asyncio.CancelledError):
-                self.history.finish(txid, outcome_of(exc))  # no more awaiting in a cancelled task
+                # No more awaiting in a cancelled task.
+                self.history.finish(txid, outcome_of(exc), lock=self.published_lock)
             else:
-                await asyncio.to_thread(self.history.finish, txid, outcome_of(exc))
+                await asyncio.to_thread(self.history.finish, txid, outcome_of(exc), lock=self.published_lock)
         except (OSError, Sc4pacError) as error:  # the update's own outcome stands
             log.error("Could not record the end of update %s in the profile's history: %s", txid, error)
 
@@ -579,7 +592,7 @@ class UpdateJob:
         """The journaled publish into this profile, keeping removed folders for undo (blocking)."""
         store = self.services.store
         pid = self.request.profile_id
-        return publish.publish(
+        report = publish.publish(
             store.profile_dir(pid) / publish.JOURNAL_FILE,
             plugins_root,
             work_dir,
@@ -590,6 +603,8 @@ class UpdateJob:
             sources=sources,
             keep_dir=self.keep_dir,
         )
+        self.published_lock = new_lock
+        return report
 
     async def _publish_to_the_end(self, work: Callable[[], publish.PublishReport]) -> publish.PublishReport:
         """Run ``work`` (a journaled publish) in a worker under the profile's lock, to its end."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -22,7 +24,7 @@ from ..install import manifest, publish
 from ..install.stage import StageResult
 from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset, Package
-from ..models.messages import PlanPrompt, Warnings
+from ..models.messages import PlanItem, PlanPrompt, Warnings
 from ..models.profile import InstalledData, PluginsLock, PluginsSpec, empty_lock
 from ..ports import ProgressSink, Prompter
 from ..resolve.plan import Plan, installed_identity
@@ -53,19 +55,20 @@ class RevertJob(UpdateJob):
         store = self.services.store
         pid = self.request.profile_id
         spec = store.read_spec(pid)
-        await asyncio.to_thread(self.services.recover_publish, pid, spec)
-        await self.history.recover()
-        target = await asyncio.to_thread(self.history.state, self.revert_to)
-        lock = store.read_lock(pid) or empty_lock()
-        current = [(installed_identity(e), e) for e in lock.installed]
-        wanted = {installed_identity(e) for e in target.lock.installed}
-        to_remove = [e for key, e in current if key not in wanted]
-        staying = [e for key, e in current if key in wanted]
-        current_keys = {key for key, _ in current}
-        to_install = [e for e in target.lock.installed if installed_identity(e) not in current_keys]
 
-        install_items = plan_items(to_install)
-        await self._begin_transaction(spec, lock, install_items, to_remove, revert_to=target.id)
+        def prepare() -> _RestorePlan | None:
+            self.services.recover_publish(pid, spec)
+            if self.history.unfinished():
+                return None  # a killed run to end first (on the loop: it may restore choices)
+            return self._restore_plan(spec)
+
+        # Usually one worker hop for everything up to the plan prompt: a revert is mostly
+        # bookkeeping, and each hop costs about what renaming ten package folders does.
+        restore = await asyncio.to_thread(prepare)
+        if restore is None:
+            await self.history.recover()
+            restore = await asyncio.to_thread(self._restore_plan, spec)
+        target, lock, to_remove, staying, to_install, install_items, kept = restore
         await self._confirm(
             PlanPrompt(
                 toRemove=plan_items(to_remove),
@@ -75,9 +78,6 @@ class RevertJob(UpdateJob):
                 responses={},
             )
         )
-        generations = self.history.generations(spec)
-        newest_first = list(reversed(self.history.finished_ids()))
-        kept = await asyncio.to_thread(generations.locate, to_install, newest_first)
         missing = [e for e in to_install if e.id not in kept]
 
         plugins_root = store.plugins_root(pid, spec.config)
@@ -103,30 +103,50 @@ class RevertJob(UpdateJob):
                 if rel.strip("/")
             }
             new_lock = _restored_lock(target, staged)
+
+            def record_files() -> None:
+                # The file records of verify: restaged packages are hashed as an update does;
+                # packages renamed back from kept folders get the records set aside when they were
+                # removed (re-hashing them would cost what renaming saves).
+                manifest.record_packages(
+                    store.profile_dir(pid) / manifest.MANIFEST_FILE,
+                    plugins_root,
+                    {pkg: result.files for pkg, result in staged.items()},
+                    [e.id for e in [*to_remove, *to_install]],
+                    {e.id: e.files for e in to_install if e.id in kept},
+                )
+
             report = await self._publish_revert(
-                plugins_root, staging, to_remove, staged, sources, new_lock, staying
+                plugins_root, staging, to_remove, staged, sources, new_lock, staying, record_files
             )
         finally:
             if missing:
                 await asyncio.to_thread(staging_folder.discard)
         await self.history.restore_choices(target)
-        # The file records of verify: restaged packages are hashed as an update does; packages renamed
-        # back from kept folders get the records set aside when they were removed (re-hashing them would
-        # cost what renaming saves).
-        await asyncio.to_thread(
-            manifest.record_packages,
-            store.profile_dir(pid) / manifest.MANIFEST_FILE,
-            plugins_root,
-            {pkg: result.files for pkg, result in staged.items()},
-            [e.id for e in [*to_remove, *to_install]],
-            {e.id: e.files for e in to_install if e.id in kept},
-        )
         if report.failed_paths:
             raise PublishedFilesIncomplete(
                 "Failed to correctly restore the following packages (manual intervention needed): "
                 f"{', '.join(sorted(set(report.failed_paths)))}.",
                 "Some files could not be moved into your Plugins folder. " + " ".join(report.warnings),
             )
+
+    def _restore_plan(self, spec: PluginsSpec) -> _RestorePlan:
+        """The target state, the difference to the current lock and where kept folders are; records
+        the transaction's beginning (blocking)."""
+        target = self.history.state(self.revert_to)
+        lock = self.services.store.read_lock(self.request.profile_id) or empty_lock()
+        current = [(installed_identity(e), e) for e in lock.installed]
+        targeted = [(installed_identity(e), e) for e in target.lock.installed]
+        wanted = {key for key, _ in targeted}
+        to_remove = [e for key, e in current if key not in wanted]
+        staying = [e for key, e in current if key in wanted]
+        current_keys = {key for key, _ in current}
+        to_install = [e for key, e in targeted if key not in current_keys]
+        install_items = plan_items(to_install)
+        self._begin_transaction_sync(spec, lock, install_items, to_remove, revert_to=target.id)
+        newest_first = list(reversed(self.history.finished_ids()))
+        kept = self.history.generations(spec).locate(to_install, newest_first)
+        return _RestorePlan(target, lock, to_remove, staying, to_install, install_items, kept)
 
     async def _stage_missing(
         self,
@@ -204,7 +224,9 @@ class RevertJob(UpdateJob):
         sources: dict[str, str],
         new_lock: PluginsLock,
         staying: list[InstalledData],
+        then: Callable[[], None],
     ) -> publish.PublishReport:
+        """The journaled publish, then ``then`` in the same worker hop."""
         removals = removed_paths(to_remove, staying)
         staged_files = [f for r in staged.values() for f in r.files]
         installs = list(dict.fromkeys([*sources, *staged_files]))
@@ -212,9 +234,23 @@ class RevertJob(UpdateJob):
         def work() -> publish.PublishReport:
             plugins_root.mkdir(parents=True, exist_ok=True)
             work_dir = publish.prepare(plugins_root, staging / "plugins", staged_files)
-            return self._journaled_publish(plugins_root, work_dir, removals, installs, new_lock, sources)
+            report = self._journaled_publish(plugins_root, work_dir, removals, installs, new_lock, sources)
+            then()
+            return report
 
         return await self._publish_to_the_end(work)
+
+
+class _RestorePlan(NamedTuple):
+    """What a revert changes, worked out before its plan prompt."""
+
+    target: StateSnapshot
+    lock: PluginsLock  # the current lock
+    to_remove: list[InstalledData]
+    staying: list[InstalledData]
+    to_install: list[InstalledData]
+    install_items: list[PlanItem]
+    kept: dict[str, Path]  # packages of ``to_install`` held by kept generations: where
 
 
 def _exact_package(package: Package, entry: InstalledData) -> ResolvedPackage:

@@ -205,6 +205,9 @@ async def main() -> None:
     redo_s = statistics.median(redos)
     plain_s = statistics.median(plain)
     ratio = revert_s / plain_s if plain_s else float("inf")
+    # Each round's revert against the renames measured right after it: this machine's disk and CPU
+    # speed drift within a run, and a paired ratio cancels what both figures share.
+    paired = statistics.median(r / p for r, p in zip(reverts, plain, strict=True) if p)
     fsync_calls = statistics.median(c for c, _ in meter)
     fsync_s = statistics.median(s for _, s in meter)
     floor_s = plain_s + fsync_s
@@ -224,7 +227,11 @@ async def main() -> None:
     verdict = "PASS" if revert_s < TARGET_SECONDS else "MISS"
     print(f"target revert < {TARGET_SECONDS:.1f} s: {verdict}")
     verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
-    print(f"revert / plain renames: {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x): {verdict}")
+    print(
+        f"revert / plain renames (ratio of medians): {ratio:.2f}x (target <= {TARGET_RATIO:.1f}x): {verdict}"
+    )
+    verdict = "PASS" if paired <= TARGET_RATIO else "MISS"
+    print(f"revert / plain renames (median of per-round ratios): {paired:.2f}x: {verdict}")
 
 
 if __name__ == "__main__":
