@@ -49,10 +49,15 @@ else:
 
 
 class InterProcessLock:
-    """An exclusive OS lock held on ``path`` (created on demand, removed on release when possible)."""
+    """An exclusive OS lock held on ``path`` (created on demand, removed on release when possible).
 
-    def __init__(self, path: Path) -> None:
+    With ``keep_file`` the file stays after release: for locks taken often in one place (a profile's
+    files), where creating and deleting the file each time costs more than the lock itself.
+    """
+
+    def __init__(self, path: Path, *, keep_file: bool = False) -> None:
         self.path = path
+        self.keep_file = keep_file
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
@@ -94,13 +99,13 @@ class InterProcessLock:
         if fd is None:
             return
         try:
-            if os.name != "nt":
+            if os.name != "nt" and not self.keep_file:
                 # Unlink while still locked so a waiter that opened the old file notices (samestat).
                 self.path.unlink(missing_ok=True)
             _unlock(fd)
         finally:
             os.close(fd)
-        if os.name == "nt":
+        if os.name == "nt" and not self.keep_file:
             # Another process may have it open; whoever releases last removes it.
             with contextlib.suppress(OSError):
                 self.path.unlink(missing_ok=True)

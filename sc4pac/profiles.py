@@ -128,6 +128,13 @@ def _what_deleting_loses(path: Path) -> str:
     return "the next update reinstalls the profile's packages"
 
 
+def _file_lock(path: Path) -> InterProcessLock:
+    """The lock of the profile list or of one profile's files. Its file is kept: every change to a
+    profile takes it, and an update several times (the update lock, whose presence tells other
+    processes that an update runs, is still removed)."""
+    return InterProcessLock(path, keep_file=True)
+
+
 def _read(path: Path, type_: type[T], title: str, lock_path: Path) -> T | None:
     """A profile JSON file decoded; None when it does not exist.
 
@@ -158,7 +165,7 @@ def _recover(path: Path, decode: Callable[[bytes], T], lock_path: Path) -> T | N
         value = decode(backup_path(path).read_bytes())
     except (OSError, msgspec.DecodeError, msgspec.ValidationError):
         return None
-    guard = InterProcessLock(lock_path)
+    guard = _file_lock(lock_path)
     restored = False
     try:
         # Restore only while no one else may be writing (else a write made meanwhile could be undone);
@@ -226,7 +233,7 @@ class ProfileStore:
     async def _os_locked(self, local: asyncio.Lock, path: Path) -> AsyncIterator[None]:
         # The asyncio lock queues this process's own writers; the OS lock excludes other processes.
         async with local:
-            guard = InterProcessLock(path)
+            guard = _file_lock(path)
             await guard.acquire(poll_interval=_LOCK_POLL_SECONDS, max_interval=_LOCK_POLL_MAX_SECONDS)
             try:
                 yield
@@ -236,7 +243,7 @@ class ProfileStore:
     @contextmanager
     def _os_locked_sync(self, path: Path) -> Iterator[None]:
         """The OS lock alone, for code running in a worker thread (blocks that thread while waiting)."""
-        guard = InterProcessLock(path)
+        guard = _file_lock(path)
         interval = _LOCK_POLL_SECONDS
         while not guard.try_acquire():
             time.sleep(interval)
@@ -502,7 +509,7 @@ class ProfileStore:
             lock_path = folder / PROFILE_LOCK_FILE
         if not has_stale_temp_files(folder):
             return []  # the common case: no lock file to create and delete
-        guard = InterProcessLock(lock_path)
+        guard = _file_lock(lock_path)
         if not guard.try_acquire():
             return []
         try:
@@ -682,6 +689,7 @@ def _delete_profile_folder(profile_dir: Path) -> None:
 def _remove_empty_folder(folder: Path) -> None:
     # After the locks are released; on Windows another process may still have a lock file open.
     try:
+        (folder / PROFILE_LOCK_FILE).unlink(missing_ok=True)  # kept by its lock, not needed now
         folder.rmdir()
     except FileNotFoundError:
         pass
