@@ -151,18 +151,7 @@ class UpdateJob:
 
     # --- history hooks (sc4pac.history) -----------------------------------------------------------
 
-    async def _begin_transaction(
-        self,
-        spec: PluginsSpec,
-        lock: PluginsLock,
-        installed: list[PlanItem],
-        removed: Sequence[InstalledData],
-        revert_to: str = "",
-        plan: Plan | None = None,
-    ) -> None:
-        await asyncio.to_thread(self._begin_transaction_sync, spec, lock, installed, removed, revert_to, plan)
-
-    def _begin_transaction_sync(
+    def _begin_transaction(
         self,
         spec: PluginsSpec,
         lock: PluginsLock,
@@ -248,8 +237,14 @@ class UpdateJob:
             await pipelined.aclose()
         plan = compute_plan(resolution, lock)
         if not plan.up_to_date:
-            await self._begin_transaction(
-                spec, started_lock, plan.to_install_items(), plan.remove_packages, plan=plan
+            await asyncio.to_thread(
+                self._begin_transaction,
+                spec,
+                started_lock,
+                plan.to_install_items(),
+                plan.remove_packages,
+                "",
+                plan,
             )
         await self._confirm(
             PlanPrompt(

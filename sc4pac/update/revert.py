@@ -143,7 +143,7 @@ class RevertJob(UpdateJob):
         current_keys = {key for key, _ in current}
         to_install = [e for key, e in targeted if key not in current_keys]
         install_items = plan_items(to_install)
-        self._begin_transaction_sync(spec, lock, install_items, to_remove, revert_to=target.id)
+        self._begin_transaction(spec, lock, install_items, to_remove, revert_to=target.id)
         newest_first = list(reversed(self.history.finished_ids()))
         kept = self.history.generations(spec).locate(to_install, newest_first)
         return _RestorePlan(target, lock, to_remove, staying, to_install, install_items, kept)
