@@ -8,6 +8,8 @@ same names a Windows player's machine would.
 
 from __future__ import annotations
 
+import re
+
 # Device names, reserved with any extension (``nul.tar.gz`` too). Windows also treats the superscript
 # digits one to three as digits here, and the console names CONIN$ and CONOUT$ as devices.
 _SUPERSCRIPT_DIGITS = ("\u00b9", "\u00b2", "\u00b3")
@@ -24,8 +26,12 @@ MAX_SEGMENT_LENGTH = 255
 MAX_RELATIVE_PATH_LENGTH = 1024
 
 
-def _is_control(ch: str) -> bool:
-    return ord(ch) < 32 or ord(ch) == 127
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control or invalid characters: one scan finds whether a name needs a closer look (every segment of
+# every extracted path is checked, thousands per install).
+_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\/]')
+# UTF-8 needs at most 4 bytes and UTF-16 at most 2 units per character: a shorter segment fits both.
+_SURELY_SHORT = MAX_SEGMENT_LENGTH // 4
 
 
 def reserved_stem(segment: str) -> bool:
@@ -38,16 +44,16 @@ def segment_problem(segment: str) -> str | None:
     """Why Windows cannot store ``segment`` as a file or folder name, or ``None`` if it can."""
     if segment in ("", ".", ".."):
         return "it is empty or refers to a folder itself"
-    if any(_is_control(ch) for ch in segment):
-        return "it contains a control character"
-    bad = sorted({ch for ch in segment if ch in INVALID_CHARACTERS})
-    if bad:
+    if _FORBIDDEN.search(segment) is not None:
+        if _CONTROL.search(segment) is not None:
+            return "it contains a control character"
+        bad = sorted({ch for ch in segment if ch in INVALID_CHARACTERS})
         return f"it contains the character(s) {' '.join(bad)}"
     if segment.endswith((".", " ")):
         return "it ends in a dot or a space"
     if reserved_stem(segment):
         return "it is a name Windows reserves for a device"
-    if (
+    if len(segment) > _SURELY_SHORT and (
         len(segment.encode("utf-16-le")) // 2 > MAX_SEGMENT_LENGTH
         or len(segment.encode()) > MAX_SEGMENT_LENGTH
     ):

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, BinaryIO, Protocol
 
 import py7zr
 
@@ -327,11 +327,10 @@ def _bomb(archive_label: str, what: str) -> ExtractionFailed:
 
 def _copy_stream(src: IO[bytes], destination: Path) -> WrittenFile:
     # Hashing while copying saves reading every installed file back for its checksum and its record.
-    _prepare_destination(destination)
     digest = hashlib.sha256()
     size = 0
     head = b""
-    with open(destination, "wb") as dst:
+    with _open_new(destination) as dst:
         while chunk := src.read(_COPY_CHUNK):
             if not size:
                 head = chunk
@@ -339,6 +338,16 @@ def _copy_stream(src: IO[bytes], destination: Path) -> WrittenFile:
             dst.write(chunk)
             size += len(chunk)
     return WrittenFile(size, digest.hexdigest(), head)
+
+
+def _open_new(destination: Path) -> BinaryIO:
+    """``destination`` opened for writing as a new file (see :func:`_prepare_destination`)."""
+    try:
+        # Exclusive creation never follows a link, and usually the name is new: no lookup first.
+        return open(destination, "xb")
+    except FileExistsError:
+        _prepare_destination(destination)
+        return open(destination, "wb")
 
 
 def _prepare_destination(destination: Path) -> None:

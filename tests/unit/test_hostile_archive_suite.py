@@ -318,7 +318,8 @@ def test_full_disk_while_extracting_is_reported_as_such(
         write = no_space
 
     def open_on_full_disk(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        return FullDisk() if "w" in mode else builtins.open(path, mode, *args, **kwargs)
+        writing = any(flag in mode for flag in "wxa")
+        return FullDisk() if writing else builtins.open(path, mode, *args, **kwargs)
 
     monkeypatch.setattr(archives, "open", open_on_full_disk, raising=False)
     monkeypatch.setattr(archives.shutil, "copyfile", no_space)
