@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol
 
-import py7zr
-
 from ..errors import DiskFull, ExtractionFailed
 from ..models.channel import ArchiveType
 from ..winnames import path_problem, shown
@@ -493,6 +491,10 @@ class SingleFileReader:
 def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget) -> list[ArchiveEntry]:
     """Unpack a 7z archive into ``scratch``; returns the entries left out because Windows cannot store
     their names (they stay listed so that selecting one fails with its name)."""
+    # Imported where a 7z archive is met: py7zr and its codecs (AES, zstd, PPMd, BCJ) take ~50 ms to
+    # import, paid by the first update after every start although most assets are ZIP files.
+    import py7zr
+
     try:
         with py7zr.SevenZipFile(path, "r") as archive:
             listed: list[ArchiveEntry] = []
@@ -532,6 +534,8 @@ def _extract_7z(path: Path, scratch: Path, label: str, budget: ExtractionBudget)
 
 def _damaged_7z(path: Path, label: str, exc: BaseException) -> ExtractionFailed:
     """The error for a 7z archive that failed to unpack, naming the damaged entry where it is known."""
+    import py7zr
+
     names: list[str] = []
     entry: str | None = None
     try:
@@ -729,6 +733,8 @@ def declared_entries(path: Path, fmt: ArchiveFormat, label: str) -> list[Archive
             ) from exc
         return [ArchiveEntry(i.filename, i.filename, i.file_size, i.compress_size) for i in infos]
     if fmt.kind is ArchiveKind.SEVEN_ZIP:
+        import py7zr
+
         try:
             with py7zr.SevenZipFile(path, "r") as archive:
                 listed = [i for i in archive.list() if not i.is_directory]
