@@ -23,10 +23,6 @@ log = logging.getLogger(__name__)
 # Loaded in worker threads. The HTTP client first: the contents fetch waits for it.
 _HTTP_MODULES = ("sc4pac.fetch.download", "sc4pac.channels.repository")
 _SEARCH_MODULES = ("sc4pac.channels.search",)
-# Last, once the first search has what it needs: the update job and what it loads (resolver, staging,
-# archives) cost ~0.1 s of CPU to import, which the first update after a start paid before asking
-# anything.
-_UPDATE_MODULES = ("sc4pac.update.job",)
 
 
 def _import(modules: tuple[str, ...]) -> None:
@@ -43,8 +39,7 @@ def _current_profile(services: Services) -> str | None:
 
 
 async def warm_up(services: Services) -> None:
-    """Import the HTTP and search modules, load the current profile's channels, then import the update
-    modules, ignoring failures.
+    """Import the HTTP and search modules and load the current profile's channels, ignoring failures.
 
     The HTTP client comes first so the contents request leaves early; numpy and rapidfuzz are imported
     while it is on the wire. Without a current profile that has channels nothing is loaded: there is
@@ -71,7 +66,3 @@ async def warm_up(services: Services) -> None:
         await loading
     except Exception as exc:  # reported by the request that needs the channels
         log.debug("Warm start could not load the channels: %s", exc)
-    try:
-        await asyncio.to_thread(_import, _UPDATE_MODULES)
-    except Exception as exc:  # an import error shows again at the first update
-        log.debug("Warm start could not import the update modules: %s", exc)
