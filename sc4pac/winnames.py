@@ -26,10 +26,11 @@ MAX_SEGMENT_LENGTH = 255
 MAX_RELATIVE_PATH_LENGTH = 1024
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RANGE = "\x00-\x1f\x7f"
+_CONTROL = re.compile(f"[{_CONTROL_RANGE}]")
 # Control or invalid characters: one scan finds whether a name needs a closer look (every segment of
 # every extracted path is checked, thousands per install).
-_FORBIDDEN = re.compile(r'[\x00-\x1f\x7f<>:"|?*\\/]')
+_FORBIDDEN = re.compile(f"[{_CONTROL_RANGE}{re.escape(''.join(sorted(INVALID_CHARACTERS)))}]")
 # UTF-8 needs at most 4 bytes and UTF-16 at most 2 units per character: a shorter segment fits both.
 _SURELY_SHORT = MAX_SEGMENT_LENGTH // 4
 
