@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import NEEDED_BYTES_ATTR, is_disk_full
 
@@ -30,6 +31,18 @@ _REPLACE_ATTEMPTS = 10
 _REPLACE_RETRY_SECONDS = 0.05
 
 Validator = Callable[[bytes], bool]
+T = TypeVar("T")
+
+
+def creating_folders(path: Path, create: Callable[[], T]) -> T:
+    """``create()``, which makes the file ``path``; its missing folders are made first if it fails for
+    want of them. Made on demand, not looked up before each file: that lookup costs more than the
+    file itself on a busy disk, hundreds of times per update."""
+    try:
+        return create()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return create()
 
 
 def backup_path(path: Path) -> Path:
@@ -56,10 +69,9 @@ def atomic_write_bytes(
     ``previous_ok`` rejects it), so the backup always holds the last good version. ``durable=False``
     skips the fsyncs, for files that can be fetched again (metadata in the download cache).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_name(path)
     try:
-        _write_new(tmp, data, durable)
+        creating_folders(path, lambda: _write_new(tmp, data, durable))
         if backup:
             _keep_previous(path, previous_ok)
         _replace(tmp, path)

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from .atomic import creating_folders
+
 # sys.platform (not os.name) so that type checkers see which branch applies: `mypy --platform win32`
 # checks the Windows one.
 if sys.platform == "win32":
@@ -64,9 +66,8 @@ class InterProcessLock:
         """Take the lock without waiting; ``False`` when another process (or handle) holds it."""
         if self._fd is not None:
             raise RuntimeError(f"lock already held: {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = creating_folders(self.path, lambda: os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644))
         except PermissionError:
             # Windows: the holder is deleting the file or a scanner has it open; try again later. A
             # folder we may not write to at all has no lock file, and that error goes to the caller.

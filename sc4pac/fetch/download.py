@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from ..atomic import creating_folders
 from ..errors import DiskFull, Sc4pacError
 from ..filelock import locked
 from ..models.channel import Checksum
@@ -322,8 +323,7 @@ class _PartState:
 
 
 def _open_part(part: Path, resume_from: int) -> BinaryIO:
-    part.parent.mkdir(parents=True, exist_ok=True)
-    return open(part, "ab" if resume_from else "wb")
+    return creating_folders(part, lambda: open(part, "ab" if resume_from else "wb"))
 
 
 async def _stream_body(

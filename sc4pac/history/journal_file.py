@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ..atomic import creating_folders
 from ..errors import ProfileReadError
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,7 @@ def _damaged(path: Path, what: str) -> ProfileReadError:
 def append_lines(path: Path, records: Sequence[msgspec.Struct]) -> None:
     """Append ``records`` as JSON lines, durably, after cutting off a torn last line."""
     payload = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "ab+") as f:
+    with creating_folders(path, lambda: open(path, "ab+")) as f:
         _cut_torn_tail(f)
         f.write(payload)
         f.flush()

@@ -95,13 +95,12 @@ class RevertJob(UpdateJob):
             warnings = {p: r.warnings for p, r in staged.items() if r.warnings}
             await self._confirm(Warnings(warnings=warnings, choices=list(YES_NO), token="", responses={}))
             # Strings: the journal stores them so, and hundreds of Path joins cost more than the renames.
-            sources = {
-                rel: os.path.join(kept[e.id], rel)
-                for e in to_install
-                if e.id in kept
-                for rel in e.files
-                if rel.strip("/")
-            }
+            sources: dict[str, str] = {}
+            for entry in to_install:
+                folder = kept.get(entry.id)
+                if folder is not None:
+                    base = os.fspath(folder)
+                    sources.update((rel, os.path.join(base, rel)) for rel in entry.files if rel.strip("/"))
             new_lock = _restored_lock(target, staged)
 
             def record_files() -> None:

@@ -201,11 +201,20 @@ def resolution_limit(gen: GenChannel) -> float:
     return (1 + gen.levels + 1) * HOSTS[0].latency
 
 
+def settle_disk() -> None:
+    """Flush what earlier phases wrote or deleted before the next one is timed, so that no phase pays
+    for another's writeback (or, on a disk mounted with ``discard``, for trimming another's deleted
+    files: the floor's own extraction is deleted right before the warm run)."""
+    if hasattr(os, "sync"):  # not on Windows
+        os.sync()
+
+
 def local_extraction(gen: GenChannel, out: Path) -> float:
     """Extract with ``zipfile`` (sequentially) what a warm install writes: each package's archives into
     that package's folder, so a texture pack shared by ten packages is extracted ten times, as the
     install does. The local floor of a warm install."""
     paths = {a.asset_id: a.path for a in gen.assets}
+    settle_disk()
     start = time.perf_counter()
     for record in gen.records:
         if not isinstance(record, Package):
@@ -215,6 +224,7 @@ def local_extraction(gen: GenChannel, out: Path) -> float:
                 z.extractall(out / record.name / ref.assetId)
     elapsed = time.perf_counter() - start
     shutil.rmtree(out, ignore_errors=True)
+    settle_disk()
     return elapsed
 
 
@@ -247,6 +257,7 @@ def server_stats(bases: dict[str, str], reset: bool = False) -> dict[str, dict[s
 
 
 def timed_update(daemon: Daemon, profile: str, bases: dict[str, str], dump: Path | None = None) -> Figures:
+    settle_disk()
     server_stats(bases, reset=True)
     assert daemon.token
     cpu_before = cpu_seconds(daemon.proc.pid)
