@@ -202,9 +202,8 @@ def resolution_limit(gen: GenChannel) -> float:
 
 
 def settle_disk() -> None:
-    """Flush what earlier phases wrote or deleted before the next one is timed, so that no phase pays
-    for another's writeback (or, on a disk mounted with ``discard``, for trimming another's deleted
-    files: the floor's own extraction is deleted right before the warm run)."""
+    """Flush what earlier phases wrote before the next one is timed, so that no phase pays for
+    another's writeback."""
     if hasattr(os, "sync"):  # not on Windows
         os.sync()
 
@@ -212,7 +211,12 @@ def settle_disk() -> None:
 def local_extraction(gen: GenChannel, out: Path) -> float:
     """Extract with ``zipfile`` (sequentially) what a warm install writes: each package's archives into
     that package's folder, so a texture pack shared by ten packages is extracted ten times, as the
-    install does. The local floor of a warm install."""
+    install does. The local floor of a warm install.
+
+    The files stay until the benchmark ends (``out`` is inside its temp folder): deleting thousands of
+    files right before a timed run slows every file that run creates. On an ext4 volume without a
+    journal (this machine's), each new file first skips the inodes freed in the last minute or more.
+    """
     paths = {a.asset_id: a.path for a in gen.assets}
     settle_disk()
     start = time.perf_counter()
@@ -223,7 +227,6 @@ def local_extraction(gen: GenChannel, out: Path) -> float:
             with zipfile.ZipFile(paths[ref.assetId]) as z:
                 z.extractall(out / record.name / ref.assetId)
     elapsed = time.perf_counter() - start
-    shutil.rmtree(out, ignore_errors=True)
     settle_disk()
     return elapsed
 
@@ -426,7 +429,7 @@ def main() -> int:
         daemon.stop()
         # File creation on this disk varies by 2-3x from minute to minute: the floor is taken right
         # before and right after the warm run, and the faster of the two counts.
-        extractions = [local_extraction(gen, tmp / "extract")]
+        extractions = [local_extraction(gen, tmp / "extract-before")]
         if args.cold_only:
             warm = noop = Figures(0.0, 0.0, 0.0, {})
         else:
@@ -434,7 +437,7 @@ def main() -> int:
             warm = timed_update(daemon, warm_pid, bases, dumps["warm"])
             noop = timed_update(daemon, warm_pid, bases, dumps["noop"])
             daemon.stop()
-            extractions.append(local_extraction(gen, tmp / "extract"))
+            extractions.append(local_extraction(gen, tmp / "extract-after"))
         extraction_s = min(extractions)
 
     res_limit = resolution_limit(gen)
