@@ -428,3 +428,56 @@ async def test_two_downloaders_fetching_one_metadata_file_agree(server: LocalSer
     assert a.path.read_bytes() == body
     assert cache.read_check_file(a.path) is not None
     assert not [p for p in a.path.parent.iterdir() if p.name.endswith((".part", ".lock"))]
+
+
+# --- metadata received in memory (stored with its check file in one step) ---------------------------
+
+
+@pytest.mark.parametrize("gzip", [False, True], ids=["plain", "gzip"])
+async def test_metadata_in_memory_is_stored_like_a_file(
+    server: LocalServer, downloader: Downloader, tmp_path: Path, gzip: bool
+) -> None:
+    body = b'{"group": "g", "name": "n"}' * 50
+    server.routes["/meta/g/n/pkg.json"] = Route(body=body, gzip=gzip)
+    got = await downloader.fetch(
+        server.url("/meta/g/n/pkg.json"), cache_root=tmp_path, metadata=True, expected_sha256=sha(body)
+    )
+    assert got.path.read_bytes() == body
+    check = cache.read_check_file(got.path)
+    assert check is not None and check.sha256 == sha(body)
+    assert sorted(p.name for p in got.path.parent.iterdir()) == [".pkg.json.checked", "pkg.json"]
+
+
+async def test_metadata_bigger_than_the_memory_limit_goes_to_its_part_file(
+    server: LocalServer, downloader: Downloader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sc4pac.fetch.download.MEMORY_BODY_LIMIT", 1000)
+    body = b'{"a": 1}' * 5000  # 40 kB, received in several chunks
+    server.routes["/meta/big.json"] = Route(body=body, slow_chunks=0.001)
+    got = await downloader.fetch(
+        server.url("/meta/big.json"), cache_root=tmp_path, metadata=True, expected_sha256=sha(body)
+    )
+    assert got.path.read_bytes() == body
+    assert sorted(p.name for p in got.path.parent.iterdir()) == [".big.json.checked", "big.json"]
+
+
+async def test_metadata_cut_short_in_memory_is_fetched_again(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    body = b'{"pkg": "y"}' * 300
+    server.routes["/meta/cut.json"] = Route(body=body, truncate_after=100)
+    got = await downloader.fetch(server.url("/meta/cut.json"), cache_root=tmp_path, metadata=True)
+    assert got.path.read_bytes() == body
+    assert got.sha256 == sha(body)
+
+
+async def test_metadata_html_page_in_memory_is_rejected(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    server.routes["/meta/login.json"] = Route(body=b"  <!DOCTYPE html><html>sign in</html>")
+    with pytest.raises(DownloadFailure) as info:
+        await downloader.fetch(server.url("/meta/login.json"), cache_root=tmp_path, metadata=True)
+    assert info.value.reason is FailureReason.HTML_PAGE
+    path = cache.cache_path(tmp_path, server.url("/meta/login.json"))
+    assert not path.exists()
+    assert not path.parent.exists() or not list(path.parent.iterdir())
