@@ -183,7 +183,11 @@ class ChannelLoader:
             except OSError as exc:
                 raise channel_not_available(url, str(exc)) from exc
             try:
-                data = await asyncio.to_thread(file.path.read_bytes)
+                data = (
+                    file.content
+                    if file.content is not None
+                    else await asyncio.to_thread(file.path.read_bytes)
+                )
                 if yaml:
                     contents, records = await asyncio.to_thread(_parse_yaml_channel, data, url)
                 else:
@@ -312,8 +316,9 @@ class ChannelLoader:
             except DownloadFailure as exc:
                 raise exc.for_metadata() from exc
             try:
-                # A pkg.json is small: reading it on the loop is cheaper than a thread hop.
-                data = file.path.read_bytes()
+                # Received just now, or read from the cache: a pkg.json is small, so reading it on the
+                # loop is cheaper than a thread hop.
+                data = file.content if file.content is not None else file.path.read_bytes()
                 return decoder.decode(data)
             except (msgspec.DecodeError, OSError) as exc:
                 # One forced re-download repairs a corrupt cached copy; file: channels have no copy.

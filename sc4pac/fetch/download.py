@@ -17,11 +17,11 @@ import math
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 from urllib.parse import urlsplit
 
 import msgspec
@@ -58,6 +58,9 @@ MAX_REDIRECTS = 10
 # A metadata body up to this size is received in memory (a pkg.json has a few kilobytes); a bigger
 # one goes to its part file. Tens of metadata requests run at once, so this bounds their memory.
 MEMORY_BODY_LIMIT = 1 << 20
+# At most this many bytes of received metadata wait in memory for their deferred cache write (see
+# Downloader.metadata_writes_deferred); beyond it they are written at once.
+DEFERRED_BYTES_LIMIT = 32 << 20
 # Seconds before the first retry of a failed attempt, doubling for each further one (0.5 + 1 + 2 s for
 # the default 4 attempts); $SC4PAC_DOWNLOAD_RETRY_DELAY changes it (sc4pac.services).
 RETRY_DELAY = 0.5
@@ -108,6 +111,17 @@ class CachedFile(msgspec.Struct, frozen=True):
     path: Path
     sha256: str = ""
     filename: str | None = None  # from Content-Disposition, or the local mirror's file name
+    # The bytes of a metadata file this fetch received (None: read ``path``); saves reading it back.
+    content: bytes | None = None
+
+
+class _DeferredWrite(NamedTuple):
+    """A metadata file received in memory whose cache write waits (see ``metadata_writes_deferred``)."""
+
+    part: Path
+    check: cache.CheckFile
+    last_modified: str | None
+    body: bytes
 
 
 class _Progress:
@@ -445,9 +459,16 @@ class Downloader:
         self._file_locks = _KeyedLocks()
         # The check file each running fetch just wrote, so verifying the download needs no re-read.
         self._written_checks: dict[Path, cache.CheckFile] = {}
+        # Likewise the content of each metadata file a running fetch just received in memory.
+        self._written_bodies: dict[Path, bytes] = {}
         # When each cache file was last downloaded by this process: a forced fetch that had to wait for
         # a running download of the same file is satisfied by it.
         self._completed: dict[str, float] = {}
+        # Metadata cache writes deferred while a resolution runs, and the background writes of them.
+        self._deferring = 0
+        self._deferred: dict[Path, _DeferredWrite] = {}
+        self._deferred_bytes = 0
+        self._flushing: dict[Path, asyncio.Future[None]] = {}
 
     async def __aenter__(self) -> Downloader:
         return self
@@ -456,7 +477,10 @@ class Downloader:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP connections."""
+        """Write what waits for the cache, then close the HTTP connections."""
+        self._flush_deferred()
+        if self._flushing:
+            await asyncio.gather(*set(self._flushing.values()), return_exceptions=True)
         clients = (self._client, self._metadata_client)
         self._client = self._metadata_client = None
         for client in clients:
@@ -471,6 +495,8 @@ class Downloader:
             self._loop = loop
             self._client = self._metadata_client = None
             self._host_slots.clear()
+            # Background writes of the previous loop ended with it (asyncio.run waits for its workers).
+            self._flushing.clear()
             self._widened.clear()
             self._file_locks = _KeyedLocks()
 
@@ -516,6 +542,46 @@ class Downloader:
 
     # --- public -----------------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def metadata_writes_deferred(self) -> AsyncIterator[None]:
+        """Keep the metadata files received within the block in memory, and write them to the cache
+        after it, in the background.
+
+        For a resolution: creating hundreds of cache files and folders costs a third of its time on a
+        slow disk (and more with a virus scanner), so that work is done while the player reads the plan
+        instead. Fetches of a waiting file are answered from memory; a process killed before the write
+        only loses cache entries, which the next run fetches again.
+        """
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring:
+                self._flush_deferred()
+
+    def _flush_deferred(self) -> None:
+        """Start writing the deferred metadata files to the cache (in a worker, not awaited)."""
+        if not self._deferred:
+            return
+        batch, self._deferred, self._deferred_bytes = self._deferred, {}, 0
+        flush = asyncio.ensure_future(asyncio.to_thread(_write_deferred, batch))
+        for path in batch:
+            self._flushing[path] = flush
+
+        def done(_: asyncio.Future[None]) -> None:
+            for path in batch:
+                if self._flushing.get(path) is flush:
+                    del self._flushing[path]
+
+        flush.add_done_callback(done)
+
+    def _take_deferred(self, path: Path) -> _DeferredWrite | None:
+        entry = self._deferred.pop(path, None)
+        if entry is not None:
+            self._deferred_bytes -= len(entry.body)
+        return entry
+
     async def fetch(
         self,
         url: str,
@@ -551,6 +617,12 @@ class Downloader:
         async with self._file_locks.hold(key):
             if force and self._completed.get(key, -math.inf) >= requested_at:
                 force = False  # someone downloaded it while we waited
+            waiting = self._deferred.get(path)
+            if waiting is not None and not force:
+                return self._verified(url, path, expected, waiting)
+            flush = self._flushing.get(path)
+            if flush is not None:  # its deferred write must land before the file is looked at
+                await asyncio.shield(flush)
             download, conditional = self._needs_download(
                 path, changing_ttl, lm_time, expected, redownload_on_mismatch, force
             )
@@ -582,6 +654,7 @@ class Downloader:
                 return self._verified(url, path, expected)
             finally:
                 self._written_checks.pop(path, None)
+                self._written_bodies.pop(path, None)
 
     async def _heal(
         self,
@@ -677,8 +750,10 @@ class Downloader:
         check = self._check_of(path)
         return check is not None and check.sha256.lower() == expected
 
-    def _verified(self, url: str, path: Path, expected: str | None) -> CachedFile:
-        check = self._check_of(path)
+    def _verified(
+        self, url: str, path: Path, expected: str | None, deferred: _DeferredWrite | None = None
+    ) -> CachedFile:
+        check = deferred.check if deferred is not None else self._check_of(path)
         sha = check.sha256 if check is not None else ""
         filename = unopt(check.filename) if check is not None else None
         if expected:
@@ -699,7 +774,8 @@ class Downloader:
                     expected=expected,
                     got=sha,
                 )
-        return CachedFile(path=path, sha256=sha, filename=filename)
+        content = deferred.body if deferred is not None else self._written_bodies.get(path)
+        return CachedFile(path=path, sha256=sha, filename=filename, content=content)
 
     # --- network ----------------------------------------------------------------------------------
 
@@ -878,13 +954,23 @@ class Downloader:
             source=url,
             etag=opt(response.headers.get("ETag")),
         )
+        last_modified = response.headers.get("Last-Modified")
+        self._take_deferred(path)  # this copy replaces one still waiting for its write
+        if body is not None and self._deferring and self._deferred_bytes + len(body) <= DEFERRED_BYTES_LIMIT:
+            self._deferred[path] = _DeferredWrite(part, check, last_modified, body)
+            self._deferred_bytes += len(body)
+            self._written_checks[path] = check
+            self._written_bodies[path] = body
+            progress.done(state.size)
+            return
         try:
             # In a worker (renames, file creation and the check file's fsync can each take a
             # millisecond or more on a busy disk, hundreds of times per resolution); if the task is
             # cancelled meanwhile, the thread still completes, so the file and its check file agree.
-            last_modified = response.headers.get("Last-Modified")
             await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified, body=body)
             self._written_checks[path] = check
+            if body is not None:
+                self._written_bodies[path] = body
         except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
             if _disk_full(exc):
                 part.unlink(missing_ok=True)
@@ -914,3 +1000,21 @@ class Downloader:
                 stamp = email.utils.parsedate_to_datetime(last_modified).timestamp()
                 os.utime(path, (time.time(), stamp))
         cache.write_check_file(path, check, durable=not _metadata.get())
+
+
+def _write_deferred(batch: Mapping[Path, _DeferredWrite]) -> None:
+    """Write metadata files whose cache write was deferred (in a worker). A failure costs only that
+    cache entry: the next run fetches the file again."""
+    kind = _metadata.set(True)  # like every metadata file: not fsynced
+    try:
+        for path, entry in batch.items():
+            try:
+                Downloader._publish(
+                    entry.part, path, entry.check, last_modified=entry.last_modified, body=entry.body
+                )
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    entry.part.unlink(missing_ok=True)
+                log.warning("Could not store %s in the download cache: %s", path, exc)
+    finally:
+        _metadata.reset(kind)

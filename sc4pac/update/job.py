@@ -225,14 +225,16 @@ class UpdateJob:
         )
         pipelined = PipelinedProvider(provider, selection, self.progress)
         try:
-            resolution, explicit = await resolve_interactively(
-                spec.explicit,
-                selection,
-                pipelined,
-                self._ask_variant,
-                self._ask_remove_unresolvable,
-                self._ask_remove_conflicting,
-            )
+            # The pkg.json files go to the download cache once the plan is known (while it is read).
+            async with self.services.downloader.metadata_writes_deferred():
+                resolution, explicit = await resolve_interactively(
+                    spec.explicit,
+                    selection,
+                    pipelined,
+                    self._ask_variant,
+                    self._ask_remove_unresolvable,
+                    self._ask_remove_conflicting,
+                )
         finally:
             await pipelined.aclose()
         plan = compute_plan(resolution, lock)
