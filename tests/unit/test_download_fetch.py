@@ -481,3 +481,87 @@ async def test_metadata_html_page_in_memory_is_rejected(
     path = cache.cache_path(tmp_path, server.url("/meta/login.json"))
     assert not path.exists()
     assert not path.parent.exists() or not list(path.parent.iterdir())
+
+
+# --- metadata cache writes deferred during a resolution -------------------------------------------
+
+
+def _requests_to(server: LocalServer, path: str) -> int:
+    return sum(1 for seen in server.requests if seen.path == path)
+
+
+async def test_deferred_metadata_is_served_from_memory_then_written(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    body = b'{"name": "deferred"}' * 10
+    server.routes["/meta/d/pkg.json"] = Route(body=body)
+    url = server.url("/meta/d/pkg.json")
+    async with downloader.metadata_writes_deferred():
+        got = await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(body))
+        assert got.content == body and got.sha256 == sha(body)
+        assert not got.path.exists()  # the cache write waits for the end of the block
+        again = await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(body))
+        assert again.content == body
+        with pytest.raises(ChecksumError):  # a waiting file is still checked against the channel
+            await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256="0" * 64)
+    # A fetch right after the block waits for the background write and finds the file cached.
+    cached = await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(body))
+    assert cached.content is None
+    assert cached.path.read_bytes() == body
+    check = cache.read_check_file(cached.path)
+    assert check is not None and check.sha256 == sha(body)
+    assert _requests_to(server, "/meta/d/pkg.json") == 1
+    assert sorted(p.name for p in cached.path.parent.iterdir()) == [".pkg.json.checked", "pkg.json"]
+
+
+async def test_deferred_metadata_is_written_when_the_downloader_closes(
+    server: LocalServer, tmp_path: Path
+) -> None:
+    server.routes["/meta/c.json"] = Route(body=b'{"c": 3}')
+    async with Downloader(retry_backoff=0) as d:
+        async with d.metadata_writes_deferred():
+            got = await d.fetch(server.url("/meta/c.json"), cache_root=tmp_path, metadata=True)
+    assert got.path.read_bytes() == b'{"c": 3}'
+
+
+async def test_forced_fetch_replaces_a_waiting_copy(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    server.routes["/meta/f.json"] = Route(body=b'{"v": 1}')
+    url = server.url("/meta/f.json")
+    async with downloader.metadata_writes_deferred():
+        await downloader.fetch(url, cache_root=tmp_path, metadata=True)
+        server.routes["/meta/f.json"] = Route(body=b'{"v": 2}')
+        got = await downloader.fetch(url, cache_root=tmp_path, metadata=True, force=True)
+        assert got.content == b'{"v": 2}'
+    await downloader.aclose()
+    assert got.path.read_bytes() == b'{"v": 2}'
+    assert _requests_to(server, "/meta/f.json") == 2
+
+
+async def test_deferred_bytes_are_budgeted(
+    server: LocalServer, downloader: Downloader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sc4pac.fetch.download.DEFERRED_BYTES_LIMIT", 100)
+    server.routes["/meta/small.json"] = Route(body=b"[" + b"1," * 30 + b"1]")
+    server.routes["/meta/large.json"] = Route(body=b"[" + b"2," * 60 + b"2]")
+    async with downloader.metadata_writes_deferred():
+        small = await downloader.fetch(server.url("/meta/small.json"), cache_root=tmp_path, metadata=True)
+        large = await downloader.fetch(server.url("/meta/large.json"), cache_root=tmp_path, metadata=True)
+        assert not small.path.exists()  # waits in memory
+        assert large.path.exists()  # over the budget: written at once
+
+
+async def test_a_failed_deferred_write_costs_only_the_cache_entry(
+    server: LocalServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.routes["/meta/x/pkg.json"] = Route(body=b'{"x": 1}')
+    url = server.url("/meta/x/pkg.json")
+    async with Downloader(retry_backoff=0) as d:
+        async with d.metadata_writes_deferred():
+            got = await d.fetch(url, cache_root=tmp_path, metadata=True)
+            got.path.parent.parent.mkdir(parents=True)
+            got.path.parent.write_bytes(b"a file where the cache folder should be")
+    assert got.content == b'{"x": 1}'
+    assert "Could not store" in caplog.text
+    assert not got.path.parent.is_dir()
