@@ -62,9 +62,11 @@ async def preview_update(services: Services, profile_id: str) -> PlanPreview:
         return "Cancel"
 
     selection = VariantSelection.from_imports(spec.config.variant, [])
-    resolution, _ = await resolve_interactively(
-        spec.explicit, selection, provider, ask_variant, decline_removal, cancel_conflict
-    )
+    # As in an update, fetched pkg.json files go to the download cache after the answer is known.
+    async with services.downloader.metadata_writes_deferred():
+        resolution, _ = await resolve_interactively(
+            spec.explicit, selection, provider, ask_variant, decline_removal, cancel_conflict
+        )
     plan = compute_plan(resolution, store.read_lock(profile_id) or empty_lock())
     return PlanPreview(
         toInstall=plan.to_install_items(), toRemove=plan.to_remove_items(), variantQuestions=questions
