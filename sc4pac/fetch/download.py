@@ -619,7 +619,9 @@ class Downloader:
                 force = False  # someone downloaded it while we waited
             waiting = self._deferred.get(path)
             if waiting is not None and not force:
-                return self._verified(url, path, expected, waiting)
+                outdated = redownload_on_mismatch and expected and waiting.check.sha256.lower() != expected
+                if not outdated:  # else downloaded again below, as a cached copy would be
+                    return self._verified(url, path, expected, waiting)
             flush = self._flushing.get(path)
             if flush is not None:  # its deferred write must land before the file is looked at
                 await asyncio.shield(flush)

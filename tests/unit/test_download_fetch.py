@@ -444,7 +444,8 @@ async def test_metadata_in_memory_is_stored_like_a_file(
     )
     assert got.path.read_bytes() == body
     check = cache.read_check_file(got.path)
-    assert check is not None and check.sha256 == sha(body)
+    assert check is not None
+    assert check.sha256 == sha(body)
     assert sorted(p.name for p in got.path.parent.iterdir()) == [".pkg.json.checked", "pkg.json"]
 
 
@@ -498,7 +499,8 @@ async def test_deferred_metadata_is_served_from_memory_then_written(
     url = server.url("/meta/d/pkg.json")
     async with downloader.metadata_writes_deferred():
         got = await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(body))
-        assert got.content == body and got.sha256 == sha(body)
+        assert got.content == body
+        assert got.sha256 == sha(body)
         assert not got.path.exists()  # the cache write waits for the end of the block
         again = await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(body))
         assert again.content == body
@@ -509,18 +511,35 @@ async def test_deferred_metadata_is_served_from_memory_then_written(
     assert cached.content is None
     assert cached.path.read_bytes() == body
     check = cache.read_check_file(cached.path)
-    assert check is not None and check.sha256 == sha(body)
+    assert check is not None
+    assert check.sha256 == sha(body)
     assert _requests_to(server, "/meta/d/pkg.json") == 1
     assert sorted(p.name for p in cached.path.parent.iterdir()) == [".pkg.json.checked", "pkg.json"]
+
+
+async def test_a_waiting_copy_that_the_channel_no_longer_lists_is_fetched_again(
+    server: LocalServer, downloader: Downloader, tmp_path: Path
+) -> None:
+    old, new = b'{"v": "old"}', b'{"v": "new"}'
+    server.routes["/meta/m.json"] = Route(body=old)
+    url = server.url("/meta/m.json")
+    async with downloader.metadata_writes_deferred():
+        await downloader.fetch(url, cache_root=tmp_path, metadata=True, expected_sha256=sha(old))
+        server.routes["/meta/m.json"] = Route(body=new)
+        got = await downloader.fetch(
+            url, cache_root=tmp_path, metadata=True, expected_sha256=sha(new), redownload_on_mismatch=True
+        )
+        assert got.content == new
+    await downloader.aclose()
+    assert got.path.read_bytes() == new
 
 
 async def test_deferred_metadata_is_written_when_the_downloader_closes(
     server: LocalServer, tmp_path: Path
 ) -> None:
     server.routes["/meta/c.json"] = Route(body=b'{"c": 3}')
-    async with Downloader(retry_backoff=0) as d:
-        async with d.metadata_writes_deferred():
-            got = await d.fetch(server.url("/meta/c.json"), cache_root=tmp_path, metadata=True)
+    async with Downloader(retry_backoff=0) as d, d.metadata_writes_deferred():
+        got = await d.fetch(server.url("/meta/c.json"), cache_root=tmp_path, metadata=True)
     assert got.path.read_bytes() == b'{"c": 3}'
 
 
@@ -557,11 +576,10 @@ async def test_a_failed_deferred_write_costs_only_the_cache_entry(
 ) -> None:
     server.routes["/meta/x/pkg.json"] = Route(body=b'{"x": 1}')
     url = server.url("/meta/x/pkg.json")
-    async with Downloader(retry_backoff=0) as d:
-        async with d.metadata_writes_deferred():
-            got = await d.fetch(url, cache_root=tmp_path, metadata=True)
-            got.path.parent.parent.mkdir(parents=True)
-            got.path.parent.write_bytes(b"a file where the cache folder should be")
+    async with Downloader(retry_backoff=0) as d, d.metadata_writes_deferred():
+        got = await d.fetch(url, cache_root=tmp_path, metadata=True)
+        got.path.parent.parent.mkdir(parents=True)
+        got.path.parent.write_bytes(b"a file where the cache folder should be")
     assert got.content == b'{"x": 1}'
     assert "Could not store" in caplog.text
     assert not got.path.parent.is_dir()
