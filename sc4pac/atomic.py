@@ -76,17 +76,23 @@ def atomic_write_bytes(
             _keep_previous(path, previous_ok)
         _replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         if exc.filename is None:  # a failed write() names no file: the folder is what the user needs
             exc.filename = str(tmp)
         if is_disk_full(exc):
             setattr(exc, NEEDED_BYTES_ATTR, 2 * len(data))  # the new file and the backup
         raise
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     if durable:
         _fsync_dir(path.parent)
+
+
+def _discard(tmp: Path) -> None:
+    # Never hides the error being raised: when the folder is a file, deleting in it fails too.
+    with contextlib.suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def restore_from_backup(path: Path) -> bytes | None:

@@ -20,6 +20,22 @@ def test_replaces_content(tmp_path: Path) -> None:
     assert (target.parent / "f.json.bak").read_bytes() == b"one"
 
 
+def test_missing_folders_are_made_on_the_first_write(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "f.json"
+    atomic_write_bytes(target, b"{}", durable=False)
+    assert target.read_bytes() == b"{}"
+
+
+def test_a_file_where_the_folder_should_be_is_the_error_raised(tmp_path: Path) -> None:
+    blocker = tmp_path / "folder"
+    blocker.write_bytes(b"not a folder")
+    with pytest.raises(OSError) as info:  # noqa: PT011 (the OS decides between ENOTDIR and EEXIST)
+        atomic_write_bytes(blocker / "f.json", b"{}")
+    assert "folder" in str(info.value.filename)
+    assert blocker.read_bytes() == b"not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
 def test_crash_before_rename_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "f.json"
     target.write_bytes(b"old")
