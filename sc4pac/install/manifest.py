@@ -95,9 +95,11 @@ def _files_below(plugins_root: Path, subpath: str) -> Iterable[str]:
         yield PurePosixPath(subpath).as_posix()
         return
     for folder, _dirs, names in os.walk(top):
-        rel_folder = Path(folder).relative_to(plugins_root)
+        # One Path per folder, plain strings per file: a package holds thousands of files in a few folders.
+        rel_folder = Path(folder).relative_to(plugins_root).as_posix()
+        prefix = "" if rel_folder == "." else rel_folder + "/"
         for name in names:
-            yield (rel_folder / name).as_posix()
+            yield prefix + name
 
 
 def scan_files(

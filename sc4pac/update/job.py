@@ -564,14 +564,16 @@ class UpdateJob:
             on_disk = store.read_lock(pid) or started
             new_lock = self._next_lock(plan, results, started, on_disk)
             plugins_root.mkdir(parents=True, exist_ok=True)
-            staged_bytes = _tree_size(staging / "plugins")
             try:
                 work_dir = publish.prepare(plugins_root, staging / "plugins", installs)
             except OSError as exc:
                 found = find_fixable_os_error(exc)
                 if found is not None and is_disk_full(found):
                     # Temp on another drive: the staged files are copied, so all of them must fit.
-                    raise disk_full(found, needed=staged_bytes) from exc
+                    # Their sizes were recorded as they were written (no walk of the staged tree
+                    # before every publish just for this message).
+                    staged = sum(rec.size for result in results.values() for rec in result.records.values())
+                    raise disk_full(found, needed=staged or _tree_size(staging / "plugins")) from exc
                 raise
             return self._journaled_publish(plugins_root, work_dir, removals, installs, new_lock)
 
