@@ -11,7 +11,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import tempfile
+import secrets
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,11 +280,11 @@ def extract_asset(
     folders = _CheckedFolders()
     nested_dir.mkdir(parents=True, exist_ok=True)
     nested_target = nested_dir / nested_folder_name(asset.url)
-    # On Windows a scanner may still hold a scratch file; a leftover inside staging is harmless.
-    with tempfile.TemporaryDirectory(
-        dir=nested_dir, prefix=".scratch-", ignore_cleanup_errors=True
-    ) as scratch_name:
-        scratch = Path(scratch_name)
+    # Made only by the formats that unpack to disk first (open_archive creates it): for a ZIP, no
+    # folder is created and deleted per asset. On Windows a scanner may still hold a scratch file; a
+    # leftover inside staging is harmless.
+    scratch = nested_dir / f".scratch-{secrets.token_hex(8)}"
+    try:
         nested_archives: dict[Path, None] = {}
         claimed: dict[str, str] = {}  # case-folded file name -> the entry path that uses it
         with open_archive(archive_path, fmt, scratch / "outer", label=label, budget=budget) as reader:
@@ -313,6 +314,9 @@ def extract_asset(
                 nested, nested_fmt, scratch / f"nested-{index}", label=nested_label, budget=budget
             ) as reader:
                 _install_entries(reader, recipe, package_dir, nested_label, sink, folders)
+    finally:
+        if os.path.lexists(scratch):
+            shutil.rmtree(scratch, ignore_errors=True)
     warnings = list(recipe.warnings)
     unused = recipe.unused_patterns_warning(asset.assetId)
     if unused is not None:

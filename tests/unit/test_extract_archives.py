@@ -146,6 +146,25 @@ def test_7z_pure_python(tmp_path: Path) -> None:
     assert_sample(*run(tmp_path, archive))
 
 
+@pytest.mark.parametrize("suffix", ["zip", "7z"])
+def test_scratch_folder_only_when_unpacking_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    made: list[str] = []
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args: object, **kwargs: object) -> None:
+        made.append(self.name)
+        real_mkdir(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    archive = (make_zip if suffix == "zip" else make_7z)(tmp_path / f"in.{suffix}", SAMPLE)
+    assert_sample(*run(tmp_path, archive))
+    scratch_made = any(name.startswith(".scratch-") or name == "outer" for name in made)
+    assert scratch_made is (suffix == "7z")  # a ZIP is streamed: no folder made and deleted for it
+    assert not any(p.name.startswith(".scratch") for p in (tmp_path / "nested").iterdir())
+
+
 @needs_7z
 def test_zip_named_rar_through_7zip(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "in.rar", SAMPLE)
