@@ -797,7 +797,7 @@ class Downloader:
             etag = unopt(check.etag) if check is not None else None
         progress = _Progress(url, sink)
         part = cache.private_part_file_path(path) if metadata else cache.part_file_path(path)
-        kind = _metadata.set(metadata)  # read by _http, _receive and _publish (in their threads too)
+        kind = _metadata.set(metadata)  # read by _http, _stream_body and _receive
         attempt = redirects = 0
         target = url  # where the current request goes (after redirects)
         done = False
@@ -961,23 +961,28 @@ class Downloader:
         if body is not None and self._deferring and self._deferred_bytes + len(body) <= DEFERRED_BYTES_LIMIT:
             self._deferred[path] = _DeferredWrite(part, check, last_modified, body)
             self._deferred_bytes += len(body)
-            self._written_checks[path] = check
+        else:
+            try:
+                # In a worker (renames, file creation and the check file's fsync can each take a
+                # millisecond or more on a busy disk, hundreds of times per resolution); if the task is
+                # cancelled meanwhile, the thread still completes, so the file and its check file agree.
+                await asyncio.to_thread(
+                    self._publish,
+                    part,
+                    path,
+                    check,
+                    last_modified=last_modified,
+                    body=body,
+                    durable=not _metadata.get(),
+                )
+            except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
+                if _disk_full(exc):
+                    part.unlink(missing_ok=True)
+                    raise DiskFull.for_folder(path.parent, state.size) from exc
+                raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
+        self._written_checks[path] = check
+        if body is not None:
             self._written_bodies[path] = body
-            progress.done(state.size)
-            return
-        try:
-            # In a worker (renames, file creation and the check file's fsync can each take a
-            # millisecond or more on a busy disk, hundreds of times per resolution); if the task is
-            # cancelled meanwhile, the thread still completes, so the file and its check file agree.
-            await asyncio.to_thread(self._publish, part, path, check, last_modified=last_modified, body=body)
-            self._written_checks[path] = check
-            if body is not None:
-                self._written_bodies[path] = body
-        except OSError as exc:  # e.g. Windows: the old file is still open elsewhere
-            if _disk_full(exc):
-                part.unlink(missing_ok=True)
-                raise DiskFull.for_folder(path.parent, state.size) from exc
-            raise _failure(FailureReason.IO_ERROR, url, f"Storing {path} failed: {exc}") from exc
         progress.done(state.size)
 
     @staticmethod
@@ -988,6 +993,7 @@ class Downloader:
         *,
         last_modified: str | None,
         body: bytes | None = None,
+        durable: bool = True,
     ) -> None:
         """Put the received file in place (``body``: received in memory, written to ``part`` first)."""
         # Synchronous as a whole: it runs in one worker thread, never interleaved with a cancellation.
@@ -1001,22 +1007,24 @@ class Downloader:
             with contextlib.suppress(TypeError, ValueError, OverflowError, OSError):
                 stamp = email.utils.parsedate_to_datetime(last_modified).timestamp()
                 os.utime(path, (time.time(), stamp))
-        cache.write_check_file(path, check, durable=not _metadata.get())
+        cache.write_check_file(path, check, durable=durable)
 
 
 def _write_deferred(batch: Mapping[Path, _DeferredWrite]) -> None:
     """Write metadata files whose cache write was deferred (in a worker). A failure costs only that
     cache entry: the next run fetches the file again."""
-    kind = _metadata.set(True)  # like every metadata file: not fsynced
-    try:
-        for path, entry in batch.items():
-            try:
-                Downloader._publish(
-                    entry.part, path, entry.check, last_modified=entry.last_modified, body=entry.body
-                )
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    entry.part.unlink(missing_ok=True)
-                log.warning("Could not store %s in the download cache: %s", path, exc)
-    finally:
-        _metadata.reset(kind)
+    for path, entry in batch.items():
+        try:
+            # Not fsynced, like every metadata file: a damaged one is fetched again.
+            Downloader._publish(
+                entry.part,
+                path,
+                entry.check,
+                last_modified=entry.last_modified,
+                body=entry.body,
+                durable=False,
+            )
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                entry.part.unlink(missing_ok=True)
+            log.warning("Could not store %s in the download cache: %s", path, exc)

@@ -315,8 +315,7 @@ def extract_asset(
             ) as reader:
                 _install_entries(reader, recipe, package_dir, nested_label, sink, folders)
     finally:
-        if os.path.lexists(scratch):
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)  # nothing to do when no format made it
     warnings = list(recipe.warnings)
     unused = recipe.unused_patterns_warning(asset.assetId)
     if unused is not None:
