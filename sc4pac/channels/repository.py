@@ -8,6 +8,7 @@ the same channel list share one load, and decoded ``pkg.json`` files are memoise
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections import OrderedDict
@@ -42,6 +43,11 @@ class _Entry:
     index: ChannelIndex
     cache_root: Path
     loaded_at: float
+    # Which load made it: numbered from one counter as loads begin and end, and whether it revalidated
+    # (a refresh, or a shorter TTL). See ChannelRepository._outdated.
+    began: int
+    ended: int
+    forced: bool
 
 
 class ChannelRepository:
@@ -63,6 +69,7 @@ class ChannelRepository:
         self._index_factory = index_factory or _default_index_factory
         self._entries: dict[_IndexKey, _Entry] = {}
         self._loading: dict[tuple[_IndexKey, bool], asyncio.Task[ChannelIndex]] = {}
+        self._load_numbers = itertools.count()  # see _Entry
         self._loaders: dict[str, ChannelLoader] = {}
         self._records: OrderedDict[tuple[str, str, str, str], Package | Asset] = OrderedDict()
 
@@ -96,7 +103,9 @@ class ChannelRepository:
         task = self._loading.get((key, forcing))
         if task is None:
             ttl = 0.0 if refresh else (contents_ttl if contents_ttl is not None else self.ttl)
-            task = asyncio.ensure_future(self._load(key, list(channel_urls), cache_root, ttl, progress))
+            task = asyncio.ensure_future(
+                self._load(key, list(channel_urls), cache_root, ttl, forcing, progress)
+            )
             loading_key = (key, forcing)
             self._loading[loading_key] = task
             task.add_done_callback(lambda _t: self._loading.pop(loading_key, None))
@@ -106,15 +115,41 @@ class ChannelRepository:
         return await asyncio.shield(task)
 
     async def _load(
-        self, key: _IndexKey, urls: list[str], cache_root: Path, ttl: float, progress: ProgressSink | None
+        self,
+        key: _IndexKey,
+        urls: list[str],
+        cache_root: Path,
+        ttl: float,
+        forced: bool,
+        progress: ProgressSink | None,
     ) -> ChannelIndex:
+        began = next(self._load_numbers)
         channels = await self.loader(cache_root).load_all(urls, ttl=ttl, progress=progress)
+        kept = self._entries.get(key)
+        if kept is not None and not self._outdates(kept, began, forced):
+            return kept.index
         index = self._index_factory(channels)
-        self._entries[key] = _Entry(index=index, cache_root=cache_root, loaded_at=time.monotonic())
+        ended = next(self._load_numbers)
+        self._entries[key] = _Entry(index, cache_root, time.monotonic(), began, ended, forced)
         if self._prepare_search_index:
             # Build the search corpus in the background so the first search does not pay for it.
             asyncio.get_running_loop().run_in_executor(None, _prepare_search, index)
         return index
+
+    @staticmethod
+    def _outdates(kept: _Entry, began: int, forced: bool) -> bool:
+        """Whether a load that began at ``began`` knows more than the ``kept`` entry.
+
+        A load begun after ``kept`` was stored does. Of two loads that overlapped, one that revalidated
+        the contents beats one that may have read the cached copy (a refresh that found the channel
+        unreachable, against the warm start's load from the cache: the index must say "stale"), and
+        otherwise the one begun later wins.
+        """
+        if kept.ended < began:
+            return True
+        if kept.forced != forced:
+            return forced
+        return began > kept.began
 
     def _cache_root_of(self, index: ChannelIndex) -> Path:
         for entry in self._entries.values():

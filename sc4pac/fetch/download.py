@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextvars import ContextVar
@@ -47,6 +48,8 @@ from .slots import PrioritySlots
 
 # httpx costs ~0.1 s to import: it is loaded on first use, keeping daemon startup fast.
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 log = logging.getLogger(__name__)
@@ -231,6 +234,32 @@ def _read_tail(path: Path, size: int) -> bytes:
     with open(path, "rb") as f:
         f.seek(-size, os.SEEK_END)
         return f.read(size)
+
+
+def _default_tls_context() -> ssl.SSLContext:
+    """The context httpx builds for ``verify=True, trust_env=True``: the CA certificates named by
+    ``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set, else certifi's bundle. Built here rather than by httpx
+    so that it needs no httpx import and can be made while httpx is being imported."""
+    import ssl
+
+    import certifi
+
+    if os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+    if os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=os.environ["SSL_CERT_DIR"])
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def import_http_stack() -> None:
+    """Import httpx and what its first client loads (httpcore; h2 when installed), blocking.
+
+    About 0.1 s of imports that would otherwise run on the event loop when the first request is made;
+    the daemon's warm start runs this in a worker thread instead."""
+    import httpcore  # noqa: F401
+    import httpx  # noqa: F401
+
+    _http2_available()
 
 
 def _http2_available() -> bool:
@@ -451,6 +480,8 @@ class Downloader:
         self.attempts = attempts
         self.retry_backoff = retry_backoff
         self._transport = transport
+        self._tls: ssl.SSLContext | None = None  # shared by both clients; see prepare_tls
+        self._tls_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self._metadata_client: httpx.AsyncClient | None = None
@@ -523,8 +554,24 @@ class Downloader:
             follow_redirects=False,  # followed by _download, each hop under its host's limit
             headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
             transport=self._transport,
+            # A given transport (tests) brings its own; the context would go unused.
+            verify=self._tls_context() if self._transport is None else True,
             trust_env=True,
         )
+
+    def prepare_tls(self) -> None:
+        """Build the TLS context of the HTTP clients now (blocking), if not done yet.
+
+        Reading the CA certificates costs tens of milliseconds, and OpenSSL releases the GIL while it does:
+        run in a worker thread at start-up, it overlaps the imports that precede the first channel request.
+        """
+        self._tls_context()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        with self._tls_lock:
+            if self._tls is None:
+                self._tls = _default_tls_context()
+            return self._tls
 
     def _widen_for_http2(self, url: str) -> None:
         host = (urlsplit(url).hostname or "").lower()

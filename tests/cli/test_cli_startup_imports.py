@@ -13,7 +13,9 @@ HEAVY = ("numpy", "rapidfuzz", "httpx", "starlette", "uvicorn", "py7zr", "yaml",
 
 def _heavy_modules_after(code: str) -> list[str]:
     """The heavy top-level modules (and asyncio) a fresh interpreter has imported after ``code``."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r})))"
+    # A None entry is a module marked as not importable (sc4pac marks httpx's CLI so), not an import.
+    loaded = "{m.split('.')[0] for m, module in sys.modules.items() if module is not None}"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({loaded} & {set(HEAVY)!r})))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return list(json.loads(done.stdout.splitlines()[-1]))
 

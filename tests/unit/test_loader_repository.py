@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from sc4pac.channels.demo import generate_demo_channel
+from sc4pac.channels.index import ChannelIndex
+from sc4pac.channels.loaded import LoadedChannel
+from sc4pac.channels.loader import CONTENTS_TTL
 from sc4pac.channels.repository import ChannelRepository
 from sc4pac.errors import ChannelsNotAvailable
 from sc4pac.fetch.download import Downloader
@@ -158,3 +162,39 @@ async def test_a_cached_pkg_json_matching_its_checksum_is_read_without_the_downl
         pkg = await healed.latest_package(await healed.index([server.base + "/"], tmp_path), PACKAGE)
     assert isinstance(pkg, Package)
     assert len(server.requests_to(path)) == 2
+
+
+class _GatedLoader:
+    """A channel loader whose loads end when the test says: one gate per TTL (a refresh loads with 0)."""
+
+    def __init__(self) -> None:
+        self.started = {ttl: asyncio.Event() for ttl in (0.0, CONTENTS_TTL)}
+        self.gates = {ttl: asyncio.Event() for ttl in (0.0, CONTENTS_TTL)}
+
+    async def load_all(self, urls: list[str], *, ttl: float, progress: object = None) -> list[LoadedChannel]:
+        self.started[ttl].set()
+        await self.gates[ttl].wait()
+        return []
+
+
+@pytest.mark.parametrize("refresh_begins_first", [True, False])
+@pytest.mark.parametrize("refresh_ends_first", [True, False])
+async def test_a_refresh_overlapping_a_plain_load_decides_the_index(
+    tmp_path: Path, refresh_begins_first: bool, refresh_ends_first: bool
+) -> None:
+    # The warm start may read the cached contents while an update's refresh finds the channel
+    # unreachable: whichever begins or ends first, the index kept is the refresh's (it says "stale").
+    loader = _GatedLoader()
+    async with Downloader() as d:
+        repo = ChannelRepository(d, index_factory=lambda channels: ChannelIndex(channels))
+        repo._loaders[os.path.normcase(str(tmp_path))] = loader  # type: ignore[assignment]
+        urls = ["https://example.invalid/channel/"]
+        loads: dict[float, asyncio.Future[ChannelIndex]] = {}
+        for ttl in (0.0, CONTENTS_TTL) if refresh_begins_first else (CONTENTS_TTL, 0.0):
+            loads[ttl] = asyncio.ensure_future(repo.index(urls, tmp_path, refresh=ttl == 0.0))
+            await loader.started[ttl].wait()
+        for ttl in (0.0, CONTENTS_TTL) if refresh_ends_first else (CONTENTS_TTL, 0.0):
+            loader.gates[ttl].set()
+            await asyncio.wait([loads[ttl]])
+        refreshed = await loads[0.0]
+        assert await repo.index(urls, tmp_path) is refreshed
