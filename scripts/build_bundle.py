@@ -50,6 +50,9 @@ _EXCLUDED_MODULES = (
     "schemathesis",
     "jsonschema",
     "openapi_spec_validator",
+    # httpx's command-line client needs these; sc4pac keeps httpx from loading it (sc4pac/__init__.py).
+    "rich",
+    "pygments",
 )
 
 
