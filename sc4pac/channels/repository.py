@@ -44,7 +44,7 @@ class _Entry:
     cache_root: Path
     loaded_at: float
     # Which load made it: numbered from one counter as loads begin and end, and whether it revalidated
-    # (a refresh, or a shorter TTL). See ChannelRepository._outdated.
+    # (a refresh, or a shorter TTL). See ChannelRepository._outdates.
     began: int
     ended: int
     forced: bool

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Loaded in worker threads. The HTTP client first: the contents fetch waits for it.
+# Imported in a worker thread while the contents are on the wire.
 _SEARCH_MODULES = ("sc4pac.channels.search",)
 
 
