@@ -570,7 +570,9 @@ _PERMISSIONS = re.compile(r"([-dlcbps])[-rwxsStT]{9}")
 
 
 def _list_native(cmd: str, path: Path, label: str) -> list[dict[str, str]]:
-    out = _run_tool([cmd, "l", "-slt", "-ba", "-p", "--", str(path)], label, "7-Zip")
+    out = _run_tool(
+        [cmd, "l", "-slt", "-ba", "-p", "--", str(path)], "7-Zip", f'Failed to extract "{label}".'
+    )
     blocks: list[dict[str, str]] = []
     current: dict[str, str] = {}
     for line in out.splitlines():
@@ -633,7 +635,7 @@ def _extract_native(path: Path, scratch: Path, label: str, budget: ExtractionBud
     skipped = [e for e in listed if e.problem is not None]
     excludes = [f"-x!{e.raw}" for e in skipped]
     argv = [cmd, "x", "-y", "-bd", "-p", "-spd", f"-o{scratch}", *excludes, "--", str(path)]
-    _run_tool(argv, label, "7-Zip")
+    _run_tool(argv, "7-Zip", f'Failed to extract "{label}".')
     _charge_extracted(scratch, path.stat().st_size, label, budget, listed)
     return skipped
 
@@ -652,7 +654,10 @@ def _charge_extracted(
     budget.charge_extra(extra_bytes, len(entries) - len(declared), label)
 
 
-def _run_tool(argv: list[str], label: str, tool: str) -> str:
+def _run_tool(argv: list[str], tool: str, title: str, *, missing: str | None = None) -> str:
+    """Run an external extraction tool and return its standard output; a tool that cannot start, runs
+    too long or fails raises ``ExtractionFailed(title, ...)`` saying which (``missing``: what to say when
+    the program is not there)."""
     try:
         proc = subprocess.run(
             argv,
@@ -662,19 +667,14 @@ def _run_tool(argv: list[str], label: str, tool: str) -> str:
             check=False,
         )
     except FileNotFoundError as exc:
-        raise ExtractionFailed(
-            f'Failed to extract "{label}".', f"{tool} could not be started: {argv[0]}"
-        ) from exc
+        raise ExtractionFailed(title, missing or f"{tool} could not be started: {argv[0]}") from exc
     except subprocess.TimeoutExpired as exc:
         raise ExtractionFailed(
-            f'Failed to extract "{label}".',
-            f"{tool} did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s.",
+            title, f"{tool} did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s."
         ) from exc
-    output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
     if proc.returncode != 0:
-        raise ExtractionFailed(
-            f'Failed to extract "{label}".', f"{tool} failed (exit code {proc.returncode}): {output.strip()}"
-        )
+        output = (proc.stdout + proc.stderr).decode("utf-8", "replace").strip()
+        raise ExtractionFailed(title, f"{tool} failed (exit code {proc.returncode}): {output}")
     return proc.stdout.decode("utf-8", "replace")
 
 
@@ -690,25 +690,10 @@ def _extract_clickteam(path: Path, version: str | None, scratch: Path, label: st
     mono = os.environ.get(MONO_ENV)
     if mono:
         argv.insert(0, mono)
-    try:
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=EXTERNAL_TOOL_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise ExtractionFailed(
-            title,
-            f"The cicdec program ({argv[0]}) was not found. Install it or set {CICDEC_ENV} (and {MONO_ENV}).",
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise ExtractionFailed(
-            title, f"cicdec did not finish within {EXTERNAL_TOOL_TIMEOUT_SECONDS} s."
-        ) from exc
-    if proc.returncode != 0:
-        raise ExtractionFailed(title, (proc.stdout + proc.stderr).decode("utf-8", "replace").strip())
+    missing = (
+        f"The cicdec program ({argv[0]}) was not found. Install it or set {CICDEC_ENV} (and {MONO_ENV})."
+    )
+    _run_tool(argv, "cicdec", title, missing=missing)
 
 
 # --- headers only ---

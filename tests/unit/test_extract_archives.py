@@ -236,6 +236,24 @@ def test_clickteam_via_cicdec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert len(result.dlls) == 1
 
 
+def test_clickteam_failures_say_what_cicdec_did(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    installer = tmp_path / "setup.exe"
+    installer.write_bytes(b"MZ")
+    asset = asset_for(installer, ArchiveType(format="Clickteam", version="40"))
+    monkeypatch.delenv("SC4PAC_MONO_CMD", raising=False)
+    monkeypatch.setenv("SC4PAC_CICDEC_CMD", str(tmp_path / "no-such-cicdec"))
+    with pytest.raises(ExtractionFailed, match="Clickteam") as info:
+        run(tmp_path, installer, asset=asset)
+    assert "was not found. Install it or set SC4PAC_CICDEC_CMD" in info.value.detail
+    failing = tmp_path / "failing_cicdec.py"
+    failing.write_text("import sys\nsys.stderr.write('not an installer')\nsys.exit(3)\n")
+    monkeypatch.setenv("SC4PAC_MONO_CMD", sys.executable)
+    monkeypatch.setenv("SC4PAC_CICDEC_CMD", str(failing))
+    with pytest.raises(ExtractionFailed, match="Clickteam") as info:
+        run(tmp_path, installer, asset=asset)
+    assert info.value.detail == "cicdec failed (exit code 3): not an installer"
+
+
 def test_clickteam_unsupported_version(tmp_path: Path) -> None:
     installer = tmp_path / "setup.exe"
     installer.write_bytes(b"MZ")
