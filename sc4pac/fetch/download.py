@@ -480,7 +480,7 @@ class Downloader:
         self.attempts = attempts
         self.retry_backoff = retry_backoff
         self._transport = transport
-        self._tls: ssl.SSLContext | None = None  # shared by both clients; see prepare_tls
+        self._metadata_tls: ssl.SSLContext | None = None  # see prepare_tls
         self._tls_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
@@ -535,15 +535,19 @@ class Downloader:
         metadata = _metadata.get()
         client = self._metadata_client if metadata else self._client
         if client is None:
-            client = self._new_client(http2=metadata and _http2_available())
+            client = self._new_client(http2=metadata and _http2_available(), metadata=metadata)
             if metadata:
                 self._metadata_client = client
             else:
                 self._client = client
         return client
 
-    def _new_client(self, *, http2: bool) -> httpx.AsyncClient:
+    def _new_client(self, *, http2: bool, metadata: bool) -> httpx.AsyncClient:
         import httpx
+
+        # Each client its own context: httpcore sets the ALPN protocols (h2 or not) on the context it
+        # gets. The asset client's is built by httpx, as late as ever; a given transport (tests) needs none.
+        verify = self._metadata_tls_context() if metadata and self._transport is None else True
 
         return httpx.AsyncClient(
             http1=True,
@@ -554,24 +558,24 @@ class Downloader:
             follow_redirects=False,  # followed by _download, each hop under its host's limit
             headers={"User-Agent": USER_AGENT, "Accept": "*/*"},
             transport=self._transport,
-            # A given transport (tests) brings its own; the context would go unused.
-            verify=self._tls_context() if self._transport is None else True,
+            verify=verify,
             trust_env=True,
         )
 
     def prepare_tls(self) -> None:
-        """Build the TLS context of the HTTP clients now (blocking), if not done yet.
+        """Build the TLS context of the metadata client (channel files, the first requests a daemon
+        makes) now, blocking, if not done yet.
 
         Reading the CA certificates costs tens of milliseconds, and OpenSSL releases the GIL while it does:
         run in a worker thread at start-up, it overlaps the imports that precede the first channel request.
         """
-        self._tls_context()
+        self._metadata_tls_context()
 
-    def _tls_context(self) -> ssl.SSLContext:
+    def _metadata_tls_context(self) -> ssl.SSLContext:
         with self._tls_lock:
-            if self._tls is None:
-                self._tls = _default_tls_context()
-            return self._tls
+            if self._metadata_tls is None:
+                self._metadata_tls = _default_tls_context()
+            return self._metadata_tls
 
     def _widen_for_http2(self, url: str) -> None:
         host = (urlsplit(url).hostname or "").lower()

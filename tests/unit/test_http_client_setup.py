@@ -13,6 +13,7 @@ import certifi
 import httpx
 import pytest
 
+from sc4pac.fetch import download
 from sc4pac.fetch.download import Downloader, _default_tls_context
 from sc4pac.services import Services
 from sc4pac.services.warm_start import warm_up
@@ -41,22 +42,27 @@ def test_the_tls_context_honours_ssl_cert_file_and_dir(
     assert _default_tls_context().cert_store_stats()["x509_ca"] == 0  # loaded lazily from the folder
 
 
-def test_both_clients_share_one_context_built_once() -> None:
+def test_the_metadata_client_uses_the_context_prepared_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[ssl.SSLContext] = []
+
+    def counted() -> ssl.SSLContext:
+        built.append(_default_tls_context())
+        return built[-1]
+
+    monkeypatch.setattr(download, "_default_tls_context", counted)
     downloader = Downloader()
     downloader.prepare_tls()
-    context = downloader._tls
-    assert context is not None
     downloader.prepare_tls()
-    assert downloader._tls is context
-    downloader._new_client(http2=False)
-    downloader._new_client(http2=False)
-    assert downloader._tls is context
+    downloader._new_client(http2=True, metadata=True)
+    assert len(built) == 1  # built once, ahead, and used by the metadata client
+    downloader._new_client(http2=False, metadata=False)
+    assert len(built) == 1  # the asset client's own context (other ALPN protocols) comes from httpx
 
 
-def test_a_given_transport_needs_no_tls_context() -> None:
+def test_a_given_transport_needs_no_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(download, "_default_tls_context", lambda: pytest.fail("no context needed"))
     downloader = Downloader(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
-    downloader._new_client(http2=False)
-    assert downloader._tls is None
+    downloader._new_client(http2=False, metadata=True)
 
 
 def test_importing_the_package_keeps_httpx_from_loading_its_command_line_client() -> None:
