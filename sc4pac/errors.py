@@ -37,6 +37,18 @@ class Sc4pacError(Exception):
     def __str__(self) -> str:
         return f"{self.title} {self.detail}".strip()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Staging worker processes send their errors back pickled. The default rebuilds an exception by
+        # calling its class with ``args``, which subclasses with their own ``__init__`` do not accept;
+        # rebuild from the attributes instead.
+        return (_rebuilt_error, (type(self), self.args), self.__dict__)
+
+
+def _rebuilt_error(cls: type[Sc4pacError], args: tuple[Any, ...]) -> Sc4pacError:
+    error = cls.__new__(cls)
+    error.args = args
+    return error
+
 
 def listing(names: list[str], limit: int = 10) -> str:
     """Names for an error message: all of a short list, the first ``limit`` and a count of a long one.

@@ -132,29 +132,53 @@ class _CheckedFolders:
     """The folders of one extraction that exist and, links resolved, stay inside their root.
 
     Each folder is created and checked once, not once per file: archives hold thousands of files in a
-    few folders, and nothing an archive holds can turn a checked folder into a link.
+    few folders, and nothing an archive holds can turn a checked folder into a link. Folders are made
+    one level at a time, each below a level already found to stay inside the root, so that not even an
+    empty folder is created through a link.
     """
 
     def __init__(self) -> None:
         self._roots: dict[Path, Path] = {}
         self._checked: set[tuple[Path, Path]] = set()
+        self._resolved: dict[Path, Path] = {}  # folder -> its real path, for folders made or checked
 
     def prepare(self, root: Path, destination: Path) -> None:
         """Create the folder of ``destination``, refusing it if it resolves outside of ``root``."""
         folder = destination.parent
         if (root, folder) in self._checked:
             return
-        folder.mkdir(parents=True, exist_ok=True)
         resolved_root = self._roots.get(root)
         if resolved_root is None:
-            resolved_root = self._roots[root] = root.resolve()
-        resolved = folder.resolve() / destination.name
-        if os.path.commonpath([resolved_root, resolved]) != str(resolved_root):
-            raise ExtractionFailed(
-                "Failed to extract an asset.",
-                f'The file "{destination}" would be written outside of "{root}".',
-            )
+            root.mkdir(parents=True, exist_ok=True)
+            resolved_root = self._roots[root] = self._resolved[root] = root.resolve()
+        resolved = self._made(folder, root, resolved_root, destination) / destination.name
+        _refuse_outside(resolved, root, resolved_root, destination)
         self._checked.add((root, folder))
+
+    def _made(self, folder: Path, root: Path, resolved_root: Path, destination: Path) -> Path:
+        # Resolving a whole path costs a lookup per segment on POSIX, for each of the hundreds of folders
+        # a large package has; a folder that is not a link resolves to its resolved parent plus its
+        # name. (Windows resolves in one call, and a junction is no symlink there: it resolves always.)
+        known = self._resolved.get(folder)
+        if known is not None:
+            return known
+        parent = folder.parent
+        if parent == folder:  # the file system root (the package folder's root is known already)
+            return folder.resolve()
+        resolved_parent = self._made(parent, root, resolved_root, destination)
+        _refuse_outside(resolved_parent, root, resolved_root, destination)
+        folder.mkdir(exist_ok=True)
+        linked = os.name == "nt" or folder.is_symlink()
+        known = folder.resolve() if linked else resolved_parent / folder.name
+        self._resolved[folder] = known
+        return known
+
+
+def _refuse_outside(resolved: Path, root: Path, resolved_root: Path, destination: Path) -> None:
+    if os.path.commonpath([resolved_root, resolved]) != str(resolved_root):
+        raise ExtractionFailed(
+            "Failed to extract an asset.", f'The file "{destination}" would be written outside of "{root}".'
+        )
 
 
 def _validate(

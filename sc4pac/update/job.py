@@ -45,6 +45,7 @@ from ..install.stage import (
     refuse_claimed,
     stage_package,
 )
+from ..install.stage_processes import StagingProcesses, staging_processes_for
 from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset, Package
 from ..models.messages import (
@@ -76,7 +77,7 @@ from ..resolve.variants import VariantQuestion
 from ..services import Services
 from ..wire import opt
 from .metadata import ChannelMetadataProvider
-from .overlap import StagingPipeline, staging_order
+from .overlap import STAGING_WORKERS, StagingPipeline, staging_order
 from .pipelined import PipelinedProvider
 from .prompts import CANCEL, DEFAULT, RETRY, YES, YES_NO, dll_description, scripts_description
 
@@ -123,6 +124,10 @@ class UpdateJob:
         # The lock file the publish wrote (None until it has): the history records it without
         # reading and decoding it again.
         self.published_lock: PluginsLock | None = None
+        # Worker processes for staging a large plan (sc4pac.install.stage_processes), started while the
+        # plan prompt waits; their start runs in a thread (the task is kept so it is not collected).
+        self.staging_processes: StagingProcesses | None = None
+        self._processes_started: asyncio.Future[None] | None = None
 
     async def _confirm(self, prompt: Prompt) -> None:
         if await self.prompter.ask(prompt) != YES:
@@ -147,7 +152,16 @@ class UpdateJob:
         else:
             await self._end_transaction(None)
         finally:
+            if self.staging_processes is not None:
+                self.staging_processes.close()  # nothing is staged any more: the pipeline was closed
             guard.release()
+
+    def _start_staging_processes(self, packages: int) -> None:
+        """Start worker processes if ``packages`` packages to install repay their start."""
+        count = staging_processes_for(packages)
+        if count and self.staging_processes is None:
+            self.staging_processes = StagingProcesses(count)
+            self._processes_started = asyncio.ensure_future(asyncio.to_thread(self.staging_processes.start))
 
     # --- history hooks (sc4pac.history) -----------------------------------------------------------
 
@@ -219,6 +233,10 @@ class UpdateJob:
         elif lock.scheme < LOCK_SCHEME:
             lock = upgrade_lock(lock, index, store.plugins_root(pid, config))
         started_lock = lock
+        # Explicit packages not installed yet will be installed (with their dependencies): if they are
+        # many, the workers start now, during the resolution, instead of when the plan is known.
+        installed_ids = {entry.id for entry in lock.installed}
+        self._start_staging_processes(sum(1 for pkg_id in set(spec.explicit) if pkg_id not in installed_ids))
 
         provider = ChannelMetadataProvider(
             self.services.repository, index, config.channels, cache_root, self.progress
@@ -239,6 +257,7 @@ class UpdateJob:
             await pipelined.aclose()
         plan = compute_plan(resolution, lock)
         if not plan.up_to_date:
+            self._start_staging_processes(len(plan.install_packages))
             await asyncio.to_thread(
                 self._begin_transaction,
                 spec,
@@ -461,6 +480,10 @@ class UpdateJob:
         # files, so each result is checked again when it is committed.
         claimed = claimed_paths({e.id: e.files for e in plan.kept_lock_packages(lock)})
         claims = threading.Lock()  # the worker threads copy it while the event loop commits
+        processes = self.staging_processes
+        # Each package unpacks nested archives into a folder of its own, so that packages sharing an
+        # asset can be staged at the same time.
+        position = {rp.id: n for n, rp in enumerate(plan.install_packages)}
 
         def stage(pkg_id: str, fetched: Mapping[str, FetchedAsset]) -> StageResult:
             rp = by_id[pkg_id]
@@ -472,13 +495,13 @@ class UpdateJob:
                 package_metadata_url=metadata_urls[pkg_id],
                 assets=dict(fetched),
                 staging_plugins=staging / "plugins",
-                nested_dir=staging / "nested",
+                nested_dir=staging / "nested" / str(position[pkg_id]),
                 plugins_root=plugins_root,
                 previous_ini_files=previous_inis,
                 resolved_package_ids=resolved_ids,
                 claimed=known,
             )
-            return stage_package(inp)
+            return stage_package(inp) if processes is None else processes.stage(inp)
 
         def commit(pkg_id: str, result: StageResult) -> None:
             with claims:
@@ -489,7 +512,9 @@ class UpdateJob:
 
         download_ids = [a.assetId for a in _download_order(plan)]
         order = staging_order([(rp.id, rp.asset_ids) for rp in plan.install_packages], download_ids)
-        return StagingPipeline(order, stage, commit)
+        # With worker processes, each staging thread waits for one of them.
+        workers = STAGING_WORKERS if processes is None else max(STAGING_WORKERS, processes.count)
+        return StagingPipeline(order, stage, commit, workers=workers)
 
     async def _stage(self, plan: Plan, stager: StagingPipeline) -> dict[str, StageResult]:
         """Report the staging of each package in plan order (most are staged during the downloads)."""

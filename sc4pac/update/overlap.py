@@ -3,8 +3,9 @@
 Two worker threads stage packages (bounded, so the event loop and ``/server.status`` stay responsive)
 into the job's private staging folder; the real Plugins folder is only read. Two, because creating a
 file costs a disk round trip that a second thread overlaps (measured: 2 threads create files in two
-folders about twice as fast as one; more add little). Packages that share an asset never run at the
-same time (they unpack its nested archives into one place).
+folders about twice as fast as one; more add little). For a large plan each thread hands its package to
+a worker process (:mod:`sc4pac.install.stage_processes`), and there is one thread per process. Packages
+that share an asset may be staged at the same time: each unpacks nested archives into its own folder.
 
 The order is fixed from the plan before any download starts (the order the downloads are queued in),
 and results are *committed* in that order on the event loop, so two runs stage alike whatever the
@@ -16,9 +17,8 @@ refuse files another package already owns). Results are handed out per package; 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..install.stage import FetchedAsset, StageResult
@@ -63,7 +63,6 @@ class StagingPipeline:
         self._workers = workers
         self._fetched: dict[str, FetchedAsset] = {}
         self._ready: dict[str, asyncio.Event] = {}
-        self._asset_locks: dict[str, asyncio.Lock] = {}
         self._results: dict[str, asyncio.Future[StageResult]] = {}
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -145,9 +144,8 @@ class StagingPipeline:
         try:
             outcome: StageResult | Exception
             try:
-                async with self._assets_held(asset_ids):
-                    fetched = {a: self._fetched[a] for a in asset_ids}
-                    outcome = await loop.run_in_executor(self._executor, self._stage, pkg_id, fetched)
+                fetched = {a: self._fetched[a] for a in asset_ids}
+                outcome = await loop.run_in_executor(self._executor, self._stage, pkg_id, fetched)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reported when the job gets to this package
@@ -169,11 +167,3 @@ class StagingPipeline:
         finally:
             if not committed.done():
                 committed.set_result(None)
-
-    @contextlib.asynccontextmanager
-    async def _assets_held(self, asset_ids: tuple[str, ...]) -> AsyncIterator[None]:
-        # Sorted, so two packages sharing assets never wait for each other in a circle.
-        async with contextlib.AsyncExitStack() as held:
-            for asset_id in sorted(set(asset_ids)):
-                await held.enter_async_context(self._asset_locks.setdefault(asset_id, asyncio.Lock()))
-            yield

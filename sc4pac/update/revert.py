@@ -188,6 +188,7 @@ class RevertJob(UpdateJob):
             redownload_asset_ids=frozenset(),
         )
         # Staged as the downloads arrive, like an update (the worker stops before this returns).
+        self._start_staging_processes(len(plan.install_packages))
         stager = self._staging_pipeline(plan, resolution, provider, staging, plugins_root, lock)
         stager.start()
         try:

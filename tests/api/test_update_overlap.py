@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
+import pytest
 from websockets.sync.client import connect
 
+from sc4pac.install.stage_processes import MIN_PACKAGES_ENV, PROCESSES_ENV
 from tests.api.conftest import profile_on_http_channel
 from tests.daemon import Daemon
 from tests.update_client import run_update, yes_to_all
@@ -90,3 +93,35 @@ def test_closed_socket_during_downloads_leaves_no_staged_work(daemon: Daemon, tm
             time.sleep(0.05)
         assert _staging_folders(d.profiles_dir) == []
         assert list((d.profiles_dir / pid / "plugins").rglob("*")) == []
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_worker_processes_install_what_threads_install(
+    daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A large plan is staged in worker processes; Plugins and the lock come out as with threads."""
+    d = daemon
+    token = d.token
+    assert token
+    monkeypatch.setenv(MIN_PACKAGES_ENV, "2")  # 4 packages count as large here
+    installed = {}
+    for name, processes in (("processes", "2"), ("threads", "0")):
+        monkeypatch.setenv(PROCESSES_ENV, processes)
+        with profile_on_http_channel(
+            d, tmp_path / name, name, PACKAGES, packages=4, files=5, file_size=120_000
+        ) as (_http, pid):
+            with caplog.at_level(logging.INFO, logger="sc4pac.install.stage_processes"):
+                caplog.clear()
+                assert run_update(d.ws_base, token, pid)[-1] == {"$type": "/result", "ok": True}
+            assert ("Staging in 2 worker processes" in caplog.text) == (processes == "2")
+            lock = json.loads((d.profiles_dir / pid / "sc4pac-plugins-lock.json").read_text())
+            installed[name] = (
+                _files(d.profiles_dir / pid / "plugins"),
+                [(e["group"], e["name"], e["files"]) for e in lock["installed"]],
+            )
+    assert installed["processes"] == installed["threads"]
+    assert len(installed["processes"][0]) == 4 * 5
+    assert _staging_folders(d.profiles_dir) == []

@@ -511,8 +511,10 @@ def test_46_uninstall_all(env: tuple[ThreadDaemon, httpx.Client, str], scen: Sce
 
 def test_42_dll_without_symlinks(scen: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where symlinks cannot be created (Windows without privilege) the DLL is moved to the root."""
-    # What SC4PAC_DISABLE_SYMLINKS=1 sets in a daemon process (tests/unit/test_links_env.py).
+    # What SC4PAC_DISABLE_SYMLINKS=1 sets in a daemon process (tests/unit/test_links_env.py); the
+    # variable itself reaches staging worker processes, which import the module afresh.
     monkeypatch.setattr(links, "SYMLINKS_DISABLED", True)
+    monkeypatch.setenv(links.DISABLE_SYMLINKS_ENV, "1")
     d = start_thread_daemon(tmp_path / "profiles")
     try:
         token = d.authenticate()

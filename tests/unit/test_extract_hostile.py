@@ -214,3 +214,32 @@ def test_corrupt_zip_is_extraction_failed(tmp_path: Path) -> None:
     archive.write_bytes(b"<html>not a zip</html>")
     with pytest.raises(ExtractionFailed, match="Failed to extract"):
         run(tmp_path, archive, ANY)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+@pytest.mark.parametrize("entry", ["linked/x.dat", "linked/deep/er/x.dat", "ok/linked/x.dat"])
+def test_a_linked_folder_in_the_package_folder_is_never_written_through(tmp_path: Path, entry: str) -> None:
+    # Folders are resolved once each, through their already resolved parent: a link met on the way,
+    # at any depth, must still stop the write.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    (out / "ok").mkdir(parents=True)
+    for parent in (out, out / "ok"):
+        (parent / "linked").symlink_to(outside, target_is_directory=True)
+    archive = raw_zip(tmp_path / "a.zip", [("ok/first.dat", DBPF), (entry, DBPF)])
+    with pytest.raises(ExtractionFailed, match="would be written outside"):
+        run(tmp_path, archive, ANY)
+    assert list(outside.rglob("*")) == []
+
+
+def test_deep_folders_are_created_and_resolved_below_the_package_folder(tmp_path: Path) -> None:
+    entries = [(f"a/b{n}/c/d/x{n}.dat", DBPF) for n in range(3)] + [("a/y.dat", DBPF)]
+    archive = raw_zip(tmp_path / "a.zip", entries)
+    _, out = run(tmp_path, archive, ANY)
+    assert {p.relative_to(out).as_posix() for p in out.rglob("*.dat")} == {
+        "b0/c/d/x0.dat",
+        "b1/c/d/x1.dat",
+        "b2/c/d/x2.dat",
+        "y.dat",
+    }
