@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -127,9 +127,12 @@ class Generations:
                 self._manifest_path(txid), msgspec.json.encode(manifest), backup=False, durable=False
             )
 
-    def measure(self, entries: Iterable[InstalledData], plugins_root: Path) -> dict[str, int]:
+    def measure(
+        self, entries: Iterable[InstalledData], plugins_root: Path, known: Mapping[str, int] | None = None
+    ) -> dict[str, int]:
         """The size of each installed entry (keyed by identity): from the size cache, measuring in
-        the Plugins folder only what was never measured before."""
+        the Plugins folder only what was never measured before. ``known`` (package id -> bytes) holds
+        the sizes of packages just installed, as the install record counted them: no walk for those."""
         path = self.root / _SIZES_FILE
         cache = self._read_sizes(path)
         result: dict[str, int] = {}
@@ -137,7 +140,10 @@ class Generations:
         for entry in entries:
             key = _size_key(entry)
             if key not in cache:
-                cache[key] = sum(_tree_size(plugins_root / rel) for rel in entry.files if rel.strip("/"))
+                size = (known or {}).get(entry.id)
+                if size is None:
+                    size = sum(_tree_size(plugins_root / rel) for rel in entry.files if rel.strip("/"))
+                cache[key] = size
                 measured = True
             result[key] = cache[key]
         if measured:

@@ -16,7 +16,7 @@ import logging
 import secrets
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -311,9 +311,17 @@ class ProfileHistory:
         )
         self._append([start, Finished(id=BASELINE, finishedAt=now, outcome=BASELINE)])
 
-    def finish(self, txid: str, outcome: str, *, lock: PluginsLock | None = None) -> None:
+    def finish(
+        self,
+        txid: str,
+        outcome: str,
+        *,
+        lock: PluginsLock | None = None,
+        sizes: Mapping[str, int] | None = None,
+    ) -> None:
         """Record the outcome and the state now on disk (``lock``: the lock file the transaction
-        wrote, when the caller has it), then prune kept generations to the budget."""
+        wrote, when the caller has it), then prune kept generations to the budget. ``sizes``: bytes
+        of the packages the transaction installed (package id -> bytes), when the caller counted them."""
         spec = self.store.read_spec(self.profile_id)
         if lock is None:
             lock = self.store.read_lock(self.profile_id) or empty_lock()
@@ -326,7 +334,8 @@ class ProfileHistory:
         try:
             if outcome == OK:
                 # Packages installed now are measured once here, not when a revert is in a hurry.
-                generations.measure(lock.installed, self.store.plugins_root(self.profile_id, spec.config))
+                plugins_root = self.store.plugins_root(self.profile_id, spec.config)
+                generations.measure(lock.installed, plugins_root, sizes)
             generations.discard_if_empty(txid)
             pruned = generations.prune(self.finished_ids(), budget_from_env())
         except OSError as exc:  # pruning is housekeeping: never fail a finished transaction over it

@@ -160,8 +160,10 @@ def record_packages(
     removed: Iterable[str],
     restored: Mapping[str, Iterable[str]] | None = None,
     known: Mapping[str, FileRecord] | None = None,
-) -> None:
+) -> dict[str, int]:
     """Record the files of the freshly ``installed`` packages (id -> lock subpaths) and forget ``removed``.
+
+    Returns the bytes recorded in each installed package's folder (the history's keep budget uses them).
 
     ``known`` holds records learnt while staging wrote the files (by path relative to the Plugins root);
     only the files it does not cover are read.
@@ -183,8 +185,11 @@ def record_packages(
         if match is not None:
             packages[pkg] = match.files
             kept.remove(match)
+    sizes: dict[str, int] = {}
     for pkg, subpaths in installed.items():
         packages[pkg] = scan_files(plugins_root, subpaths, known)
+        # What keeping the package's folder keeps: a file at the Plugins root (a DLL's link) is left out.
+        sizes[pkg] = sum(record.size for rel, record in packages[pkg].items() if "/" in rel)
     manifest = Manifest(packages=dict(sorted(packages.items())), kept=kept[-_KEPT_RECORDS:])
     # Not fsynced: the record is written after the publish journal is gone, so a crash before this
     # write already leaves the previous record; a power cut can do no worse (a file it cuts short
@@ -195,6 +200,7 @@ def record_packages(
         previous_ok=lambda _data: intact,
         durable=False,
     )
+    return sizes
 
 
 def check_package(

@@ -124,6 +124,8 @@ class UpdateJob:
         # The lock file the publish wrote (None until it has): the history records it without
         # reading and decoding it again.
         self.published_lock: PluginsLock | None = None
+        # Bytes of each package this run installed, from the install record (for the keep budget).
+        self.installed_sizes: dict[str, int] = {}
         # Worker processes for staging a large plan (sc4pac.install.stage_processes), started while the
         # plan prompt waits; their start runs in a thread (the task is kept so it is not collected).
         self.staging_processes: StagingProcesses | None = None
@@ -198,9 +200,17 @@ class UpdateJob:
         try:
             if isinstance(exc, asyncio.CancelledError):
                 # No more awaiting in a cancelled task.
-                self.history.finish(txid, outcome_of(exc), lock=self.published_lock)
+                self.history.finish(
+                    txid, outcome_of(exc), lock=self.published_lock, sizes=self.installed_sizes
+                )
             else:
-                await asyncio.to_thread(self.history.finish, txid, outcome_of(exc), lock=self.published_lock)
+                await asyncio.to_thread(
+                    self.history.finish,
+                    txid,
+                    outcome_of(exc),
+                    lock=self.published_lock,
+                    sizes=self.installed_sizes,
+                )
         except (OSError, Sc4pacError) as error:  # the update's own outcome stands
             log.error("Could not record the end of update %s in the profile's history: %s", txid, error)
 
@@ -298,7 +308,7 @@ class UpdateJob:
         finally:
             await stager.aclose()
             await asyncio.to_thread(staging_folder.discard)
-        await asyncio.to_thread(
+        self.installed_sizes = await asyncio.to_thread(
             manifest.record_packages,
             store.profile_dir(pid) / manifest.MANIFEST_FILE,
             store.plugins_root(pid, config),
