@@ -80,10 +80,6 @@ def pyinstaller_arguments(work_dir: Path, dist_dir: Path) -> list[str]:
         "--collect-data",
         "sc4pac",
     ]
-    if os.name != "nt":
-        # Drop the symbol tables and debug information of the collected libraries (libpython alone
-        # carries about 18 MB of it). PyInstaller advises against stripping Windows DLLs.
-        arguments.append("--strip")
     for module in _COLLECT_SUBMODULES:
         arguments += ["--collect-submodules", module]
     for module in _HIDDEN_IMPORTS:
@@ -98,6 +94,21 @@ def folder_size(path: Path) -> int:
     return sum(
         entry.stat().st_size for entry in path.rglob("*") if entry.is_file() and not entry.is_symlink()
     )
+
+
+def strip_libpython(output: Path) -> None:
+    """Drop libpython's symbol tables and debug information (about 18 MB) on Linux and macOS.
+
+    Only libpython: PyInstaller's ``--strip`` strips every collected library, and a stripped copy of the
+    libraries that wheels vendor (numpy's OpenBLAS, used by search) no longer loads ("ELF load command
+    address/offset not page-aligned"). Windows DLLs are never stripped (PyInstaller advises against it).
+    """
+    strip = shutil.which("strip")
+    if os.name == "nt" or strip is None:
+        return
+    for library in output.rglob("libpython3*"):
+        if library.is_file() and not library.is_symlink():
+            subprocess.run([strip, "-S", str(library)], check=True)
 
 
 def install_launchers(output: Path) -> None:
@@ -128,6 +139,7 @@ def build(output: Path) -> Path:
     output.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="sc4pac-bundle-") as scratch:
         pyinstaller.run(pyinstaller_arguments(Path(scratch), output))
+    strip_libpython(output)
     install_launchers(output)
     suffix = ".exe" if os.name == "nt" else ""
     return output / EXECUTABLE_NAME / f"{EXECUTABLE_NAME}{suffix}"

@@ -102,7 +102,7 @@ class StagingProcesses:
             for future in done:
                 future.result()
             log.info(
-                "Staging in %d worker processes (started in %.2f s).", self.count, time.monotonic() - began
+                "Staging in worker processes (%d, started in %.2f s).", self.count, time.monotonic() - began
             )
         except CancelledError:  # closed while starting: the update ended first
             pass

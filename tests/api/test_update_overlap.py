@@ -116,7 +116,7 @@ def test_worker_processes_install_what_threads_install(
             with caplog.at_level(logging.INFO, logger="sc4pac.install.stage_processes"):
                 caplog.clear()
                 assert run_update(d.ws_base, token, pid)[-1] == {"$type": "/result", "ok": True}
-            assert ("Staging in 2 worker processes" in caplog.text) == (processes == "2")
+            assert ("Staging in worker processes (2," in caplog.text) == (processes == "2")
             lock = json.loads((d.profiles_dir / pid / "sc4pac-plugins-lock.json").read_text())
             installed[name] = (
                 _files(d.profiles_dir / pid / "plugins"),

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from sc4pac.install.stage_processes import MIN_PACKAGES_ENV, PROCESSES_ENV
 from tests.daemon import CLIENT_ID, STARTUP_TAG, free_port
 from tests.update_client import run_update
 
@@ -95,7 +96,9 @@ def test_gui_launch_token_status_install_and_auto_shutdown(bundle: Path, tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_player_env(home),
+        # The frozen executable must start itself again as a staging worker process (freeze_support):
+        # every update stages in worker processes here.
+        env={**_player_env(home), PROCESSES_ENV: "2", MIN_PACKAGES_ENV: "1"},
         cwd=home,
     )
     listening = threading.Event()
@@ -123,6 +126,10 @@ def test_gui_launch_token_status_install_and_auto_shutdown(bundle: Path, tmp_pat
         ).json()["access_token"]
         auth = {"Authorization": f"bearer {token}"}
         assert httpx.get(f"{base}/server.status", headers=auth).json()["apiVersion"] == "3.1"
+        # Search runs on numpy's vendored libraries, which a stripped bundle could no longer load.
+        found = httpx.get(f"{base}/packages.search", params={"profile": "1", "q": "mall"}, headers=auth)
+        assert found.status_code == 200, found.text
+        assert "mega-mall" in found.text
         with connect(f"ws://127.0.0.1:{port}/server.connect?token={token}"):
             added = httpx.post(
                 f"{base}/plugins.add", params={"profile": "1"}, json=["demo:mega-mall"], headers=auth
@@ -132,6 +139,10 @@ def test_gui_launch_token_status_install_and_auto_shutdown(bundle: Path, tmp_pat
         assert list((profiles / "1" / "plugins").rglob("mega-mall.SC4Lot"))
         # The GUI closed its connection: the daemon shuts itself down, with status 0.
         assert proc.wait(30) == 0
+        assert proc.stderr is not None
+        log = proc.stderr.read()
+        assert "Staging in worker processes" in log, log
+        assert "staging in threads instead" not in log, log
     finally:
         if proc.poll() is None:
             proc.kill()
