@@ -106,9 +106,11 @@ def strip_libpython(output: Path) -> None:
     strip = shutil.which("strip")
     if os.name == "nt" or strip is None:
         return
+    # What PyInstaller's --strip runs: all symbols on Linux, debug symbols on macOS.
+    options = ["-S"] if sys.platform == "darwin" else []
     for library in output.rglob("libpython3*"):
         if library.is_file() and not library.is_symlink():
-            subprocess.run([strip, "-S", str(library)], check=True)
+            subprocess.run([strip, *options, str(library)], check=True)
 
 
 def install_launchers(output: Path) -> None:

@@ -20,6 +20,7 @@ for the player. Smaller updates stage in threads as before.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -42,6 +43,7 @@ DEFAULT_MIN_PACKAGES = 8
 MAX_DEFAULT_PROCESSES = 4  # more rarely helps: the disk becomes the limit
 READY_TIMEOUT = 60.0  # seconds for the workers to start; a slow antivirus scan of python.exe is counted
 ORPHANED_EXIT = 3
+WORKER_NICENESS = 5
 
 
 def staging_processes_for(packages: int) -> int:
@@ -149,6 +151,11 @@ def _worker_started() -> None:
     """Initializer of each worker process."""
     # Ctrl+C in a console reaches every process of the group: the daemon decides how staging stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Below the daemon's priority: the workers take the CPU the daemon leaves, so that its event loop
+    # (progress messages, /server.status) is never the one waiting on a busy machine.
+    if hasattr(os, "nice"):  # not on Windows
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
     parent = multiprocessing.parent_process()
     if parent is not None and parent.sentinel is not None:
         threading.Thread(
