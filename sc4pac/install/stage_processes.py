@@ -5,8 +5,9 @@ path), so staging threads take turns on one core under the GIL: on the network b
 (120 packages, on a RAM disk) two threads took 2.8-3.3 s and one thread 2.9-3.3 s, while two processes
 each extracting half took about half as long as one. Starting a process costs 0.2-0.3 s (a fresh
 interpreter importing the staging code), so only updates that install at least
-:data:`DEFAULT_MIN_PACKAGES` packages use processes, and the job starts them while the plan prompt waits
-for the player. Smaller updates stage in threads as before.
+:data:`DEFAULT_MIN_PACKAGES` packages use processes, and the job starts them early: while it resolves
+when many explicit packages are not installed yet, else once the plan is known (while the player reads
+it). Smaller updates stage in threads as before.
 
 - **spawn**, never fork: the daemon runs threads and an event loop, which a forked child would inherit
   half-copied. Spawn is also what Windows and macOS do anyway.
@@ -118,7 +119,7 @@ class StagingProcesses:
 
     def stage(self, inp: StageInput) -> StageResult:
         """Stage a package in a worker process (in this thread if the workers could not start)."""
-        self.start()  # a no-op once started (by the job, while the plan prompt waited)
+        self.start()  # a no-op once started (by the job, before the staging began)
         self._settled.wait()
         with self._lock:
             pool = self._pool

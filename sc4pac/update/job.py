@@ -126,8 +126,9 @@ class UpdateJob:
         self.published_lock: PluginsLock | None = None
         # Bytes of each package this run installed, from the install record (for the keep budget).
         self.installed_sizes: dict[str, int] = {}
-        # Worker processes for staging a large plan (sc4pac.install.stage_processes), started while the
-        # plan prompt waits; their start runs in a thread (the task is kept so it is not collected).
+        # Worker processes for staging a large plan (sc4pac.install.stage_processes), started during the
+        # resolution or once the plan is known; their start runs in a thread (the task is kept so that
+        # it is not collected).
         self.staging_processes: StagingProcesses | None = None
         self._processes_started: asyncio.Future[None] | None = None
 
