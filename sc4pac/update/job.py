@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -45,7 +46,6 @@ from ..install.stage import (
     refuse_claimed,
     stage_package,
 )
-from ..install.stage_processes import StagingProcesses, staging_processes_for
 from ..install.staging_dirs import StagingFolder
 from ..models.channel import Asset, Package
 from ..models.messages import (
@@ -80,6 +80,9 @@ from .metadata import ChannelMetadataProvider
 from .overlap import STAGING_WORKERS, StagingPipeline, staging_order
 from .pipelined import PipelinedProvider
 from .prompts import CANCEL, DEFAULT, RETRY, YES, YES_NO, dll_description, scripts_description
+
+if TYPE_CHECKING:
+    from ..install.stage_processes import StagingProcesses
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +164,9 @@ class UpdateJob:
 
     def _start_staging_processes(self, packages: int) -> None:
         """Start worker processes if ``packages`` packages to install repay their start."""
+        # Imported here: multiprocessing is needed by large updates only, not at every daemon start.
+        from ..install.stage_processes import StagingProcesses, staging_processes_for
+
         count = staging_processes_for(packages)
         if count and self.staging_processes is None:
             self.staging_processes = StagingProcesses(count)
