@@ -27,6 +27,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, CancelledError, ProcessPoolExecutor, wait
@@ -44,7 +45,8 @@ DEFAULT_MIN_PACKAGES = 8
 MAX_DEFAULT_PROCESSES = 4  # more rarely helps: the disk becomes the limit
 READY_TIMEOUT = 60.0  # seconds for the workers to start; a slow antivirus scan of python.exe is counted
 ORPHANED_EXIT = 3
-WORKER_NICENESS = 5
+WORKER_NICENESS = 5  # POSIX; Windows gets the below-normal priority class
+BELOW_NORMAL_PRIORITY_CLASS = 0x4000
 
 
 def staging_processes_for(packages: int) -> int:
@@ -152,16 +154,25 @@ def _worker_started() -> None:
     """Initializer of each worker process."""
     # Ctrl+C in a console reaches every process of the group: the daemon decides how staging stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Below the daemon's priority: the workers take the CPU the daemon leaves, so that its event loop
-    # (progress messages, /server.status) is never the one waiting on a busy machine.
-    if hasattr(os, "nice"):  # not on Windows
-        with contextlib.suppress(OSError):
-            os.nice(WORKER_NICENESS)
+    _lower_priority()
     parent = multiprocessing.parent_process()
     if parent is not None and parent.sentinel is not None:
         threading.Thread(
             target=_exit_with_parent, args=(parent.sentinel,), name="sc4pac-parent-watch", daemon=True
         ).start()
+
+
+def _lower_priority() -> None:
+    # Below the daemon's priority: the workers take the CPU the daemon leaves, so that its event loop
+    # (progress messages, /server.status) is never the one waiting on a busy machine.
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+        kernel32.SetPriorityClass(kernel32.GetCurrentProcess(), BELOW_NORMAL_PRIORITY_CLASS)
+    elif hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
 
 
 def _exit_with_parent(sentinel: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -214,3 +215,13 @@ def test_busy_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
         for pid in workers:
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
+def test_workers_run_below_the_daemons_priority(processes: StagingProcesses) -> None:
+    workers = multiprocessing.active_children()
+    assert workers
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for worker in workers:
+        assert worker.pid is not None
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(mine + stage_processes.WORKER_NICENESS, 19)
