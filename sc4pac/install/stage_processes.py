@@ -43,6 +43,7 @@ PROCESSES_ENV = "SC4PAC_STAGING_PROCESSES"
 MIN_PACKAGES_ENV = "SC4PAC_STAGING_PROCESSES_FROM"
 DEFAULT_MIN_PACKAGES = 8
 MAX_DEFAULT_PROCESSES = 4  # more rarely helps: the disk becomes the limit
+MAX_PROCESSES = 32  # what the setting accepts (Windows refuses pools of more than 61)
 READY_TIMEOUT = 60.0  # seconds for the workers to start; a slow antivirus scan of python.exe is counted
 ORPHANED_EXIT = 3
 WORKER_NICENESS = 5  # POSIX; Windows gets the below-normal priority class
@@ -61,8 +62,8 @@ def staging_processes_for(packages: int) -> int:
         PROCESSES_ENV,
         default,
         parse=int,
-        valid=lambda n: 0 <= n <= 64,
-        expected="a whole number from 0 to 64",
+        valid=lambda n: 0 <= n <= MAX_PROCESSES,
+        expected=f"a whole number from 0 to {MAX_PROCESSES}",
     )
     fewest = env_number(
         MIN_PACKAGES_ENV,

@@ -70,6 +70,7 @@ def processes() -> Any:
         (2, {PROCESSES_ENV: "6"}, 5, 0),
         (2, {PROCESSES_ENV: "3", MIN_PACKAGES_ENV: "2"}, 2, 2),  # never more than packages
         (2, {PROCESSES_ENV: "many"}, 120, 2),  # ignored with a warning
+        (2, {PROCESSES_ENV: "64"}, 120, 2),  # more than a pool may have on Windows: ignored too
         (2, {MIN_PACKAGES_ENV: "0"}, 120, 2),
     ],
 )
