@@ -6,7 +6,7 @@ import hashlib
 import io
 import os
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 import pytest
 
@@ -542,3 +542,28 @@ def test_fixture_archives_install_hello_world(tmp_path: Path, file_name: str) ->
     )
     assert tree(staging / result.package_folder) == ["hello-world.dat", "sub/hello-world.dat"]
     assert result.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("sep", "base", "file", "expected"),
+    [
+        (
+            "/",
+            PurePosixPath("/s/plugins/100-x/p.sc4pac"),
+            PurePosixPath("/s/plugins/100-x/p.sc4pac/a/b.dat"),
+            "a/b.dat",
+        ),
+        (
+            "\\",
+            PureWindowsPath(r"C:\s\plugins\100-x\p.sc4pac"),
+            PureWindowsPath(r"C:\s\plugins\100-x\p.sc4pac\a\b.dat"),
+            "a/b.dat",
+        ),
+    ],
+)
+def test_staged_paths_are_relative_to_plugins_with_forward_slashes(
+    monkeypatch: pytest.MonkeyPatch, sep: str, base: PurePath, file: PurePath, expected: str
+) -> None:
+    # Windows joins with backslashes; the lock and the install record always use "/".
+    monkeypatch.setattr(stage_module.os, "sep", sep)
+    assert stage_module._relative_to_plugins("100-x/p.sc4pac", base, file) == f"100-x/p.sc4pac/{expected}"  # type: ignore[arg-type]
