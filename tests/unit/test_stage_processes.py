@@ -166,7 +166,7 @@ def test_closing_before_the_start_stages_nothing_in_processes(tmp_path: Path) ->
 
 _ORPHAN_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import multiprocessing, time
     from sc4pac.install.stage_processes import StagingProcesses
 
     if __name__ == "__main__":
@@ -175,7 +175,6 @@ _ORPHAN_SCRIPT = textwrap.dedent(
         # Keep both workers busy, as if each were extracting a large package when the daemon died.
         for _ in range(2):
             pool._pool.submit(time.sleep, 120)
-        import multiprocessing
         time.sleep(0.5)
         print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
         time.sleep(120)
