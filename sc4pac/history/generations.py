@@ -168,12 +168,17 @@ class Generations:
 
     def _files(self) -> dict[str, FileKey]:
         """The manifest files (by transaction id, from the file name) and their (inode, size, mtime)."""
+        return self._scan()[0]
+
+    def _scan(self) -> tuple[dict[str, FileKey], list[str]]:
+        """:meth:`_files`, and the names of the other folders in the store (one listing for both)."""
         self._undecodable.clear()
         found: dict[str, FileKey] = {}
+        folders: list[str] = []
         try:
             children = list(os.scandir(self.root))
         except OSError:
-            return found
+            return found, folders
         for child in children:
             if child.name.endswith(".json"):
                 try:
@@ -182,6 +187,8 @@ class Generations:
                     log.warning("Ignoring the unreadable kept-generation manifest %s: %s", child.path, exc)
                     continue
                 found[child.name[: -len(".json")]] = (st.st_ino, st.st_size, st.st_mtime_ns)
+            elif child.name.startswith(_PRUNING) or (child.name != _SIZES_FILE and _is_dir(child)):
+                folders.append(child.name)
         # Forget the decoded manifests of pruned generations (the object lives as long as the process).
         # list(): a copy made in one step, as another thread may be adding to the dict.
         for cached in list(self._decoded):
@@ -190,7 +197,7 @@ class Generations:
         for name in list(self._identity_lists):
             if name not in found:
                 self._identity_lists.pop(name, None)
-        return found
+        return found, folders
 
     def _read(self, name: str, key: FileKey, type_: type[_M]) -> _M | None:
         """The manifest ``<name>.json`` decoded as ``type_`` (None when it cannot be read); decoded
@@ -278,21 +285,28 @@ class Generations:
             return []
         # Pruning needs only the paths and sizes: decoding skips the rest of each lock entry.
         manifests: dict[str, _KeptFiles] = {}
-        for name, key in self._files().items():
+        files, folders = self._scan()
+        for name, key in files.items():
             manifest = self._read(name, key, _KeptFiles)
             if manifest is not None:
                 manifests[manifest.id] = manifest
-        self._discard_leftovers()
+        self._discard_leftovers(folders, set(manifests))
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
         # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
         protected = set(known[-MIN_KEPT_TRANSACTIONS:])
         order = sorted(set(manifests) - set(known)) + known
-        kept = {t: self._kept_bytes(manifests[t]) for t in order}
-        for txid in [t for t in order if kept[t] is None and t not in protected]:
-            self.discard(txid)  # everything it kept was restored since: nothing left to prune later
+        kept = {t: self._kept_bytes(manifests[t]) for t in order if t not in protected}
+        for txid in [t for t in order if t in kept and kept[t] is None]:
+            self.discard(txid, manifests[txid])  # everything it kept was restored since
             order.remove(txid)
-        sizes = {t: kept[t] or 0 for t in order}
+        # Protected generations are never pruned. What they hold is looked at only when their full
+        # sizes (the bound from their manifests) do not fit the budget with the others.
+        bound = sum(kept[t] or 0 for t in order if t in kept)
+        bound += sum(_full_size(manifests[t]) for t in order if t in protected)
+        if bound <= budget:
+            return []
+        sizes = {t: (kept[t] if t in kept else self._kept_bytes(manifests[t])) or 0 for t in order}
         total = sum(sizes.values())
         pruned: list[str] = []
         for txid in order:
@@ -305,10 +319,15 @@ class Generations:
             pruned.append(txid)
         return pruned
 
-    def discard(self, txid: str) -> None:
-        """Delete one generation: the manifest first, so a crash leaves no promise of missing folders."""
+    def discard(self, txid: str, manifest: _KeptFiles | None = None) -> None:
+        """Delete one generation: the manifest first, so a crash leaves no promise of missing folders.
+
+        With its ``manifest``, a generation whose packages were all restored is removed by deleting
+        the folders that held them, if they are empty now (a revert empties one generation each time)."""
         self._manifest_path(txid).unlink(missing_ok=True)
         folder = self.folder(txid)
+        if manifest is not None and _remove_emptied(folder, manifest):
+            return
         if _exists(folder):
             doomed = self.root / f"{_PRUNING}{txid}"
             os.replace(folder, doomed)
@@ -320,17 +339,15 @@ class Generations:
         if not _exists(folder) or not any(folder.iterdir()):
             self.discard(txid)
 
-    def _discard_leftovers(self) -> None:
+    def _discard_leftovers(self, folders: list[str], manifests: set[str]) -> None:
+        """Delete the ``folders`` of the store that no readable manifest names (and half-pruned ones)."""
         # A manifest that does not decode cannot be reverted to: without this its folders would
         # never be pruned.
         for name in self._undecodable:
             (self.root / name).unlink(missing_ok=True)
-        manifests = {p.stem for p in self.root.glob("*.json")}
-        for child in self.root.iterdir():
-            if child.name == _SIZES_FILE:
-                continue
-            if child.name.startswith(_PRUNING) or (child.is_dir() and child.name not in manifests):
-                remove_path(child)
+        for name in folders:
+            if name.startswith(_PRUNING) or name not in manifests:
+                remove_path(self.root / name)
 
 
 # (inode, size, mtime) of a file.
@@ -384,6 +401,46 @@ class _Listing:
             if name and name not in self._names_in(parent):
                 return False
         return True
+
+
+def _full_size(manifest: _KeptFiles) -> int:
+    """The bytes a generation held when it was made (an upper bound of what it holds now)."""
+    if len(manifest.sizes) == len(manifest.entries):
+        return sum(manifest.sizes)
+    return 1 << 62  # not recorded (an older manifest): no bound
+
+
+def _remove_emptied(folder: Path, manifest: _KeptFiles) -> bool:
+    """Remove ``folder`` when only the now empty parent folders of its entries are left in it."""
+    parents = {
+        parent
+        for entry in manifest.entries
+        for rel in entry.files
+        if (parent := rel.strip("/").rpartition("/")[0])
+    }
+    # Deepest first, each parent's own parents too (``a/b`` before ``a``).
+    chain = {"/".join(p.split("/")[:n]) for p in parents for n in range(1, p.count("/") + 2)}
+    for rel in sorted(chain, key=lambda p: p.count("/"), reverse=True):
+        try:
+            os.rmdir(folder / rel)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False  # something else is left in it (or a link): the careful way
+    try:
+        os.rmdir(folder)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _size_key(entry: InstalledData) -> str:

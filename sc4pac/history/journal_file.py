@@ -1,9 +1,10 @@
 """Append-only JSON-lines files that survive a crash at any point.
 
-Every append is one ``write`` of complete lines followed by ``fsync``. A crash can only leave a torn
-last line without its newline: readers ignore it and the next append cuts it off first. Any other line
-that does not decode means the file was damaged from outside; readers then raise
-:class:`~sc4pac.errors.ProfileReadError` and writers move the file aside and start a fresh one.
+Every append is one ``write`` of complete lines followed by ``fsync`` (unless the caller can rebuild
+what a power cut would lose). A crash can only leave a torn last line without its newline: readers
+ignore it and the next append cuts it off first. Any other line that does not decode means the file
+was damaged from outside; readers then raise :class:`~sc4pac.errors.ProfileReadError` and writers move
+the file aside and start a fresh one.
 """
 
 from __future__ import annotations
@@ -73,14 +74,16 @@ def _damaged(path: Path, what: str) -> ProfileReadError:
     )
 
 
-def append_lines(path: Path, records: Sequence[msgspec.Struct]) -> None:
-    """Append ``records`` as JSON lines, durably, after cutting off a torn last line."""
+def append_lines(path: Path, records: Sequence[msgspec.Struct], *, durable: bool = True) -> None:
+    """Append ``records`` as JSON lines after cutting off a torn last line; flushed to the disk
+    unless ``durable`` is False (for lines the caller can rebuild after a power cut)."""
     payload = b"".join(msgspec.json.encode(r) + b"\n" for r in records)
     with creating_folders(path, lambda: open(path, "ab+")) as f:
         _cut_torn_tail(f)
         f.write(payload)
         f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            os.fsync(f.fileno())
 
 
 def _cut_torn_tail(f: Any) -> None:

@@ -133,10 +133,11 @@ class ProfileHistory:
         self._marks_cache = (key, marks) if key is not None else None
         return marks
 
-    def _append(self, lines: Sequence[_Line]) -> None:
-        """Append ``lines`` durably to the history, keeping the cached lines in step."""
+    def _append(self, lines: Sequence[_Line], *, durable: bool = True) -> None:
+        """Append ``lines`` to the history (flushed unless ``durable`` is False), keeping the cached
+        lines in step."""
         before = file_key(self.history_path)
-        journal_file.append_lines(self.history_path, lines)
+        journal_file.append_lines(self.history_path, lines, durable=durable)
         cached = self._marks_cache
         after = file_key(self.history_path)
         if cached is None or before is None or cached[0] != before or after is None:
@@ -329,7 +330,10 @@ class ProfileHistory:
             id=txid, lock=lock, explicit=list(spec.explicit), variant=dict(spec.config.variant)
         )
         journal_file.append_lines(self.states_path, [snapshot])
-        self._append([Finished(id=txid, finishedAt=_now(), outcome=outcome)])
+        # Not flushed (the state above is): a power cut that loses this line leaves the transaction
+        # unfinished, and the next update or revert ends it from the lock file (recover), as it does
+        # for a killed process.
+        self._append([Finished(id=txid, finishedAt=_now(), outcome=outcome)], durable=False)
         generations = self.generations(spec)
         try:
             if outcome == OK:

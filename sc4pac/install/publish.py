@@ -5,8 +5,9 @@ The steps:
 1. Staged files are first moved into a hidden folder *inside* the Plugins root, so every later move is a
    rename on one file system (atomic per package folder).
 2. A journal naming every removal, every install and the new lock file is written atomically.
-3. Old paths are renamed into a hidden trash folder, new paths renamed into place, the lock file is
-   written, then trash, the hidden folder and the journal are deleted.
+3. Old paths are renamed into a hidden trash folder (or straight into the kept generation of an undo
+   store on the same volume), new paths renamed into place, the lock file is written, then trash, the
+   hidden folder and the journal are deleted.
 
 Every step of 3 is idempotent, so after a crash :func:`recover` simply runs it again from the journal:
 each package folder is then either entirely old or entirely new, and the lock file describes what is on
@@ -56,6 +57,9 @@ class Journal(WireStruct):
     # where the removed paths are kept instead of deleted. Empty for a plain update.
     sources: dict[str, str] = {}
     keep_dir: str = ""
+    # Where removed paths are moved: the kept generation itself when it is on the Plugins volume
+    # (one rename per folder, nothing to move afterwards); empty: ``trash/`` in ``work_dir``.
+    removed_to: str = ""
 
 
 DAMAGED_JOURNAL_SUFFIX = ".damaged"
@@ -154,6 +158,7 @@ def publish(
 
     ``sources`` maps install paths to folders outside the Plugins root that are moved in instead of
     staged files; with ``keep_dir`` the removed paths are moved there instead of being deleted."""
+    removed_to = str(keep_dir) if keep_dir is not None and _same_volume(plugins_root, keep_dir) else ""
     journal = Journal(
         str(plugins_root),
         str(work_dir),
@@ -162,6 +167,7 @@ def publish(
         new_lock,
         sources={rel: os.fspath(path) for rel, path in (sources or {}).items()},
         keep_dir=str(keep_dir) if keep_dir is not None else "",
+        removed_to=removed_to,
     )
     atomic_write_bytes(journal_path, msgspec.json.encode(journal), backup=False)
     return _apply(journal_path, journal, write_lock)
@@ -205,6 +211,26 @@ def plain_relative(rel: str) -> bool:
     return bool(segments) and ".." not in segments
 
 
+def _same_volume(plugins_root: Path, keep_dir: Path) -> bool:
+    """Whether ``keep_dir`` (or its nearest existing parent) is on the volume of ``plugins_root``."""
+    try:
+        device = os.stat(plugins_root).st_dev
+    except OSError:
+        return False
+    for candidate in (keep_dir, *keep_dir.parents):
+        try:
+            return os.stat(candidate).st_dev == device
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return False
+    return False
+
+
+def _removal_root(journal: Journal) -> str:
+    return journal.removed_to or os.path.join(journal.work_dir, "trash")
+
+
 def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> PublishReport:
     global _pause_seconds
     _pause_seconds = float(os.environ.get(_PAUSE_ENV) or 0)
@@ -213,7 +239,7 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
     # cost more than the renames themselves.
     plugins = journal.plugins_root
     work = Path(journal.work_dir)
-    new, trash = work / "new", os.path.join(journal.work_dir, "trash")
+    new, trash = work / "new", _removal_root(journal)
     installs = set(journal.installs)
     # An undo stages nothing: with ``new/`` empty, one listing replaces an lstat per install.
     staged = _has_entries(new)
@@ -224,7 +250,8 @@ def _apply(journal_path: Path, journal: Journal, write_lock: LockWriter) -> Publ
         renamer.close()
     write_lock(journal.lock)
     _pause()
-    _keep_removed(Path(trash), journal.keep_dir, report)
+    if not journal.removed_to:
+        _keep_removed(Path(trash), journal.keep_dir, report)
     try:
         _remove_work(work)
     except OSError as exc:

@@ -127,6 +127,60 @@ def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Pat
     assert sorted(gens.manifests()) == ["t1", "t2", "t3", "t4"]  # t4 is among the newest three
 
 
+def test_an_emptied_generation_is_removed_with_what_else_was_left_in_it(tmp_path: Path) -> None:
+    # A generation whose packages were all restored leaves empty parent folders (removed one by one);
+    # anything else left in it (a user's file) sends the removal the careful way, which removes it too.
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(5)]
+    entries = {t: _entry(f"p{n}", 10, gens.root, t) for n, t in enumerate(ids)}
+    for t in ids:
+        gens.record(t, [entries[t]], gens.root / t)
+    for t in ("t0", "t1"):
+        (gens.root / t / entries[t].files[0] / "f.dat").unlink()
+        (gens.root / t / entries[t].files[0]).rmdir()
+    (gens.root / "t1" / "150-mods" / "notes.txt").write_text("mine")
+    assert gens.prune(ids, budget=10**9) == []
+    assert sorted(p.name for p in gens.root.iterdir() if not p.name.endswith(".json")) == [
+        "package-sizes",
+        "t2",
+        "t3",
+        "t4",
+    ]
+
+
+def test_leftover_folders_of_the_store_are_removed_by_pruning(tmp_path: Path) -> None:
+    # A folder that no manifest names (its manifest was lost) and one a killed prune left half
+    # deleted are removed; the size cache stays.
+    gens = Generations(tmp_path / "kept")
+    gens.record("t1", [_entry("p", 10, gens.root, "t1")], gens.root / "t1")
+    (gens.root / "t0" / "150-mods").mkdir(parents=True)
+    (gens.root / ".pruning-t9" / "150-mods").mkdir(parents=True)
+    gens.prune(["t0", "t1"], budget=10**9)
+    assert sorted(p.name for p in gens.root.iterdir()) == ["package-sizes", "t1", "t1.json"]
+
+
+def test_protected_generations_are_looked_at_only_when_the_budget_needs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gens = Generations(tmp_path / "kept")
+    ids = [f"t{n}" for n in range(5)]
+    for n, txid in enumerate(ids):
+        gens.record(txid, [_entry(f"p{n}", 1000, gens.root, txid)], gens.root / txid)
+    looked_at: list[str] = []
+    real = Generations._kept_bytes
+
+    def kept_bytes(self: Generations, manifest: object) -> int | None:
+        looked_at.append(manifest.id)  # type: ignore[attr-defined]
+        return real(self, manifest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Generations, "_kept_bytes", kept_bytes)
+    assert gens.prune(ids, budget=10**9) == []
+    assert looked_at == ["t0", "t1"]  # the newest three fit the budget at their full size
+    looked_at.clear()
+    assert gens.prune(ids, budget=3500) == ["t0", "t1"]
+    assert sorted(looked_at) == ["t0", "t1", "t2", "t3", "t4"]
+
+
 def test_a_manifest_cut_short_by_a_power_loss_is_pruned_with_its_folders(tmp_path: Path) -> None:
     # Manifests are written without fsync (a generation is a cache): one a power cut left empty must
     # not keep its folders forever.
@@ -197,3 +251,35 @@ async def test_two_transactions_in_one_second_never_share_an_id(
     history.finish(first, "ok")
     second = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
     assert (first, second) == ("20261130-120000-abcd", "20261130-120000-beef")
+
+
+async def test_an_end_line_lost_to_a_power_cut_is_rebuilt_from_the_lock_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The state after a transaction is flushed; its end line is not (one fsync less per update).
+    # A power cut that loses the end line leaves the transaction unfinished, and recovery ends it
+    # from the lock file just as for a killed process.
+    store = ProfileStore(tmp_path / "profiles")
+    pid = (await store.add_profile("p")).id
+    await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
+    spec = store.read_spec(pid)
+    history = ProfileHistory(store, pid)
+    txid = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
+    store.write_lock_sync(pid, empty_lock())  # what the publish changed
+    appends: list[tuple[str, bool]] = []
+    real_append = journal_file.append_lines
+
+    def append(path: Path, records: list[msgspec.Struct], *, durable: bool = True) -> None:
+        appends.append((path.name, durable))
+        real_append(path, records, durable=durable)
+
+    monkeypatch.setattr(journal_file, "append_lines", append)
+    before_end = history.history_path.read_bytes()
+    history.finish(txid, "ok")
+    assert appends == [(history_service.STATES_FILE, True), (history_service.HISTORY_FILE, False)]
+    history.history_path.write_bytes(before_end)  # the power cut: the end line never reached the disk
+    fresh = ProfileHistory(store, pid)
+    assert [s.id for s in fresh.unfinished()] == [txid]
+    await fresh.recover()
+    assert fresh.unfinished() == []
+    assert fresh.transactions(spec)[0].outcome == "ok"

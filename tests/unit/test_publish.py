@@ -100,11 +100,14 @@ def test_crash_before_journal_leaves_everything_old(tmp_path: Path) -> None:
     assert (plugins / "a.dll").read_bytes() == b"old dll"
 
 
+@pytest.mark.parametrize("same_volume", [True, False], ids=["kept-directly", "through-trash"])
 @pytest.mark.parametrize("crash_after", range(8))
 def test_undo_from_kept_folders_is_completed_after_a_crash_at_any_step(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int, same_volume: bool
 ) -> None:
-    # An undo stages nothing: kept folders outside Plugins are renamed in, the removed ones are kept.
+    # An undo stages nothing: kept folders outside Plugins are renamed in, the removed ones are kept
+    # (renamed straight into the kept generation on the Plugins volume, else through the trash).
+    monkeypatch.setattr(publish, "_same_volume", lambda plugins_root, keep_dir: same_volume)
     plugins = tmp_path / "plugins"
     kept_before, keep_now = tmp_path / "kept" / "t1", tmp_path / "kept" / "t2"
     names = [f"100-x/g.p{n}.2.sc4pac" for n in range(3)]
@@ -133,6 +136,11 @@ def test_undo_from_kept_folders_is_completed_after_a_crash_at_any_step(
             tmp_path / "journal.json", plugins, work, names, restored, _lock("1"), write,
             sources=sources, keep_dir=keep_now,
         )  # fmt: skip
+    if (tmp_path / "journal.json").exists():  # killed before the end
+        journal = msgspec.json.decode((tmp_path / "journal.json").read_bytes(), type=publish.Journal)
+        assert journal.removed_to == (str(keep_now) if same_volume else "")
+    if same_volume:
+        assert not work.exists()  # no trash: nothing is moved twice
     monkeypatch.setattr(publish, "_pause", lambda: None)
     publish.recover(tmp_path / "journal.json", write)
     assert sorted(p.name for p in (plugins / "100-x").iterdir()) == sorted(r.split("/")[1] for r in restored)
