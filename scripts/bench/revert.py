@@ -12,7 +12,8 @@ Also printed: how many fsyncs a revert makes and the time spent in them (counted
 floor that the safety rules set, timed: the same renames between the file writes a crash-safe revert
 cannot do without (the history's begin line and state, the publish journal, the lock file and the
 verify record with their backups, each as large as in the revert itself); and the load average, since
-a busy machine slows every figure.
+a busy machine slows every figure. Each timed step starts with the disk settled (``os.sync`` where
+there is one), so that no step pays for writing out what the step before changed.
 """
 
 from __future__ import annotations
