@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TAIL_BLOCK = 64 * 1024
+_SCAN_BLOCK = 1024 * 1024
 
 
 def read_lines(path: Path, type_: Any) -> list[Any]:
@@ -51,19 +52,46 @@ def read_lines(path: Path, type_: Any) -> list[Any]:
 
 
 def last_line_starting(path: Path, prefix: bytes) -> bytes | None:
-    """The last complete line of ``path`` that starts with ``prefix`` (without decoding the others:
-    state snapshots hold whole lock files, and a revert needs one of them)."""
+    """The last complete line of ``path`` that starts with ``prefix``, searched from the end
+    backwards without decoding the others: state snapshots hold whole lock files, a long history
+    holds hundreds of them, and a revert usually wants one of the newest."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            return _last_line_starting(f, prefix)
     except FileNotFoundError:
         return None
-    end = data.rfind(b"\n")  # a torn last line does not count
-    while end > 0:
-        start = data.rfind(b"\n", 0, end) + 1
-        if data.startswith(prefix, start):
-            return data[start:end]
-        end = start - 1
-    return None
+
+
+def _last_line_starting(f: BinaryIO, prefix: bytes) -> bytes | None:
+    end = _end_of_complete_lines(f)
+    needle = b"\n" + prefix  # a line starts after a newline, or at the start of the file
+    later = b""  # the first bytes after the block being searched (a match may run on into them)
+    position = end
+    while position > 0:
+        start = max(0, position - _SCAN_BLOCK)
+        f.seek(start)
+        window = f.read(position - start) + later
+        found = window.rfind(needle)
+        if found >= 0:
+            f.seek(start + found + 1)
+            return f.readline()[:-1]
+        later, position = window[: len(needle) - 1], start
+    f.seek(0)
+    first = f.readline(end)
+    return first[:-1] if first.endswith(b"\n") and first.startswith(prefix) else None
+
+
+def _end_of_complete_lines(f: BinaryIO) -> int:
+    """The offset just after the last newline of ``f`` (0 when there is none)."""
+    position = f.seek(0, os.SEEK_END)
+    while position > 0:
+        start = max(0, position - _TAIL_BLOCK)
+        f.seek(start)
+        newline = f.read(position - start).rfind(b"\n")
+        if newline >= 0:
+            return start + newline + 1
+        position = start
+    return 0
 
 
 def _damaged(path: Path, what: str) -> ProfileReadError:

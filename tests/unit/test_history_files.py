@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import msgspec
@@ -283,3 +284,33 @@ async def test_an_end_line_lost_to_a_power_cut_is_rebuilt_from_the_lock_file(
     await fresh.recover()
     assert fresh.unfinished() == []
     assert fresh.transactions(spec)[0].outcome == "ok"
+
+
+def test_the_last_line_with_a_prefix_is_found_reading_backwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long history's state file is read from its end in blocks; tiny blocks make lines span
+    # several of them. The answer is that of reading the whole file: the last complete line that
+    # starts with the prefix (a torn last line does not count).
+    def whole_file(data: bytes, prefix: bytes) -> bytes | None:
+        complete = data[: data.rfind(b"\n") + 1]
+        matches = [line for line in complete.split(b"\n")[:-1] if line.startswith(prefix)]
+        return matches[-1] if matches else None
+
+    rng = random.Random(7)
+    path = tmp_path / "states.jsonl"
+    for _ in range(400):
+        monkeypatch.setattr(journal_file, "_SCAN_BLOCK", rng.choice([1, 2, 3, 7, 64]))
+        monkeypatch.setattr(journal_file, "_TAIL_BLOCK", rng.choice([1, 5, 64]))
+        lines = [
+            b'{"id":"%s",' % rng.choice([b"a", b"b", b"ab"]) + b"x" * rng.randint(0, 12) + b"}"
+            for _ in range(rng.randint(0, 6))
+        ]
+        data = b"\n".join(lines) + (b"\n" if lines and rng.random() < 0.8 else b"")
+        if rng.random() < 0.3:
+            data += b'{"id":"a",torn'
+        path.write_bytes(data)
+        for txid in (b"a", b"b", b"ab", b"zz"):
+            prefix = b'{"id":"' + txid + b'",'
+            assert journal_file.last_line_starting(path, prefix) == whole_file(data, prefix)
+    assert journal_file.last_line_starting(tmp_path / "missing.jsonl", b"x") is None
