@@ -20,7 +20,7 @@ from typing import TypeVar, cast
 import msgspec
 
 from ..atomic import atomic_write_bytes
-from ..install.publish import remove_path
+from ..install.publish import plain_relative, remove_path
 from ..models.profile import InstalledData
 from ..profiles import KEPT_FOLDER
 from ..resolve.plan import PackageIdentity, installed_identity
@@ -286,11 +286,13 @@ class Generations:
         # Pruning needs only the paths and sizes: decoding skips the rest of each lock entry.
         manifests: dict[str, _KeptFiles] = {}
         files, folders = self._scan()
+        readable: set[str] = set()
         for name, key in files.items():
             manifest = self._read(name, key, _KeptFiles)
             if manifest is not None:
                 manifests[manifest.id] = manifest
-        self._discard_leftovers(folders, set(manifests))
+                readable.add(name)
+        self._discard_leftovers(folders, readable)
         # Generations the history does not know (a damaged history was set aside) count as oldest.
         known = [t for t in oldest_first if t in manifests]
         # The newest transactions that kept something: aborted or no-op ones must not use up the slots.
@@ -340,7 +342,8 @@ class Generations:
             self.discard(txid)
 
     def _discard_leftovers(self, folders: list[str], manifests: set[str]) -> None:
-        """Delete the ``folders`` of the store that no readable manifest names (and half-pruned ones)."""
+        """Delete the ``folders`` of the store without a readable manifest of their name (and half
+        pruned ones)."""
         # A manifest that does not decode cannot be reverted to: without this its folders would
         # never be pruned.
         for name in self._undecodable:
@@ -412,14 +415,14 @@ def _full_size(manifest: _KeptFiles) -> int:
 
 def _remove_emptied(folder: Path, manifest: _KeptFiles) -> bool:
     """Remove ``folder`` when only the now empty parent folders of its entries are left in it."""
-    parents = {
-        parent
-        for entry in manifest.entries
-        for rel in entry.files
-        if (parent := rel.strip("/").rpartition("/")[0])
-    }
-    # Deepest first, each parent's own parents too (``a/b`` before ``a``).
-    chain = {"/".join(p.split("/")[:n]) for p in parents for n in range(1, p.count("/") + 2)}
+    # Only paths strictly inside the generation (its entries come from a lock file, which a person
+    # may have edited), each parent with its own parents (``a/b`` and ``a``), deepest first.
+    chain: set[str] = set()
+    for entry in manifest.entries:
+        for rel in entry.files:
+            if plain_relative(rel):
+                segments = [s for s in rel.split("/") if s not in ("", ".")][:-1]
+                chain.update("/".join(segments[:n]) for n in range(1, len(segments) + 1))
     for rel in sorted(chain, key=lambda p: p.count("/"), reverse=True):
         try:
             os.rmdir(folder / rel)

@@ -140,7 +140,13 @@ def test_an_emptied_generation_is_removed_with_what_else_was_left_in_it(tmp_path
         (gens.root / t / entries[t].files[0] / "f.dat").unlink()
         (gens.root / t / entries[t].files[0]).rmdir()
     (gens.root / "t1" / "150-mods" / "notes.txt").write_text("mine")
+    # An entry whose path leads out of the generation (an edited lock file) removes nothing outside.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    stray = msgspec.structs.replace(entries["t0"], name="stray", files=["../../outside/x"])
+    gens.record("t0", [entries["t0"], stray], gens.root / "t0")
     assert gens.prune(ids, budget=10**9) == []
+    assert outside.is_dir()
     assert sorted(p.name for p in gens.root.iterdir() if not p.name.endswith(".json")) == [
         "package-sizes",
         "t2",
