@@ -20,7 +20,7 @@ from sc4pac.history.generations import (
 )
 from sc4pac.history.records import Finished
 from sc4pac.history.service import ProfileHistory, history_of
-from sc4pac.models.profile import InstalledData, empty_lock
+from sc4pac.models.profile import InstalledData, PluginsSpec, empty_lock
 from sc4pac.profiles import ProfileStore
 
 
@@ -114,16 +114,23 @@ def test_store_is_never_inside_a_folder_the_game_loads(tmp_path: Path) -> None:
     assert "plugins" not in [p.lower() for p in chosen.parts]
 
 
-def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Path) -> None:
-    gens = Generations(tmp_path / "kept")
+def _five_generations_with_restored(
+    root: Path, restored: tuple[str, ...]
+) -> tuple[Generations, list[str], dict[str, InstalledData]]:
+    """Generations t0-t4 of one package each; those of ``restored`` were renamed back by a revert."""
+    gens = Generations(root)
     ids = [f"t{n}" for n in range(5)]
     entries = {t: _entry(f"p{n}", 10, gens.root, t) for n, t in enumerate(ids)}
     for t in ids:
         gens.record(t, [entries[t]], gens.root / t)
-    # A revert renamed t0's and t4's package back into Plugins.
-    for t in ("t0", "t4"):
+    for t in restored:
         (gens.root / t / entries[t].files[0] / "f.dat").unlink()
         (gens.root / t / entries[t].files[0]).rmdir()
+    return gens, ids, entries
+
+
+def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Path) -> None:
+    gens, ids, _entries = _five_generations_with_restored(tmp_path / "kept", ("t0", "t4"))
     assert gens.prune(ids, budget=10**9) == []
     assert sorted(gens.manifests()) == ["t1", "t2", "t3", "t4"]  # t4 is among the newest three
 
@@ -131,14 +138,7 @@ def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Pat
 def test_an_emptied_generation_is_removed_with_what_else_was_left_in_it(tmp_path: Path) -> None:
     # A generation whose packages were all restored leaves empty parent folders (removed one by one);
     # anything else left in it (a user's file) sends the removal the careful way, which removes it too.
-    gens = Generations(tmp_path / "kept")
-    ids = [f"t{n}" for n in range(5)]
-    entries = {t: _entry(f"p{n}", 10, gens.root, t) for n, t in enumerate(ids)}
-    for t in ids:
-        gens.record(t, [entries[t]], gens.root / t)
-    for t in ("t0", "t1"):
-        (gens.root / t / entries[t].files[0] / "f.dat").unlink()
-        (gens.root / t / entries[t].files[0]).rmdir()
+    gens, ids, entries = _five_generations_with_restored(tmp_path / "kept", ("t0", "t1"))
     (gens.root / "t1" / "150-mods" / "notes.txt").write_text("mine")
     # An entry whose path leads out of the generation (an edited lock file) removes nothing outside.
     outside = tmp_path / "outside"
@@ -224,11 +224,15 @@ def test_pruned_generations_leave_the_manifest_cache(tmp_path: Path) -> None:
     assert sorted({name for name, _type in gens._decoded}) == ["t2", "t3", "t4"]
 
 
-async def test_one_history_per_profile_that_still_sees_other_processes(tmp_path: Path) -> None:
+async def _initialized_profile(tmp_path: Path) -> tuple[ProfileStore, str, PluginsSpec]:
     store = ProfileStore(tmp_path / "profiles")
     pid = (await store.add_profile("p")).id
     await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
-    spec = store.read_spec(pid)
+    return store, pid, store.read_spec(pid)
+
+
+async def test_one_history_per_profile_that_still_sees_other_processes(tmp_path: Path) -> None:
+    store, pid, spec = await _initialized_profile(tmp_path)
     shared = history_of(store, pid)
     assert history_of(store, pid) is shared
     assert history_of(ProfileStore(tmp_path / "profiles"), pid) is not shared  # another store
@@ -247,10 +251,7 @@ async def test_one_history_per_profile_that_still_sees_other_processes(tmp_path:
 async def test_two_transactions_in_one_second_never_share_an_id(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = ProfileStore(tmp_path / "profiles")
-    pid = (await store.add_profile("p")).id
-    await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
-    spec = store.read_spec(pid)
+    store, pid, spec = await _initialized_profile(tmp_path)
     history = ProfileHistory(store, pid)
     ids = iter(["20261130-120000-abcd", "20261130-120000-abcd", "20261130-120000-beef"])
     monkeypatch.setattr(history_service, "_new_id", lambda: next(ids))
@@ -266,10 +267,7 @@ async def test_an_end_line_lost_to_a_power_cut_is_rebuilt_from_the_lock_file(
     # The state after a transaction is flushed; its end line is not (one fsync less per update).
     # A power cut that loses the end line leaves the transaction unfinished, and recovery ends it
     # from the lock file just as for a killed process.
-    store = ProfileStore(tmp_path / "profiles")
-    pid = (await store.add_profile("p")).id
-    await store.init_profile(pid, str(tmp_path / "plugins"), str(tmp_path / "cache"), str(tmp_path / "temp"))
-    spec = store.read_spec(pid)
+    store, pid, spec = await _initialized_profile(tmp_path)
     history = ProfileHistory(store, pid)
     txid = history.begin(spec, empty_lock(), client="test", installed=[], removed_entries=[])
     store.write_lock_sync(pid, empty_lock())  # what the publish changed
