@@ -9,10 +9,10 @@ from pathlib import Path, PurePosixPath
 from .errors import FileOperationsFailed
 from .install import manifest
 from .install.manifest import Manifest, PackageCheck
-from .install.publish import remove_path
 from .models.messages import RepairPlan
 from .models.profile import PluginsLock
 from .profiles import ProfileStore
+from .removal import remove_path
 from .wire import WireStruct
 
 MAX_SCAN_DEPTH = 8

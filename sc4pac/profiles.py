@@ -60,6 +60,7 @@ from .models.profile import (
 from .notices import notify
 from .off_loop import off_loop_if_large
 from .plugins_folder import PathRules, folder_warnings, plugins_folder_conflict, rules_for_this_machine
+from .removal import wait_for_removals
 from .winnames import shown
 
 T = TypeVar("T")
@@ -681,6 +682,7 @@ def _delete_profile_folder(profile_dir: Path) -> None:
         )
     for child in children:
         if child.name == KEPT_FOLDER and child.is_dir() and not child.is_symlink():
+            wait_for_removals(child)  # pruned generations still being deleted in the background
             shutil.rmtree(child)  # the kept package folders of undo (sc4pac.history)
         elif child.name not in _LOCK_NAMES:
             child.unlink(missing_ok=True)

@@ -20,9 +20,9 @@ from typing import TypeVar, cast
 import msgspec
 
 from ..atomic import atomic_write_bytes
-from ..install.publish import plain_relative, remove_path
 from ..models.profile import InstalledData
 from ..profiles import KEPT_FOLDER
+from ..removal import remove_later, remove_path, removing
 from ..resolve.plan import PackageIdentity, installed_identity
 from .records import KeptManifest
 
@@ -300,7 +300,7 @@ class Generations:
         order = sorted(set(manifests) - set(known)) + known
         kept = {t: self._kept_bytes(manifests[t]) for t in order if t not in protected}
         for txid in [t for t in order if t in kept and kept[t] is None]:
-            self.discard(txid, manifests[txid])  # everything it kept was restored since
+            self.discard(txid)  # everything it kept was restored since
             order.remove(txid)
         # Protected generations are never pruned. What they hold is looked at only when their full
         # sizes (the bound from their manifests) do not fit the budget with the others.
@@ -321,19 +321,15 @@ class Generations:
             pruned.append(txid)
         return pruned
 
-    def discard(self, txid: str, manifest: _KeptFiles | None = None) -> None:
-        """Delete one generation: the manifest first, so a crash leaves no promise of missing folders.
-
-        With its ``manifest``, a generation whose packages were all restored is removed by deleting
-        the folders that held them, if they are empty now (a revert empties one generation each time)."""
+    def discard(self, txid: str) -> None:
+        """Delete one generation: the manifest first, so a crash leaves no promise of missing folders;
+        then its folder is renamed out of the way and deleted in the background (sc4pac.removal)."""
         self._manifest_path(txid).unlink(missing_ok=True)
         folder = self.folder(txid)
-        if manifest is not None and _remove_emptied(folder, manifest):
-            return
         if _exists(folder):
             doomed = self.root / f"{_PRUNING}{txid}"
             os.replace(folder, doomed)
-            remove_path(doomed)
+            remove_later(doomed)
 
     def discard_if_empty(self, txid: str) -> None:
         """Forget a generation whose transaction kept nothing (aborted, or nothing was removed)."""
@@ -349,8 +345,12 @@ class Generations:
         for name in self._undecodable:
             (self.root / name).unlink(missing_ok=True)
         for name in folders:
-            if name.startswith(_PRUNING) or name not in manifests:
-                remove_path(self.root / name)
+            path = self.root / name
+            if (name.startswith(_PRUNING) or name not in manifests) and not removing(path):
+                try:
+                    remove_path(path)
+                except OSError as exc:  # another process may be deleting it right now
+                    log.info("Could not delete the leftover %s: %s", path, exc)
 
 
 # (inode, size, mtime) of a file.
@@ -411,32 +411,6 @@ def _full_size(manifest: _KeptFiles) -> int:
     if len(manifest.sizes) == len(manifest.entries):
         return sum(manifest.sizes)
     return 1 << 62  # not recorded (an older manifest): no bound
-
-
-def _remove_emptied(folder: Path, manifest: _KeptFiles) -> bool:
-    """Remove ``folder`` when only the now empty parent folders of its entries are left in it."""
-    # Only paths strictly inside the generation (its entries come from a lock file, which a person
-    # may have edited), each parent with its own parents (``a/b`` and ``a``), deepest first.
-    chain: set[str] = set()
-    for entry in manifest.entries:
-        for rel in entry.files:
-            if plain_relative(rel):
-                segments = [s for s in rel.split("/") if s not in ("", ".")][:-1]
-                chain.update("/".join(segments[:n]) for n in range(1, len(segments) + 1))
-    for rel in sorted(chain, key=lambda p: p.count("/"), reverse=True):
-        try:
-            os.rmdir(folder / rel)
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return False  # something else is left in it (or a link): the careful way
-    try:
-        os.rmdir(folder)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:

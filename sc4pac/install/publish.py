@@ -22,7 +22,6 @@ import os
 import re
 import secrets
 import shutil
-import stat
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import msgspec
 
 from ..atomic import atomic_write_bytes
 from ..models.profile import PluginsLock
+from ..removal import remove_path
 from ..wire import WireStruct
 
 log = logging.getLogger(__name__)
@@ -84,24 +84,6 @@ def _pause() -> None:
 
 def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
-
-
-def _make_writable(func: Callable[[str], object], path: str, _exc_info: object) -> None:
-    # Read-only or hidden files (OneDrive, extracted archives) must be made writable before deleting.
-    os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
-    func(path)
-
-
-def remove_path(path: Path) -> None:
-    """Delete a file, a symlink or a folder tree, clearing read-only attributes where needed."""
-    if path.is_symlink() or path.is_file():
-        try:
-            path.unlink()
-        except PermissionError:
-            os.chmod(path, stat.S_IWRITE | stat.S_IREAD)
-            path.unlink()
-    elif path.is_dir():
-        shutil.rmtree(path, onerror=_make_writable)
 
 
 def _move(source: Path, target: Path) -> None:

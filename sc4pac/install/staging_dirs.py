@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from ..filelock import InterProcessLock
-from .publish import remove_path
+from ..removal import remove_path
 
 log = logging.getLogger(__name__)
 

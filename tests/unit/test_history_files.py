@@ -22,6 +22,7 @@ from sc4pac.history.records import Finished
 from sc4pac.history.service import ProfileHistory, history_of
 from sc4pac.models.profile import InstalledData, PluginsSpec, empty_lock
 from sc4pac.profiles import ProfileStore
+from sc4pac.removal import wait_for_removals
 
 
 def _finished(n: int) -> Finished:
@@ -135,18 +136,17 @@ def test_generations_whose_folders_were_all_restored_are_forgotten(tmp_path: Pat
     assert sorted(gens.manifests()) == ["t1", "t2", "t3", "t4"]  # t4 is among the newest three
 
 
-def test_an_emptied_generation_is_removed_with_what_else_was_left_in_it(tmp_path: Path) -> None:
-    # A generation whose packages were all restored leaves empty parent folders (removed one by one);
-    # anything else left in it (a user's file) sends the removal the careful way, which removes it too.
-    gens, ids, entries = _five_generations_with_restored(tmp_path / "kept", ("t0", "t1"))
+def test_discarded_generations_are_renamed_away_then_deleted_in_the_background(tmp_path: Path) -> None:
+    # The update that prunes does not wait for the deletion: the generation's manifest goes and its
+    # folder is renamed out of the way at once, and deleted (with whatever else was left in it) by
+    # the background thread.
+    gens, ids, _entries = _five_generations_with_restored(tmp_path / "kept", ("t0", "t1"))
     (gens.root / "t1" / "150-mods" / "notes.txt").write_text("mine")
-    # An entry whose path leads out of the generation (an edited lock file) removes nothing outside.
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    stray = msgspec.structs.replace(entries["t0"], name="stray", files=["../../outside/x"])
-    gens.record("t0", [entries["t0"], stray], gens.root / "t0")
     assert gens.prune(ids, budget=10**9) == []
-    assert outside.is_dir()
+    assert not (gens.root / "t0").exists()
+    assert not (gens.root / "t1").exists()
+    assert sorted(gens.manifests()) == ["t2", "t3", "t4"]
+    wait_for_removals(gens.root)
     assert sorted(p.name for p in gens.root.iterdir() if not p.name.endswith(".json")) == [
         "package-sizes",
         "t2",
