@@ -50,6 +50,7 @@ def remove_path(path: Path) -> None:
 def remove_later(path: Path) -> None:
     """Delete ``path`` in the background thread. It must already be out of the way: under a name
     that nothing reads or writes, since the deletion runs on while the caller goes on."""
+    path = path.absolute()  # compared with the folders callers wait for, however they name them
     with _guard:
         if removing(path):
             return
@@ -72,12 +73,15 @@ def _forget(path: Path) -> None:
 
 def removing(path: Path) -> bool:
     """Whether ``path`` is being deleted by this process's background thread."""
-    future = _pending.get(path)  # a done one may not be forgotten yet (callbacks run after waiters wake)
+    future = _pending.get(
+        path.absolute()
+    )  # a done one may not be forgotten yet (callbacks run after waiters wake)
     return future is not None and not future.done()
 
 
 def wait_for_removals(under: Path | None = None) -> None:
     """Wait until the background deletions below ``under`` (all of them with None) are done."""
+    folder = under.absolute() if under is not None else None
     with _guard:
-        futures = [f for p, f in _pending.items() if under is None or p.is_relative_to(under)]
+        futures = [f for p, f in _pending.items() if folder is None or p.is_relative_to(folder)]
     wait(futures)

@@ -37,7 +37,8 @@ def test_a_tree_is_deleted_in_the_background_and_waited_for(
     assert tree.exists()  # the caller went on at once
     removal.wait_for_removals(tmp_path / "elsewhere")  # nothing below that folder: no wait
     release.set()
-    removal.wait_for_removals(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    removal.wait_for_removals(Path("."))  # a relative name of the same folder waits too
     assert not tree.exists()
     assert not removal.removing(tree)
 
