@@ -1,7 +1,7 @@
 """Deleting files and folder trees, now or in a background thread.
 
 Pruning kept package folders (undo) deletes whole generations: 2,000 files take about half a second
-on the development machine, and seconds on Windows where a virus scanner looks at each deletion. The
+on the development machine, and more on Windows, where a virus scanner may look at each deletion. The
 update that prunes must not make its player wait for that, so a generation is first renamed out of
 the way (``.pruning-<id>``, a name nothing else uses) and then deleted by :func:`remove_later`. A
 process exits only once its deletions are done (the thread is joined at exit); one killed before
