@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -226,6 +226,14 @@ class Generations:
             if manifest is not None:
                 found[manifest.id] = manifest
         return found
+
+    def complete_entries(self) -> Iterator[InstalledData]:
+        """The entries of every readable manifest whose files are all still kept."""
+        for txid, manifest in self.manifests().items():
+            present = _Listing(self.folder(txid))
+            for entry in manifest.entries:
+                if present.has_all(entry.files):
+                    yield entry
 
     def locate(self, entries: Iterable[InstalledData], newest_first: Sequence[str]) -> dict[str, Path]:
         """For each lock entry that a kept generation holds completely: the folder holding it.

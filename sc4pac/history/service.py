@@ -196,12 +196,7 @@ class ProfileHistory:
         """Identities that can be installed without downloads: installed now, or held by a generation."""
         lock = self.store.read_lock(self.profile_id) or empty_lock()
         available = {_key(e) for e in lock.installed}
-        generations = self.generations(spec)
-        for txid, manifest in generations.manifests().items():
-            base = generations.folder(txid)
-            for entry in manifest.entries:
-                if all((base / rel).exists() or (base / rel).is_symlink() for rel in entry.files):
-                    available.add(_key(entry))
+        available.update(_key(e) for e in self.generations(spec).complete_entries())
         return available
 
     def finished_ids(self) -> list[str]:
