@@ -73,9 +73,8 @@ def _forget(path: Path) -> None:
 
 def removing(path: Path) -> bool:
     """Whether ``path`` is being deleted by this process's background thread."""
-    future = _pending.get(
-        path.absolute()
-    )  # a done one may not be forgotten yet (callbacks run after waiters wake)
+    # A done one may not be forgotten yet: callbacks run after waiters wake.
+    future = _pending.get(path.absolute())
     return future is not None and not future.done()
 
 

@@ -20,6 +20,7 @@ from typing import TypeVar, cast
 import msgspec
 
 from ..atomic import atomic_write_bytes
+from ..install.publish import device_of
 from ..models.profile import InstalledData
 from ..profiles import KEPT_FOLDER
 from ..removal import remove_later, remove_path, removing
@@ -60,16 +61,6 @@ def budget_from_env() -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def _device(path: Path) -> int | None:
-    """The device of ``path`` or of its nearest existing ancestor."""
-    for candidate in (path, *path.parents):
-        try:
-            return candidate.stat().st_dev
-        except OSError:
-            continue
-    return None
-
-
 def _loaded_by_game(path: Path, plugins_root: Path) -> bool:
     # SimCity 4 loads every folder below a folder named Plugins (and below the configured root).
     if path == plugins_root or plugins_root in path.parents:
@@ -85,9 +76,9 @@ def store_location(profile_dir: Path, plugins_root: Path) -> Path:
         plugins_root.parent / f".sc4pac-kept-{profile_dir.name}",
     ]
     usable = [c for c in candidates if not _loaded_by_game(c, plugins_root)]
-    plugins_device = _device(plugins_root)
+    plugins_device = device_of(plugins_root)
     for candidate in usable:
-        if plugins_device is not None and _device(candidate) == plugins_device:
+        if plugins_device is not None and device_of(candidate) == plugins_device:
             return candidate
     # Another volume: keeping then copies, which is slower but still correct.
     return usable[0] if usable else candidates[0]

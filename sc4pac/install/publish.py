@@ -193,20 +193,20 @@ def plain_relative(rel: str) -> bool:
     return bool(segments) and ".." not in segments
 
 
+def device_of(path: Path) -> int | None:
+    """The device (volume) of ``path`` or of its nearest existing ancestor."""
+    for candidate in (path, *path.parents):
+        try:
+            return candidate.stat().st_dev
+        except OSError:
+            continue
+    return None
+
+
 def _same_volume(plugins_root: Path, keep_dir: Path) -> bool:
     """Whether ``keep_dir`` (or its nearest existing parent) is on the volume of ``plugins_root``."""
-    try:
-        device = os.stat(plugins_root).st_dev
-    except OSError:
-        return False
-    for candidate in (keep_dir, *keep_dir.parents):
-        try:
-            return os.stat(candidate).st_dev == device
-        except FileNotFoundError:
-            continue
-        except OSError:
-            return False
-    return False
+    device = device_of(plugins_root)
+    return device is not None and device_of(keep_dir) == device
 
 
 def _removal_root(journal: Journal) -> str:
