@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -192,6 +193,9 @@ class LiveEvents:
         self._send_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
+        # Updates this daemon started, per profile: a snapshot taken while one started must not report
+        # that update's lock file as another process's.
+        self._runs_started: Counter[str] = Counter()
         registry.count_listeners.append(self._on_count)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -237,18 +241,36 @@ class LiveEvents:
         async with self._check_lock:
             previous = self._snapshot
             running = set(self.running_updates)
+            started = self._runs_started.copy()
             new = await asyncio.to_thread(
                 take_snapshot, self.store, previous or Snapshot(), running, self._update_lock_name
             )
+            new = self._without_own_updates(new, started)
             self._snapshot = new
             events = [] if previous is None else diff_snapshots(previous, new)
         for event in events:
             await self.send(event)
         return events
 
+    def _without_own_updates(self, snapshot: Snapshot, started_before: Counter[str]) -> Snapshot:
+        """``snapshot`` with no profile busy elsewhere whose update this daemon started meanwhile.
+
+        The snapshot was taken in a thread: an update of this daemon may have started after the thread
+        looked at the running set and before it found that update's lock file.
+        """
+        own = {pid for pid, runs in self._runs_started.items() if runs != started_before[pid]}
+        own.update(self.running_updates)
+        cleared = {
+            pid: replace(snap, busy_elsewhere=False)
+            for pid, snap in snapshot.profiles.items()
+            if snap.busy_elsewhere and pid in own
+        }
+        return replace(snapshot, profiles=snapshot.profiles | cleared) if cleared else snapshot
+
     # --- updates run by this daemon ------------------------------------------------------------
 
     def update_started(self, profile_id: str) -> None:
+        self._runs_started[profile_id] += 1
         self._send_soon(UpdateEvent(profile_id, "started"))
 
     def update_finished(

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import msgspec
+import pytest
 
-from sc4pac.api.live_events import ProfileSnapshot, Snapshot, diff_snapshots, take_snapshot, update_outcome
+from sc4pac.api import live_events
+from sc4pac.api.connections import ConnectionRegistry
+from sc4pac.api.live_events import (
+    LiveEvents,
+    ProfileSnapshot,
+    Snapshot,
+    diff_snapshots,
+    take_snapshot,
+    update_outcome,
+)
 from sc4pac.models.events import ChannelsEvent, PluginsEvent, ProfilesEvent, UpdateEvent
 from sc4pac.models.messages import OK
 from sc4pac.models.profile import PluginsSpec
@@ -81,6 +94,44 @@ async def test_snapshots_of_real_files(tmp_path: Path) -> None:
     ]
     # An update of this daemon holds the same lock file: it is not reported as another process's.
     assert take_snapshot(store, second, ["1"], LOCK_NAME).profiles["1"].busy_elsewhere is False
+
+
+@pytest.mark.parametrize("still_running", [True, False], ids=["running", "already-finished"])
+async def test_an_update_started_during_a_snapshot_is_not_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, still_running: bool
+) -> None:
+    """The snapshot thread may find the lock file of an update this daemon started after the thread
+    copied the running set: that update is the daemon's own, whether it still runs or not."""
+    store = ProfileStore(tmp_path)
+    entry = await store.add_profile("Main")
+    await store.init_profile(entry.id, "plugins", "cache", "../temp")
+    running: set[str] = set()
+    events = LiveEvents(store, ConnectionRegistry(auto_shutdown=False), running)
+    loop = asyncio.get_running_loop()
+    real_snapshot = live_events.take_snapshot
+    started = threading.Event()
+
+    def start_update() -> None:
+        running.add(entry.id)
+        events.update_started(entry.id)
+        if not still_running:
+            running.discard(entry.id)
+        started.set()
+
+    def update_starts_meanwhile(*args: Any) -> live_events.Snapshot:
+        loop.call_soon_threadsafe(start_update)
+        assert started.wait(10)
+        (store.profile_dir(entry.id) / LOCK_NAME).touch()
+        return real_snapshot(*args)
+
+    assert await events.check() == []  # the baseline
+    monkeypatch.setattr(live_events, "take_snapshot", update_starts_meanwhile)
+    assert not any(isinstance(e, UpdateEvent) for e in await events.check())
+    # Nor is its end reported as the end of another process's update.
+    monkeypatch.setattr(live_events, "take_snapshot", real_snapshot)
+    (store.profile_dir(entry.id) / LOCK_NAME).unlink()
+    running.clear()
+    assert not any(isinstance(e, UpdateEvent) for e in await events.check())
 
 
 def test_update_outcome_from_the_final_message() -> None:
