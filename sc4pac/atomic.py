@@ -170,6 +170,10 @@ def _keep_previous(path: Path, previous_ok: Validator | None) -> None:
         except (OSError, NotImplementedError):
             _write_new(tmp, current)
         _replace(tmp, target)
+        # A rename between two names of one file succeeds and does nothing (POSIX): the backup already
+        # was the current file (its writer was killed between the backup and its own rename), and the
+        # temp name would stay behind.
+        tmp.unlink(missing_ok=True)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

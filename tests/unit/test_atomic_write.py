@@ -83,6 +83,18 @@ def test_backup_keeps_the_last_good_version(tmp_path: Path) -> None:
     assert atomic.backup_path(target).read_bytes() == b"v4"
 
 
+def test_backup_that_already_is_the_current_file_leaves_no_temp_file(tmp_path: Path) -> None:
+    # A writer killed after keeping its backup and before its own rename leaves the backup as a second
+    # name of the current file; renaming one name of a file onto another does nothing.
+    target = tmp_path / "f.json"
+    atomic_write_bytes(target, b"v1")
+    os.link(target, atomic.backup_path(target))
+    atomic_write_bytes(target, b"v2")
+    assert target.read_bytes() == b"v2"
+    assert atomic.backup_path(target).read_bytes() == b"v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "f.json.bak"]
+
+
 def test_backup_without_hard_links_is_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_links(src: object, dst: object) -> None:
         raise OSError(1, "hard links not supported")
